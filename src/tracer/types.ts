@@ -1,0 +1,29 @@
+// The public shape of the syscall-counting engine. The monitor and CLI program against this.
+
+export type AttachMode = 'raw' | 'tracefs';
+
+export interface TracerOptions {
+  /** 'auto' (default): raw tracepoints when BTF offsets are available, tracefs tracepoints otherwise. */
+  attach?: 'auto' | AttachMode;
+  /** Bound of the table of tracked processes (default 16384). */
+  maxProcesses?: number;
+  /** Bound of the (process, syscall) count table (default 65536). */
+  maxCounts?: number;
+  /** Skip our static verifier before loading (default false). */
+  skipVerifier?: boolean;
+}
+
+export interface SyscallSnapshot {
+  /** Monotonic time of the read, ms (performance.now()). */
+  atMs: number;
+  /** Cumulative count per syscall name for the whole tracked tree (exited processes included). */
+  bySyscall: Map<string, number>;
+  /** Cumulative count per process (tgid) and syscall name. */
+  byProcess: Map<number, Map<string, number>>;
+  /** Sum of bySyscall. */
+  total: number;
+  /** Events that could not be recorded because a bounded map was full (0 when the numbers are exact). */
+  dropped: number;
+  /** Processes currently in the kernel's tracked set. */
+  tracked: number;
+}
