@@ -1,6 +1,7 @@
 // Minimal declarations for the parts of buffer-layout (1.x, untyped) that we use.
 declare module 'buffer-layout' {
   export class Layout<T = any> {
+    constructor(span: number, property?: string);
     span: number;
     property?: string;
     decode(b: Uint8Array, offset?: number): T;
