@@ -53,7 +53,14 @@ export const JmpOp = {
   JLE: 0xb0,
   JSLT: 0xc0,
   JSLE: 0xd0,
+  /** JMP only, src=MAY_GOTO: "may_goto", a loop-bounding conditional jump (Linux 6.9+). */
+  JCOND: 0xe0,
 } as const;
+
+/** src_reg of a JMP|JCOND instruction meaning may_goto. */
+export const MAY_GOTO = 0;
+/** off of an ALU64|MOV|X instruction meaning addr_space_cast (imm = dst_as << 16 | src_as). */
+export const ADDR_SPACE_CAST = 1;
 
 /** Atomic operation, carried in imm of a STX|ATOMIC instruction. */
 export const AtomicOp = {
@@ -64,6 +71,10 @@ export const AtomicOp = {
   FETCH: 0x01,
   XCHG: 0xe0 | 0x01,
   CMPXCHG: 0xf0 | 0x01,
+  /** load-acquire: dst = *(src + off) (Linux 6.15+; any size). */
+  LOAD_ACQ: 0x100,
+  /** store-release: *(dst + off) = src (Linux 6.15+; any size). */
+  STORE_REL: 0x110,
 } as const;
 
 /** src_reg values with special meaning. */
@@ -76,6 +87,10 @@ export const Pseudo = {
   BTF_ID: 3,
   /** ld_imm64: imm is the relative offset of a bpf-to-bpf function. */
   FUNC: 4,
+  /** ld_imm64: imm is an index into the fd_array given at load time. */
+  MAP_IDX: 5,
+  /** ld_imm64: like MAP_IDX, second imm an offset into the map's value. */
+  MAP_IDX_VALUE: 6,
   /** call: imm is the relative offset of a bpf-to-bpf function. */
   CALL: 1,
   /** call: imm is a kfunc BTF id. */

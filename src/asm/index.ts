@@ -1,0 +1,13 @@
+// Public surface of the assembler layer: opcode tables, raw encoding, the DSL, assembler,
+// disassembler, parser and helper table.
+export * from './opcodes.js';
+export * from './encoding.js';
+export * from './spec.js';
+export * from './helpers.js';
+export { label, isLabel, slotCount, targetField, type Instruction, type Label, type Item, type Target, type InsnMapRef } from './insn.js';
+export * from './dsl.js';
+export {
+  ldx, ldxs, st, stx, ldabs, ldind, atomic, ldImm64, ldImm64Pseudo, ldMapFd, ldMapValue, ldFunc,
+} from './dsl-mem.js';
+export { assemble, program, AsmError, type Assembled, type ProgramOptions } from './assemble.js';
+export { disassemble, formatInsn, describe, unknownLine, type DisasmOptions } from './disasm.js';
