@@ -1,0 +1,22 @@
+// The loader's public API: raw bpf() wrappers, and the object layer over them.
+export * as bpf from './bpf.js';
+export {
+  mapCreate, mapLookupElem, mapUpdateElem, mapDeleteElem, mapGetNextKey, mapLookupBatch, progLoad, progTestRun,
+  objGetInfoByFd, progGetInfo, mapGetInfo, progGetNextId, mapGetNextId, rawTracepointOpen, perfEventOpenTracepoint,
+  perfEventSetBpf, perfEventEnable, perfEventDisable, closeFd, UpdateFlag, isPerCpuMapType, valueBytes,
+  type MapCreateOptions, type BatchArgs, type ProgLoadOptions, type TestRunOptions, type TestRunResult,
+} from './bpf.js';
+export type { ProgInfo, MapInfo } from './layouts.js';
+export { BpfError, VerifierRejectedError, trimVerifierLog } from './errors.js';
+export { closeAll, openFds, type OpenFd, type FdKind } from './registry.js';
+export * as codec from './codec.js';
+export type { Codec } from './codec.js';
+export { BpfMap, TypedMap } from './map.js';
+export { LoadedProgram, resolveMapRefs, type LoadOptions, type MapSet } from './program.js';
+export { Link, attachRawTracepoint, attachTracepoint } from './attach.js';
+export {
+  findTracefs, mountTracefs, unmountTracefs, tracepointId, tracepointFormat, parseTracepointFormat,
+  type Tracefs, type TracepointField, type TracepointFormat,
+} from './tracefs.js';
+export { Btf, BtfKind, type BtfMember } from './btf.js';
+export { possibleCpuCount, onlineCpus, parseCpuList } from './cpus.js';

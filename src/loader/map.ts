@@ -1,0 +1,131 @@
+// BpfMap: a kernel map created from a MapSpec, with typed handles whose codecs are checked
+// against the spec up front, so a wrong key or value type fails at construction, not mid-run.
+import type { MapSpec } from '../asm/spec.js';
+import * as bpf from './bpf.js';
+import { perCpu, type Codec } from './codec.js';
+import { possibleCpuCount } from './cpus.js';
+
+export class BpfMap {
+  private closed = false;
+  private constructor(readonly fd: number, readonly spec: MapSpec) {}
+
+  static create(spec: MapSpec): BpfMap {
+    for (const [what, v] of [['keySize', spec.keySize], ['valueSize', spec.valueSize], ['maxEntries', spec.maxEntries]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`map "${spec.name}": ${what} must be a positive integer, got ${v}`);
+    }
+    const fd = bpf.mapCreate({
+      type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries,
+      flags: spec.flags ?? 0, name: spec.name,
+    });
+    return new BpfMap(fd, spec);
+  }
+
+  get name(): string { return this.spec.name; }
+  get isPerCpu(): boolean { return bpf.isPerCpuMapType(this.spec.type); }
+  /** Bytes of one value as lookups see it (per-CPU: all CPUs' slots). */
+  get valueBytes(): number { return bpf.valueBytes(this.spec.type, this.spec.valueSize); }
+
+  /** A typed view; for per-CPU maps use typedPerCpu. */
+  typed<K, V>(key: Codec<K>, value: Codec<V>): TypedMap<K, V> {
+    if (this.isPerCpu) {
+      throw new TypeError(`map "${this.name}" is per-CPU: use typedPerCpu(key, value), whose values are arrays (one per possible CPU)`);
+    }
+    this.checkCodec('key', key.size, this.spec.keySize);
+    this.checkCodec('value', value.size, this.spec.valueSize);
+    return new TypedMap(this, key, value);
+  }
+
+  /** A typed view of a per-CPU map: `value` describes one CPU's element; values are arrays. */
+  typedPerCpu<K, V>(key: Codec<K>, value: Codec<V>): TypedMap<K, V[]> {
+    if (!this.isPerCpu) throw new TypeError(`map "${this.name}" is not per-CPU: use typed(key, value)`);
+    this.checkCodec('key', key.size, this.spec.keySize);
+    this.checkCodec('value', value.size, this.spec.valueSize);
+    return new TypedMap(this, key, perCpu(value, possibleCpuCount()));
+  }
+
+  private checkCodec(what: string, given: number, expected: number): void {
+    if (given !== expected) {
+      throw new RangeError(`map "${this.name}": ${what} codec is ${given} bytes, but the map's ${what} size is ${expected}`);
+    }
+  }
+
+  // Raw access by bytes.
+  lookup(key: Buffer): Buffer | undefined {
+    const out = Buffer.alloc(this.valueBytes);
+    return bpf.mapLookupElem(this.fd, key, out) ? out : undefined;
+  }
+  update(key: Buffer, value: Buffer, flags: number = bpf.UpdateFlag.ANY): void { bpf.mapUpdateElem(this.fd, key, value, flags); }
+  remove(key: Buffer): boolean { return bpf.mapDeleteElem(this.fd, key); }
+
+  /** Every key, by get_next_key. */
+  *rawKeys(): Generator<Buffer> {
+    let prev: Buffer | null = null;
+    for (;;) {
+      const next = Buffer.alloc(this.spec.keySize);
+      if (!bpf.mapGetNextKey(this.fd, prev, next)) return;
+      yield next;
+      prev = next;
+    }
+  }
+
+  /** Every entry, read in batches (BPF_MAP_LOOKUP_BATCH, or get_next_key + lookup when unsupported). */
+  rawEntries(opts: { batchSize?: number; forceFallback?: boolean } = {}): Array<[Buffer, Buffer]> {
+    const ks = this.spec.keySize, vs = this.valueBytes;
+    let count = Math.max(1, Math.min(opts.batchSize ?? 256, this.spec.maxEntries));
+    const out: Array<[Buffer, Buffer]> = [];
+    let inBatch: Buffer | null = null;
+    const token = Buffer.alloc(Math.max(ks, 8));
+    for (;;) {
+      const keys = Buffer.alloc(count * ks), values = Buffer.alloc(count * vs);
+      let r: { count: number; done: boolean };
+      try {
+        r = bpf.mapLookupBatch(this.fd, { inBatch, outBatch: token, keys, values, count, forceFallback: opts.forceFallback });
+      } catch (e) {
+        // A hash bucket bigger than the batch: retry the same step with more room.
+        if (e instanceof Error && (e as { code?: string }).code === 'ENOSPC' && count < this.spec.maxEntries) { count *= 2; continue; }
+        throw e;
+      }
+      for (let i = 0; i < r.count; i++) {
+        out.push([keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs)]);
+      }
+      if (r.done) return out;
+      inBatch = Buffer.from(token);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    bpf.closeFd(this.fd);
+  }
+}
+
+export class TypedMap<K, V> {
+  private readonly kbuf: Buffer;
+  private readonly vbuf: Buffer;
+  constructor(readonly map: BpfMap, readonly key: Codec<K>, readonly value: Codec<V>) {
+    this.kbuf = Buffer.alloc(key.size);
+    this.vbuf = Buffer.alloc(value.size);
+  }
+
+  get(k: K): V | undefined {
+    this.key.encode(k, this.kbuf);
+    return bpf.mapLookupElem(this.map.fd, this.kbuf, this.vbuf) ? this.value.decode(this.vbuf) : undefined;
+  }
+  set(k: K, v: V, flags: number = bpf.UpdateFlag.ANY): void {
+    this.key.encode(k, this.kbuf);
+    this.vbuf.fill(0);
+    this.value.encode(v, this.vbuf);
+    bpf.mapUpdateElem(this.map.fd, this.kbuf, this.vbuf, flags);
+  }
+  delete(k: K): boolean {
+    this.key.encode(k, this.kbuf);
+    return bpf.mapDeleteElem(this.map.fd, this.kbuf);
+  }
+  *keys(): Generator<K> {
+    for (const k of this.map.rawKeys()) yield this.key.decode(k);
+  }
+  entries(opts: { batchSize?: number; forceFallback?: boolean } = {}): Array<[K, V]> {
+    return this.map.rawEntries(opts).map(([k, v]) => [this.key.decode(k), this.value.decode(v)]);
+  }
+}

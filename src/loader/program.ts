@@ -1,0 +1,80 @@
+// LoadedProgram: a ProgramSpec with its map references resolved to fds and loaded into the kernel.
+import type { ProgramSpec } from '../asm/spec.js';
+import type { RawInsn } from '../asm/encoding.js';
+import { encodeRaw } from '../asm/encoding.js';
+import { LD_IMM64, Pseudo } from '../asm/opcodes.js';
+import * as bpf from './bpf.js';
+import type { ProgInfo } from './layouts.js';
+import type { BpfMap } from './map.js';
+
+export interface LoadOptions {
+  /** verifier log level: 0 (default) logs only on failure, 1 or 2 always */
+  logLevel?: number;
+  logSize?: number;
+  expectedAttachType?: number;
+  /** Called with the spec and the exact bytes about to be loaded, e.g. to run the static verifier. */
+  beforeLoad?: (spec: ProgramSpec, bytes: Buffer) => void;
+}
+
+export type MapSet = Map<string, BpfMap> | Record<string, BpfMap>;
+
+/** Copies `spec.insns` with every ld_imm64 in `spec.mapRefs` pointing at its map's fd. */
+export function resolveMapRefs(spec: ProgramSpec, maps: MapSet): RawInsn[] {
+  const lookup = (name: string): BpfMap | undefined => (maps instanceof Map ? maps.get(name) : Object.hasOwn(maps, name) ? maps[name] : undefined);
+  const names = () => (maps instanceof Map ? [...maps.keys()] : Object.keys(maps)).join(', ') || 'none';
+  const insns = spec.insns.map((i) => ({ ...i }));
+  for (const ref of spec.mapRefs) {
+    const map = lookup(ref.map);
+    if (!map) throw new Error(`program "${spec.name}": instruction ${ref.index} references map "${ref.map}", which was not given (maps given: ${names()})`);
+    const declared = spec.maps.find((m) => m.name === ref.map);
+    if (declared && (declared.keySize !== map.spec.keySize || declared.valueSize !== map.spec.valueSize || declared.type !== map.spec.type)) {
+      throw new Error(`program "${spec.name}": map "${ref.map}" was declared as type ${declared.type} key ${declared.keySize} value ${declared.valueSize}, ` +
+        `but the map given is type ${map.spec.type} key ${map.spec.keySize} value ${map.spec.valueSize}`);
+    }
+    const first = insns[ref.index], second = insns[ref.index + 1];
+    if (!first || !second || first.code !== LD_IMM64) {
+      throw new Error(`program "${spec.name}": map reference to "${ref.map}" at instruction ${ref.index} is not on an ld_imm64`);
+    }
+    first.imm = map.fd;
+    if (ref.kind === 'value') {
+      first.src = Pseudo.MAP_VALUE;
+      second.imm = ref.offset ?? 0;
+    } else {
+      first.src = Pseudo.MAP_FD;
+      second.imm = 0;
+    }
+  }
+  return insns;
+}
+
+export class LoadedProgram {
+  private closed = false;
+  private constructor(readonly fd: number, readonly spec: ProgramSpec, readonly maps: ReadonlyMap<string, BpfMap>) {}
+
+  static load(spec: ProgramSpec, maps: MapSet = {}, opts: LoadOptions = {}): LoadedProgram {
+    const insns = resolveMapRefs(spec, maps);
+    const bytes = encodeRaw(insns);
+    opts.beforeLoad?.(spec, bytes);
+    const fd = bpf.progLoad({
+      type: spec.type, insns: bytes, license: spec.license, name: spec.name,
+      logLevel: opts.logLevel, logSize: opts.logSize, expectedAttachType: opts.expectedAttachType,
+    });
+    const used = new Map<string, BpfMap>();
+    for (const ref of spec.mapRefs) {
+      const m = maps instanceof Map ? maps.get(ref.map) : maps[ref.map];
+      if (m) used.set(ref.map, m);
+    }
+    return new LoadedProgram(fd, spec, used);
+  }
+
+  get name(): string { return this.spec.name; }
+  info(): ProgInfo { return bpf.progGetInfo(this.fd); }
+  testRun(o: bpf.TestRunOptions = {}): bpf.TestRunResult { return bpf.progTestRun(this.fd, o); }
+
+  /** Closes the program fd (attached links keep it alive in the kernel until they close). Maps stay open. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    bpf.closeFd(this.fd);
+  }
+}
