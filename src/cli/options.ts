@@ -1,0 +1,163 @@
+// Option parsing: the global (monitor) options, accepted before the subcommand as in denet and also
+// between `run`/`attach` and the command. node:util parseArgs does the tokenizing; we turn its errors
+// and our validation into one-line UsageErrors.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './errors.js';
+
+type OptionTable = NonNullable<ParseArgsConfig['options']>;
+
+export const GLOBAL_OPTIONS = {
+  'enable-ebpf': { type: 'boolean' },
+  'require-ebpf': { type: 'boolean' },
+  'ebpf-attach': { type: 'string' },
+  json: { type: 'boolean' },
+  out: { type: 'string', short: 'o' },
+  stats: { type: 'string' },
+  interval: { type: 'string', short: 'i' },
+  'max-interval': { type: 'string', short: 'm' },
+  duration: { type: 'string', short: 'd' },
+  'kill-on-duration': { type: 'boolean' },
+  'no-update': { type: 'boolean', short: 'n' },
+  quiet: { type: 'boolean', short: 'q' },
+  'exclude-children': { type: 'boolean' },
+  'since-process-start': { type: 'boolean' },
+  'write-env': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const satisfies OptionTable;
+
+export interface GlobalOptions {
+  enableEbpf: boolean;
+  requireEbpf: boolean;
+  ebpfAttach: 'auto' | 'raw' | 'tracefs';
+  json: boolean;
+  out?: string;
+  stats?: string;
+  intervalMs: number;
+  maxIntervalMs: number;
+  /** Seconds; 0 = until the process exits. */
+  durationSec: number;
+  killOnDuration: boolean;
+  noUpdate: boolean;
+  quiet: boolean;
+  excludeChildren: boolean;
+  sinceProcessStart: boolean;
+  writeEnv: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+type RawValues = Record<string, string | boolean | undefined>;
+
+/** Runs parseArgs, converting its exceptions into one-line usage errors. */
+export function parseStrict(args: string[], options: OptionTable, allowPositionals: boolean) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals });
+  } catch (err) {
+    throw new UsageError(describeParseError(err));
+  }
+}
+
+function describeParseError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const msg = e.message ?? String(err);
+  const quoted = /'([^']+)'/.exec(msg)?.[1];
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option '${quoted ?? msg}'; see denet-pure --help for the options`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const long = /--([\w-]+)/.exec(msg)?.[1] ?? quoted;
+      if (/argument missing/.test(msg)) return `option --${long} needs a value, e.g. --${long} VALUE`;
+      if (/ambiguous/.test(msg)) return `option ${quoted} needs a value; for a value starting with '-' write --${long}=VALUE`;
+      return `option --${long} takes no value`;
+    }
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument '${quoted ?? msg}'; see denet-pure --help`;
+    default:
+      return msg.split('\n')[0] ?? msg;
+  }
+}
+
+/**
+ * Splits argv at the first positional (the subcommand, or a command to run) or at `--`.
+ * Returns the options before it, the positional itself (undefined after `--` or at the end) and the rest.
+ */
+export function splitAtPositional(argv: string[], options: OptionTable): { opts: string[]; word?: string; rest: string[]; sawTerminator: boolean } {
+  // Non-strict so that unknown options do not throw here; the strict pass over `opts` reports them.
+  const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+  const stop = tokens.find((t) => t.kind === 'positional' || t.kind === 'option-terminator');
+  if (!stop) return { opts: argv, rest: [], sawTerminator: false };
+  const opts = argv.slice(0, stop.index);
+  if (stop.kind === 'option-terminator') return { opts, rest: argv.slice(stop.index + 1), sawTerminator: true };
+  return { opts, word: argv[stop.index], rest: argv.slice(stop.index + 1), sawTerminator: false };
+}
+
+export function parseGlobalValues(args: string[]): RawValues {
+  return parseStrict(args, GLOBAL_OPTIONS, false).values as RawValues;
+}
+
+function positiveNumber(name: string, raw: string, unit: string, example: string, allowZero = false): number {
+  const v = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+    throw new UsageError(`invalid --${name} '${raw}': expected a ${allowZero ? 'non-negative' : 'positive'} number of ${unit}, e.g. --${name} ${example}`);
+  }
+  return v;
+}
+
+/** Validates merged raw values into GlobalOptions. */
+export function toGlobalOptions(values: RawValues): GlobalOptions {
+  const str = (k: string) => values[k] as string | undefined;
+  const flag = (k: string) => values[k] === true;
+
+  const intervalMs = str('interval') === undefined ? 100 : positiveNumber('interval', str('interval')!, 'milliseconds', '200');
+  const maxIntervalMs = str('max-interval') === undefined ? Math.max(1000, intervalMs) : positiveNumber('max-interval', str('max-interval')!, 'milliseconds', '2000');
+  if (str('max-interval') !== undefined && intervalMs > maxIntervalMs) {
+    throw new UsageError(`--interval (${intervalMs} ms) is greater than --max-interval (${maxIntervalMs} ms); lower -i or raise -m`);
+  }
+  const durationSec = str('duration') === undefined ? 0 : positiveNumber('duration', str('duration')!, 'seconds', '30', true);
+  if (flag('kill-on-duration') && durationSec === 0) {
+    throw new UsageError('--kill-on-duration needs --duration S (how long to let the command run)');
+  }
+  const attach = str('ebpf-attach') ?? 'auto';
+  if (attach !== 'auto' && attach !== 'raw' && attach !== 'tracefs') {
+    throw new UsageError(`invalid --ebpf-attach '${attach}': expected auto, raw or tracefs`);
+  }
+  for (const k of ['out', 'stats'] as const) {
+    if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} run.jsonl`);
+  }
+  return {
+    // Asking for eBPF in any way turns it on.
+    enableEbpf: flag('enable-ebpf') || flag('require-ebpf') || str('ebpf-attach') !== undefined,
+    requireEbpf: flag('require-ebpf'),
+    ebpfAttach: attach,
+    json: flag('json'),
+    out: str('out'),
+    stats: str('stats'),
+    intervalMs,
+    maxIntervalMs,
+    durationSec,
+    killOnDuration: flag('kill-on-duration'),
+    noUpdate: flag('no-update'),
+    quiet: flag('quiet'),
+    excludeChildren: flag('exclude-children'),
+    sinceProcessStart: flag('since-process-start'),
+    writeEnv: flag('write-env'),
+    help: flag('help'),
+    version: flag('version'),
+  };
+}
+
+/**
+ * `run`/`attach`: monitor options may also follow the subcommand (before the command or PID).
+ * Returns the validated options and the words from the first positional on.
+ */
+export function parseMonitorArgs(globalValues: RawValues, args: string[]): { opts: GlobalOptions; words: string[] } {
+  const split = splitAtPositional(args, GLOBAL_OPTIONS);
+  const values = { ...globalValues, ...stripUndefined(parseGlobalValues(split.opts)) };
+  const words = split.word !== undefined ? [split.word, ...split.rest] : split.rest;
+  return { opts: toGlobalOptions(values), words };
+}
+
+function stripUndefined(values: RawValues): RawValues {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+}
