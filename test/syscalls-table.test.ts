@@ -1,6 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { COMPAT_BIT, nameOf, syscallTable } from '../src/syscalls/index.js';
 import { SYSCALLS as X86_64 } from '../src/syscalls/tables/x86_64.js';
 import { SYSCALLS as I386 } from '../src/syscalls/tables/i386.js';
@@ -127,6 +130,27 @@ test('cross-check against ausyscall when it is installed', () => {
     // ARM's ausyscall table also lists old-ABI calls that EABI (and so arm64 compat) does not have.
     assert.ok(agreed >= pairs.length * (arch === 'arm' ? 0.9 : 0.97), `${arch}: ${agreed}/${pairs.length} agree`);
   }
+});
+
+// Live: strace -n prints the number the kernel received next to strace's own name for it.
+test('cross-check against syscalls traced live with strace -n', () => {
+  if (process.arch !== 'x64' && process.arch !== 'arm64') return;
+  const dir = mkdtempSync(join(tmpdir(), 'syscalls-strace-'));
+  const out = join(dir, 'trace');
+  const run = spawnSync('strace', ['-n', '-f', '-qq', '-o', out, 'sh', '-c',
+    'ls -la / >/dev/null; cat /proc/self/status >/dev/null; sleep 0.01; echo x | tr x y >/dev/null']);
+  if (run.error || run.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    console.log('  (strace -n unavailable: live cross-check skipped)');
+    return;
+  }
+  const trace = readFileSync(out, 'utf8');
+  rmSync(dir, { recursive: true, force: true });
+  const table = syscallTable();
+  const seen = new Map<number, string>();
+  for (const m of trace.matchAll(/\[\s*(\d+)\]\s+([a-z0-9_]+)\(/g)) seen.set(Number(m[1]), m[2]!);
+  assert.ok(seen.size >= 15, `only ${seen.size} distinct syscalls traced`);
+  for (const [nr, name] of seen) assert.is(table.name(nr), name, `syscall ${nr}`);
 });
 
 test.run();
