@@ -192,6 +192,11 @@ export function mapLookupBatch(fd: number, a: BatchArgs): { count: number; done:
   return { count, done: ret < 0 };
 }
 
+/** Whether batch reads of this map fd went to the fallback because the kernel refused the command. */
+export function usesBatchFallback(fd: number): boolean {
+  return batchUnsupported.has(fd);
+}
+
 function lookupBatchFallback(fd: number, s: MapShape, vlen: number, a: BatchArgs): { count: number; done: boolean } {
   let prev: Buffer | null = a.inBatch ? Buffer.from(a.inBatch.subarray(0, s.keySize)) : null;
   const next = Buffer.alloc(s.keySize);
@@ -306,7 +311,7 @@ export function progTestRun(progFd: number, o: TestRunOptions = {}): TestRunResu
 export function objGetInfoByFd(fd: number, infoOut: Uint8Array): number {
   const mem = scratch('info', infoOut.length);
   const { ret, errno, attr } = bpf(Cmd.OBJ_GET_INFO_BY_FD, L.infoByFdAttr, { bpfFd: fd, infoLen: infoOut.length, info: mem.addr });
-  if (ret < 0) fail(Cmd.OBJ_GET_INFO_BY_FD, errno, `fd ${fd}` + (errno === ERRNO.EBADF ? ' is not open' : ''));
+  if (ret < 0) fail(Cmd.OBJ_GET_INFO_BY_FD, errno, `fd ${fd}` + (errno === ERRNO.EBADF || errno === ERRNO.EBADFD ? ' is not open' : ''));
   const len = L.infoByFdAttr.decode(attr).infoLen;
   infoOut.set(mem.buf.subarray(0, infoOut.length), 0);
   return len;

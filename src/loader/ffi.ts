@@ -134,7 +134,8 @@ const ERRNO_NAMES = new Map<number, string>();
 for (const [name, num] of Object.entries(constants.errno)) {
   if (!ERRNO_NAMES.has(num)) ERRNO_NAMES.set(num, name);
 }
-ERRNO_NAMES.set(524, 'ENOTSUPP');
+// Linux codes Node's table lacks; bpf() returns EBADFD for a bad fd in some commands.
+for (const [num, name] of [[77, 'EBADFD'], [524, 'ENOTSUPP']] as const) ERRNO_NAMES.set(num, name);
 const EXTRA_MESSAGES: Record<number, string> = { 524: 'Operation is not supported' };
 
 export function errnoName(errno: number): string {
@@ -158,6 +159,6 @@ export function errnoMessage(errno: number): string {
 }
 
 export const ERRNO = {
-  EPERM: 1, ENOENT: 2, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16,
+  EPERM: 1, ENOENT: 2, E2BIG: 7, EBADF: 9, EBADFD: 77, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16,
   EEXIST: 17, EINVAL: 22, ENOSPC: 28, ENOSYS: 38, EOPNOTSUPP: 95, ENOTSUPP: 524,
 } as const;
