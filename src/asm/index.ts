@@ -11,3 +11,4 @@ export {
 } from './dsl-mem.js';
 export { assemble, program, AsmError, type Assembled, type ProgramOptions } from './assemble.js';
 export { disassemble, formatInsn, describe, unknownLine, type DisasmOptions } from './disasm.js';
+export { parseAsm } from './parse.js';
