@@ -1,0 +1,89 @@
+// `run -- CMD [ARGS...]`: start CMD (resolved to an absolute path first), monitor it and its
+// children, exit with its exit code.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { CliError, EXIT, UsageError } from '../errors.js';
+import { printHelp } from '../help.js';
+import { parseMonitorArgs } from '../options.js';
+import { resolveCommand } from '../resolve.js';
+import { closeSession, monitorTarget, openSession, Stopper } from '../session.js';
+import type { Command, CommandContext } from './types.js';
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** How long --kill-on-duration waits after SIGTERM before SIGKILL. */
+const KILL_GRACE_MS = 2000;
+
+type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
+
+export function exitCodeOf(status: ExitStatus): number {
+  if (status.code !== null) return status.code;
+  const num = status.signal ? osConstants.signals[status.signal] : undefined;
+  return 128 + (num ?? 0);
+}
+
+/** Spawns and waits for the spawn to succeed or fail, so exec errors become one clear line. */
+function startChild(spawnFn: () => ChildProcess, name: string): Promise<ChildProcess> {
+  const child = spawnFn();
+  return new Promise((resolve, reject) => {
+    child.once('spawn', () => resolve(child));
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      reject(new CliError(`cannot execute ${name}: ${err.code ?? err.message}`, err.code === 'ENOENT' ? EXIT.NOT_FOUND : EXIT.NOT_EXECUTABLE));
+    });
+  });
+}
+
+async function run(ctx: CommandContext): Promise<number> {
+  const { opts, words } = parseMonitorArgs(ctx.globalValues, ctx.args);
+  if (opts.help) return printHelp(), EXIT.OK;
+  const [name, ...args] = words;
+  if (name === undefined) throw new UsageError('run needs a command, e.g. denet-pure run -- sleep 1');
+  const executable = resolveCommand(name);
+
+  const session = await openSession(opts);
+  let child: ChildProcess;
+  try {
+    const spawnFn = () => spawn(executable, args, { stdio: 'inherit', argv0: name });
+    child = await startChild(() => (session.ebpf.tracer ? session.ebpf.tracer.spawnTracked(spawnFn) : spawnFn()), name);
+  } catch (err) {
+    closeSession(session);
+    session.sink.abandon();
+    throw err;
+  }
+
+  const stopper = new Stopper();
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.once('exit', (code, signal) => {
+      stopper.stop('exited');
+      resolve({ code, signal });
+    });
+  });
+  // The child decides what a signal means; we pass it on and keep monitoring until it exits.
+  const forward = (sig: NodeJS.Signals) => { child.kill(sig); };
+  for (const sig of FORWARDED) process.on(sig, forward);
+
+  try {
+    await monitorTarget(session, { pid: child.pid!, cmd: [name, ...args], executable }, stopper);
+  } finally {
+    closeSession(session);
+  }
+
+  try {
+    if (stopper.reason === 'duration') {
+      if (!opts.killOnDuration) {
+        // Documented: monitoring stops, the command keeps running on its own.
+        child.unref();
+        return EXIT.OK;
+      }
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+      const status = await exited;
+      clearTimeout(timer);
+      return exitCodeOf(status);
+    }
+    return exitCodeOf(await exited);
+  } finally {
+    for (const sig of FORWARDED) process.off(sig, forward);
+  }
+}
+
+export const command: Command = { run };

@@ -1,0 +1,92 @@
+// The --help text: it should be enough to use the tool without reading docs/cli.md.
+import { COMMANDS } from './commands/index.js';
+import { EXIT } from './errors.js';
+
+export function helpText(): string {
+  const commands = COMMANDS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n');
+  return `denet-pure: a streaming process monitor with in-kernel eBPF syscall counting.
+
+Usage:
+  denet-pure [OPTIONS] run [--] CMD [ARGS...]
+  denet-pure [OPTIONS] attach PID
+  denet-pure stats FILE [--json | --format table|json|csv]
+  denet-pure vm [MEMHEX] < prog.hex
+  denet-pure --help | --version
+
+Commands:
+${commands}
+
+Examples:
+  denet-pure run -- make -j2                      live line + summary table (on stderr)
+  denet-pure --out run.jsonl run -- ./bench.sh    records to a file, the command's output untouched
+  denet-pure --json -q run -- python3 job.py > records.jsonl
+  denet-pure --enable-ebpf --out run.jsonl run -- tar czf /tmp/x.tgz src
+  denet-pure -d 30 attach 1234                    watch PID 1234 (and its children) for 30 s
+  denet-pure stats run.jsonl                      the summary again; --format csv for the samples
+
+Options (before the subcommand, or between run/attach and the command):
+  --enable-ebpf           count syscalls in the kernel (needs root or CAP_BPF+CAP_PERFMON); if that
+                          cannot work, warn once and continue without syscall counts
+  --require-ebpf          like --enable-ebpf, but fail (exit ${EXIT.EBPF_REQUIRED}) instead of continuing without it;
+                          nothing is started
+  --ebpf-attach MODE      auto (default), raw or tracefs: how the counting programs attach
+                          (implies --enable-ebpf)
+  --json                  write records as JSON Lines to stdout. The command's own output goes to the
+                          same stdout; use --out for a clean file
+  -o, --out FILE          write records as JSON Lines to FILE (created or truncated)
+  --stats FILE            write the final summary as JSON to FILE at the end (written whole, atomically)
+  -i, --interval MS       first sampling interval in milliseconds (default 100)
+  -m, --max-interval MS   longest interval (default 1000); the interval grows from -i to -m as the
+                          run gets longer, so long runs do not produce huge files
+  -d, --duration S        stop monitoring after S seconds (decimals allowed; 0 = until it exits).
+                          run: the command is NOT killed, it keeps running and denet-pure exits 0
+  --kill-on-duration      run: when --duration ends, send the command SIGTERM (SIGKILL after 2 s)
+                          and exit with its status
+  -n, --no-update         print one plain line per sample instead of updating a line in place
+  -q, --quiet             no progress and no summary table (warnings and errors still print)
+  --exclude-children      monitor the process alone: 'sample' records instead of 'tree' records
+  --since-process-start   I/O counters from the process's start, not from when monitoring began
+  --write-env             first record: the machine (CPU, kernel, governor, THP, cgroup, affinity)
+  -h, --help              this text
+  -V, --version           the version
+
+Where output goes:
+  stdout   records with --json (and whatever the command itself prints: it shares the terminal)
+  stderr   the live line (in place on a terminal, plain lines otherwise), the summary table,
+           warnings and errors. Colours only on a terminal, never when NO_COLOR is set
+  FILE     records with --out; the summary with --stats
+
+Records (one JSON object per line, each with "kind"):
+  env (with --write-env), metadata (pid, cmd, executable, t0_ms, version, capabilities.ebpf),
+  one tree record per sample (sample with --exclude-children), and a final summary.
+  With eBPF, each sample carries ebpf.syscalls (cumulative totals, categories, top syscalls,
+  analysis, and the last interval in ebpf.syscalls.window); the summary adds by_syscall.
+
+Signals:
+  run      SIGINT/SIGTERM/SIGHUP are passed to the command; monitoring goes on until it exits
+  attach   SIGINT/SIGTERM/SIGHUP stop monitoring (the process is left alone)
+  Either way the summary is written and the output file ends with a complete line.
+
+Exit codes:
+  run      the command's exit code, or 128+N when a signal N killed it (0 when --duration
+           ended monitoring and the command was left running)
+  attach   0 when the process exited or --duration passed, 128+N when interrupted by signal N
+  ${String(EXIT.OK).padEnd(8)} success (stats, vm, help)
+  ${String(EXIT.RUNTIME).padEnd(8)} failure while monitoring or reading input
+  ${String(EXIT.USAGE).padEnd(8)} usage error: unknown option, bad value, missing command
+  ${String(EXIT.NO_PROCESS).padEnd(8)} attach: no such process
+  ${String(EXIT.OUTPUT).padEnd(8)} --out or --stats cannot be written
+  ${String(EXIT.EBPF_REQUIRED).padEnd(8)} --require-ebpf and eBPF counting is unavailable here
+  ${String(EXIT.NOT_EXECUTABLE).padEnd(8)} run: the command cannot be executed
+  ${String(EXIT.NOT_FOUND).padEnd(8)} run: the command was not found
+  Errors before the start print one line and start nothing, and create no output file.
+
+Environment:
+  NO_COLOR=1     no colours
+  DENET_DEBUG=1  stack traces on errors
+`;
+}
+
+export function printHelp(): void {
+  process.stdout.write(helpText());
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Entry point: split off the global options, dispatch to a subcommand, turn expected failures into
+// one line on stderr with their exit code.
+import { COMMANDS, findCommand } from './commands/index.js';
+import { CliError, EXIT, UsageError } from './errors.js';
+import { printHelp } from './help.js';
+import { GLOBAL_OPTIONS, parseGlobalValues, splitAtPositional } from './options.js';
+import { packageVersion } from './version.js';
+
+async function main(argv: string[]): Promise<number> {
+  const split = splitAtPositional(argv, GLOBAL_OPTIONS);
+  const globalValues = parseGlobalValues(split.opts);
+  if (globalValues.help || split.word === 'help') return printHelp(), EXIT.OK;
+  if (globalValues.version) {
+    process.stdout.write(`denet-pure ${packageVersion()}\n`);
+    return EXIT.OK;
+  }
+  const names = COMMANDS.map((c) => c.name).join(', ');
+  if (split.word === undefined) {
+    throw new UsageError(split.sawTerminator
+      ? `missing subcommand before '--'; did you mean: denet-pure run -- ${split.rest.join(' ')}`
+      : `missing subcommand (${names}); see denet-pure --help`);
+  }
+  const entry = findCommand(split.word);
+  if (!entry) throw new UsageError(`unknown subcommand '${split.word}' (expected ${names}); see denet-pure --help`);
+  const { command } = await entry.load();
+  return command.run({ args: split.rest, globalValues });
+}
+
+/** Exits once stdout/stderr have flushed, so a piped reader gets every byte. */
+function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = () => { if (--pending === 0) process.exit(code); };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+function report(err: unknown): number {
+  const debug = process.env.DENET_DEBUG === '1';
+  if (err instanceof CliError) {
+    process.stderr.write(`denet-pure: ${err.message}\n`);
+    if (debug && err.stack) process.stderr.write(err.stack + '\n');
+    return err.exitCode;
+  }
+  // Unexpected: still one line, unless debugging.
+  const msg = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`denet-pure: internal error: ${msg.split('\n')[0]}${debug ? '' : ' (DENET_DEBUG=1 for details)'}\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  return EXIT.RUNTIME;
+}
+
+main(process.argv.slice(2)).then(exitAfterFlush, (err) => exitAfterFlush(report(err)));

@@ -1,0 +1,268 @@
+// Monitoring through the real CLI: exit codes, the JSON Lines stream, `stats` reproducing the
+// summary, signals, --duration, attach, and the human output's shape off a terminal.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = resolve(here, '../src/cli/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'denet-run-'));
+const ENV = { ...process.env, NO_COLOR: '', DENET_DEBUG: '' };
+
+type Rec = Record<string, any>;
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...ENV, ...env }, timeout: 30_000 });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Parses a JSON Lines file, failing the test on any line that is not a complete JSON object. */
+function readRecords(path: string): Rec[] {
+  const text = readFileSync(path, 'utf8');
+  assert.ok(text.endsWith('\n'), 'the file ends with a complete line');
+  return text.split('\n').slice(0, -1).map((l, i) => {
+    try {
+      return JSON.parse(l) as Rec;
+    } catch {
+      throw new assert.Assertion({ message: `line ${i + 1} is not JSON: ${l.slice(0, 80)}` } as never);
+    }
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await sleep(25);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const Exit = suite('cli run: exit codes');
+
+Exit('run exits with the command exit code', () => {
+  assert.is(cli(['-q', 'run', '--', 'sh', '-c', 'exit 3']).code, 3);
+  assert.is(cli(['-q', 'run', '--', 'true']).code, 0);
+  assert.is(cli(['-q', 'run', 'false']).code, 1);
+});
+
+Exit('a command killed by a signal gives 128+signal', () => {
+  assert.is(cli(['-q', 'run', '--', 'sh', '-c', 'kill -9 $$']).code, 137);
+  assert.is(cli(['-q', 'run', '--', 'sh', '-c', 'kill -TERM $$']).code, 143);
+});
+
+Exit.run();
+
+const Records = suite('cli run: records');
+const out = join(dir, 'run.jsonl');
+const statsFile = join(dir, 'run.summary.json');
+let records: Rec[] = [];
+
+Records.before(() => {
+  const r = cli(['--out', out, '--stats', statsFile, '-i', '50', '-q', 'run', '--', 'sh', '-c', 'sleep 0.3 & sleep 0.5; wait']);
+  assert.is(r.code, 0, r.stderr);
+  records = readRecords(out);
+});
+
+Records('every line parses and has a kind; metadata first, summary last, tree records between', () => {
+  assert.ok(records.length >= 4, `${records.length} records`);
+  for (const rec of records) assert.type(rec.kind, 'string');
+  assert.is(records[0]!.kind, 'metadata');
+  assert.is(records[records.length - 1]!.kind, 'summary');
+  const middle = records.slice(1, -1);
+  assert.ok(middle.length >= 2);
+  for (const rec of middle) assert.is(rec.kind, 'tree');
+});
+
+Records('metadata names the command, its absolute executable and the capabilities', () => {
+  const m = records[0]!;
+  assert.equal(m.cmd, ['sh', '-c', 'sleep 0.3 & sleep 0.5; wait']);
+  assert.ok(isAbsolute(m.executable), m.executable);
+  assert.ok(m.executable.endsWith('/sh'), m.executable);
+  assert.type(m.pid, 'number');
+  assert.type(m.t0_ms, 'number');
+  assert.type(m.version, 'string');
+  assert.is(m.capabilities.ebpf.available, false);
+  const tree = records.find((r) => r.kind === 'tree')!;
+  assert.is(m.pid, tree.parent?.pid ?? m.pid);
+});
+
+Records('the summary counts the samples written', () => {
+  const summary = records[records.length - 1]!;
+  assert.is(summary.sample_count, records.filter((r) => r.kind === 'tree').length);
+});
+
+Records('stats --json on the output reproduces the summary record exactly; --stats wrote the same', () => {
+  const summary = records[records.length - 1]!;
+  const r = cli(['stats', out, '--json']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout), summary);
+  assert.equal(JSON.parse(cli(['--json', 'stats', out]).stdout), summary);
+  assert.equal(JSON.parse(readFileSync(statsFile, 'utf8')), summary);
+});
+
+Records('stats prints a table by default and CSV rows with --format csv', () => {
+  const table = cli(['stats', out]);
+  assert.is(table.code, 0);
+  assert.ok(table.stdout.trim().length > 0);
+  assert.not.ok(table.stdout.trimStart().startsWith('{'), 'not JSON');
+  const csv = cli(['stats', out, '--format', 'csv']);
+  assert.is(csv.code, 0, csv.stderr);
+  const rows = csv.stdout.trim().split('\n');
+  assert.is(rows.length, 1 + records.filter((r) => r.kind === 'tree').length, 'a header and one row per sample');
+  assert.ok(rows[0]!.includes(','));
+});
+
+Records.run();
+
+const Stats = suite('cli stats: input problems');
+
+Stats('corrupt lines are reported with their numbers and skipped', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const text = readFileSync(out, 'utf8').split('\n');
+  text.splice(2, 0, '{"kind":"tree", broken');
+  text.splice(4, 0, 'not json at all');
+  const bad = join(dir, 'corrupt.jsonl');
+  writeFileSync(bad, text.join('\n'));
+  const r = cli(['stats', bad, '--json']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /:3:/);
+  assert.match(r.stderr, /:5:/);
+  assert.is(r.stderr.trim().split('\n').length, 2);
+  assert.is(JSON.parse(r.stdout).kind, 'summary');
+});
+
+Stats('a missing file is one line and exit 1; a bad format is exit 2', () => {
+  const r = cli(['stats', join(dir, 'missing.jsonl')]);
+  assert.is(r.code, 1);
+  assert.is(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /missing\.jsonl/);
+  assert.is(cli(['stats', out, '--format', 'xml']).code, 2);
+  assert.is(cli(['stats']).code, 2);
+});
+
+Stats.run();
+
+const Modes = suite('cli run: modes');
+
+Modes('--exclude-children gives sample records', () => {
+  const f = join(dir, 'excl.jsonl');
+  const r = cli(['--out', f, '--exclude-children', '-i', '50', '-q', 'run', '--', 'sleep', '0.3']);
+  assert.is(r.code, 0, r.stderr);
+  const recs = readRecords(f);
+  const kinds = new Set(recs.slice(1, -1).map((x) => x.kind));
+  assert.equal([...kinds], ['sample']);
+  assert.ok(recs.length >= 3);
+});
+
+Modes('--json writes records on stdout, human output stays on stderr', () => {
+  const r = cli(['--json', '-i', '50', 'run', '--', 'sleep', '0.3']);
+  assert.is(r.code, 0, r.stderr);
+  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Rec);
+  assert.is(recs[0]!.kind, 'metadata');
+  assert.is(recs[recs.length - 1]!.kind, 'summary');
+  assert.ok(r.stderr.length > 0, 'progress and summary on stderr');
+});
+
+Modes('--write-env puts an env record first', () => {
+  const f = join(dir, 'env.jsonl');
+  assert.is(cli(['--out', f, '--write-env', '-q', 'run', '--', 'true']).code, 0);
+  const recs = readRecords(f);
+  assert.is(recs[0]!.kind, 'env');
+  assert.is(recs[1]!.kind, 'metadata');
+});
+
+Modes('off a terminal: plain lines, no colour, no in-place updates; -q silences them', () => {
+  const r = cli(['-i', '50', 'run', '--', 'sleep', '0.3']);
+  assert.is(r.code, 0);
+  assert.ok(r.stderr.trim().split('\n').length >= 2, r.stderr);
+  assert.not.match(r.stderr, /\r/);
+  assert.not.match(r.stderr, /\x1b\[/);
+  assert.is(r.stdout, '');
+  assert.is(cli(['-q', 'run', '--', 'sleep', '0.1']).stderr, '');
+});
+
+Modes('--duration stops monitoring and leaves the command running; --kill-on-duration ends it', async () => {
+  const pidFile = join(dir, 'dur.pid');
+  const f = join(dir, 'dur.jsonl');
+  const t = Date.now();
+  // Not spawnSync: it would wait for the still-running command to close the inherited pipes.
+  const mon = spawn(process.execPath, [CLI, '--out', f, '-q', '-d', '0.4', 'run', '--', 'sh', '-c', `echo $$ > '${pidFile}'; exec sleep 5`], { env: ENV, stdio: 'ignore' });
+  const code = await new Promise<number | null>((r) => mon.on('exit', (c) => r(c)));
+  assert.is(code, 0);
+  assert.ok(Date.now() - t < 4000, 'did not wait for the command');
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  assert.ok(alive(pid), 'the command is still running');
+  process.kill(pid, 'SIGKILL');
+  assert.is(readRecords(f).at(-1)!.kind, 'summary');
+
+  const k = cli(['-q', '-d', '0.3', '--kill-on-duration', 'run', '--', 'sh', '-c', `echo $$ > '${pidFile}'; exec sleep 5`]);
+  assert.is(k.code, 143);
+  await sleep(50);
+  assert.not.ok(alive(Number(readFileSync(pidFile, 'utf8'))));
+});
+
+Modes.run();
+
+const Signals = suite('cli: signals and attach');
+
+Signals('SIGINT mid-run: forwarded, summary written, last line complete', async () => {
+  const f = join(dir, 'sigint.jsonl');
+  const child = spawn(process.execPath, [CLI, '--out', f, '-q', '-i', '50', 'run', '--', 'sleep', '10'], { env: ENV, stdio: 'ignore' });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await waitFor(() => existsSync(f) && readFileSync(f, 'utf8').split('\n').length >= 3);
+  const t = Date.now();
+  child.kill('SIGINT');
+  const code = await exited;
+  assert.ok(Date.now() - t < 5000, 'did not wait for sleep 10');
+  assert.is(code, 130, 'sleep died of the forwarded SIGINT');
+  const recs = readRecords(f);
+  assert.is(recs.at(-1)!.kind, 'summary');
+});
+
+Signals('attach: SIGTERM stops monitoring, writes the summary, leaves the process alone', async () => {
+  const target = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const f = join(dir, 'attach.jsonl');
+  try {
+    const mon = spawn(process.execPath, [CLI, '--out', f, '-q', '-i', '50', 'attach', String(target.pid)], { env: ENV, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => mon.on('exit', (code) => r(code)));
+    await waitFor(() => existsSync(f) && readFileSync(f, 'utf8').split('\n').length >= 3);
+    mon.kill('SIGTERM');
+    assert.is(await exited, 143);
+    const recs = readRecords(f);
+    assert.is(recs[0]!.kind, 'metadata');
+    assert.is(recs[0]!.pid, target.pid);
+    assert.is(recs.at(-1)!.kind, 'summary');
+    assert.ok(alive(target.pid!), 'the attached process was not signalled');
+  } finally {
+    target.kill('SIGKILL');
+  }
+});
+
+Signals('attach to a process that exits ends normally with a summary', async () => {
+  const target = spawn('sleep', ['0.4'], { stdio: 'ignore' });
+  const f = join(dir, 'attach-exit.jsonl');
+  // Asynchronously, so that this process reaps the target when it exits (no lingering zombie).
+  const mon = spawn(process.execPath, [CLI, '--out', f, '-q', '-i', '50', 'attach', String(target.pid)], { env: ENV, stdio: 'ignore' });
+  const code = await new Promise<number | null>((r) => mon.on('exit', (c) => r(c)));
+  assert.is(code, 0);
+  const recs = readRecords(f);
+  assert.is(recs.at(-1)!.kind, 'summary');
+  assert.ok(recs.some((x) => x.kind === 'tree'));
+});
+
+Signals.run();

@@ -1,0 +1,153 @@
+// The CLI as a user meets it: help, version, and every kind of invalid input giving one line on
+// stderr, the documented exit code, nothing started and no output file.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = resolve(here, '../src/cli/main.js');
+const ROOT = resolve(here, '../..');
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '', DENET_DEBUG: '', ...env },
+    timeout: 20_000,
+  });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+const lines = (s: string) => s.split('\n').filter((l) => l !== '');
+
+const Help = suite('cli: help and version');
+
+Help('--help documents commands, every option, outputs and exit codes', () => {
+  const r = cli(['--help']);
+  assert.is(r.code, 0);
+  for (const word of ['Usage:', 'run', 'attach', 'stats', 'vm', 'Exit codes', 'stderr', 'Examples']) {
+    assert.ok(r.stdout.includes(word), `help mentions ${word}`);
+  }
+  const options = ['--enable-ebpf', '--require-ebpf', '--ebpf-attach', '--json', '--out', '--stats', '--interval',
+    '--max-interval', '--duration', '--kill-on-duration', '--no-update', '--quiet', '--exclude-children',
+    '--since-process-start', '--write-env', '--help', '--version'];
+  for (const o of options) assert.ok(r.stdout.includes(o), `help documents ${o}`);
+  for (const code of ['126', '127', '128+N']) assert.ok(r.stdout.includes(code), `help gives exit code ${code}`);
+  assert.is(r.stderr, '');
+});
+
+Help('help works after the subcommand and as a word', () => {
+  assert.ok(cli(['run', '--help']).stdout.includes('Usage:'));
+  assert.ok(cli(['help']).stdout.includes('Usage:'));
+  assert.ok(cli(['stats', '--help']).stdout.includes('Usage:'));
+});
+
+Help('--version prints the package version', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const r = cli([flag]);
+    assert.is(r.code, 0);
+    assert.is(r.stdout.trim(), `denet-pure ${pkg.version}`);
+  }
+});
+
+Help.run();
+
+const Bad = suite('cli: invalid input');
+const dir = mkdtempSync(join(tmpdir(), 'denet-cli-'));
+const notExec = join(dir, 'not-executable.sh');
+writeFileSync(notExec, '#!/bin/sh\nexit 0\n');
+chmodSync(notExec, 0o644);
+
+// [description, args before the command, exit code]; each runs a command that would leave a marker.
+const cases: [string, string[], number, string[]?][] = [
+  ['unknown option', ['--bogus'], 2],
+  ['unknown short option', ['-z'], 2],
+  ['interval above max-interval', ['-i', '500', '-m', '100'], 2],
+  ['non-numeric interval', ['-i', 'abc'], 2],
+  ['zero interval', ['--interval=0'], 2],
+  ['non-numeric max-interval', ['-m', '1s'], 2],
+  ['non-numeric duration', ['-d', 'soon'], 2],
+  ['negative duration', ['-d', '-3'], 2],
+  ['option without its value', ['--out'], 2],
+  ['bad --ebpf-attach', ['--ebpf-attach', 'kprobe'], 2],
+  ['--kill-on-duration without --duration', ['--kill-on-duration'], 2],
+  ['--out is a directory', ['--out', dir], 4],
+  ['--out in a missing directory', ['--out', join(dir, 'missing', 'x.jsonl')], 4],
+];
+
+for (const [what, opts, code] of cases) {
+  Bad(`${what}: one line, exit ${code}, nothing started, no file`, () => {
+    const marker = join(dir, `started-${what.replace(/\W+/g, '_')}`);
+    const out = join(dir, `out-${what.replace(/\W+/g, '_')}.jsonl`);
+    const withOut = opts.includes('--out') ? opts : ['--out', out, ...opts];
+    const r = cli([...withOut, 'run', '--', 'sh', '-c', `touch '${marker}'`]);
+    assert.is(r.code, code, r.stderr);
+    assert.is(lines(r.stderr).length, 1, `one line: ${r.stderr}`);
+    assert.match(r.stderr, /^denet-pure: /);
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.is(r.stdout, '');
+    assert.not.ok(existsSync(marker), 'the command did not start');
+    assert.not.ok(existsSync(out), 'no output file');
+  });
+}
+
+Bad('--stats unwritable: --out not created either, command not started', () => {
+  const out = join(dir, 'stats-case.jsonl');
+  const marker = join(dir, 'started-stats-case');
+  const r = cli(['--out', out, '--stats', join(dir, 'nope', 's.json'), 'run', '--', 'sh', '-c', `touch '${marker}'`]);
+  assert.is(r.code, 4);
+  assert.is(lines(r.stderr).length, 1);
+  assert.match(r.stderr, /--stats/);
+  assert.not.ok(existsSync(out));
+  assert.not.ok(existsSync(marker));
+});
+
+Bad('missing subcommand, unknown subcommand, missing command: exit 2', () => {
+  for (const args of [[], ['--json'], ['frobnicate'], ['run'], ['run', '--'], ['--', 'ls']]) {
+    const r = cli(args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.is(lines(r.stderr).length, 1, r.stderr);
+  }
+  assert.match(cli(['frobnicate']).stderr, /unknown subcommand 'frobnicate'/);
+  assert.match(cli(['run']).stderr, /run needs a command/);
+});
+
+Bad('command not found: 127; not executable: 126; both say which command', () => {
+  const nf = cli(['run', '--', 'no-such-command-denet-xyz']);
+  assert.is(nf.code, 127);
+  assert.is(lines(nf.stderr).length, 1);
+  assert.match(nf.stderr, /command not found: no-such-command-denet-xyz/);
+  const ne = cli(['run', '--', notExec]);
+  assert.is(ne.code, 126);
+  assert.is(lines(ne.stderr).length, 1);
+  assert.match(ne.stderr, /not-executable\.sh/);
+});
+
+Bad('attach: unknown PID exits 3, malformed PID exits 2, no output file', () => {
+  const out = join(dir, 'attach.jsonl');
+  // Above the kernel's largest pid_max (2^22), so it never exists.
+  const r = cli(['--out', out, 'attach', '999999999']);
+  assert.is(r.code, 3);
+  assert.is(lines(r.stderr).length, 1);
+  assert.match(r.stderr, /no such process: 999999999/);
+  assert.not.ok(existsSync(out));
+  for (const pid of ['abc', '-5', '0', '12x']) {
+    const m = cli(['--out', out, 'attach', '--', pid]);
+    assert.is(m.code, 2, `${pid}: ${m.stderr}`);
+    assert.is(lines(m.stderr).length, 1);
+  }
+  assert.is(cli(['attach']).code, 2);
+  assert.not.ok(existsSync(out));
+});
+
+Bad('options are also accepted between run and the command', () => {
+  const r = cli(['run', '-i', 'abc', '--', 'true']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /--interval 'abc'/);
+});
+
+Bad.run();
