@@ -177,6 +177,8 @@ function statement(text: string): Instruction {
     expected = Number.parseInt(prefix[1]!, 16);
     text = text.slice(prefix[0].length);
   }
+  // LLVM spells memory operands "(r1 + 8)" where the kernel prints "(r1 +8)"; accept both.
+  text = text.replace(/\(r(\d+) ([+-]) (\d+)\)/g, '(r$1 $2$3)');
   for (const [re, build] of rules) {
     const m = re.exec(text);
     if (!m) continue;
