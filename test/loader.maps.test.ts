@@ -2,7 +2,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kernelTest } from './_lib/privilege.js';
-import { MapType } from '../src/asm/opcodes.js';
+import { MapType, type MapTypeId } from '../src/asm/opcodes.js';
+
+type MapType_ = MapTypeId;
 import * as bpf from '../src/loader/bpf.js';
 import { BpfMap } from '../src/loader/map.js';
 import * as codec from '../src/loader/codec.js';
@@ -89,6 +91,21 @@ kernelTest(t, 'raw mapLookupBatch reports done at the end and the fallback conti
   assert.equal(r, { count: 2, done: true });
   for (let i = 0; i < 2; i++) seen.add(keys.readUInt32LE(4 * i));
   assert.equal([...seen].sort(), [100, 101, 102, 103, 104]);
+});
+
+kernelTest(t, 'LPM trie through the raw layer: entries and a longest-prefix lookup', () => {
+  const m = create({ name: 'lt_lpm', type: 11 as MapType_, keySize: 8, valueSize: 4, maxEntries: 8, flags: 1 /* BPF_F_NO_PREALLOC */ });
+  const key = (prefix: number, ip: string) => {
+    const b = Buffer.alloc(8);
+    b.writeUInt32LE(prefix, 0);
+    Buffer.from(ip.split('.').map(Number)).copy(b, 4);
+    return b;
+  };
+  m.update(key(8, '10.0.0.0'), Buffer.from([1, 0, 0, 0]));
+  m.update(key(16, '192.168.0.0'), Buffer.from([2, 0, 0, 0]));
+  const entries = m.rawEntries();
+  assert.equal(entries.map(([, v]) => v.readUInt32LE(0)).sort(), [1, 2]);
+  assert.equal(m.lookup(key(32, '10.1.2.3'))?.readUInt32LE(0), 1, 'longest-prefix match through the raw lookup');
 });
 
 kernelTest(t, 'per-CPU array: one 8-byte slot per possible CPU, round-trip through batch and fallback', () => {

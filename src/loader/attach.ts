@@ -1,5 +1,5 @@
 // Attaching loaded programs: raw tracepoints (one link fd, BTF-era kernels) and classic tracefs
-// tracepoints (one perf event per online CPU, each given the program).
+// tracepoints (a perf event given the program).
 import * as bpf from './bpf.js';
 import { onlineCpus } from './cpus.js';
 import type { LoadedProgram } from './program.js';
@@ -31,22 +31,22 @@ export function attachRawTracepoint(prog: Prog, name: string): Link {
 }
 
 /**
- * Attaches a TRACEPOINT program to group/event on every online CPU.
- * `tracefs` is the tracefs root (see findTracefs); without it, a mounted one is looked for.
+ * Attaches a TRACEPOINT program to group/event.
+ * One perf event (pid -1, on the first online CPU) is enough: SET_BPF hangs the program on the
+ * tracepoint itself, which fires on every CPU, and a second SET_BPF of the same program on another
+ * CPU's event fails with EEXIST. `tracefs` is the tracefs root (see findTracefs); without it, a
+ * mounted one is looked for.
  */
 export function attachTracepoint(prog: Prog, group: string, event: string, opts: { tracefs?: string } = {}): Link {
   const id = tracepointId(group, event, opts.tracefs);
-  const fds: number[] = [];
+  const cpu = onlineCpus()[0] ?? 0;
+  const fd = bpf.perfEventOpenTracepoint(id, cpu);
   try {
-    for (const cpu of onlineCpus()) {
-      const fd = bpf.perfEventOpenTracepoint(id, cpu);
-      fds.push(fd);
-      bpf.perfEventSetBpf(fd, progFd(prog));
-      bpf.perfEventEnable(fd);
-    }
+    bpf.perfEventSetBpf(fd, progFd(prog));
+    bpf.perfEventEnable(fd);
   } catch (e) {
-    for (const fd of fds) bpf.closeFd(fd);
+    bpf.closeFd(fd);
     throw e;
   }
-  return new Link('tracepoint', `${group}/${event}`, fds);
+  return new Link('tracepoint', `${group}/${event}`, [fd]);
 }
