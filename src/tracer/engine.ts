@@ -1,0 +1,239 @@
+// The syscall-counting engine: creates the maps, loads and attaches the three programs, seeds the
+// tracked set, and reads the counts back. The CLI and embedders use only this class.
+import { performance } from 'node:perf_hooks';
+import { readdirSync, readFileSync } from 'node:fs';
+import {
+  BpfMap, LoadedProgram, attachRawTracepoint, attachTracepoint, findTracefs, unmountTracefs, BpfError, codec,
+  type Link, type TypedMap,
+} from '../loader/index.js';
+import type { ProgramSpec } from '../asm/spec.js';
+import { verifyProgram } from '../verify/static/index.js';
+import { syscallTable, nameOf } from '../syscalls/index.js';
+import { exitProgram, forkProgram, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps } from './programs.js';
+import { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
+import { describeFailure, EbpfUnavailableError } from './errors.js';
+import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
+
+const DEFAULTS = { maxProcesses: 16384, maxCounts: 65536 };
+
+/** The attach points of each mode: [program, tracepoint]. */
+const ATTACH_POINTS = {
+  raw: { sysEnter: 'sys_enter', fork: 'sched_process_fork', exit: 'sched_process_exit' },
+  tracefs: {
+    sysEnter: ['raw_syscalls', 'sys_enter'],
+    fork: ['task', 'task_newtask'],
+    exit: ['sched', 'sched_process_exit'],
+  },
+} as const;
+
+/** Builds the three program specs for a layout (exported for `prog dump` and the WASM tests). */
+export function tracerPrograms(layout: TracerLayout, sizes = DEFAULTS): ProgramSpec[] {
+  const maps = tracerMaps(sizes);
+  return [sysEnterProgram(layout.sysEnter, maps), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps)];
+}
+
+export class SyscallTracer {
+  private readonly maps = new Map<string, BpfMap>();
+  private tracked!: TypedMap<number, number>;
+  private counts!: TypedMap<{ tgid: number; nr: number }, number>;
+  private stats!: TypedMap<number, number>;
+  private readonly programs: LoadedProgram[] = [];
+  private readonly links: Link[] = [];
+  private tracefsMountedByUs: string | null = null;
+  private closed = false;
+  private readonly table = syscallTable();
+  private readonly names = new Map<number, string>();
+
+  private constructor(readonly mode: AttachMode) {}
+
+  /** Loads maps and programs and attaches them; throws EbpfUnavailableError (reason + fix) when it cannot. */
+  static open(opts: TracerOptions = {}): SyscallTracer {
+    const wanted = opts.attach ?? 'auto';
+    const order: AttachMode[] = wanted === 'auto' ? ['raw', 'tracefs'] : [wanted];
+    let firstError: unknown;
+    for (const mode of order) {
+      const tracer = new SyscallTracer(mode);
+      try {
+        tracer.setUp(opts);
+        return tracer;
+      } catch (err) {
+        tracer.close();
+        firstError ??= err;
+      }
+    }
+    throw firstError instanceof EbpfUnavailableError ? firstError : describeFailure(firstError);
+  }
+
+  private setUp(opts: TracerOptions): void {
+    let layout: TracerLayout;
+    let tracefsPath = '';
+    if (this.mode === 'raw') {
+      layout = rawLayout();
+    } else {
+      const found = findTracefs({ mountIfMissing: true });
+      tracefsPath = found.path;
+      if (found.mountedByUs) this.tracefsMountedByUs = found.path;
+      layout = tracefsLayout(tracefsPath);
+    }
+    const sizes = { maxProcesses: opts.maxProcesses ?? DEFAULTS.maxProcesses, maxCounts: opts.maxCounts ?? DEFAULTS.maxCounts };
+    const specs = tracerPrograms(layout, sizes);
+    for (const spec of specs[0]!.maps) this.maps.set(spec.name, BpfMap.create(spec));
+    this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
+    this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
+    this.stats = this.map('stats').typed(codec.u32, codec.u64n);
+    const beforeLoad = opts.skipVerifier ? undefined : (spec: ProgramSpec) => {
+      const report = verifyProgram(spec);
+      if (!report.ok) throw new Error(`our static verifier rejected ${spec.name}:\n${report.format()}`);
+    };
+    const [sysEnter, fork, exit] = specs.map((spec) => {
+      const prog = LoadedProgram.load(spec, this.maps, { beforeLoad });
+      this.programs.push(prog);
+      return prog;
+    }) as [LoadedProgram, LoadedProgram, LoadedProgram];
+    // Fork and exit first, so that no child of a tracked process can slip between attachments.
+    if (this.mode === 'raw') {
+      const p = ATTACH_POINTS.raw;
+      this.links.push(attachRawTracepoint(fork, p.fork), attachRawTracepoint(exit, p.exit), attachRawTracepoint(sysEnter, p.sysEnter));
+    } else {
+      const p = ATTACH_POINTS.tracefs;
+      this.links.push(
+        attachTracepoint(fork, p.fork[0], p.fork[1], { tracefs: tracefsPath }),
+        attachTracepoint(exit, p.exit[0], p.exit[1], { tracefs: tracefsPath }),
+        attachTracepoint(sysEnter, p.sysEnter[0], p.sysEnter[1], { tracefs: tracefsPath }),
+      );
+    }
+  }
+
+  private setState(pid: number, state: number): void {
+    this.live();
+    this.tracked.set(pid, state);
+  }
+
+  /** `attach PID`: count PID and all its current and future descendants. */
+  trackTree(pid: number): void {
+    // The root first: from then on the kernel adds every new child, so the walk below cannot miss one.
+    this.setState(pid, State.COUNT);
+    for (const child of descendants(pid)) this.setState(child, State.COUNT);
+  }
+
+  /**
+   * Counts every process that `pid` forks from now on (and their descendants), each from its own execve,
+   * but not `pid` itself: e.g. a shell or a tracer (strace) whose commands are to be counted.
+   */
+  trackChildrenOf(pid: number): void {
+    this.setState(pid, State.ARM);
+  }
+
+  /**
+   * `run`: calls `spawnFn`, which must spawn exactly one child (by absolute path, so that exactly one
+   * execve happens). The child is added in the kernel at fork and counted from its own execve on.
+   */
+  spawnTracked<T>(spawnFn: () => T): T {
+    this.setState(process.pid, State.ARM);
+    try {
+      return spawnFn();
+    } finally {
+      // Node's spawn returns after the child has exec'd (or failed to); later forks of ours are not tracked.
+      this.tracked.delete(process.pid);
+    }
+  }
+
+  /** Cumulative counts since open, exited processes included. */
+  read(): SyscallSnapshot {
+    const bySyscall = new Map<string, number>();
+    const byProcess = new Map<number, Map<string, number>>();
+    let total = 0;
+    this.live();
+    for (const [{ tgid, nr }, count] of this.counts.entries()) {
+      const name = this.nameOf(nr);
+      total += count;
+      bySyscall.set(name, (bySyscall.get(name) ?? 0) + count);
+      let perProc = byProcess.get(tgid);
+      if (!perProc) byProcess.set(tgid, (perProc = new Map()));
+      perProc.set(name, (perProc.get(name) ?? 0) + count);
+    }
+    const stats = this.readStats();
+    let tracked = 0;
+    for (const _ of this.tracked.keys()) tracked++;
+    return {
+      atMs: performance.now(),
+      bySyscall,
+      byProcess,
+      total,
+      dropped: stats[Stat.DROPPED_COUNTS]! + stats[Stat.DROPPED_TRACKED]!,
+      tracked,
+    };
+  }
+
+  private readStats(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < STAT_SLOTS; i++) out.push(this.stats.get(i) ?? 0);
+    return out;
+  }
+
+  private nameOf(nr: number): string {
+    let name = this.names.get(nr);
+    if (name === undefined) this.names.set(nr, (name = nameOf(this.table, nr)));
+    return name;
+  }
+
+  private map(name: string): BpfMap {
+    const m = this.maps.get(name);
+    if (!m) throw new Error(`the tracer has no map '${name}'`);
+    return m;
+  }
+
+  private live(): void {
+    if (this.closed) throw new Error('the tracer is closed');
+  }
+
+  /** Detaches and closes every fd (links, then programs, then maps). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.links.splice(0)) safely(() => l.close());
+    for (const p of this.programs.splice(0)) safely(() => p.close());
+    for (const m of this.maps.values()) safely(() => m.close());
+    this.maps.clear();
+    if (this.tracefsMountedByUs) safely(() => unmountTracefs(this.tracefsMountedByUs!));
+  }
+}
+
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (!(err instanceof BpfError)) throw err;
+  }
+}
+
+/** All current descendants of pid, from the kernel's children lists (threads are not children). */
+export function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue; // gone
+    }
+    for (const tid of tasks) {
+      let text = '';
+      try {
+        text = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const c of text.split(' ')) {
+        const child = Number(c);
+        if (child > 0) {
+          out.push(child);
+          queue.push(child);
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+// Shared helpers for tests that run real workloads: compiling the C fixtures, running strace,
+// waiting for children.
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(new URL('../../..', import.meta.url).pathname);
+export const CLI = join(ROOT, 'dist/src/cli/main.js');
+
+let scratch: string | undefined;
+export function scratchDir(): string {
+  scratch ??= mkdtempSync(join(tmpdir(), 'denet-pure-test-'));
+  return scratch;
+}
+
+export function hasCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Compiles test/fixtures/NAME.c once per run; returns the binary's path. */
+export function compileFixture(name: string): string {
+  const out = join(scratchDir(), name);
+  if (!existsSync(out)) {
+    execFileSync('gcc', ['-O1', '-pthread', '-o', out, join(ROOT, 'test/fixtures', `${name}.c`)]);
+  }
+  return out;
+}
+
+/** Parses `strace -c -o FILE` output into syscall name -> calls. */
+export function parseStraceSummary(file: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    // % time  seconds  usecs/call  calls  [errors]  syscall
+    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?([a-z_0-9]+)\s*$/.exec(line);
+    if (m && m[2] !== 'total') counts.set(m[2]!, Number(m[1]));
+  }
+  return counts;
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((res) => child.once('exit', (code) => res(code)));
+}
+
+/** Differences between two count tables, over the names of `expected`. */
+export function countDiff(expected: Map<string, number>, actual: Map<string, number> | Record<string, number>, skip: string[] = []): string[] {
+  const get = (n: string) => (actual instanceof Map ? actual.get(n) : actual[n]) ?? 0;
+  const diffs: string[] = [];
+  for (const [name, n] of expected) {
+    if (skip.includes(name)) continue;
+    if (get(name) !== n) diffs.push(`${name}: strace ${n}, ours ${get(name)}`);
+  }
+  return diffs;
+}

@@ -1,0 +1,136 @@
+// The syscall tracer against the real kernel, with strace as the oracle.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SyscallTracer } from '../src/tracer/index.js';
+import { bpfUnavailableReason, kernelTest } from './_lib/privilege.js';
+import { CLI, compileFixture, countDiff, exited, hasCommand, parseStraceSummary, scratchDir } from './_lib/workloads.js';
+
+const test = suite('tracer (kernel)');
+
+const needStrace = () => bpfUnavailableReason() ?? (hasCommand('strace') ? null : 'strace is not installed (apt-get install strace)');
+const needGcc = () => needStrace() ?? (hasCommand('gcc') ? null : 'gcc is not installed');
+
+function tracingMounted(): boolean {
+  return readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'tracefs');
+}
+
+/** Ids of the tracer's programs (named dp_*) loaded on the machine, as bpftool lists them. */
+function progIds(): Set<number> {
+  const out = spawnSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' });
+  const progs = JSON.parse(out.stdout || '[]') as { id: number; name?: string }[];
+  return new Set(progs.filter((p) => p.name?.startsWith('dp_')).map((p) => p.id));
+}
+
+/**
+ * Runs `strace -f -c BIN ARGS` and counts the very same execution with the tracer: the tracer counts
+ * the children of a waiting shell that then execs strace, so strace itself is not counted, its tracee
+ * is, from its execve on.
+ */
+async function straceAndTrace(tracer: SyscallTracer, argv: string[]): Promise<{ strace: Map<string, number>; ours: Map<string, number> }> {
+  const out = join(scratchDir(), `strace-${process.hrtime.bigint()}.txt`);
+  const cmd = ['read go; exec strace -f -qq -c -o "$0" "$@"', out, ...argv];
+  const sh = spawn('sh', ['-c', ...cmd], { stdio: ['pipe', 'ignore', 'inherit'] });
+  tracer.trackChildrenOf(sh.pid!);
+  sh.stdin!.end('go\n');
+  assert.is(await exited(sh), 0, 'workload under strace exits 0');
+  return { strace: parseStraceSummary(out), ours: tracer.read().bySyscall };
+}
+
+for (const mode of ['raw', 'tracefs'] as const) {
+  kernelTest(test, `${mode}: counts equal strace -f -c on the same run (threads, forks, short-lived exec'ing grandchild)`, async () => {
+    const bin = compileFixture('workload');
+    const wasMounted = tracingMounted();
+    const tracer = SyscallTracer.open({ attach: mode });
+    try {
+      assert.is(tracer.mode, mode);
+      const threads = 3;
+      const perThread = 1000;
+      const { strace, ours } = await straceAndTrace(tracer, [bin, String(threads), String(perThread)]);
+      assert.ok(strace.size > 10, 'strace listed syscalls');
+      assert.equal(countDiff(strace, ours), [], 'every syscall strace lists has the same count');
+      // Independent of strace: the workload's own arithmetic.
+      assert.is(ours.get('getppid'), threads * perThread);
+      assert.is(ours.get('execve'), 2, 'the workload and its grandchild each exec once');
+    } finally {
+      tracer.close();
+    }
+    assert.is(tracingMounted(), wasMounted, 'tracefs left as it was found');
+  }, needGcc);
+}
+
+kernelTest(test, 'a shell loop: every /bin/true is seen (execve count equals strace)', async () => {
+  const tracer = SyscallTracer.open();
+  try {
+    const { strace, ours } = await straceAndTrace(tracer, ['sh', '-c', 'for i in $(seq 50); do /bin/true; done']);
+    // sh itself, seq in the command substitution, and 50 /bin/true.
+    assert.is(strace.get('execve'), 52);
+    assert.is(ours.get('execve'), strace.get('execve'));
+    assert.equal(countDiff(strace, ours), []);
+  } finally {
+    tracer.close();
+  }
+}, needStrace);
+
+kernelTest(test, 'attach: existing descendants are counted, and children forked later', async () => {
+  // The parent waits; its existing child (a subshell) sleeps, then forks and execs /bin/true twice.
+  const root = spawn('sh', ['-c', '(sleep 0.4; /bin/true; /bin/true) & wait'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 150));
+  const tracer = SyscallTracer.open();
+  try {
+    tracer.trackTree(root.pid!);
+    await exited(root);
+    const snap = tracer.read();
+    assert.ok((snap.bySyscall.get('execve') ?? 0) >= 2, `two /bin/true execs seen, got ${snap.bySyscall.get('execve')}`);
+    assert.ok(snap.byProcess.size >= 3, `counts from several processes, got ${snap.byProcess.size}`);
+    assert.not.ok(snap.byProcess.has(process.pid), 'the monitor itself is not counted');
+    assert.is(snap.dropped, 0);
+  } finally {
+    tracer.close();
+  }
+});
+
+kernelTest(test, 'a full count map is reported as dropped, not silently lost', async () => {
+  const tracer = SyscallTracer.open({ maxCounts: 4 });
+  try {
+    const child = tracer.spawnTracked(() => spawn('/bin/sh', ['-c', 'ls / > /dev/null'], { stdio: 'ignore' }));
+    await exited(child);
+    const snap = tracer.read();
+    assert.ok(snap.bySyscall.size <= 4);
+    assert.ok(snap.dropped > 0, 'dropped events are counted');
+  } finally {
+    tracer.close();
+  }
+});
+
+kernelTest(test, 'close() detaches everything: bpftool lists the same programs before and after', async () => {
+  if (!hasCommand('bpftool')) {
+    console.log('  [skip] bpftool not installed: comparing through our own registry only');
+  }
+  const before = hasCommand('bpftool') ? progIds() : new Set<number>();
+  const tracer = SyscallTracer.open();
+  if (hasCommand('bpftool')) assert.is(progIds().size, before.size + 3, 'three programs loaded while open');
+  tracer.close();
+  tracer.close(); // idempotent
+  if (hasCommand('bpftool')) assert.equal([...progIds()].sort(), [...before].sort());
+});
+
+kernelTest(test, 'CLI: --stats by_syscall matches strace -f -c of the same command', async () => {
+  const bin = compileFixture('workload');
+  const stats = join(scratchDir(), 'cli-stats.json');
+  const r = spawnSync(process.execPath, [CLI, '--enable-ebpf', '--quiet', '--stats', stats, 'run', '--', bin, '2', '500'], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(existsSync(stats), 'stats file written');
+  const summary = JSON.parse(readFileSync(stats, 'utf8'));
+  const bySyscall = summary.ebpf.syscalls.by_syscall as Record<string, number>;
+  const straceOut = join(scratchDir(), 'cli-strace.txt');
+  spawnSync('strace', ['-f', '-qq', '-c', '-o', straceOut, bin, '2', '500']);
+  // Separate runs: futex waits in pthread_join depend on timing, everything else is deterministic.
+  assert.equal(countDiff(parseStraceSummary(straceOut), bySyscall, ['futex']), []);
+  assert.is(bySyscall.getppid, 1000);
+  assert.is(summary.ebpf.syscalls.total, Object.values(bySyscall).reduce((a, b) => a + b, 0));
+}, needGcc);
+
+test.run();
