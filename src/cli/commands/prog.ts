@@ -1,9 +1,76 @@
-// `prog dump`: placeholder; the tracer's author wires the programs' listing here.
-import { CliError, EXIT } from '../errors.js';
-import type { Command } from './types.js';
+// `prog dump`: every program the tracer ships, as it would be loaded on this kernel — disassembly in the
+// kernel verifier's syntax (diffable against `bpftool prog dump xlated`), our verifier's verdict,
+// instruction count and the maps. Needs no privilege in raw mode (kernel BTF is world-readable).
+import { disassemble } from '../../asm/index.js';
+import { MapType } from '../../asm/opcodes.js';
+import { verifyProgram } from '../../verify/static/index.js';
+import { findTracefs } from '../../loader/index.js';
+import { rawLayout, tracefsLayout, tracerPrograms } from '../../tracer/index.js';
+import { CliError, EXIT, UsageError } from '../errors.js';
+import { parseStrict } from '../options.js';
+import type { Command, CommandContext } from './types.js';
 
-export const command: Command = {
-  async run() {
-    throw new CliError('prog dump is not implemented yet', EXIT.RUNTIME);
-  },
-};
+const OPTIONS = {
+  mode: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const HELP = `Usage: denet-pure prog dump [--mode raw|tracefs] [--json]
+
+Prints the tracer's BPF programs as they would be loaded on this kernel: the disassembly in the kernel
+verifier's syntax (compare with 'bpftool prog dump xlated id N'), our static verifier's verdict, the
+instruction count, and the maps they use.
+
+  --mode raw       raw tracepoints; offsets from kernel BTF (default)
+  --mode tracefs   tracefs tracepoints; offsets from the tracefs format files (needs tracefs access)
+  --json           one JSON document instead of text
+`;
+
+const MAP_TYPE_NAMES = new Map<number, string>(Object.entries(MapType).map(([k, v]) => [v, k.toLowerCase()]));
+
+async function run(ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseStrict(ctx.args, OPTIONS, true);
+  if (values.help || ctx.globalValues.help) return process.stdout.write(HELP), EXIT.OK;
+  if (positionals[0] !== 'dump' || positionals.length !== 1) {
+    throw new UsageError(`expected 'prog dump', got 'prog ${positionals.join(' ')}'; see denet-pure prog --help`);
+  }
+  const mode = values.mode ?? 'raw';
+  if (mode !== 'raw' && mode !== 'tracefs') throw new UsageError(`invalid --mode '${mode}': expected raw or tracefs`);
+
+  let layout;
+  try {
+    layout = mode === 'raw' ? rawLayout() : tracefsLayout(findTracefs({ mountIfMissing: false }).path);
+  } catch (err) {
+    throw new CliError(`cannot lay out the ${mode} programs on this kernel: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const specs = tracerPrograms(layout);
+  const dumps = specs.map((spec) => {
+    const report = verifyProgram(spec);
+    return {
+      name: spec.name,
+      type: spec.type,
+      insn_count: spec.insns.length,
+      verifier: { ok: report.ok, errors: report.errors.map((e) => `${e.index}: ${e.disasm}: ${e.message}`) },
+      maps: spec.maps.map((m) => ({
+        name: m.name, type: MAP_TYPE_NAMES.get(m.type) ?? String(m.type), key_size: m.keySize, value_size: m.valueSize, max_entries: m.maxEntries,
+      })),
+      disassembly: disassemble(spec.insns, { mapRefs: spec.mapRefs }),
+    };
+  });
+  if (values.json || ctx.globalValues.json) {
+    process.stdout.write(JSON.stringify({ mode, programs: dumps }, null, 2) + '\n');
+  } else {
+    for (const d of dumps) {
+      process.stdout.write(`${d.name}  (${mode} tracepoint program, ${d.insn_count} instructions)\n`);
+      process.stdout.write(`  verifier: ${d.verifier.ok ? 'accepted' : 'REJECTED'}\n`);
+      for (const e of d.verifier.errors) process.stdout.write(`    ${e}\n`);
+      process.stdout.write(`  maps: ${d.maps.map((m) => `${m.name} (${m.type}, key ${m.key_size} B, value ${m.value_size} B, max ${m.max_entries})`).join('; ')}\n`);
+      d.disassembly.forEach((line, i) => process.stdout.write(`  ${String(i).padStart(4)}: ${line}\n`));
+      process.stdout.write('\n');
+    }
+  }
+  return dumps.every((d) => d.verifier.ok) ? EXIT.OK : EXIT.RUNTIME;
+}
+
+export const command: Command = { run };
