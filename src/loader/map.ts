@@ -71,7 +71,9 @@ export class BpfMap {
   /** Every entry, read in batches (BPF_MAP_LOOKUP_BATCH, or get_next_key + lookup when unsupported). */
   rawEntries(opts: { batchSize?: number; forceFallback?: boolean } = {}): Array<[Buffer, Buffer]> {
     const ks = this.spec.keySize, vs = this.valueBytes;
-    let count = Math.max(1, Math.min(opts.batchSize ?? 256, this.spec.maxEntries));
+    // Default batch: as many entries as fit in ~1 MiB of keys + values, at most 4096 (fewer syscalls).
+    const fit = Math.floor((1 << 20) / (ks + vs));
+    let count = Math.max(1, Math.min(opts.batchSize ?? Math.min(4096, fit), this.spec.maxEntries));
     const out: Array<[Buffer, Buffer]> = [];
     let inBatch: Buffer | null = null;
     const token = Buffer.alloc(Math.max(ks, 8));
