@@ -1,6 +1,7 @@
-// The eBPF path of the CLI. Where the tracer cannot open (today's stub, or no privilege), the CLI
-// must degrade with one warning, or with --require-ebpf fail before starting anything. Where it
-// opens, every sample carries the syscalls block and the summary the whole-run counts.
+// The eBPF path of the CLI, both ways round, whatever machine the tests run on:
+// - unavailable (forced by dropping CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN when we are root): --enable-ebpf
+//   degrades with one warning line; --require-ebpf fails with exit 5 before starting anything;
+// - available (needs the privilege): samples carry ebpf.syscalls, the summary the whole run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,79 +9,108 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { bpfUnavailableReason, kernelTest } from './_lib/privilege.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = resolve(here, '../src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'denet-ebpf-'));
+const ENV = { ...process.env, NO_COLOR: '', DENET_DEBUG: '' };
 
 type Rec = Record<string, any>;
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8', env: { ...process.env, NO_COLOR: '', DENET_DEBUG: '' }, timeout: 60_000,
-  });
+const hasSetpriv = spawnSync('sh', ['-c', 'command -v setpriv'], { stdio: 'ignore' }).status === 0;
+
+/** Runs the CLI without BPF privilege: as we are when unprivileged, or root minus the capabilities. */
+function cliUnprivileged(args: string[]) {
+  const argv = [process.execPath, CLI, ...args];
+  const cmd = bpfUnavailableReason() === null ? ['setpriv', '--bounding-set=-bpf,-perfmon,-sys_admin', '--', ...argv] : argv;
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env: ENV, timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const records = (path: string): Rec[] => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Rec);
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: ENV, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
-const E = suite('cli: eBPF');
-const out = join(dir, 'ebpf.jsonl');
-let first: ReturnType<typeof cli>;
-let recs: Rec[] = [];
+function records(path: string): Rec[] {
+  const text = readFileSync(path, 'utf8');
+  assert.ok(text.endsWith('\n'));
+  return text.trim().split('\n').map((l) => JSON.parse(l) as Rec);
+}
 
-E.before(() => {
-  first = cli(['--enable-ebpf', '--out', out, '-q', '-i', '50', 'run', '--', 'sh', '-c', 'for i in 1 2 3 4 5; do cat /proc/self/stat >/dev/null; done; sleep 0.3']);
-  recs = records(out);
-});
+const WORK = ['sh', '-c', 'for i in 1 2 3 4 5; do cat /proc/self/stat >/dev/null; done; sleep 0.3'];
 
-E('--enable-ebpf runs the command either way; metadata says whether counts are available', () => {
-  assert.is(first.code, 0, first.stderr);
-  const cap = recs[0]!.capabilities.ebpf;
-  assert.is(recs[0]!.kind, 'metadata');
-  assert.type(cap.available, 'boolean');
-  if (cap.available) assert.type(cap.mode, 'string');
-  else assert.type(cap.reason, 'string');
-  assert.is(recs.at(-1)!.kind, 'summary');
-});
+const Off = suite('cli eBPF: unavailable');
+const canDrop = () => (bpfUnavailableReason() !== null || hasSetpriv ? null : 'root without setpriv: cannot drop BPF privilege');
 
-E('unavailable: exactly one warning line, no ebpf blocks in the records', () => {
-  if (recs[0]!.capabilities.ebpf.available) return;
-  const lines = first.stderr.trim().split('\n');
-  assert.is(lines.length, 1, first.stderr);
+kernelTest(Off, '--enable-ebpf degrades: one warning line, metadata says why, no ebpf blocks', () => {
+  const out = join(dir, 'degraded.jsonl');
+  const r = cliUnprivileged(['--enable-ebpf', '--out', out, '-q', '-i', '50', 'run', '--', ...WORK]);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.is(lines.length, 1, r.stderr);
   assert.match(lines[0]!, /^denet-pure: eBPF unavailable: .+; .+; continuing without syscall counts$/);
-  for (const r of recs) {
-    if (r.kind === 'tree') assert.is(r.aggregated.ebpf, undefined);
-  }
+  const recs = records(out);
+  assert.is(recs[0]!.kind, 'metadata');
+  assert.is(recs[0]!.capabilities.ebpf.available, false);
+  assert.type(recs[0]!.capabilities.ebpf.reason, 'string');
+  assert.ok(recs.some((x) => x.kind === 'tree'), 'monitoring went on');
+  for (const x of recs) if (x.kind === 'tree') assert.is(x.aggregated.ebpf, undefined);
+  assert.is(recs.at(-1)!.kind, 'summary');
   assert.is(recs.at(-1)!.ebpf, undefined);
-});
+}, canDrop);
 
-E('available: samples carry ebpf.syscalls with a window; the summary has by_syscall', () => {
-  if (!recs[0]!.capabilities.ebpf.available) return;
-  const trees = recs.filter((r) => r.kind === 'tree');
-  assert.ok(trees.length > 0);
-  for (const t of trees) {
-    assert.type(t.aggregated.ebpf.syscalls.total, 'number');
-    assert.type(t.aggregated.ebpf.syscalls.window.duration_ms, 'number');
-  }
-  const s = recs.at(-1)!.ebpf.syscalls;
-  assert.ok(s.total > 0);
-  assert.type(s.by_syscall, 'object');
-});
-
-E('--require-ebpf where eBPF is unavailable: exit 5 before starting the command, no file', () => {
-  if (recs[0]!.capabilities.ebpf.available) {
-    console.log('  [skip] --require-ebpf failure: eBPF is available here');
-    return;
-  }
+kernelTest(Off, '--require-ebpf: exit 5 and one line before the command starts; no output file', () => {
   const marker = join(dir, 'started');
-  const f = join(dir, 'required.jsonl');
-  const r = cli(['--require-ebpf', '--out', f, 'run', '--', 'sh', '-c', `touch '${marker}'`]);
+  const out = join(dir, 'required.jsonl');
+  const r = cliUnprivileged(['--require-ebpf', '--out', out, 'run', '--', 'sh', '-c', `touch '${marker}'`]);
   assert.is(r.code, 5);
   assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
-  assert.match(r.stderr, /eBPF unavailable/);
+  assert.match(r.stderr, /eBPF unavailable: .*--require-ebpf/);
   assert.not.ok(existsSync(marker), 'the command was not started');
-  assert.not.ok(existsSync(f), 'no output file');
+  assert.not.ok(existsSync(out), 'no output file');
+}, canDrop);
+
+Off.run();
+
+const On = suite('cli eBPF: available');
+
+kernelTest(On, 'samples carry ebpf.syscalls with a window; the summary has the whole run and by_syscall', () => {
+  const out = join(dir, 'counted.jsonl');
+  const r = cli(['--require-ebpf', '--out', out, '-q', '-i', '50', 'run', '--', ...WORK]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stderr, '');
+  const recs = records(out);
+  assert.is(recs[0]!.capabilities.ebpf.available, true);
+  assert.type(recs[0]!.capabilities.ebpf.mode, 'string');
+  const trees = recs.filter((x) => x.kind === 'tree');
+  assert.ok(trees.length > 0);
+  let prevTotal = 0;
+  for (const t of trees) {
+    const s = t.aggregated.ebpf.syscalls;
+    assert.ok(s.total >= prevTotal, 'cumulative totals never decrease');
+    assert.is(s.window.total, s.total - prevTotal, 'the window is the difference of successive totals');
+    prevTotal = s.total;
+  }
+  const summary = recs.at(-1)!;
+  assert.ok(summary.ebpf.syscalls.total >= prevTotal);
+  const bySyscall = summary.ebpf.syscalls.by_syscall as Record<string, number>;
+  assert.is(Object.values(bySyscall).reduce((a, b) => a + b, 0), summary.ebpf.syscalls.total);
+  assert.ok(bySyscall.execve! >= 1, 'the exec of the command is counted');
+
+  const stats = cli(['stats', out, '--json']);
+  assert.is(stats.code, 0, stats.stderr);
+  assert.equal(JSON.parse(stats.stdout), summary);
 });
 
-E.run();
+kernelTest(On, '--ebpf-attach tracefs is honoured and recorded', () => {
+  const out = join(dir, 'tracefs.jsonl');
+  const r = cli(['--ebpf-attach', 'tracefs', '--out', out, '-q', 'run', '--', ...WORK]);
+  assert.is(r.code, 0, r.stderr);
+  const recs = records(out);
+  assert.equal(recs[0]!.capabilities.ebpf, { available: true, mode: 'tracefs' });
+  assert.ok(recs.at(-1)!.ebpf.syscalls.total > 0);
+});
+
+On.run();

@@ -61,8 +61,10 @@ Exit('run exits with the command exit code', () => {
 });
 
 Exit('a command killed by a signal gives 128+signal', () => {
-  assert.is(cli(['-q', 'run', '--', 'sh', '-c', 'kill -9 $$']).code, 137);
-  assert.is(cli(['-q', 'run', '--', 'sh', '-c', 'kill -TERM $$']).code, 143);
+  const k9 = cli(['-q', 'run', '--', 'sh', '-c', 'kill -9 $$']);
+  assert.is(k9.code, 137, k9.stderr);
+  const term = cli(['-q', 'run', '--', 'sh', '-c', 'kill -TERM $$']);
+  assert.is(term.code, 143, term.stderr);
 });
 
 Exit.run();

@@ -1,9 +1,26 @@
 // The CLI's use of the syscall tracer: open it (or degrade with one warning), and turn its cumulative
 // snapshots into the per-sample and whole-run `ebpf` blocks of the records.
-import { buildBySyscall, buildSyscallsBlock, buildWindowBlock } from '../syscalls/index.js';
+import { buildBySyscall, buildSyscallsBlock, buildWindowBlock, type WindowBlock } from '../syscalls/index.js';
 import type { SyscallSnapshot, SyscallTracer } from '../tracer/index.js';
 import { CliError, EXIT } from './errors.js';
 import type { GlobalOptions } from './options.js';
+
+/** What the live line shows: the syscall rate of the last interval and its busiest category. */
+export interface LiveEbpf {
+  ratePerSec: number;
+  topCategory: string;
+}
+
+export function liveEbpf(block: Record<string, unknown> | undefined): LiveEbpf | null {
+  const window = (block?.syscalls as { window?: WindowBlock } | undefined)?.window;
+  if (!window) return null;
+  let topCategory = '';
+  let best = 0;
+  for (const [cat, n] of Object.entries(window.by_category)) {
+    if (n > best) [best, topCategory] = [n, cat];
+  }
+  return { ratePerSec: window.rate_per_sec, topCategory };
+}
 
 export interface EbpfCapability {
   available: boolean;

@@ -4,6 +4,7 @@
 import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { formatLiveLine, formatSummaryTable } from '../monitor/index.js';
 import type { MonitorRecord, SampleRecord, SummaryRecord, TreeRecord } from '../monitor/types.js';
+import type { LiveEbpf } from './ebpf.js';
 import { CliError, EXIT } from './errors.js';
 
 /** Colours only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
@@ -97,10 +98,11 @@ export class Terminal {
     this.color = useColor(this.stream);
   }
 
-  sample(rec: TreeRecord | SampleRecord, elapsedMs: number, ebpf: unknown): void {
+  sample(rec: TreeRecord | SampleRecord, elapsedMs: number, ebpf: LiveEbpf | null): void {
     if (this.opts.quiet) return;
-    const width = this.live ? this.stream.columns : undefined;
-    const text = formatLiveLine(rec, { color: this.color, elapsedMs, ebpf: ebpf as never, width });
+    // One column short of the terminal: a line of exactly full width wraps on some terminals.
+    const width = this.live && this.stream.columns ? this.stream.columns - 1 : undefined;
+    const text = formatLiveLine(rec, { color: this.color, elapsedMs, ebpf, width });
     if (this.live) {
       // \r + erase-to-end rewrites the same line; the width keeps it from wrapping.
       this.stream.write(`\r${text}\x1b[K`);

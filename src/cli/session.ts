@@ -8,7 +8,7 @@ import {
   SummaryAccumulator,
 } from '../monitor/index.js';
 import type { MetadataRecord, SampleRecord, SummaryRecord, TreeRecord } from '../monitor/types.js';
-import { EbpfSampler, openTracer, type EbpfSetup } from './ebpf.js';
+import { EbpfSampler, liveEbpf, openTracer, type EbpfSetup } from './ebpf.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import type { GlobalOptions } from './options.js';
 import { RecordSink, Terminal, writeStatsFile } from './output.js';
@@ -128,7 +128,7 @@ export async function monitorTarget(s: Session, target: Target, stopper: Stopper
       if (block) attachEbpf(rec, block);
       acc.add(rec);
       sink.write(rec);
-      term.sample(rec, elapsedMs, block);
+      term.sample(rec, elapsedMs, liveEbpf(block));
       if (durationMs > 0 && elapsedMs >= durationMs) {
         stopper.stop('duration');
         break;
