@@ -30,6 +30,8 @@ export interface EbpfCapability {
 
 export interface EbpfSetup {
   tracer?: SyscallTracer;
+  /** Closes every fd the loader still holds (the safety net after tracer.close()). */
+  releaseAll?: () => void;
   capability: EbpfCapability;
 }
 
@@ -44,10 +46,12 @@ export async function openTracer(opts: GlobalOptions, warn: (msg: string) => voi
   let fix: string;
   try {
     const { SyscallTracer, EbpfUnavailableError } = await import('../tracer/index.js');
+    const { closeAll } = await import('../loader/index.js');
     try {
       const tracer = SyscallTracer.open({ attach: opts.ebpfAttach });
-      return { tracer, capability: { available: true, mode: tracer.mode } };
+      return { tracer, releaseAll: closeAll, capability: { available: true, mode: tracer.mode } };
     } catch (err) {
+      closeAll();
       if (!(err instanceof EbpfUnavailableError)) throw err;
       ({ reason, fix } = err);
     }

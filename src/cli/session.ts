@@ -62,6 +62,7 @@ export async function openSession(opts: GlobalOptions): Promise<Session> {
     return { opts, term, sink, ebpf, statsPath };
   } catch (err) {
     ebpf.tracer?.close();
+    ebpf.releaseAll?.();
     throw err;
   }
 }
@@ -69,7 +70,8 @@ export async function openSession(opts: GlobalOptions): Promise<Session> {
 /** Always safe to call, once or more: the tracer detaches and the output file is closed. */
 export function closeSession(s: Session): void {
   s.term.endLine();
-  try { s.ebpf.tracer?.close(); } catch { /* already closed or half-open: nothing more to release */ }
+  try { s.ebpf.tracer?.close(); } catch { /* half-closed: the loader's registry releases the rest */ }
+  s.ebpf.releaseAll?.();
   s.sink.close();
 }
 

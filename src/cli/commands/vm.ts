@@ -1,8 +1,5 @@
 // `vm [MEMHEX] < prog.hex`: hands stdin to the WebAssembly engine's command runner.
-import { CliError, EXIT } from '../errors.js';
 import type { Command, CommandContext } from './types.js';
-
-interface VmResult { code: number; stdout: string; stderr: string }
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -11,16 +8,10 @@ async function readStdin(): Promise<string> {
 }
 
 async function run(ctx: CommandContext): Promise<number> {
-  // Loaded by a computed name until vm-command.ts lands, so the CLI builds without it.
-  const modPath = '../../verify/wasm/vm-command.js';
-  let mod: { runVmCommand: (argv: string[], stdin: string) => VmResult | Promise<VmResult> };
-  try {
-    mod = await import(modPath);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    throw new CliError('the vm engine is not part of this build yet', EXIT.RUNTIME);
-  }
-  const res = await mod.runVmCommand(ctx.args, await readStdin());
+  const { runVmCommand } = await import('../../verify/wasm/vm-command.js');
+  // `--help` needs no program: do not wait for stdin (it may be a terminal).
+  const wantsHelp = ctx.args.includes('--help') || ctx.args.includes('-h');
+  const res = runVmCommand(ctx.args, wantsHelp ? '' : await readStdin());
   if (res.stdout) process.stdout.write(res.stdout);
   if (res.stderr) process.stderr.write(res.stderr);
   return res.code;
