@@ -232,6 +232,12 @@ export class BpfVm {
     }
   }
 
+  /** A copy of the data region as the last run left it (like BPF_PROG_TEST_RUN's data_out). */
+  dataOut(): Uint8Array {
+    const r = this.regions[Region.DATA];
+    return this.mem.slice(r.wasmBase, r.wasmBase + r.size);
+  }
+
   private prepare(input: RunInput): [bigint, bigint] {
     let r1 = 0n, r2 = 0n;
     if (input.data) {
