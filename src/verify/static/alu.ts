@@ -1,0 +1,114 @@
+// ALU instructions and conditional jumps over abstract values.
+// Constants are folded only for operations whose result the kernel also knows exactly (its tnum
+// tracking is exact on constants for these ops). That matters: we skip a branch only when both sides
+// are known constants, and we must never skip a branch the kernel still explores.
+import type { RawInsn } from '../../asm/encoding.js';
+import { AluOp, Class, JmpOp, Source, opAluJmp, opClass, opSource } from '../../asm/opcodes.js';
+import { Reject } from './memory.js';
+import { UNKNOWN, describe, isPointer, scalar, type RegVal } from './state.js';
+
+const MAX_PTR_OFF = 1 << 29; // the kernel's BPF_MAX_VAR_OFF
+
+/** Checks the fields the kernel reserves for each ALU form; throws on anything it would refuse. */
+export function checkAluFields(insn: RawInsn): void {
+  const op = opAluJmp(insn.code);
+  const x = opSource(insn.code) === Source.X;
+  if (op > AluOp.END) throw new Reject(`unknown ALU operation 0x${op.toString(16)}`);
+  if (insn.off !== 0) {
+    throw new Reject('signed div/mod, sign-extending moves and address-space casts (non-zero off) are not supported by this verifier');
+  }
+  if (op === AluOp.NEG) {
+    if (x || insn.src !== 0 || insn.imm !== 0) throw new Reject('neg uses reserved fields (source, src register and imm must be 0)');
+  } else if (op === AluOp.END) {
+    if (insn.src !== 0 || ![16, 32, 64].includes(insn.imm)) throw new Reject('byte swap must have src 0 and imm 16, 32 or 64');
+    if (opClass(insn.code) === Class.ALU64 && x) throw new Reject('64-bit byte swap must use the K source bit');
+  } else if (x ? insn.imm !== 0 : insn.src !== 0) {
+    throw new Reject(x ? 'register-source ALU instruction has a non-zero imm (reserved)' : 'immediate ALU instruction has a non-zero src register (reserved)');
+  }
+  if (!x) {
+    const bits = opClass(insn.code) === Class.ALU64 ? 64 : 32;
+    if ((op === AluOp.DIV || op === AluOp.MOD) && insn.imm === 0) throw new Reject('division by the constant zero');
+    if ((op === AluOp.LSH || op === AluOp.RSH || op === AluOp.ARSH) && (insn.imm < 0 || insn.imm >= bits)) {
+      throw new Reject(`shift by ${insn.imm} is out of range for a ${bits}-bit operation (0..${bits - 1})`);
+    }
+  }
+}
+
+function fold(op: number, a: bigint, b: bigint, bits: 32 | 64): bigint | undefined {
+  const u = (v: bigint) => BigInt.asUintN(bits, v);
+  a = u(a);
+  b = u(b);
+  switch (op) {
+    case AluOp.ADD: return u(a + b);
+    case AluOp.SUB: return u(a - b);
+    case AluOp.AND: return a & b;
+    case AluOp.OR: return a | b;
+    case AluOp.XOR: return a ^ b;
+    case AluOp.LSH: return b < BigInt(bits) ? u(a << b) : undefined;
+    case AluOp.RSH: return b < BigInt(bits) ? a >> b : undefined;
+    case AluOp.ARSH: return b < BigInt(bits) ? u(BigInt.asIntN(bits, a) >> b) : undefined;
+    default: return undefined; // mul, div, mod, neg, byte swaps: treated as unknown numbers
+  }
+}
+
+/**
+ * The new value of dst. `dst`/`src` are the current values (src already read when X; for K it is
+ * the immediate). Pointer arithmetic: only 64-bit ptr += / -= a known constant.
+ */
+export function aluResult(insn: RawInsn, dst: RegVal, src: RegVal, regDst: string, regSrc: string): RegVal {
+  const op = opAluJmp(insn.code);
+  const is64 = opClass(insn.code) === Class.ALU64;
+  const bits = is64 ? 64 : 32;
+  if (op === AluOp.MOV) {
+    if (opSource(insn.code) === Source.K) return scalar(is64 ? BigInt(insn.imm) : BigInt.asUintN(32, BigInt(insn.imm)));
+    if (is64) return src;
+    if (isPointer(src)) throw new Reject(`32-bit move of a pointer (${regSrc} is ${describe(src)}) would truncate it`);
+    return src.t === 'scalar' && src.v !== undefined ? scalar(BigInt.asUintN(32, src.v)) : UNKNOWN;
+  }
+  if (isPointer(src) && opSource(insn.code) === Source.X) {
+    throw new Reject(`${regSrc} is ${describe(src)}: a pointer may only be the destination of pointer arithmetic (ptr += constant)`);
+  }
+  if (isPointer(dst)) {
+    if (dst.t === 'value_or_null' || dst.t === 'mem_or_null') throw new Reject(`arithmetic on ${regDst}, which may be NULL: null-check it first (if ${regDst} == 0 goto ...)`);
+    if (dst.t === 'map') throw new Reject(`arithmetic on a map pointer (${regDst}) is not allowed`);
+    if (!is64) throw new Reject(`32-bit arithmetic on a pointer (${regDst} is ${describe(dst)}) is not allowed`);
+    if (op !== AluOp.ADD && op !== AluOp.SUB) throw new Reject(`only += and -= of a constant are allowed on pointers (${regDst} is ${describe(dst)})`);
+    if (src.t !== 'scalar' || src.v === undefined) {
+      throw new Reject(`pointer arithmetic with an unknown value (${regSrc}) is not supported by this verifier: only ±constant offsets`);
+    }
+    const c = Number(BigInt.asIntN(64, src.v));
+    const off = dst.off + (op === AluOp.ADD ? c : -c);
+    if (!Number.isSafeInteger(off) || Math.abs(off) >= MAX_PTR_OFF) throw new Reject(`pointer offset ${off} is out of bounds`);
+    return { ...dst, off };
+  }
+  if (dst.t === 'scalar' && src.t === 'scalar' && dst.v !== undefined && src.v !== undefined) {
+    const v = fold(op, dst.v, src.v, bits);
+    if (v !== undefined) return scalar(v);
+  }
+  return UNKNOWN;
+}
+
+/** Branch verdict for two known constants: true = taken. */
+export function compareConst(insn: RawInsn, a: bigint, b: bigint): boolean {
+  const bits = opClass(insn.code) === Class.JMP32 ? 32 : 64;
+  const ua = BigInt.asUintN(bits, a), ub = BigInt.asUintN(bits, b);
+  const sa = BigInt.asIntN(bits, a), sb = BigInt.asIntN(bits, b);
+  switch (opAluJmp(insn.code)) {
+    case JmpOp.JEQ: return ua === ub;
+    case JmpOp.JNE: return ua !== ub;
+    case JmpOp.JGT: return ua > ub;
+    case JmpOp.JGE: return ua >= ub;
+    case JmpOp.JLT: return ua < ub;
+    case JmpOp.JLE: return ua <= ub;
+    case JmpOp.JSGT: return sa > sb;
+    case JmpOp.JSGE: return sa >= sb;
+    case JmpOp.JSLT: return sa < sb;
+    case JmpOp.JSLE: return sa <= sb;
+    case JmpOp.JSET: return (ua & ub) !== 0n;
+    default: throw new Reject(`unknown jump operation 0x${opAluJmp(insn.code).toString(16)}`);
+  }
+}
+
+export const CONDITIONAL = new Set<number>([
+  JmpOp.JEQ, JmpOp.JGT, JmpOp.JGE, JmpOp.JSET, JmpOp.JNE, JmpOp.JSGT, JmpOp.JSGE, JmpOp.JLT, JmpOp.JLE, JmpOp.JSLT, JmpOp.JSLE,
+]);

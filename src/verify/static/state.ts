@@ -1,0 +1,119 @@
+// The abstract machine state the interpreter walks with: what each register and stack byte may hold
+// on one path. Register values are immutable objects, so copying a state copies arrays, not values.
+import { STACK_SIZE } from '../../asm/opcodes.js';
+
+/** What a register may hold. Offsets are fixed bytes from the start of the object pointed to. */
+export type RegVal =
+  | { t: 'uninit' }
+  /** a number; `v` is its exact 64-bit value when known (only where the kernel knows it too) */
+  | { t: 'scalar'; v?: bigint }
+  | { t: 'ctx'; off: number }
+  /** into the stack frame `frame` (0 = main program); `off` from that frame's r10, so negative */
+  | { t: 'stack'; frame: number; off: number }
+  /** a map itself (ld_imm64 map fd); `map` indexes spec.maps */
+  | { t: 'map'; map: number }
+  /** map lookup result before its null check; copies share `id` so one check settles all */
+  | { t: 'value_or_null'; map: number; id: number }
+  | { t: 'value'; map: number; off: number }
+  /** ring buffer reservation before its null check; `id` is also the reference to release */
+  | { t: 'mem_or_null'; size: number; id: number }
+  | { t: 'mem'; size: number; off: number; ref: number };
+
+export const UNINIT: RegVal = { t: 'uninit' };
+export const UNKNOWN: RegVal = { t: 'scalar' };
+export const scalar = (v: bigint): RegVal => ({ t: 'scalar', v: BigInt.asUintN(64, v) });
+
+export type PtrVal = Exclude<RegVal, { t: 'uninit' } | { t: 'scalar' }>;
+export const isPointer = (r: RegVal): r is PtrVal => r.t !== 'uninit' && r.t !== 'scalar';
+
+/** Stack byte states. */
+export const BYTE_UNINIT = 0;
+export const BYTE_DATA = 1;
+
+export interface Frame {
+  regs: RegVal[];
+  /** one entry per stack byte, index 0 = r10-512 */
+  bytes: Uint8Array;
+  /** 8-byte slots (index = byte index / 8) holding a whole spilled register */
+  spills: Map<number, RegVal>;
+  /** subprogram index (0 = main) and the insn to continue at when it returns */
+  subprog: number;
+  returnTo: number;
+}
+
+export interface State {
+  frames: Frame[];
+  /** live ring buffer reservations: reference id -> insn that reserved it */
+  refs: Map<number, number>;
+  nextId: number;
+}
+
+export function newFrame(frameNo: number, subprog: number, returnTo: number): Frame {
+  const regs: RegVal[] = new Array(11).fill(UNINIT);
+  regs[10] = { t: 'stack', frame: frameNo, off: 0 };
+  return { regs, bytes: new Uint8Array(STACK_SIZE), spills: new Map(), subprog, returnTo };
+}
+
+export function cloneState(s: State): State {
+  return {
+    frames: s.frames.map((f) => ({
+      regs: f.regs.slice(),
+      bytes: f.bytes.slice(),
+      spills: new Map(f.spills),
+      subprog: f.subprog,
+      returnTo: f.returnTo,
+    })),
+    refs: new Map(s.refs),
+    nextId: s.nextId,
+  };
+}
+
+export const cur = (s: State): Frame => s.frames[s.frames.length - 1]!;
+
+function regKey(r: RegVal): string {
+  switch (r.t) {
+    case 'uninit': return 'u';
+    case 'scalar': return r.v === undefined ? 's' : `s${r.v}`;
+    case 'ctx': return `c${r.off}`;
+    case 'stack': return `k${r.frame}:${r.off}`;
+    case 'map': return `m${r.map}`;
+    case 'value_or_null': return `vn${r.map}:${r.id}`;
+    case 'value': return `v${r.map}:${r.off}`;
+    case 'mem_or_null': return `bn${r.size}:${r.id}`;
+    case 'mem': return `b${r.size}:${r.off}:${r.ref}`;
+  }
+}
+
+/** A string equal for two states exactly when they are equal: used to skip re-walking a state. */
+export function stateKey(s: State): string {
+  const parts: string[] = [];
+  for (const f of s.frames) {
+    parts.push(`F${f.subprog}@${f.returnTo}`, f.regs.map(regKey).join(','), Buffer.from(f.bytes).toString('base64'));
+    for (const [slot, r] of [...f.spills].sort((a, b) => a[0] - b[0])) parts.push(`${slot}=${regKey(r)}`);
+  }
+  parts.push(`R${[...s.refs.keys()].join(',')}`);
+  return parts.join('|');
+}
+
+/** Plain words for a register value, used in messages. */
+export function describe(r: RegVal): string {
+  switch (r.t) {
+    case 'uninit': return 'uninitialised';
+    case 'scalar': return r.v === undefined ? 'a number' : `the number ${r.v}`;
+    case 'ctx': return r.off ? `a context pointer (+${r.off})` : 'the context pointer';
+    case 'stack': return `a stack pointer (r10${r.off >= 0 ? '+' : ''}${r.off})`;
+    case 'map': return 'a map (from ld_imm64)';
+    case 'value_or_null': return 'a map lookup result that may be NULL';
+    case 'value': return `a map value pointer (+${r.off})`;
+    case 'mem_or_null': return 'a ring buffer reservation that may be NULL';
+    case 'mem': return `a ring buffer record pointer (+${r.off})`;
+  }
+}
+
+/** Applies `fn` to every register and spilled register in every frame (null-check refinement). */
+export function mapAllRegs(s: State, fn: (r: RegVal) => RegVal): void {
+  for (const f of s.frames) {
+    for (let i = 0; i < f.regs.length; i++) f.regs[i] = fn(f.regs[i]!);
+    for (const [slot, r] of f.spills) f.spills.set(slot, fn(r));
+  }
+}
