@@ -198,6 +198,31 @@ Modes('off a terminal: plain lines, no colour, no in-place updates; -q silences 
   assert.is(cli(['-q', 'run', '--', 'sleep', '0.1']).stderr, '');
 });
 
+const hasScript = spawnSync('sh', ['-c', 'command -v script'], { stdio: 'ignore' }).status === 0;
+
+/** Runs the CLI on a pseudo-terminal (util-linux script), returning what the terminal showed. */
+function onTerminal(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const line = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
+  const r = spawnSync('script', ['-qec', line, '/dev/null'], { encoding: 'utf8', env: { ...ENV, ...env }, timeout: 30_000 });
+  return { code: r.status, screen: r.stdout };
+}
+
+const COLOUR = /\x1b\[[0-9;]*m/;
+
+Modes('on a terminal: one line updated in place, colours; NO_COLOR and --no-update respected', () => {
+  if (!hasScript) return console.log('  [skip] terminal tests: no script(1) here');
+  const live = onTerminal(['-i', '50', 'run', '--', 'sleep', '0.3']);
+  assert.is(live.code, 0);
+  assert.ok((live.screen.match(/\r[^\n]*?\x1b\[K/g) ?? []).length >= 2, 'the line is rewritten in place');
+  assert.match(live.screen, COLOUR);
+  const plain = onTerminal(['-i', '50', 'run', '--', 'sleep', '0.3'], { NO_COLOR: '1' });
+  assert.not.match(plain.screen, COLOUR);
+  const noUpdate = onTerminal(['-n', '-i', '50', 'run', '--', 'sleep', '0.3']);
+  assert.not.match(noUpdate.screen, /\x1b\[K/);
+  assert.ok(noUpdate.screen.trim().split('\n').length >= 3);
+  assert.is(onTerminal(['-q', 'run', '--', 'sh', '-c', 'exit 4']).code, 4);
+});
+
 Modes('--duration stops monitoring and leaves the command running; --kill-on-duration ends it', async () => {
   const pidFile = join(dir, 'dur.pid');
   const f = join(dir, 'dur.jsonl');

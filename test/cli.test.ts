@@ -54,6 +54,20 @@ Help('--version prints the package version', () => {
   }
 });
 
+Help('vm runs a program from stdin in the WebAssembly engine', () => {
+  const r = spawnSync(process.execPath, [CLI, 'vm'], { input: 'b7 00 00 00 2a 00 00 00 95 00 00 00 00 00 00 00', encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), '0x2a');
+});
+
+Help('the package entry exports the API the CLI is built on', async () => {
+  const api = await import(resolve(here, '../src/index.js'));
+  for (const name of ['ProcessTreeMonitor', 'SummaryAccumulator', 'summarizeRecords', 'parseJsonLines', 'recordsToCsv',
+    'buildSyscallsBlock', 'buildWindowBlock', 'buildBySyscall', 'CATEGORIES', 'SyscallTracer', 'EbpfUnavailableError']) {
+    assert.ok(name in api, `exports ${name}`);
+  }
+});
+
 Help.run();
 
 const Bad = suite('cli: invalid input');
