@@ -2,7 +2,7 @@
 // - unavailable (forced by dropping CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN when we are root): --enable-ebpf
 //   degrades with one warning line; --require-ebpf fails with exit 5 before starting anything;
 // - available (needs the privilege): samples carry ebpf.syscalls, the summary the whole run.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -111,6 +111,19 @@ kernelTest(On, '--ebpf-attach tracefs is honoured and recorded', () => {
   const recs = records(out);
   assert.equal(recs[0]!.capabilities.ebpf, { available: true, mode: 'tracefs' });
   assert.ok(recs.at(-1)!.ebpf.syscalls.total > 0);
+});
+
+kernelTest(On, 'attach counts the syscalls of a running tree from the moment it attaches', async () => {
+  const out = join(dir, 'attach.jsonl');
+  const target = spawn('sh', ['-c', 'sleep 1; for i in 1 2 3 4 5 6 7 8; do ls / >/dev/null; sleep 0.05; done'], { stdio: 'ignore' });
+  const mon = spawn(process.execPath, [CLI, '--require-ebpf', '--out', out, '-q', '-i', '50', 'attach', String(target.pid)], { env: ENV, stdio: 'ignore' });
+  const code = await new Promise<number | null>((r) => mon.on('exit', (c) => r(c)));
+  assert.is(code, 0);
+  const recs = records(out);
+  assert.is(recs[0]!.pid, target.pid);
+  const s = recs.at(-1)!.ebpf.syscalls;
+  // Eight `ls` children were forked after attaching: their execs are in the tree's counts.
+  assert.ok(s.by_syscall.execve >= 8, JSON.stringify(s.by_syscall));
 });
 
 On.run();
