@@ -50,7 +50,13 @@ export class RecordSink {
     const line = JSON.stringify(rec) + '\n';
     // One write call per line on each destination: a line is never split or interleaved with ours.
     if (this.toStdout && !this.stdoutBroken) process.stdout.write(line);
-    if (this.fd !== undefined) writeFully(this.fd, line);
+    if (this.fd === undefined) return;
+    try {
+      writeFully(this.fd, line);
+    } catch (err) {
+      // Disk full or similar: a clear cause and exit code instead of an internal error.
+      throw new CliError(`cannot write --out ${this.path}: ${(err as Error).message}`, EXIT.OUTPUT);
+    }
   }
 
   /** The command never started: remove the --out file we created rather than leave an empty one. */
