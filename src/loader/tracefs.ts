@@ -26,9 +26,13 @@ function usable(path: string): boolean {
 /** Finds a usable tracefs (one with events/); mounts it at /sys/kernel/tracing when allowed. */
 export function findTracefs(opts: { mountIfMissing: boolean }): Tracefs {
   const mounted = tracefsMountPoints();
-  // Debugfs automounts tracefs under debug/tracing on access, so candidates count even if unlisted.
-  for (const path of [...CANDIDATES.filter((c) => mounted.includes(c)), ...mounted, ...CANDIDATES]) {
+  for (const path of [...CANDIDATES.filter((c) => mounted.includes(c)), ...mounted]) {
     if (usable(path)) return { path, mountedByUs: false };
+  }
+  // Debugfs automounts tracefs under debug/tracing on access; probe it only when we may not mount
+  // ourselves, since an automount is a mount we did not ask for and cannot take back.
+  if (!opts.mountIfMissing || !existsSync(DEFAULT_MOUNT)) {
+    if (usable(CANDIDATES[1]!)) return { path: CANDIDATES[1]!, mountedByUs: false };
   }
   if (!opts.mountIfMissing) {
     throw new Error(`tracefs is not mounted (looked at ${CANDIDATES.join(', ')} and /proc/mounts); ` +

@@ -9,7 +9,7 @@ import {
 import type { ProgramSpec } from '../asm/spec.js';
 import { verifyProgram } from '../verify/static/index.js';
 import { syscallTable, nameOf } from '../syscalls/index.js';
-import { exitProgram, forkProgram, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps } from './programs.js';
+import { CHECK_ABI, exitProgram, forkProgram, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps } from './programs.js';
 import { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
@@ -112,8 +112,9 @@ export class SyscallTracer {
   /** `attach PID`: count PID and all its current and future descendants. */
   trackTree(pid: number): void {
     // The root first: from then on the kernel adds every new child, so the walk below cannot miss one.
-    this.setState(pid, State.COUNT);
-    for (const child of descendants(pid)) this.setState(child, State.COUNT);
+    // CHECK_ABI: the kernel learns at each one's next syscall whether it is a 32-bit process.
+    this.setState(pid, State.COUNT | CHECK_ABI);
+    for (const child of descendants(pid)) this.setState(child, State.COUNT | CHECK_ABI);
   }
 
   /**
@@ -136,6 +137,11 @@ export class SyscallTracer {
       // Node's spawn returns after the child has exec'd (or failed to); later forks of ours are not tracked.
       this.tracked.delete(process.pid);
     }
+  }
+
+  /** The kernel's ids of the loaded programs (what `bpftool prog show` lists). */
+  programIds(): { name: string; id: number }[] {
+    return this.programs.map((p) => ({ name: p.name, id: p.info().id }));
   }
 
   /** Cumulative counts since open, exited processes included. */

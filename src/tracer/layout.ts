@@ -13,21 +13,26 @@ export interface TracerLayout {
 }
 
 /** Where the user-mode segment / PSTATE sits in struct pt_regs (a stable ABI), and its 32-bit value. */
-const COMPAT_BY_ARCH: Record<string, SysEnterLayout['compat']> = {
+const COMPAT_REGS: Record<string, { regsOffset: number; mask: number; compatValue: number }> = {
   // x86_64 pt_regs: r15..orig_ax, ip, cs at 17*8; __USER32_CS = 0x23.
   x64: { regsOffset: 136, mask: 0xffff, compatValue: 0x23 },
   // arm64 pt_regs: regs[31], sp, pc, pstate at 34*8; PSR_MODE32_BIT = 0x10.
   arm64: { regsOffset: 264, mask: 0x10, compatValue: 0x10 },
 };
 
-function execveNumbers(): { execveNr: number; execveatNr: number } {
+function execveNumbers(): { execveNr: number; execveatNr: number; compat?: SysEnterLayout['compat'] } {
   const table = syscallTable();
-  const execveNr = table.number('execve');
-  const execveatNr = table.number('execveat');
-  if (execveNr === undefined || execveatNr === undefined) {
-    throw new Error(`no execve/execveat in the ${table.arch} syscall table`);
-  }
-  return { execveNr, execveatNr };
+  const nr = (t: { number(name: string): number | undefined }, name: string) => {
+    const n = t.number(name);
+    if (n === undefined) throw new Error(`no ${name} in the ${table.arch} syscall table`);
+    return n;
+  };
+  const regs = COMPAT_REGS[process.arch];
+  return {
+    execveNr: nr(table, 'execve'),
+    execveatNr: nr(table, 'execveat'),
+    compat: regs && { ...regs, execveNr: nr(table.compat, 'execve'), execveatNr: nr(table.compat, 'execveat') },
+  };
 }
 
 /** Raw tracepoints: context = the tracepoint's arguments as u64s; task fields located through BTF. */
@@ -39,7 +44,7 @@ export function rawLayout(): TracerLayout {
   const exitArgs = btf.rawTracepointArgCount('sched_process_exit');
   return {
     mode: 'raw',
-    sysEnter: { type: 'raw', idOffset: 8, ctxSize: 16, compat: COMPAT_BY_ARCH[process.arch], ...execveNumbers() },
+    sysEnter: { type: 'raw', idOffset: 8, ctxSize: 16, ...execveNumbers() },
     fork: { type: 'raw', taskPidOffset, taskTgidOffset, ctxSize: 16 },
     exit: { type: 'raw', groupDeadOffset: exitArgs >= 2 ? 8 : undefined, ctxSize: 8 * Math.max(1, exitArgs) },
   };
@@ -61,7 +66,7 @@ export function tracefsLayout(tracefsPath: string): TracerLayout {
   return {
     mode: 'tracefs',
     // tracefs records carry no pt_regs pointer: compat tasks cannot be told apart in this mode.
-    sysEnter: { type: 'tracefs', idOffset: id.f.offset, ctxSize: id.size, ...execveNumbers() },
+    sysEnter: { type: 'tracefs', idOffset: id.f.offset, ctxSize: id.size, ...execveNumbers(), compat: undefined },
     fork: { type: 'tracefs', pidOffset: pid.f.offset, pidSize: pid.f.size, cloneFlagsOffset: flags.f.offset, ctxSize: pid.size },
     exit: { type: 'tracefs', groupDeadOffset: groupDead?.offset, ctxSize: exitFormat.size },
   };

@@ -11,8 +11,8 @@
 //   PENDING not counted until it calls execve/execveat, which becomes COUNT (and is counted) — so `run`
 //           counts from the child's own execve, like `strace -f CMD`.
 import {
-  R0, R1, R2, R3, R4, R6, R7, R8, R10,
-  add64, mov64, mov32, rsh64, and64, ldx, st, stx, atomic, ja, jeq, jne, jslt, call, exit, label, ldMapFd, program,
+  R0, R1, R2, R3, R4, R6, R7, R8, R9, R10,
+  add64, mov64, mov32, rsh64, and64, or64, ldx, st, stx, atomic, ja, jeq, jne, jslt, call, exit, label, ldMapFd, program,
 } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
 import { MapType, ProgType } from '../asm/opcodes.js';
@@ -21,6 +21,13 @@ import type { MapSpec, ProgramSpec } from '../asm/spec.js';
 import { COMPAT_BIT } from '../syscalls/index.js';
 
 export const State = { COUNT: 1, ARM: 2, PENDING: 3 } as const;
+/** Low byte of a `tracked` value: the State. */
+export const STATE_MASK = 0xff;
+/** Flag: re-read the task's ABI (64-bit or compat) at its next syscall; set after an execve. */
+export const CHECK_ABI = 0x100;
+/** Flag: the process runs a 32-bit (compat) image. */
+export const COMPAT = 0x200;
+
 /** Slots of the `stats` array map. */
 export const Stat = { DROPPED_COUNTS: 0, DROPPED_TRACKED: 1, FORKS: 2, EXITS: 3 } as const;
 export const STAT_SLOTS = 4;
@@ -43,7 +50,7 @@ export function tracerMaps(sizes: MapSizes): MapSpec[] {
   ];
 }
 
-/** How the syscall entry program finds the syscall number and the compat flag. */
+/** How the syscall entry program finds the syscall number and the ABI of the task. */
 export interface SysEnterLayout {
   /** Program type: raw tracepoint (ctx = u64 args) or tracefs tracepoint (ctx = the trace record). */
   type: 'raw' | 'tracefs';
@@ -52,8 +59,9 @@ export interface SysEnterLayout {
   /**
    * Compat detection (raw only): ctx args[0] is the task's struct pt_regs *; the u64 at `regsOffset` in it is
    * masked with `mask` and compared with `compatValue` (x86_64: cs == __USER32_CS; arm64: pstate & PSR_MODE32).
+   * It is read once after each execve, not on every syscall: a task's ABI changes only when it execs.
    */
-  compat?: { regsOffset: number; mask: number; compatValue: number };
+  compat?: { regsOffset: number; mask: number; compatValue: number; execveNr: number; execveatNr: number };
   ctxSize: number;
   execveNr: number;
   execveatNr: number;
@@ -77,7 +85,7 @@ function bumpStat(slot: number, stackOff: number): (Instruction | Label)[] {
 
 /**
  * Looks up the current process in `tracked`; on a miss jumps to `out`.
- * Leaves tgid in r7 and the state value pointer in r0 (stack -4 holds the tgid).
+ * Leaves tgid in r7 and the value pointer in r0 (stack -4 holds the tgid).
  */
 function lookupCurrent(out: string): (Instruction | Label)[] {
   return [
@@ -93,39 +101,74 @@ function lookupCurrent(out: string): (Instruction | Label)[] {
   ];
 }
 
+/** Jumps to `to` when r8 (the syscall number) is `nr` or `nr2`. */
+const isExec = (nr: number, nr2: number, to: string) => [jeq.imm(R8, nr, to), jeq.imm(R8, nr2, to)];
+
+/**
+ * Counts one syscall per (tgid, nr) for tracked processes. Registers: r6 ctx, r7 tgid, r8 syscall number,
+ * r9 pointer to the process's `tracked` value, r1 that value while it is being updated.
+ */
 export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): ProgramSpec {
   const items: (Instruction | Label)[] = [
     mov64.reg(R6, R1),
     ...lookupCurrent('out'),
-    ldx.w(R1, R0, 0),
-    jeq.imm(R1, State.COUNT, 'count'),
-    jne.imm(R1, State.PENDING, 'out'),
-    // PENDING: the first execve switches the process to COUNT and is itself counted.
-    ldx.dw(R2, R6, layout.idOffset),
-    jeq.imm(R2, layout.execveNr, 'activate'),
-    jne.imm(R2, layout.execveatNr, 'out'),
-    label('activate'),
-    st.w(R0, 0, State.COUNT),
-
-    label('count'),
+    mov64.reg(R9, R0),
     ldx.dw(R8, R6, layout.idOffset),
-    jslt.imm(R8, 0, 'out'), // -1: no syscall (e.g. a ptrace-cancelled one), nothing to count
+    jslt.imm(R8, 0, 'out'), // -1: no syscall (e.g. one cancelled by ptrace), nothing to count
     and64.imm(R8, 0x7fffffff),
+    ldx.w(R1, R9, 0),
+    mov64.reg(R2, R1),
+    and64.imm(R2, STATE_MASK),
+    jeq.imm(R2, State.COUNT, 'count'),
+    jne.imm(R2, State.PENDING, 'out'),
+    // PENDING: the first execve switches the process to COUNT and is itself counted.
+    ...isExec(layout.execveNr, layout.execveatNr, 'activate'),
+    ja('out'),
+    label('activate'),
+    and64.imm(R1, ~STATE_MASK),
+    or64.imm(R1, State.COUNT),
+    stx.w(R9, 0, R1),
+    label('count'),
   ];
   if (layout.compat) {
-    const { regsOffset, mask, compatValue } = layout.compat;
+    const c = layout.compat;
     items.push(
-      // probe_read_kernel(&tmp, 8, regs + regsOffset): the user-mode segment/PSTATE tells a 32-bit task.
+      mov64.reg(R2, R1),
+      and64.imm(R2, CHECK_ABI),
+      jeq.imm(R2, 0, 'abi_known'),
+      // First syscall after an execve: probe_read_kernel(&tmp, 8, regs + regsOffset) tells the new ABI.
       mov64.reg(R1, R10),
       add64.imm(R1, -24),
       mov64.imm(R2, 8),
       ldx.dw(R3, R6, 0),
-      add64.imm(R3, regsOffset),
+      add64.imm(R3, c.regsOffset),
       call('probe_read_kernel'),
-      jne.imm(R0, 0, 'key'),
-      ldx.dw(R1, R10, -24),
-      and64.imm(R1, mask),
-      jne.imm(R1, compatValue, 'key'),
+      ldx.w(R1, R9, 0),
+      and64.imm(R1, ~(CHECK_ABI | COMPAT)),
+      jne.imm(R0, 0, 'abi_store'),
+      ldx.dw(R2, R10, -24),
+      and64.imm(R2, c.mask),
+      jne.imm(R2, c.compatValue, 'abi_store'),
+      or64.imm(R1, COMPAT),
+      label('abi_store'),
+      stx.w(R9, 0, R1),
+      label('abi_known'),
+      // An execve (in the ABI the task has now) means: check again at the next syscall.
+      mov64.reg(R2, R1),
+      and64.imm(R2, COMPAT),
+      jne.imm(R2, 0, 'compat_exec'),
+      ...isExec(layout.execveNr, layout.execveatNr, 'mark_exec'),
+      ja('key'),
+      label('compat_exec'),
+      ...isExec(c.execveNr, c.execveatNr, 'mark_exec'),
+      ja('tag_compat'),
+      label('mark_exec'),
+      or64.imm(R1, CHECK_ABI),
+      stx.w(R9, 0, R1),
+      mov64.reg(R2, R1),
+      and64.imm(R2, COMPAT),
+      jeq.imm(R2, 0, 'key'),
+      label('tag_compat'),
       mov32.imm(R1, COMPAT_BIT),
       // or into the low word of the number (r8 <= 0x7fffffff, so add == or)
       add64.reg(R8, R1),
@@ -228,11 +271,15 @@ export function forkProgram(layout: ForkLayout, maps: MapSpec[]): ProgramSpec {
     );
   }
   items.push(
-    // The child of a COUNT process is COUNT; of ARM or PENDING, PENDING.
+    // The child of a COUNT process is COUNT; of ARM or PENDING, PENDING. fork keeps the ABI (COMPAT).
+    mov64.reg(R2, R8),
+    and64.imm(R2, STATE_MASK),
+    and64.imm(R8, COMPAT),
     mov64.imm(R1, State.PENDING),
-    jne.imm(R8, State.COUNT, 'store'),
+    jne.imm(R2, State.COUNT, 'store'),
     mov64.imm(R1, State.COUNT),
     label('store'),
+    or64.reg(R1, R8),
     stx.w(R10, -16, R1),
     ldMapFd(R1, 'tracked'),
     mov64.reg(R2, R10),
