@@ -9,31 +9,6 @@ import { UNKNOWN, describe, isPointer, scalar, type RegVal } from './state.js';
 
 const MAX_PTR_OFF = 1 << 29; // the kernel's BPF_MAX_VAR_OFF
 
-/** Checks the fields the kernel reserves for each ALU form; throws on anything it would refuse. */
-export function checkAluFields(insn: RawInsn): void {
-  const op = opAluJmp(insn.code);
-  const x = opSource(insn.code) === Source.X;
-  if (op > AluOp.END) throw new Reject(`unknown ALU operation 0x${op.toString(16)}`);
-  if (insn.off !== 0) {
-    throw new Reject('signed div/mod, sign-extending moves and address-space casts (non-zero off) are not supported by this verifier');
-  }
-  if (op === AluOp.NEG) {
-    if (x || insn.src !== 0 || insn.imm !== 0) throw new Reject('neg uses reserved fields (source, src register and imm must be 0)');
-  } else if (op === AluOp.END) {
-    if (insn.src !== 0 || ![16, 32, 64].includes(insn.imm)) throw new Reject('byte swap must have src 0 and imm 16, 32 or 64');
-    if (opClass(insn.code) === Class.ALU64 && x) throw new Reject('64-bit byte swap must use the K source bit');
-  } else if (x ? insn.imm !== 0 : insn.src !== 0) {
-    throw new Reject(x ? 'register-source ALU instruction has a non-zero imm (reserved)' : 'immediate ALU instruction has a non-zero src register (reserved)');
-  }
-  if (!x) {
-    const bits = opClass(insn.code) === Class.ALU64 ? 64 : 32;
-    if ((op === AluOp.DIV || op === AluOp.MOD) && insn.imm === 0) throw new Reject('division by the constant zero');
-    if ((op === AluOp.LSH || op === AluOp.RSH || op === AluOp.ARSH) && (insn.imm < 0 || insn.imm >= bits)) {
-      throw new Reject(`shift by ${insn.imm} is out of range for a ${bits}-bit operation (0..${bits - 1})`);
-    }
-  }
-}
-
 function fold(op: number, a: bigint, b: bigint, bits: 32 | 64): bigint | undefined {
   const u = (v: bigint) => BigInt.asUintN(bits, v);
   a = u(a);

@@ -98,7 +98,7 @@ export function helperCall(env: CallEnv, st: State, insn: RawInsn, pc: number): 
     case 'value_or_null': regs[0] = { t: 'value_or_null', map: map!, id: st.nextId++ }; break;
     case 'ringbuf_or_null': {
       const id = st.nextId++;
-      st.refs.set(id, pc);
+      st.refs.set(id, { at: pc, frame: st.frames.length - 1 });
       regs[0] = { t: 'mem_or_null', size: allocSize, id };
       break;
     }

@@ -6,7 +6,9 @@ import { MapType, STACK_SIZE } from '../../asm/opcodes.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { ctxRule, progTypeName } from './ctx.js';
 import { formatInsn } from '../../asm/disasm.js';
+import { checkFields } from './fields.js';
 import { interpret, type InterpEnv, type RawIssue } from './interp.js';
+import { Reject } from './memory.js';
 import { ALLOWED, gplCompatible } from './protos.js';
 
 export interface VerifyIssue {
@@ -99,6 +101,16 @@ export function verifyProgram(spec: ProgramSpec, opts: VerifyOptions = {}): Veri
 
   if (!issues.length) {
     const cfg = buildCfg(insns);
+    // encodings of every instruction, even ones our walk skips as dead
+    for (let i = 0; i < insns.length && !cfg.issues.length; i++) {
+      if (cfg.secondSlot[i]) continue;
+      try {
+        checkFields(insns[i]!, insns[i + 1], mapAt.has(i));
+      } catch (e) {
+        if (!(e instanceof Reject)) throw e;
+        issues.push({ index: i, message: e.message });
+      }
+    }
     issues.push(...cfg.issues);
     if (!issues.length) {
       const depth: number[] = [];

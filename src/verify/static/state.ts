@@ -43,8 +43,8 @@ export interface Frame {
 
 export interface State {
   frames: Frame[];
-  /** live ring buffer reservations: reference id -> insn that reserved it */
-  refs: Map<number, number>;
+  /** live ring buffer reservations: reference id -> insn that reserved it and the frame it ran in */
+  refs: Map<number, { at: number; frame: number }>;
   nextId: number;
 }
 
@@ -91,7 +91,7 @@ export function stateKey(s: State): string {
     parts.push(`F${f.subprog}@${f.returnTo}`, f.regs.map(regKey).join(','), Buffer.from(f.bytes).toString('base64'));
     for (const [slot, r] of [...f.spills].sort((a, b) => a[0] - b[0])) parts.push(`${slot}=${regKey(r)}`);
   }
-  parts.push(`R${[...s.refs.keys()].join(',')}`);
+  parts.push(`R${[...s.refs].map(([id, r]) => `${id}@${r.frame}`).join(',')}`);
   return parts.join('|');
 }
 

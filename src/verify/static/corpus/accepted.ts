@@ -181,5 +181,50 @@ export const ACCEPTED: CorpusEntry[] = [
     ldx.dw(R0, R10, -8), exit(),
   ])),
 
+  ok('socket_fields', dsl('socket_fields', ProgType.SOCKET_FILTER, [
+    mov64.imm(R0, 0),
+    ...[0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40].flatMap((off) => [ldx.w(R2, R1, off), add64.reg(R0, R2)]),
+    exit(),
+  ])),
+  ok('xdp_fields', dsl('xdp_fields', ProgType.XDP, [ldx.w(R2, R1, 12), ldx.w(R3, R1, 16), mov64.imm(R0, 2), exit()])),
+
+  ok('socket_perf_output', dsl('socket_perf_output', ProgType.SOCKET_FILTER, [
+    st.dw(R10, -8, 1), ldMapFd(R2, 'events'), mov64.imm(R3, 0xffffffff),
+    mov64.reg(R4, R10), add64.imm(R4, -8), mov64.imm(R5, 8), call('perf_event_output'), mov64.imm(R0, 0), exit(),
+  ], { maps: [MAPS.events] })),
+
+  ok('xdp_ringbuf_printk', dsl('xdp_ringbuf_printk', ProgType.XDP, [
+    st.dw(R10, -8, 0x0a6968),
+    ldMapFd(R1, 'rb'), mov64.reg(R2, R10), add64.imm(R2, -8), mov64.imm(R3, 8), mov64.imm(R4, 0), call('ringbuf_output'),
+    mov64.reg(R1, R10), add64.imm(R1, -8), mov64.imm(R2, 8), call('trace_printk'),
+    call('ktime_get_ns'), call('get_prandom_u32'), call('get_smp_processor_id'),
+    mov64.imm(R0, 2), exit(),
+  ], { maps: [MAPS.rb] })),
+
+  // the null check on r0 also settles its copies: one in r6 and one spilled to the stack
+  ok('null_check_settles_copies', dsl('null_check_settles_copies', RAW_TP, [
+    st.w(R10, -4, 0), mov64.reg(R2, R10), add64.imm(R2, -4), ldMapFd(R1, 'counts'), call('map_lookup_elem'),
+    mov64.reg(R6, R0), stx.dw(R10, -16, R0),
+    jeq.imm(R0, 0, 'out'),
+    ldx.w(R2, R6, 4), ldx.dw(R3, R10, -16), stx.w(R3, 0, R2),
+    label('out'), mov64.imm(R0, 0), exit(),
+  ], { maps: [MAPS.counts] })),
+
+  // a reservation held across a subprogram call, submitted by the caller
+  ok('ringbuf_across_call', dsl('ringbuf_across_call', RAW_TP, [
+    ldMapFd(R1, 'rb'), mov64.imm(R2, 8), mov64.imm(R3, 0), call('ringbuf_reserve'),
+    jeq.imm(R0, 0, 'out'), mov64.reg(R6, R0),
+    mov64.imm(R1, 3), callLocal('twice'),
+    stx.dw(R6, 0, R0), mov64.reg(R1, R6), mov64.imm(R2, 0), call('ringbuf_submit'),
+    label('out'), mov64.imm(R0, 0), exit(),
+    label('twice'), mov64.reg(R0, R1), add64.reg(R0, R1), exit(),
+  ], { maps: [MAPS.rb] })),
+
+  // a subprogram may spill a pointer to its caller's stack into its own frame
+  ok('spill_caller_stack_ptr', dsl('spill_caller_stack_ptr', RAW_TP, [
+    st.dw(R10, -8, 9), mov64.reg(R1, R10), add64.imm(R1, -8), callLocal('f'), exit(),
+    label('f'), stx.dw(R10, -8, R1), ldx.dw(R2, R10, -8), ldx.dw(R0, R2, 0), exit(),
+  ])),
+
   ok('xdp_any_return', dsl('xdp_any_return', ProgType.XDP, [mov64.imm(R0, 100), exit()])),
 ];

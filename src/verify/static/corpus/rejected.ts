@@ -43,6 +43,16 @@ export const REJECTED: CorpusEntry[] = [
     label('f'), st.dw(R10, -8, 0), mov64.imm(R0, 0), exit(),
   ])),
 
+  // the kernel checks encodings of dead code too, so we must not skip them with the dead branch
+  no('dead_branch_bad_encoding', /insn 3 .*LDX uses reserved fields/, 'reject', raw('dead_branch_bad_encoding', RAW_TP, [
+    slot(Class.ALU64 | 0xb0, 1, 0, 0, 5), slot(Class.JMP | JmpOp.JEQ, 1, 0, 2, 5),
+    MOV0, slot(Class.LDX | 0x60 | 0x18, 0, 10, -8, 1), EXIT,
+  ])),
+  no('subprog_reserve_leak', /reserved at insn 7 is neither submitted nor discarded/, 'reject', dsl('subprog_reserve_leak', RAW_TP, [
+    callLocal('f'), mov64.imm(R0, 0), exit(),
+    label('f'), ldMapFd(R1, 'rb'), mov64.imm(R2, 8), mov64.imm(R3, 0), call('ringbuf_reserve'), mov64.imm(R0, 0), exit(),
+  ], { maps: [MAPS.rb] })),
+
   // registers
   no('uninit_register', /insn 0 \(r0 = r2\): r2 is read before it is ever written/, 'reject', dsl('uninit_register', RAW_TP, [mov64.reg(R0, R2), exit()])),
   no('exit_without_r0', /r0 is not set before exit/, 'reject', dsl('exit_without_r0', RAW_TP, [exit()])),
