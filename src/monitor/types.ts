@@ -73,6 +73,8 @@ export interface TreeRecord {
 
 export interface SampleRecord extends Metrics {
   kind: 'sample';
+  /** CPU seconds used by the process since monitoring start (children not followed). Absent in denet files. */
+  cpu_time_secs?: number;
   ebpf?: unknown;
 }
 

@@ -1,0 +1,135 @@
+// Human-readable renderings: the one-line live status and the end-of-run summary table.
+import type { SampleRecord, SummaryRecord, TreeRecord } from './types.js';
+
+const ESC = '\x1b[';
+const paint = (on: boolean, code: string, s: string) => (on ? `${ESC}${code}m${s}${ESC}0m` : s);
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** Visible width (ANSI colour codes take no columns). */
+export function visibleLength(s: string): number {
+  return s.replace(ANSI, '').length;
+}
+
+/** 1536 -> "1.5 KiB". */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = Math.max(0, bytes);
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
+}
+
+/** 75.2 -> "1m15s"; 3725 -> "1h02m05s"; under a minute with one decimal. */
+export function formatDuration(secs: number): string {
+  if (!Number.isFinite(secs) || secs < 0) secs = 0;
+  if (secs < 60) return `${secs.toFixed(1)}s`;
+  const s = Math.floor(secs);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  const two = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}h${two(m)}m${two(r)}s` : `${m}m${two(r)}s`;
+}
+
+function formatRate(perSec: number): string {
+  if (perSec >= 1e6) return `${(perSec / 1e6).toFixed(1)}M/s`;
+  if (perSec >= 1e3) return `${(perSec / 1e3).toFixed(1)}k/s`;
+  return `${Math.round(perSec)}/s`;
+}
+
+export interface LiveLineOptions {
+  color: boolean;
+  elapsedMs: number;
+  ebpf?: { ratePerSec: number; topCategory: string } | null;
+  /** Terminal columns; segments are dropped, least important first, to fit. Default 120. */
+  width?: number;
+}
+
+interface Segment {
+  text: string;
+  /** Higher = dropped first. */
+  drop: number;
+}
+
+/** "⏱ 12.3s │ 11 procs │ CPU 199.5% │ RSS 201.2 MiB │ disk r 0 B w 50.0 MiB │ 14 thr │ sys 12.3k/s file". */
+export function formatLiveLine(rec: TreeRecord | SampleRecord, opts: LiveLineOptions): string {
+  const c = opts.color;
+  const m = rec.kind === 'tree' ? rec.aggregated : rec;
+  const procs = rec.kind === 'tree' ? rec.aggregated.process_count : 1;
+  const cpu = m.cpu_usage;
+  const cpuCode = cpu >= 150 ? '31' : cpu >= 50 ? '33' : '32';
+  const label = (s: string) => paint(c, '2', s);
+  const segs: Segment[] = [
+    { text: paint(c, '1', formatDuration(opts.elapsedMs / 1000)), drop: 0 },
+    { text: `${procs} ${procs === 1 ? 'proc' : 'procs'}`, drop: 4 },
+    { text: `${label('CPU')} ${paint(c, cpuCode, `${cpu.toFixed(1)}%`)}`, drop: 0 },
+    { text: `${label('RSS')} ${formatBytes(m.mem_rss_kb * 1024)}`, drop: 1 },
+    {
+      text: `${label('disk')} r ${formatBytes(m.disk_read_bytes)} w ${formatBytes(m.disk_write_bytes)}`,
+      drop: 3,
+    },
+    { text: `${m.thread_count} thr`, drop: 5 },
+  ];
+  if (opts.ebpf) {
+    segs.push({ text: `${label('sys')} ${formatRate(opts.ebpf.ratePerSec)}`, drop: 2 });
+    if (opts.ebpf.topCategory) segs.push({ text: paint(c, '36', opts.ebpf.topCategory), drop: 6 });
+  }
+  const width = opts.width ?? 120;
+  const sep = label(' │ ');
+  const join = (list: Segment[]) => list.map((s) => s.text).join(sep);
+  let kept = segs;
+  let line = join(kept);
+  while (visibleLength(line) > width && kept.length > 1) {
+    const worst = Math.max(...kept.map((s) => s.drop));
+    const idx = kept.map((s) => s.drop).lastIndexOf(worst);
+    kept = kept.filter((_, i) => i !== idx);
+    line = join(kept);
+  }
+  if (visibleLength(line) > width) line = truncateVisible(line, width, c);
+  return line;
+}
+
+/** Cuts to `width` visible columns without splitting an escape sequence. */
+function truncateVisible(s: string, width: number, color: boolean): string {
+  let out = '';
+  let cols = 0;
+  for (let i = 0; i < s.length && cols < width; ) {
+    if (s[i] === '\x1b') {
+      const end = s.indexOf('m', i);
+      out += s.slice(i, end + 1);
+      i = end + 1;
+      continue;
+    }
+    out += s[i];
+    cols++;
+    i++;
+  }
+  return color ? out + `${ESC}0m` : out;
+}
+
+/** The end-of-run summary as an aligned two-column table in human units. */
+export function formatSummaryTable(s: SummaryRecord, opts: { color: boolean }): string {
+  const c = opts.color;
+  const rows: [string, string][] = [
+    ['Duration', formatDuration(s.total_time_secs)],
+    ['Samples', String(s.sample_count)],
+    ['Processes (max)', String(s.max_processes)],
+    ['Threads (max)', String(s.max_threads)],
+    ['CPU avg / peak', `${s.avg_cpu_usage.toFixed(1)}% / ${s.peak_cpu_usage.toFixed(1)}%`],
+    ['CPU time', `${s.total_cpu_time_secs.toFixed(2)}s`],
+    ['Peak RSS', formatBytes(s.peak_mem_rss_kb * 1024)],
+    ['Disk read / write', `${formatBytes(s.total_disk_read_bytes)} / ${formatBytes(s.total_disk_write_bytes)}`],
+    ['Syscall read / write', `${formatBytes(s.total_syscall_read_bytes)} / ${formatBytes(s.total_syscall_write_bytes)}`],
+  ];
+  if (s.ebpf && typeof s.ebpf === 'object') {
+    for (const [k, v] of Object.entries(s.ebpf as Record<string, unknown>)) {
+      if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') rows.push([`eBPF ${k}`, String(v)]);
+    }
+  }
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const title = paint(c, '1', 'Summary');
+  return [title, ...rows.map(([k, v]) => `  ${paint(c, '2', k.padEnd(w))}  ${v}`)].join('\n') + '\n';
+}

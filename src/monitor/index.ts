@@ -1,0 +1,30 @@
+// Public API of the monitor layer: /proc sampling of a process tree, records, summaries, rendering.
+export type * from './types.js';
+export { ProcessTreeMonitor, type ProcessTreeMonitorOptions } from './tree.js';
+export { SummaryAccumulator, summarizeRecords, parseJsonLines, recordsToCsv, csvField, type ParseError } from './summary.js';
+export { collectEnv, parseCpuList } from './env.js';
+export { adaptiveIntervalMs } from './interval.js';
+export { formatLiveLine, formatSummaryTable, formatBytes, formatDuration, type LiveLineOptions } from './format.js';
+export {
+  parseStat,
+  parseStatus,
+  parseIo,
+  parseCmdline,
+  parseNetDev,
+  readStat,
+  readStatus,
+  readIo,
+  readCmdline,
+  readNetDev,
+  readChildPids,
+  scanParents,
+  listPids,
+  clockTicksPerSec,
+  pageSize,
+  systemUptimeSecs,
+  bootTimeMs,
+  type ProcStat,
+  type ProcStatus,
+  type ProcIo,
+  type NetDevTotals,
+} from './procfs.js';

@@ -1,0 +1,202 @@
+// Summaries, JSON Lines parsing and CSV export. A live run and a file read back go through the same
+// SummaryAccumulator, so `stats` on a file reproduces the summary written at the end of the run.
+import type { AggregatedMetrics, Metrics, MonitorRecord, SampleRecord, SummaryRecord, TreeRecord } from './types.js';
+
+function num(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+export class SummaryAccumulator {
+  private count = 0;
+  private firstTs = 0;
+  private lastTs = 0;
+  private prevTs = 0;
+  private maxProcesses = 0;
+  private maxThreads = 0;
+  private peakRss = 0;
+  private cpuSum = 0;
+  private peakCpu = 0;
+  private last: Partial<Metrics> = {};
+  /** cpu_time_secs of the last record, when it carried one. */
+  private lastCpuTime: number | undefined;
+  /** Fallback for denet files without cpu_time_secs: the integral of cpu_usage between samples. */
+  private integratedCpu = 0;
+
+  add(record: TreeRecord | SampleRecord): void {
+    let m: Partial<AggregatedMetrics>;
+    let processes: number;
+    let ts: number;
+    if (record.kind === 'tree') {
+      m = record.aggregated ?? {};
+      processes = num(m.process_count);
+      ts = num(record.ts_ms ?? m.ts_ms);
+      this.lastCpuTime = typeof m.cpu_time_secs === 'number' ? m.cpu_time_secs : undefined;
+    } else {
+      m = record;
+      processes = 1;
+      ts = num(record.ts_ms);
+      this.lastCpuTime = typeof record.cpu_time_secs === 'number' ? record.cpu_time_secs : undefined;
+    }
+    const cpu = num(m.cpu_usage);
+    if (this.count === 0) this.firstTs = ts;
+    else this.integratedCpu += ((cpu / 100) * Math.max(0, ts - this.prevTs)) / 1000;
+    this.prevTs = ts;
+    this.lastTs = ts;
+    this.count++;
+    this.maxProcesses = Math.max(this.maxProcesses, processes);
+    this.maxThreads = Math.max(this.maxThreads, num(m.thread_count));
+    this.peakRss = Math.max(this.peakRss, num(m.mem_rss_kb));
+    this.cpuSum += cpu;
+    this.peakCpu = Math.max(this.peakCpu, cpu);
+    this.last = m;
+  }
+
+  finish(extra?: { ebpf?: unknown }): SummaryRecord {
+    const last = this.last;
+    const s: SummaryRecord = {
+      kind: 'summary',
+      // From the first to the last sample (the time before the first sample is not observed).
+      total_time_secs: (this.lastTs - this.firstTs) / 1000,
+      sample_count: this.count,
+      max_processes: this.maxProcesses,
+      max_threads: this.maxThreads,
+      peak_mem_rss_kb: this.peakRss,
+      // Mean over samples (denet's definition), not weighted by interval length.
+      avg_cpu_usage: this.count > 0 ? round2(this.cpuSum / this.count) : 0,
+      peak_cpu_usage: this.peakCpu,
+      total_cpu_time_secs: round2(this.lastCpuTime ?? this.integratedCpu),
+      // The I/O fields are cumulative, so the last sample holds the totals.
+      total_disk_read_bytes: num(last.disk_read_bytes),
+      total_disk_write_bytes: num(last.disk_write_bytes),
+      total_syscall_read_bytes: num(last.syscall_read_bytes),
+      total_syscall_write_bytes: num(last.syscall_write_bytes),
+    };
+    if (extra?.ebpf !== undefined) s.ebpf = extra.ebpf;
+    return s;
+  }
+}
+
+/**
+ * The summary of parsed records, by the same code as the live one. Without `extra`, the ebpf block of
+ * the file's own summary line (if any) is carried over, so a file reproduces its live summary.
+ */
+export function summarizeRecords(records: readonly MonitorRecord[], extra?: { ebpf?: unknown }): SummaryRecord {
+  const acc = new SummaryAccumulator();
+  let fileEbpf: unknown;
+  for (const r of records) {
+    if (r.kind === 'tree' || r.kind === 'sample') acc.add(r);
+    else if (r.kind === 'summary' && r.ebpf !== undefined) fileEbpf = r.ebpf;
+  }
+  return acc.finish(extra ?? (fileEbpf !== undefined ? { ebpf: fileEbpf } : undefined));
+}
+
+// ---------------------------------------------------------------- JSON Lines
+
+export interface ParseError {
+  /** 1-based line number. */
+  line: number;
+  message: string;
+}
+
+const KINDS = new Set(['env', 'metadata', 'tree', 'sample', 'summary']);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The kind of a record written by denet (which has no `kind` field), from its shape. */
+function inferKind(o: Record<string, unknown>): MonitorRecord['kind'] | null {
+  if ('aggregated' in o && 'children' in o && 'parent' in o) return 'tree';
+  if ('total_time_secs' in o && 'sample_count' in o) return 'summary';
+  if ('ts_ms' in o && 'cpu_usage' in o) return 'sample';
+  if ('pid' in o && 'cmd' in o && 't0_ms' in o) return 'metadata';
+  return null;
+}
+
+export function parseJsonLines(text: string): { records: MonitorRecord[]; errors: ParseError[] } {
+  const records: MonitorRecord[] = [];
+  const errors: ParseError[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!.endsWith('\r') ? lines[i]!.slice(0, -1) : lines[i]!;
+    if (raw.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      errors.push({ line: i + 1, message: `invalid JSON (${(err as Error).message})` });
+      continue;
+    }
+    if (!isObject(value)) {
+      errors.push({ line: i + 1, message: 'not a JSON object' });
+      continue;
+    }
+    let kind = value.kind;
+    if (kind === undefined) {
+      kind = inferKind(value);
+      if (kind === null) {
+        errors.push({ line: i + 1, message: 'record without kind and of no known shape' });
+        continue;
+      }
+    } else if (typeof kind !== 'string' || !KINDS.has(kind)) {
+      errors.push({ line: i + 1, message: `unknown kind ${JSON.stringify(kind)}` });
+      continue;
+    }
+    if (kind === 'tree' && !isObject(value.aggregated)) {
+      errors.push({ line: i + 1, message: 'tree record without an aggregated object' });
+      continue;
+    }
+    const rec = { ...value, kind } as Record<string, unknown>;
+    if (kind === 'tree') {
+      if (rec.ts_ms === undefined) rec.ts_ms = (value.aggregated as Record<string, unknown>).ts_ms;
+      if (!Array.isArray(rec.children)) rec.children = [];
+    }
+    records.push(rec as unknown as MonitorRecord);
+  }
+  return { records, errors };
+}
+
+// ---------------------------------------------------------------- CSV
+
+const CSV_COLUMNS = [
+  'ts_ms',
+  'cpu_usage',
+  'mem_rss_kb',
+  'mem_vms_kb',
+  'disk_read_bytes',
+  'disk_write_bytes',
+  'syscall_read_bytes',
+  'syscall_write_bytes',
+  'page_faults_minor',
+  'page_faults_major',
+  'thread_count',
+  'uptime_secs',
+  'netns_rx_bytes',
+  'netns_tx_bytes',
+  'process_count',
+  'cpu_time_secs',
+] as const;
+
+/** One RFC 4180 field: quoted when it holds a comma, a quote or a line break; quotes doubled. */
+export function csvField(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  const s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One row per sample (tree records: the aggregated metrics), with a header row; CRLF line ends (RFC 4180). */
+export function recordsToCsv(records: readonly MonitorRecord[]): string {
+  const rows = [['kind', ...CSV_COLUMNS].map(csvField).join(',')];
+  for (const r of records) {
+    let m: Record<string, unknown>;
+    if (r.kind === 'tree') m = { ...r.aggregated, ts_ms: r.ts_ms ?? r.aggregated.ts_ms };
+    else if (r.kind === 'sample') m = { ...r, process_count: 1 };
+    else continue;
+    rows.push([r.kind, ...CSV_COLUMNS.map((c) => m[c])].map(csvField).join(','));
+  }
+  return rows.join('\r\n') + '\r\n';
+}

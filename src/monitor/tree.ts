@@ -1,0 +1,456 @@
+// Samples a process and its whole descendant tree from /proc.
+//
+// Exited children are not lost: when a process is reaped, the kernel adds its CPU time to the
+// reaper's cutime/cstime and its I/O to the reaper's /proc/PID/io. So for each counter the tree
+// total is S - B + E, where
+//   S = sum over tracked members (live or zombie) of their "subtree" value (own + reaped children),
+//   B = the part of S that predates monitoring (0 with sinceProcessStart),
+//   E = last seen values of members that were reaped by a process outside the tree.
+// A member reaped by another member moves its value into that member's counters: S is unchanged.
+// Members are read parents-first, so a reap between two reads can only hide a value for one sample
+// (never count it twice); reported totals are clamped to be monotonic. See docs/metrics.md.
+import {
+  PROC_ROOT,
+  READ_DENIED,
+  READ_GONE,
+  SCRATCH,
+  clockTicksPerSec,
+  closeProc,
+  listPids,
+  openProc,
+  pageSize,
+  parseIoBuf,
+  parseStatBuf,
+  preadProc,
+  readCmdline,
+  readNetDev,
+  readNetNs,
+  type ProcStat,
+} from './procfs.js';
+import type { AggregatedMetrics, ChildEntry, Metrics, SampleRecord, TreeRecord } from './types.js';
+
+export interface ProcessTreeMonitorOptions {
+  pid: number;
+  /** Follow the descendants (default true). false: the root process alone, as SampleRecords. */
+  includeChildren?: boolean;
+  /** Counters from each process's start instead of from monitoring start (default false). */
+  sinceProcessStart?: boolean;
+  /** Re-read the stat of processes already known to be outside the tree this often (pid reuse), ms. Default 1000. */
+  rescanMs?: number;
+  /** For tests: an alternative /proc. */
+  procRoot?: string;
+}
+
+// Counter slots. CPU in clock ticks, the rest in bytes / faults.
+const CPU = 0;
+const RCHAR = 1;
+const WCHAR = 2;
+const RBYTES = 3;
+const WBYTES = 4;
+const MINFLT = 5;
+const MAJFLT = 6;
+const NC = 7;
+
+interface Member {
+  pid: number;
+  starttime: number;
+  statFd: number;
+  /** -1: no descriptor (denied or never opened): I/O counts as 0 for this member. */
+  ioFd: number;
+  comm: string;
+  command: string;
+  ppid: number;
+  netns: string;
+  /** An exited, unreaped process: still holds counters, no longer listed. */
+  zombie: boolean;
+  /** The process's own cumulative values (CPU = utime+stime, faults own), for its per-process metrics. */
+  own: Float64Array;
+  /** What it contributes to S (includes reaped children when following the tree). */
+  full: Float64Array;
+  /** Per-process baseline subtracted from `own` (and from I/O). */
+  base: Float64Array;
+  prevOwnCpu: number;
+  rssPages: number;
+  vsize: number;
+  threads: number;
+  processor: number;
+}
+
+interface NetNs {
+  rx: number;
+  tx: number;
+  baseRx: number;
+  baseTx: number;
+}
+
+function isDead(st: ProcStat): boolean {
+  // A zombie leader with live threads (it called pthread_exit) still runs: only a lone Z/X is dead.
+  return (st.state === 'Z' || st.state === 'X') && st.numThreads <= 1;
+}
+
+export class ProcessTreeMonitor {
+  readonly t0Ms: number;
+  readonly pid: number;
+  private readonly includeChildren: boolean;
+  private readonly sinceStart: boolean;
+  private readonly root: string;
+  private readonly rescanMs: number;
+  private readonly hz = clockTicksPerSec();
+  private readonly pageKb = pageSize() / 1024;
+  /** Boot-relative ticks at monitoring start: processes started later have no history to exclude. */
+  private readonly t0Ticks: number;
+  private readonly members = new Map<number, Member>();
+  /** Pids seen outside the tree (not re-read until the next rescan). */
+  private outside = new Set<number>();
+  private lastRescanMs = -Infinity;
+  private readonly B = new Float64Array(NC);
+  private readonly E = new Float64Array(NC);
+  private readonly reported = new Float64Array(NC);
+  private prevReportedCpu = 0;
+  private prevMs: number;
+  private readonly netns = new Map<string, NetNs>();
+  private netReported = { rx: 0, tx: 0 };
+  private uptimeFd: number;
+  private finished = false;
+
+  constructor(opts: ProcessTreeMonitorOptions) {
+    this.pid = opts.pid;
+    this.includeChildren = opts.includeChildren ?? true;
+    this.sinceStart = opts.sinceProcessStart ?? false;
+    this.root = opts.procRoot ?? PROC_ROOT;
+    this.rescanMs = opts.rescanMs ?? 1000;
+    this.t0Ms = Date.now();
+    this.prevMs = this.t0Ms;
+    this.uptimeFd = openProc(`${this.root}/uptime`);
+    this.t0Ticks = this.uptimeSecs() * this.hz;
+    const fd = openProc(`${this.root}/${this.pid}/stat`);
+    const st = fd >= 0 ? this.readStatFd(fd) : null;
+    if (st && st !== 'gone' && !isDead(st)) {
+      this.join(st, fd, true);
+      if (this.includeChildren) this.discover(this.t0Ms, true);
+    } else {
+      closeProc(fd);
+    }
+    for (const m of this.members.values()) this.netnsOf(m.netns, m.pid);
+    this.updateTotals();
+    this.prevReportedCpu = this.reported[CPU]!;
+    this.netTotals();
+  }
+
+  /** One sample; null once the root is gone and no descendant remains (descriptors are then closed). */
+  sample(nowMs?: number): TreeRecord | SampleRecord | null {
+    if (this.finished) return null;
+    const now = nowMs ?? Date.now();
+    const dtSecs = (now - this.prevMs) / 1000;
+    const uptime = this.uptimeSecs();
+
+    // 1. Re-read members, parents first (insertion order).
+    const vanished: Member[] = [];
+    for (const m of this.members.values()) {
+      const st = this.readStatFd(m.statFd);
+      if (st === 'gone') vanished.push(m);
+      else if (st) this.update(m, st);
+    }
+    // 2. A vanished member's value moved to its reaper. If that reaper is outside the tree, it is lost
+    //    from S: keep its last value in E. (If the parent was a member, the parent absorbed it.)
+    for (const m of vanished) {
+      if (!this.members.has(m.ppid) || m.pid === m.ppid) for (let k = 0; k < NC; k++) this.E[k]! += m.full[k]!;
+    }
+    for (const m of vanished) {
+      closeProc(m.statFd);
+      closeProc(m.ioFd);
+      this.members.delete(m.pid);
+    }
+    // 3. New processes.
+    if (this.includeChildren && this.members.size > 0) this.discover(now, false);
+
+    let live = 0;
+    for (const m of this.members.values()) if (!m.zombie) live++;
+    if (live === 0) {
+      this.close();
+      return null;
+    }
+    this.updateTotals();
+    const cpuDelta = this.reported[CPU]! - this.prevReportedCpu;
+    this.prevReportedCpu = this.reported[CPU]!;
+    this.prevMs = now;
+    const net = this.netTotals();
+
+    const rootMember = this.members.get(this.pid);
+    if (!this.includeChildren) {
+      const m = rootMember!;
+      const metrics = this.metricsOf(m, now, dtSecs, uptime);
+      const rec: SampleRecord = { kind: 'sample', ...metrics, cpu_time_secs: this.reported[CPU]! / this.hz };
+      return rec;
+    }
+
+    let parent: Metrics | null = null;
+    const children: ChildEntry[] = [];
+    let rss = 0;
+    let vms = 0;
+    let threads = 0;
+    let maxUptime = 0;
+    for (const m of this.members.values()) {
+      if (m.zombie) continue;
+      const metrics = this.metricsOf(m, now, dtSecs, uptime);
+      if (m.pid === this.pid) parent = metrics;
+      else children.push({ pid: m.pid, command: m.command, metrics });
+      rss += metrics.mem_rss_kb;
+      vms += metrics.mem_vms_kb;
+      threads += metrics.thread_count;
+      if (metrics.uptime_secs > maxUptime) maxUptime = metrics.uptime_secs;
+    }
+    const r = this.reported;
+    const aggregated: AggregatedMetrics = {
+      ts_ms: now,
+      cpu_usage: dtSecs > 0 ? round2((cpuDelta / this.hz / dtSecs) * 100) : 0,
+      mem_rss_kb: rss,
+      mem_vms_kb: vms,
+      disk_read_bytes: r[RBYTES]!,
+      disk_write_bytes: r[WBYTES]!,
+      syscall_read_bytes: r[RCHAR]!,
+      syscall_write_bytes: r[WCHAR]!,
+      page_faults_minor: r[MINFLT]!,
+      page_faults_major: r[MAJFLT]!,
+      thread_count: threads,
+      uptime_secs: maxUptime,
+      netns_rx_bytes: net.rx,
+      netns_tx_bytes: net.tx,
+      process_count: live,
+      cpu_time_secs: r[CPU]! / this.hz,
+    };
+    return { kind: 'tree', ts_ms: now, parent, children, aggregated };
+  }
+
+  /** Pids currently tracked (live and zombie members). */
+  pids(): number[] {
+    return [...this.members.keys()];
+  }
+
+  /** Releases the descriptors held open on /proc files. */
+  close(): void {
+    this.finished = true;
+    for (const m of this.members.values()) {
+      closeProc(m.statFd);
+      closeProc(m.ioFd);
+    }
+    this.members.clear();
+    closeProc(this.uptimeFd);
+    this.uptimeFd = -1;
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private uptimeSecs(): number {
+    if (this.uptimeFd < 0) return 0;
+    const n = preadProc(this.uptimeFd);
+    return n > 0 ? parseFloat(SCRATCH.toString('latin1', 0, n)) || 0 : 0;
+  }
+
+  /** 'gone' when the process no longer exists; null when the read failed otherwise (keep old values). */
+  private readStatFd(fd: number): ProcStat | 'gone' | null {
+    const n = preadProc(fd);
+    if (n === READ_GONE) return 'gone';
+    if (n <= 0) return null;
+    return parseStatBuf(SCRATCH, n);
+  }
+
+  private update(m: Member, st: ProcStat): void {
+    m.ppid = st.ppid;
+    m.zombie = isDead(st);
+    if (st.comm !== m.comm) {
+      // exec changed the program: refresh the command line.
+      m.comm = st.comm;
+      m.command = this.commandOf(m.pid, st.comm);
+    }
+    m.rssPages = st.rss;
+    m.vsize = st.vsize;
+    m.threads = st.numThreads;
+    m.processor = st.processor;
+    m.own[CPU] = st.utime + st.stime;
+    m.own[MINFLT] = st.minflt;
+    m.own[MAJFLT] = st.majflt;
+    if (this.includeChildren) {
+      m.full[CPU] = st.utime + st.stime + st.cutime + st.cstime;
+      m.full[MINFLT] = st.minflt + st.cminflt;
+      m.full[MAJFLT] = st.majflt + st.cmajflt;
+    } else {
+      m.full[CPU] = m.own[CPU]!;
+      m.full[MINFLT] = st.minflt;
+      m.full[MAJFLT] = st.majflt;
+    }
+    if (m.ioFd >= 0) {
+      const n = preadProc(m.ioFd);
+      if (n > 0) {
+        const io = parseIoBuf(SCRATCH, n);
+        m.own[RCHAR] = m.full[RCHAR] = io.rchar;
+        m.own[WCHAR] = m.full[WCHAR] = io.wchar;
+        m.own[RBYTES] = m.full[RBYTES] = io.readBytes;
+        m.own[WBYTES] = m.full[WBYTES] = io.writeBytes;
+      }
+    }
+  }
+
+  private commandOf(pid: number, comm: string): string {
+    const argv = readCmdline(pid, this.root);
+    return argv && argv.length > 0 ? argv.join(' ') : comm;
+  }
+
+  private join(st: ProcStat, statFd: number, initial: boolean): Member {
+    const ioFd = openProc(`${this.root}/${st.pid}/io`);
+    const parent = this.members.get(st.ppid);
+    const m: Member = {
+      pid: st.pid,
+      starttime: st.starttime,
+      statFd,
+      ioFd: ioFd >= 0 ? ioFd : -1,
+      comm: st.comm,
+      command: this.commandOf(st.pid, st.comm),
+      ppid: st.ppid,
+      netns: readNetNs(st.pid, this.root) ?? parent?.netns ?? 'unknown',
+      zombie: false,
+      own: new Float64Array(NC),
+      full: new Float64Array(NC),
+      base: new Float64Array(NC),
+      prevOwnCpu: 0,
+      rssPages: 0,
+      vsize: 0,
+      threads: 0,
+      processor: -1,
+    };
+    this.update(m, st);
+    // History before monitoring start is excluded, unless the process started after it.
+    const excludeHistory = !this.sinceStart && (initial || st.starttime <= this.t0Ticks);
+    if (excludeHistory) {
+      m.base.set(m.own);
+      for (let k = 0; k < NC; k++) this.B[k]! += m.full[k]!;
+    }
+    // CPU % of a process first seen now: since the previous sample if it is new, else unknown (0).
+    m.prevOwnCpu = excludeHistory ? m.own[CPU]! : 0;
+    this.members.set(m.pid, m);
+    return m;
+  }
+
+  /** Finds processes whose parent is a member, transitively; `initial` marks the constructor's pass. */
+  private discover(now: number, initial: boolean): void {
+    const rescan = now - this.lastRescanMs >= this.rescanMs;
+    if (rescan) this.lastRescanMs = now;
+    let pids: number[];
+    try {
+      pids = listPids(this.root);
+    } catch {
+      return;
+    }
+    const nextOutside = new Set<number>();
+    const candidates = new Map<number, { st: ProcStat; fd: number }>();
+    for (const pid of pids) {
+      if (this.members.has(pid)) continue;
+      if (!rescan && this.outside.has(pid)) {
+        nextOutside.add(pid);
+        continue;
+      }
+      const fd = openProc(`${this.root}/${pid}/stat`);
+      if (fd < 0) continue;
+      const st = this.readStatFd(fd);
+      if (!st || st === 'gone') {
+        closeProc(fd);
+        continue;
+      }
+      candidates.set(pid, { st, fd });
+    }
+    // Breadth-first from the members: a candidate joins when its parent is (or just became) a member.
+    const byParent = new Map<number, number[]>();
+    for (const [pid, c] of candidates) {
+      const list = byParent.get(c.st.ppid);
+      if (list) list.push(pid);
+      else byParent.set(c.st.ppid, [pid]);
+    }
+    const queue = [...this.members.keys()];
+    while (queue.length > 0) {
+      const parent = queue.shift()!;
+      for (const pid of byParent.get(parent) ?? []) {
+        // Zombies join too: an exited child carries its counters until its parent reaps it.
+        const c = candidates.get(pid)!;
+        const m = this.join(c.st, c.fd, initial);
+        candidates.delete(pid);
+        this.netnsOf(m.netns, m.pid);
+        queue.push(pid);
+      }
+    }
+    for (const [pid, c] of candidates) {
+      closeProc(c.fd);
+      nextOutside.add(pid);
+    }
+    this.outside = nextOutside;
+  }
+
+  private netnsOf(ns: string, pid: number): NetNs | null {
+    let n = this.netns.get(ns);
+    if (n) return n;
+    const dev = readNetDev(pid, this.root);
+    if (!dev) return null;
+    // Baseline at first sight (namespace counters predate the process), or 0 with sinceProcessStart.
+    const keep = this.sinceStart;
+    n = { rx: dev.rxBytes, tx: dev.txBytes, baseRx: keep ? 0 : dev.rxBytes, baseTx: keep ? 0 : dev.txBytes };
+    this.netns.set(ns, n);
+    return n;
+  }
+
+  /** Refreshes each namespace (through one live member in it) and returns the clamped tree sum. */
+  private netTotals(): { rx: number; tx: number } {
+    const seen = new Set<string>();
+    let rx = 0;
+    let tx = 0;
+    for (const m of this.members.values()) {
+      if (m.zombie || seen.has(m.netns)) continue;
+      seen.add(m.netns);
+      const n = this.netns.get(m.netns) ?? this.netnsOf(m.netns, m.pid);
+      if (!n) continue;
+      const dev = readNetDev(m.pid, this.root);
+      if (dev) {
+        n.rx = dev.rxBytes;
+        n.tx = dev.txBytes;
+      }
+      rx += Math.max(0, n.rx - n.baseRx);
+      tx += Math.max(0, n.tx - n.baseTx);
+    }
+    this.netReported = { rx: Math.max(this.netReported.rx, rx), tx: Math.max(this.netReported.tx, tx) };
+    return this.netReported;
+  }
+
+  private updateTotals(): void {
+    for (let k = 0; k < NC; k++) {
+      let s = 0;
+      for (const m of this.members.values()) s += m.full[k]!;
+      const v = s - this.B[k]! + this.E[k]!;
+      if (v > this.reported[k]!) this.reported[k] = v;
+    }
+  }
+
+  private metricsOf(m: Member, now: number, dtSecs: number, uptime: number): Metrics {
+    const cpuTicks = m.own[CPU]! - m.prevOwnCpu;
+    m.prevOwnCpu = m.own[CPU]!;
+    const n = this.netns.get(m.netns);
+    return {
+      ts_ms: now,
+      cpu_usage: dtSecs > 0 ? round2((Math.max(0, cpuTicks) / this.hz / dtSecs) * 100) : 0,
+      mem_rss_kb: m.rssPages * this.pageKb,
+      mem_vms_kb: Math.floor(m.vsize / 1024),
+      disk_read_bytes: m.own[RBYTES]! - m.base[RBYTES]!,
+      disk_write_bytes: m.own[WBYTES]! - m.base[WBYTES]!,
+      syscall_read_bytes: m.own[RCHAR]! - m.base[RCHAR]!,
+      syscall_write_bytes: m.own[WCHAR]! - m.base[WCHAR]!,
+      page_faults_minor: m.own[MINFLT]! - m.base[MINFLT]!,
+      page_faults_major: m.own[MAJFLT]! - m.base[MAJFLT]!,
+      thread_count: m.threads,
+      uptime_secs: Math.max(0, round2(uptime - m.starttime / this.hz)),
+      cpu_core: m.processor,
+      netns_rx_bytes: n ? Math.max(0, n.rx - n.baseRx) : 0,
+      netns_tx_bytes: n ? Math.max(0, n.tx - n.baseTx) : 0,
+    };
+  }
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
