@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyscallTracer } from '../src/tracer/index.js';
 import { bpfUnavailableReason, kernelTest } from './_lib/privilege.js';
-import { CLI, compileFixture, countDiff, exited, hasCommand, parseStraceSummary, scratchDir } from './_lib/workloads.js';
+import { CLI, ROOT, compileFixture, countDiff, exited, hasCommand, parseStraceSummary, scratchDir } from './_lib/workloads.js';
 
 const test = suite('tracer (kernel)');
 
@@ -72,6 +72,29 @@ kernelTest(test, 'a shell loop: every /bin/true is seen (execve count equals str
     tracer.close();
   }
 }, needStrace);
+
+kernelTest(test, '32-bit (compat) syscalls are named as ia32 syscalls, never as the 64-bit ones with the same numbers', async () => {
+  const bin = join(scratchDir(), 'compat32');
+  if (!existsSync(bin)) {
+    const r = spawnSync('gcc', ['-m32', '-O1', '-nostdlib', '-static', '-fno-pie', '-no-pie', '-o', bin, join(ROOT, 'test/fixtures/compat32.c')]);
+    if (r.status !== 0) {
+      console.log(`  [skip] cannot build a 32-bit binary here: ${String(r.stderr).split('\n')[0]}`);
+      return;
+    }
+  }
+  const tracer = SyscallTracer.open({ attach: 'raw' });
+  try {
+    const child = tracer.spawnTracked(() => spawn(bin, [], { stdio: 'ignore' }));
+    assert.is(await exited(child), 0);
+    const counts = tracer.read().bySyscall;
+    assert.is(counts.get('ia32:getpid'), 5);
+    assert.is(counts.get('ia32:getppid'), 3);
+    assert.is(counts.get('execve'), 1, 'the execve itself is made by the 64-bit parent image');
+    assert.not.ok(counts.has('writev') || counts.has('semget'), `no 64-bit misnaming: ${[...counts.keys()]}`);
+  } finally {
+    tracer.close();
+  }
+}, () => bpfUnavailableReason() ?? (process.arch === 'x64' ? null : 'the i386 fixture is x86_64-only'));
 
 kernelTest(test, 'attach: existing descendants are counted, and children forked later', async () => {
   // The parent waits; its existing child (a subshell) sleeps, then forks and execs /bin/true twice.
