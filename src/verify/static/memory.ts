@@ -7,6 +7,16 @@ import { BYTE_DATA, BYTE_UNINIT, UNKNOWN, describe, isPointer, type RegVal, type
 
 export class Reject extends Error {}
 
+const BPF_F_RDONLY_PROG = 1 << 7;
+const BPF_F_WRONLY_PROG = 1 << 8;
+
+/** Programs may not write maps created read-only for programs, nor read write-only ones. */
+function checkMapPerm(map: MapSpec, read: boolean, write: boolean): void {
+  const flags = map.flags ?? 0;
+  if (write && flags & BPF_F_RDONLY_PROG) throw new Reject(`map '${map.name}' is read-only for programs (BPF_F_RDONLY_PROG): writing its value is not allowed`);
+  if (read && flags & BPF_F_WRONLY_PROG) throw new Reject(`map '${map.name}' is write-only for programs (BPF_F_WRONLY_PROG): reading its value is not allowed`);
+}
+
 export interface MemEnv {
   maps: readonly MapSpec[];
   ctx: CtxRule;
@@ -106,6 +116,7 @@ export function access(env: MemEnv, st: State, ptr: RegVal, regName: string, ins
     }
     case 'value': {
       const map = env.maps[ptr.map]!;
+      checkMapPerm(map, kind !== 'write', writes);
       checkRegion(`value of map '${map.name}'`, ptr.off + insnOff, size, map.valueSize);
       return UNKNOWN;
     }
@@ -143,6 +154,7 @@ export function helperMem(env: MemEnv, st: State, reg: RegVal, regName: string, 
     case 'value': {
       const map = env.maps[reg.map]!;
       const off = reg.off;
+      checkMapPerm(map, !write, write);
       if (off < 0 || off + size > map.valueSize) throw new Reject(`${what}: ${size} bytes at offset ${off} do not fit in the value of map '${map.name}' (${map.valueSize} bytes)`);
       return;
     }

@@ -226,5 +226,11 @@ export const ACCEPTED: CorpusEntry[] = [
     label('f'), stx.dw(R10, -8, R1), ldx.dw(R2, R10, -8), ldx.dw(R0, R2, 0), exit(),
   ])),
 
+  // eight frames (main + 7 nested calls) is the kernel's maximum
+  ok('call_chain_8_frames', dsl('call_chain_8_frames', RAW_TP, [
+    ...[0, 1, 2, 3, 4, 5, 6].flatMap((i) => [...(i ? [label(`f${i}`)] : []), st.dw(R10, -8, i), callLocal(`f${i + 1}`), exit()]),
+    label('f7'), mov64.imm(R0, 0), exit(),
+  ])),
+
   ok('xdp_any_return', dsl('xdp_any_return', ProgType.XDP, [mov64.imm(R0, 100), exit()])),
 ];

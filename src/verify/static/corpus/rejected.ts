@@ -177,6 +177,10 @@ export const REJECTED: CorpusEntry[] = [
     st.dw(R6, 0, 1),
     label('out'), mov64.imm(R0, 0), exit(),
   ], { maps: [MAPS.rb] })),
+  no('write_rdonly_map', /read-only for programs/, 'reject', dsl('write_rdonly_map', RAW_TP, [
+    st.w(R10, -4, 0), mov64.reg(R2, R10), add64.imm(R2, -4), ldMapFd(R1, 'ro'), call('map_lookup_elem'),
+    jeq.imm(R0, 0, 'out'), st.dw(R0, 0, 1), label('out'), mov64.imm(R0, 0), exit(),
+  ], { maps: [{ ...MAPS.arr, name: 'ro', flags: 1 << 7 }] })),
   no('atomic_on_ctx', /atomic operations on the raw_tracepoint context/, 'reject', dsl('atomic_on_ctx', RAW_TP, [
     mov64.imm(R2, 1), atomic.add.dw(R1, 0, R2), mov64.imm(R0, 0), exit(),
   ])),
