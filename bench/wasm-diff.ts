@@ -1,0 +1,166 @@
+// Differential harness: runs the same program in the kernel (BPF_PROG_TEST_RUN) and in the WASM
+// engine and compares r0 and every map's contents. Shared by test/wasm-diff.test.ts and
+// bench/wasm-fuzz.ts. Needs BPF privilege.
+import type { MapSpec, ProgramSpec } from '../src/asm/spec.js';
+import { disassemble } from '../src/asm/disasm.js';
+import { BpfMap, LoadedProgram } from '../src/loader/index.js';
+import { BpfVm } from '../src/verify/wasm/index.js';
+import { caseSpec, shrink, type FuzzCase } from '../src/verify/wasm/fuzz.js';
+
+const BPF_F_TEST_RUN_ON_CPU = 1;
+
+export interface Outcome {
+  r0: bigint;
+  /** per map: sorted "key=value" hex lines */
+  maps: Record<string, string[]>;
+}
+
+export type DiffResult =
+  | { kind: 'same'; outcome: Outcome }
+  | { kind: 'rejected'; reason: string }
+  | { kind: 'mismatch'; kernel: Outcome | string; wasm: Outcome | string; detail: string };
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+export function u64s(values: bigint[]): Buffer {
+  const b = Buffer.alloc(values.length * 8);
+  values.forEach((v, i) => b.writeBigUInt64LE(BigInt.asUintN(64, v), i * 8));
+  return b;
+}
+
+/** Kernel maps created once and emptied before each run, so thousands of runs stay cheap. */
+export class KernelMaps {
+  readonly maps = new Map<string, BpfMap>();
+  constructor(readonly specs: MapSpec[]) {
+    for (const s of specs) this.maps.set(s.name, BpfMap.create(s));
+  }
+  reset(): void {
+    for (const m of this.maps.values()) {
+      if (m.spec.type === 2 || m.spec.type === 6) {
+        const zero = Buffer.alloc(m.valueBytes);
+        for (let i = 0; i < m.spec.maxEntries; i++) m.update(u32(i), zero);
+      } else {
+        for (const k of [...m.rawKeys()]) m.remove(k);
+      }
+    }
+  }
+  snapshot(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const [name, m] of this.maps) out[name] = m.rawEntries().map(([k, v]) => `${hex(k)}=${hex(v)}`).sort();
+    return out;
+  }
+  close(): void {
+    for (const m of this.maps.values()) m.close();
+  }
+}
+
+const u32 = (i: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(i);
+  return b;
+};
+
+export function runKernel(spec: ProgramSpec, maps: KernelMaps, ctx: bigint[]): Outcome | { rejected: string } {
+  let prog: LoadedProgram;
+  try {
+    prog = LoadedProgram.load(spec, maps.maps);
+  } catch (e) {
+    return { rejected: e instanceof Error ? e.message : String(e) };
+  }
+  try {
+    maps.reset();
+    const r = prog.testRun({ ctxIn: u64s(ctx), flags: BPF_F_TEST_RUN_ON_CPU, cpu: 0 });
+    return { r0: BigInt(r.retval >>> 0), maps: maps.snapshot() };
+  } finally {
+    prog.close();
+  }
+}
+
+export function runWasm(spec: ProgramSpec, ctx: bigint[], nCpus = 1): Outcome {
+  const vm = new BpfVm(spec, { nCpus, cpu: 0 });
+  const { r0 } = vm.run({ ctx });
+  const maps: Record<string, string[]> = {};
+  for (const [name, m] of vm.maps) maps[name] = m.entries().map(([k, v]) => `${hex(k)}=${hex(v)}`).sort();
+  // raw_tracepoint test runs report only the low 32 bits of r0.
+  return { r0: r0 & 0xffffffffn, maps };
+}
+
+/**
+ * Where two outcomes first differ ("r0", or map:line:word), or null; "pointer" when the differing
+ * word is a leaked pointer (a kernel address against one of the engine's fake ones), which no
+ * engine can reproduce, so the shrinker must not drift into such programs.
+ */
+export function mismatchKey(k: Outcome, w: Outcome): string | null {
+  if (k.r0 !== w.r0) return 'r0';
+  for (const name of Object.keys(k.maps)) {
+    const a = k.maps[name], b = w.maps[name] ?? [];
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      if (a[i] === b[i]) continue;
+      if (a[i] === undefined || b[i] === undefined) return `${name}:${i}:entry`;
+      for (let at = 0; at < a[i].length; at += 16) {
+        const x = a[i].slice(at, at + 16), y = b[i].slice(at, at + 16);
+        if (x === y) continue;
+        const kv = x.length === 16 ? Buffer.from(x, 'hex').readBigUInt64LE() : 0n;
+        if (kv >= 0xffff800000000000n) return 'pointer';
+        return `${name}:${i}:${at / 16}`;
+      }
+    }
+  }
+  return null;
+}
+
+function compare(k: Outcome, w: Outcome): string | null {
+  if (k.r0 !== w.r0) return `r0: kernel 0x${k.r0.toString(16)}, wasm 0x${w.r0.toString(16)}`;
+  for (const name of Object.keys(k.maps)) {
+    const a = k.maps[name].join('\n'), b = (w.maps[name] ?? []).join('\n');
+    if (a !== b) return `map ${name}:\n  kernel ${k.maps[name].join('\n         ')}\n  wasm   ${(w.maps[name] ?? []).join('\n         ')}`;
+  }
+  return null;
+}
+
+/** Runs one program both ways. */
+export function diff(spec: ProgramSpec, maps: KernelMaps, ctx: bigint[]): DiffResult {
+  const k = runKernel(spec, maps, ctx);
+  if ('rejected' in k) return { kind: 'rejected', reason: k.rejected };
+  let w: Outcome;
+  try {
+    w = runWasm(spec, ctx);
+  } catch (e) {
+    return { kind: 'mismatch', kernel: k, wasm: String(e), detail: `wasm failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  const detail = compare(k, w);
+  return detail === null ? { kind: 'same', outcome: k } : { kind: 'mismatch', kernel: k, wasm: w, detail };
+}
+
+/** Runs a fuzz case; on a mismatch shrinks it and returns a printable report. */
+export function diffCase(c: FuzzCase, maps: KernelMaps): { result: DiffResult; report?: string } {
+  let spec: ProgramSpec;
+  try {
+    spec = caseSpec(c);
+  } catch (e) {
+    return { result: { kind: 'rejected', reason: `assemble: ${(e as Error).message}` } };
+  }
+  const result = diff(spec, maps, c.ctx);
+  if (result.kind !== 'mismatch') return { result };
+  // Keep only candidates that still differ at the same place, and never by a leaked pointer.
+  const key = (r: DiffResult): string | null =>
+    r.kind !== 'mismatch' ? null : typeof r.kernel === 'string' || typeof r.wasm === 'string' ? 'fault' : mismatchKey(r.kernel, r.wasm);
+  const want = key(result);
+  const small = shrink(c, (cand) => {
+    try {
+      return key(diff(caseSpec(cand), maps, cand.ctx)) === want;
+    } catch {
+      return false;
+    }
+  });
+  const smallSpec = caseSpec(small);
+  const again = diff(smallSpec, maps, small.ctx);
+  const lines = disassemble(smallSpec.insns, { indices: true, mapRefs: smallSpec.mapRefs });
+  const report = [
+    `seed ${c.seed}: kernel and wasm differ; shrunk from ${c.body.length} to ${small.body.length} body items`,
+    `ctx: ${c.ctx.map((v) => '0x' + v.toString(16)).join(' ')}`,
+    again.kind === 'mismatch' ? again.detail : result.detail,
+    ...lines,
+  ].join('\n');
+  return { result, report };
+}
