@@ -159,8 +159,8 @@ export class SyscallTracer {
       perProc.set(name, (perProc.get(name) ?? 0) + count);
     }
     const stats = this.readStats();
-    let tracked = 0;
-    for (const _ of this.tracked.keys()) tracked++;
+    // Batch reads: one bpf() call per map and sample, whatever the number of processes.
+    const tracked = this.tracked.map.rawEntries().length;
     return {
       atMs: performance.now(),
       bySyscall,
@@ -172,8 +172,8 @@ export class SyscallTracer {
   }
 
   private readStats(): number[] {
-    const out: number[] = [];
-    for (let i = 0; i < STAT_SLOTS; i++) out.push(this.stats.get(i) ?? 0);
+    const out = new Array<number>(STAT_SLOTS).fill(0);
+    for (const [slot, n] of this.stats.entries()) out[slot] = n;
     return out;
   }
 
