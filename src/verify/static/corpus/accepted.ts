@@ -79,6 +79,13 @@ export const ACCEPTED: CorpusEntry[] = [
     ldx.dw(R0, R1, 8), ldx.w(R2, R1, 16), add64.reg(R0, R2), exit(),
   ], { ctxSize: 24 })),
 
+  ok('narrow_ctx_reads', dsl('narrow_ctx_reads', ProgType.KPROBE, [
+    ldx.b(R2, R1, 3), ldx.h(R3, R1, 6), ldx.w(R0, R1, 4), add64.reg(R0, R2), add64.reg(R0, R3), exit(),
+  ])),
+  ok('tracepoint_narrow', dsl('tracepoint_narrow', ProgType.TRACEPOINT, [
+    ldx.b(R2, R1, 9), ldx.h(R0, R1, 10), add64.reg(R0, R2), exit(),
+  ], { ctxSize: 16 })),
+
   ok('kprobe_helpers', dsl('kprobe_helpers', ProgType.KPROBE, [
     call('ktime_get_ns'), mov64.reg(R6, R0),
     call('get_prandom_u32'), add64.reg(R6, R0),
