@@ -3,7 +3,7 @@
 // bench/wasm-fuzz.ts. Needs BPF privilege.
 import type { MapSpec, ProgramSpec } from '../src/asm/spec.js';
 import { disassemble } from '../src/asm/disasm.js';
-import { BpfMap, LoadedProgram } from '../src/loader/index.js';
+import { BpfMap, LoadedProgram, possibleCpuCount } from '../src/loader/index.js';
 import { BpfVm } from '../src/verify/wasm/index.js';
 import { caseSpec, shrink, type FuzzCase } from '../src/verify/wasm/fuzz.js';
 
@@ -76,11 +76,16 @@ export function runKernel(spec: ProgramSpec, maps: KernelMaps, ctx: bigint[]): O
   }
 }
 
-export function runWasm(spec: ProgramSpec, ctx: bigint[], nCpus = 1): Outcome {
+export function runWasm(spec: ProgramSpec, ctx: bigint[], nCpus = possibleCpuCount()): Outcome {
   const vm = new BpfVm(spec, { nCpus, cpu: 0 });
   const { r0 } = vm.run({ ctx });
   const maps: Record<string, string[]> = {};
-  for (const [name, m] of vm.maps) maps[name] = m.entries().map(([k, v]) => `${hex(k)}=${hex(v)}`).sort();
+  for (const [name, m] of vm.maps) {
+    // Per-CPU values read from user space are every CPU's value, each padded to 8 bytes.
+    const value = (k: Uint8Array): string => !m.perCpu ? hex(m.lookup(k)!)
+      : m.lookupPerCpu(k)!.map((v) => hex(v).padEnd(Math.ceil(v.length / 8) * 16, '0')).join('');
+    maps[name] = m.keys().map((k) => `${hex(k)}=${value(k)}`).sort();
+  }
   // raw_tracepoint test runs report only the low 32 bits of r0.
   return { r0: r0 & 0xffffffffn, maps };
 }
