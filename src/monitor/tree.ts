@@ -151,10 +151,15 @@ export class ProcessTreeMonitor {
       if (st === 'gone') vanished.push(m);
       else if (st) this.update(m, st);
     }
-    // 2. A vanished member's value moved to its reaper. If that reaper is outside the tree, it is lost
-    //    from S: keep its last value in E. (If the parent was a member, the parent absorbed it.)
+    // 2. A vanished member's value moved to its reaper. Follow its parents through the members that
+    //    vanished too: ending at a member still present, the value was absorbed (S keeps it); ending
+    //    outside the tree, it left S: keep its last seen value in E. A parent's last read predates
+    //    this child's reap (the child was still present then), so nothing is counted twice.
+    const gone = new Set(vanished.map((m) => m.pid));
     for (const m of vanished) {
-      if (!this.members.has(m.ppid) || m.pid === m.ppid) for (let k = 0; k < NC; k++) this.E[k]! += m.full[k]!;
+      let p = m.ppid;
+      for (let hops = 0; gone.has(p) && hops < 10_000; hops++) p = this.members.get(p)!.ppid;
+      if (!this.members.has(p) || gone.has(p)) for (let k = 0; k < NC; k++) this.E[k]! += m.full[k]!;
     }
     for (const m of vanished) {
       closeProc(m.statFd);
