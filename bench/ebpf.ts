@@ -5,6 +5,7 @@
 //   2. The wall time of `denet-pure --enable-ebpf run -- true`.
 // Usage: node dist/bench/ebpf.js [N=2000000] [reps=3]
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 
@@ -15,45 +16,59 @@ const REPS = Number(process.argv[3] ?? 3);
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
-/** Runs argv; returns dd's own "copied, X s" figure. */
-function ddSeconds(prefix: string[], count = N): number {
-  const argv = [...prefix, 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1', `count=${count}`];
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-  const m = /copied, ([\d.]+) s/.exec(r.stderr);
-  if (!m) throw new Error(`no timing from: ${argv.join(' ')}\n${r.stderr}`);
+const DD = ['/usr/bin/dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1'];
+
+/** dd's own "copied, X s" figure from its output. */
+function ddTime(output: string, what: string): number {
+  const m = /copied, ([\d.]+) s/.exec(output);
+  if (!m) throw new Error(`no timing from ${what}:\n${output.slice(0, 500)}`);
   return Number(m[1]);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** Runs dd under `prefix`; returns dd's own time. */
+function ddSeconds(prefix: string[], count = N): number {
+  const argv = [...prefix, ...DD, `count=${count}`];
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  return ddTime(r.stderr, argv.join(' '));
+}
 
-const variants: { name: string; prefix: string[]; count?: number }[] = [
-  { name: 'bare dd', prefix: [] },
-  { name: 'denet-pure run', prefix: [process.execPath, CLI, '--quiet', 'run', '--'] },
-  { name: 'denet-pure --enable-ebpf (raw)', prefix: [process.execPath, CLI, '--quiet', '--enable-ebpf', '--ebpf-attach', 'raw', 'run', '--'] },
-  { name: 'denet-pure --enable-ebpf (tracefs)', prefix: [process.execPath, CLI, '--quiet', '--enable-ebpf', '--ebpf-attach', 'tracefs', 'run', '--'] },
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const cli = (...opts: string[]) => [process.execPath, CLI, '--quiet', ...opts, 'run', '--'];
+
+const variants: { name: string; run: () => number }[] = [
+  { name: 'bare dd', run: () => ddSeconds([]) },
+  { name: 'denet-pure run', run: () => ddSeconds(cli()) },
+  { name: 'denet-pure --enable-ebpf (raw)', run: () => ddSeconds(cli('--ebpf-attach', 'raw')) },
+  { name: 'denet-pure --enable-ebpf (tracefs)', run: () => ddSeconds(cli('--ebpf-attach', 'tracefs')) },
 ];
 if (has('bpftrace')) {
-  // The same job in bpftrace: count per (pid, syscall) of the traced command's tree... bpftrace can only
-  // filter on the direct child (cpid), which is what it is fair to compare here.
-  variants.push({
-    name: 'bpftrace @[pid, args.id] = count()',
-    prefix: ['bpftrace', '-q', '-e', 'tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @[pid, args.id] = count(); } END { clear(@); }', '-c'],
-  });
+  // The same job in bpftrace: a count per (pid, syscall) of the command (bpftrace can filter on its
+  // direct child only). -c takes the command as one string. bpftrace needs tracefs mounted for the
+  // tracepoint probe: the bench mounts it for that run and unmounts it after, if it was not mounted.
+  const bpftrace = (script: string) => () => {
+    const mounted = readFileSync('/proc/mounts', 'utf8').includes(' tracefs ');
+    if (!mounted) spawnSync('mount', ['-t', 'tracefs', 'nodev', '/sys/kernel/tracing']);
+    try {
+      const r = spawnSync('bpftrace', ['-q', '-e', script, '-c', `${DD.join(' ')} count=${N}`], { encoding: 'utf8' });
+      return ddTime(r.stderr + r.stdout, 'bpftrace');
+    } finally {
+      if (!mounted) spawnSync('umount', ['/sys/kernel/tracing']);
+    }
+  };
+  variants.push(
+    { name: 'bpftrace tracepoint @[pid, id] count', run: bpftrace('tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @[pid, args->id] = count(); } END { clear(@); }') },
+  );
 }
 
 const times = new Map<string, number[]>();
 for (let rep = 0; rep < REPS; rep++) {
+  // Interleaved, so that a noisy moment spreads over every variant.
   for (const v of variants) {
-    const prefix = v.name.startsWith('bpftrace') ? [...v.prefix] : v.prefix;
-    let t: number;
-    if (v.name.startsWith('bpftrace')) {
-      // bpftrace -c takes the command as one string
-      const r = spawnSync('bpftrace', [...prefix, `dd if=/dev/zero of=/dev/null bs=1 count=${N}`], { encoding: 'utf8' });
-      const m = /copied, ([\d.]+) s/.exec(r.stderr + r.stdout);
-      if (!m) { console.log(`bpftrace run failed: ${r.stderr.split('\n')[0]}`); times.set(v.name, [NaN]); continue; }
-      t = Number(m[1]);
-    } else {
-      t = ddSeconds(prefix);
+    let t = NaN;
+    try {
+      t = v.run();
+    } catch (err) {
+      if (rep === 0) console.log(`  (${v.name} failed: ${(err as Error).message.split('\n').slice(0, 2).join(' ')})`);
     }
     times.set(v.name, [...(times.get(v.name) ?? []), t]);
   }
