@@ -1,5 +1,10 @@
 // Turns whatever went wrong while setting up the tracer into one line: the cause and the fix.
-import { BpfError } from '../loader/index.js';
+// The same errno means different things depending on who we are and on what kernel (EPERM from
+// BPF_MAP_CREATE is a missing CAP_BPF on 6.x but an exhausted memlock limit before 5.11), so the
+// mapping looks at a small snapshot of the environment. docs/ebpf.md has the measured requirements.
+import { readFileSync } from 'node:fs';
+import { release, userInfo } from 'node:os';
+import { BpfError, VerifierRejectedError } from '../loader/index.js';
 
 /** eBPF counting cannot work here: `reason` says why in one line, `fix` what to do. */
 export class EbpfUnavailableError extends Error {
@@ -9,23 +14,160 @@ export class EbpfUnavailableError extends Error {
   }
 }
 
-const PRIVILEGE_FIX = 'run as root (sudo), or grant CAP_BPF and CAP_PERFMON as shown in docs/ebpf.md';
+const CAP_SYS_ADMIN = 21, CAP_PERFMON = 38, CAP_BPF = 39;
 
-export function describeFailure(err: unknown): EbpfUnavailableError {
-  if (err instanceof EbpfUnavailableError) return err;
-  const detail = err instanceof Error ? err.message : String(err);
-  if (err instanceof BpfError) {
-    switch (err.code) {
-      case 'EPERM':
-      case 'EACCES':
-        return new EbpfUnavailableError(`${err.command} was refused (${err.code})`, PRIVILEGE_FIX, detail);
-      case 'ENOSYS':
-        return new EbpfUnavailableError('this kernel has no bpf() syscall', 'use a kernel built with CONFIG_BPF_SYSCALL=y', detail);
-      case 'ENOMEM':
-        return new EbpfUnavailableError(`${err.command} ran out of locked memory`, 'raise the memlock limit (ulimit -l unlimited) or use a kernel ≥ 5.11', detail);
-      default:
-        break;
-    }
+/** What the mapping looks at; tests pass their own. */
+export interface FailureContext {
+  /** [major, minor] of the running kernel */
+  kernel: [number, number];
+  /** effective capability set (CapEff) */
+  caps: bigint;
+  uid: number;
+  user: string;
+  /** value of a kernel.* sysctl, or undefined when unreadable */
+  sysctl: (name: string) => string | undefined;
+  /** where tracefs is mounted (from /proc/mounts) */
+  tracefsMounts: string[];
+  /** the selected lockdown mode (none, integrity, confidentiality), when readable */
+  lockdown?: string;
+}
+
+function readOr(path: string): string | undefined {
+  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+}
+
+export function parseKernelVersion(rel: string): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(rel);
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+
+export function failureContext(): FailureContext {
+  const capHex = /^CapEff:\s*([0-9a-f]+)/m.exec(readOr('/proc/self/status') ?? '')?.[1] ?? '0';
+  let user = process.env.USER ?? 'USER';
+  try { user = userInfo().username; } catch { /* uid without a passwd entry */ }
+  const mounts = (readOr('/proc/mounts') ?? '').split('\n').map((l) => l.split(' ')).filter((f) => f[2] === 'tracefs').map((f) => f[1]!);
+  return {
+    kernel: parseKernelVersion(release()),
+    caps: BigInt('0x' + capHex),
+    uid: process.getuid?.() ?? -1,
+    user,
+    sysctl: (name) => readOr(`/proc/sys/kernel/${name}`)?.trim(),
+    tracefsMounts: mounts,
+    lockdown: /\[(\w+)\]/.exec(readOr('/sys/kernel/security/lockdown') ?? '')?.[1],
+  };
+}
+
+const atLeast = (k: [number, number], major: number, minor: number) => k[0] > major || (k[0] === major && k[1] >= minor);
+const has = (ctx: FailureContext, cap: number) => ((ctx.caps >> BigInt(cap)) & 1n) === 1n;
+
+const GRANT = 'run it through setup/grant_capabilities.sh (ambient CAP_BPF+CAP_PERFMON) or with sudo; see docs/ebpf.md';
+const USE_RAW = 'or use --ebpf-attach raw (needs no tracefs)';
+
+function tracefsAccess(ctx: FailureContext, detail: string): EbpfUnavailableError {
+  const where = ctx.tracefsMounts[0];
+  if (where) {
+    return new EbpfUnavailableError(`tracefs at ${where} is not readable by ${ctx.user} (uid ${ctx.uid})`,
+      `sudo setup/setup_tracefs_permissions.sh --user ${ctx.user} (then log in again), ${USE_RAW}`, detail);
   }
-  return new EbpfUnavailableError(`eBPF set-up failed: ${detail.split('\n')[0]}`, 'run `denet-pure diag` for a full diagnosis', detail);
+  return new EbpfUnavailableError('tracefs is not mounted and mounting it needs CAP_SYS_ADMIN',
+    `sudo mount -t tracefs nodev /sys/kernel/tracing (setup/setup_tracefs_permissions.sh also does it at boot), ${USE_RAW}`, detail);
+}
+
+function permission(err: BpfError, ctx: FailureContext, detail: string): EbpfUnavailableError {
+  const k = ctx.kernel.join('.');
+  const admin = has(ctx, CAP_SYS_ADMIN), bpf = has(ctx, CAP_BPF) || admin, perfmon = has(ctx, CAP_PERFMON) || admin;
+  const cmd = err.command;
+  if (cmd.startsWith('perf_event_open')) {
+    const paranoid = ctx.sysctl('perf_event_paranoid') ?? '?';
+    return perfmon
+      ? new EbpfUnavailableError(`perf_event_open was refused (${err.code}) despite CAP_PERFMON (kernel.perf_event_paranoid=${paranoid}; a distribution patch or an LSM policy)`,
+        'use --ebpf-attach raw (needs no perf event), or run as root', detail)
+      : new EbpfUnavailableError(`perf_event_open was refused (${err.code}): system-wide tracepoint events need CAP_PERFMON (kernel.perf_event_paranoid=${paranoid})`, GRANT, detail);
+  }
+  if (!atLeast(ctx.kernel, 5, 11) && bpf && cmd === 'BPF_MAP_CREATE') {
+    return new EbpfUnavailableError(`${cmd} was refused (${err.code}): kernels before 5.11 (this is ${k}) charge BPF maps to the locked-memory limit`,
+      'raise it: ulimit -l unlimited, or LimitMEMLOCK=infinity in a systemd unit', detail);
+  }
+  if (!atLeast(ctx.kernel, 5, 8) && !admin) {
+    return new EbpfUnavailableError(`${cmd} was refused (${err.code}): before Linux 5.8 (this is ${k}) there is no CAP_BPF/CAP_PERFMON, BPF tracing needs CAP_SYS_ADMIN`,
+      'run as root (sudo)', detail);
+  }
+  if (!bpf) {
+    const unpriv = ctx.sysctl('unprivileged_bpf_disabled');
+    return new EbpfUnavailableError(`${cmd} was refused (${err.code}): the process lacks CAP_BPF` +
+      (unpriv !== undefined && unpriv !== '0' ? ` (kernel.unprivileged_bpf_disabled=${unpriv})` : ''), GRANT, detail);
+  }
+  if (!perfmon) {
+    return new EbpfUnavailableError(`${cmd} was refused (${err.code}): tracing programs need CAP_PERFMON as well as CAP_BPF`, GRANT, detail);
+  }
+  if (ctx.lockdown && ctx.lockdown !== 'none') {
+    return new EbpfUnavailableError(`${cmd} was refused (${err.code}): the kernel is locked down (${ctx.lockdown})`,
+      'boot without lockdown (lockdown=none, or Secure Boot off); lockdown cannot be lifted at run time', detail);
+  }
+  return new EbpfUnavailableError(`${cmd} was refused (${err.code}) although the process has CAP_BPF and CAP_PERFMON`,
+    'an LSM policy (SELinux, AppArmor, BPF LSM) may forbid bpf(); run `denet-pure diag --debug`', detail);
+}
+
+function verifier(err: VerifierRejectedError, ctx: FailureContext, detail: string): EbpfUnavailableError {
+  const lines = err.excerpt.split('\n').filter((l) => l.trim() !== '');
+  const last = lines.at(-1)?.trim() ?? `${err.code}`;
+  const where = `the kernel verifier rejected program "${err.program}"${err.failedInsn !== null ? ` at instruction ${err.failedInsn}` : ''}: ${last}`;
+  if (/unknown func/.test(last) && ctx.lockdown === 'confidentiality') {
+    return new EbpfUnavailableError(`${where} (kernel lockdown=confidentiality removes the kernel-read helpers)`,
+      'use --ebpf-attach tracefs, or boot without lockdown=confidentiality', detail);
+  }
+  if (/unknown func|invalid func/.test(last) && !atLeast(ctx.kernel, 5, 5)) {
+    return new EbpfUnavailableError(`${where} (Linux ${ctx.kernel.join('.')} lacks a helper we use; bpf_probe_read_kernel came in 5.5)`,
+      'use a kernel ≥ 5.8', detail);
+  }
+  return new EbpfUnavailableError(where, 'please report it with the output of `denet-pure diag --debug`', detail);
+}
+
+function bpfError(err: BpfError, ctx: FailureContext, detail: string): EbpfUnavailableError {
+  const k = ctx.kernel.join('.');
+  if (err.code === 'EPERM' || err.code === 'EACCES') return permission(err, ctx, detail);
+  if (err.code === 'ENOSYS') return new EbpfUnavailableError(`this kernel (${k}) has no bpf() syscall`, 'use a kernel built with CONFIG_BPF_SYSCALL=y', detail);
+  if (err.code === 'ENOMEM') {
+    return atLeast(ctx.kernel, 5, 11)
+      ? new EbpfUnavailableError(`${err.command} ran out of memory`, 'lower --max-processes/--max-counts or free memory (the memory cgroup limit counts BPF maps)', detail)
+      : new EbpfUnavailableError(`${err.command} ran out of locked memory (kernel ${k} < 5.11 charges BPF maps to memlock)`, 'ulimit -l unlimited, or LimitMEMLOCK=infinity in a systemd unit', detail);
+  }
+  if (err.command === 'BPF_RAW_TRACEPOINT_OPEN') {
+    return atLeast(ctx.kernel, 4, 17)
+      ? new EbpfUnavailableError(`raw tracepoint attach failed (${err.code}): ${err.message.replace(/^[^:]*: /, '')}`, 'use --ebpf-attach tracefs', detail)
+      : new EbpfUnavailableError(`raw tracepoints need Linux 4.17 (this is ${k})`, 'use --ebpf-attach tracefs, or a newer kernel', detail);
+  }
+  if (err.command === 'BPF_PROG_LOAD' && (err.code === 'EINVAL' || err.code === 'E2BIG')) {
+    return new EbpfUnavailableError(`BPF_PROG_LOAD failed (${err.code}) without a verifier log: kernel ${k} may not know the program type or an attribute`,
+      'use a kernel ≥ 5.8; `denet-pure diag --debug` shows the raw error', detail);
+  }
+  return new EbpfUnavailableError(`${err.command} failed (${err.code})`, 'run `denet-pure diag --debug` for the raw error', detail);
+}
+
+/** The one-line cause and fix for an error thrown while opening the tracer. Never throws. */
+export function describeFailure(err: unknown, ctx: FailureContext = failureContext()): EbpfUnavailableError {
+  if (err instanceof EbpfUnavailableError) return err;
+  const detail = err instanceof VerifierRejectedError ? `${err.message}\n${err.log}` : err instanceof Error ? err.message : String(err);
+  if (err instanceof VerifierRejectedError) return verifier(err, ctx, detail);
+  if (err instanceof BpfError) return bpfError(err, ctx, detail);
+  const msg = err instanceof Error ? err.message : String(err);
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const path = (err as NodeJS.ErrnoException | undefined)?.path ?? '';
+  // Messages of the loader's tracefs and BTF helpers (src/loader/tracefs.ts, btf.ts).
+  if (/mount -t tracefs .* failed: EPERM/.test(msg) || ((code === 'EACCES' || code === 'EPERM') && /tracing/.test(path))) {
+    return tracefsAccess(ctx, detail);
+  }
+  if (/cannot read kernel BTF/.test(msg)) {
+    return new EbpfUnavailableError('no kernel BTF at /sys/kernel/btf/vmlinux: raw mode needs CONFIG_DEBUG_INFO_BTF=y (Linux ≥ 5.4)', 'use --ebpf-attach tracefs', detail);
+  }
+  if (/no events\/ directory|CONFIG_FTRACE/.test(msg)) {
+    return new EbpfUnavailableError('tracefs has no events: the kernel is built without CONFIG_FTRACE/CONFIG_BPF_EVENTS', 'use --ebpf-attach raw', detail);
+  }
+  if (/tracepoint \S+ does not exist/.test(msg)) {
+    return new EbpfUnavailableError(msg.split(';')[0]!, 'use --ebpf-attach raw', detail);
+  }
+  if (/our static verifier rejected/.test(msg)) {
+    return new EbpfUnavailableError(msg.split('\n')[0]!, 'please report it with the output of `denet-pure diag --debug`; meanwhile try the other --ebpf-attach mode', detail);
+  }
+  return new EbpfUnavailableError(`eBPF set-up failed: ${msg.split('\n')[0]}`, 'run `denet-pure diag` for a full diagnosis', detail);
 }
