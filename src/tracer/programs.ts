@@ -67,6 +67,14 @@ export interface SysEnterLayout {
   execveatNr: number;
 }
 
+/** The common exit: every path returns 0 (the return value of tracepoint programs is ignored). */
+const returnZero = (at: string): (Instruction | Label)[] => [label(at), mov64.imm(R0, 0), exit()];
+
+function tracepointProgram(name: string, layout: { type: 'raw' | 'tracefs'; ctxSize: number }, items: (Instruction | Label)[], maps: MapSpec[]): ProgramSpec {
+  const type = layout.type === 'raw' ? ProgType.RAW_TRACEPOINT : ProgType.TRACEPOINT;
+  return program({ name, type, items, maps, ctxSize: layout.ctxSize });
+}
+
 /** Increments stats[slot] by one; clobbers r0-r5. */
 function bumpStat(slot: number, stackOff: number): (Instruction | Label)[] {
   const done = `stat_${slot}_done_${stackOff}`;
@@ -210,17 +218,9 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
 
     label('drop'),
     ...bumpStat(Stat.DROPPED_COUNTS, -28),
-    label('out'),
-    mov64.imm(R0, 0),
-    exit(),
+    ...returnZero('out'),
   );
-  return program({
-    name: 'dp_sys_enter',
-    type: layout.type === 'raw' ? ProgType.RAW_TRACEPOINT : ProgType.TRACEPOINT,
-    items,
-    maps,
-    ctxSize: layout.ctxSize,
-  });
+  return tracepointProgram('dp_sys_enter', layout, items, maps);
 }
 
 /** Where the fork program finds the new task's pid, and how it tells a thread from a process. */
@@ -292,17 +292,9 @@ export function forkProgram(layout: ForkLayout, maps: MapSpec[]): ProgramSpec {
     ...bumpStat(Stat.DROPPED_TRACKED, -20),
     label('counted'),
     ...bumpStat(Stat.FORKS, -24),
-    label('out'),
-    mov64.imm(R0, 0),
-    exit(),
+    ...returnZero('out'),
   );
-  return program({
-    name: 'dp_fork',
-    type: layout.type === 'raw' ? ProgType.RAW_TRACEPOINT : ProgType.TRACEPOINT,
-    items,
-    maps,
-    ctxSize: layout.ctxSize,
-  });
+  return tracepointProgram('dp_fork', layout, items, maps);
 }
 
 /** How the exit program knows the whole thread group is gone. */
@@ -339,15 +331,7 @@ export function exitProgram(layout: ExitLayout, maps: MapSpec[]): ProgramSpec {
     call('map_delete_elem'),
     jne.imm(R0, 0, 'out'),
     ...bumpStat(Stat.EXITS, -8),
-    label('out'),
-    mov64.imm(R0, 0),
-    exit(),
+    ...returnZero('out'),
   );
-  return program({
-    name: 'dp_exit',
-    type: layout.type === 'raw' ? ProgType.RAW_TRACEPOINT : ProgType.TRACEPOINT,
-    items,
-    maps,
-    ctxSize: layout.ctxSize,
-  });
+  return tracepointProgram('dp_exit', layout, items, maps);
 }
