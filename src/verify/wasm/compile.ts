@@ -11,7 +11,7 @@ import type { RawInsn } from '../../asm/encoding.js';
 import { ByteWriter, I32, I64, Op, VOID, buildModule, type FuncBody, type ValType } from './encoder.js';
 import { CompileError, JCOND, analyse, jumpTarget, type Subprog } from './cfg.js';
 import { Fn, L, LOCALS_I32, LOCALS_I64, emitAlu, emitAtomic, emitCondition, emitLdx, emitStore, type Callees } from './emit.js';
-import { FRAME_SIZE, Fault, MAP_HANDLE_BASE, FUNC_HANDLE_BASE, MAX_FRAMES, MAX_REGIONS, STACK_FAKE, STACK_WASM } from './layout.js';
+import { FRAME_SIZE, Fault, MAP_HANDLE_BASE, FUNC_HANDLE_BASE, MAX_FRAMES, Region, STACK_FAKE, STACK_WASM } from './layout.js';
 
 export { CompileError };
 
@@ -21,6 +21,12 @@ export interface CompileOptions {
    * use the default: Pseudo.MAP_FD -> MAP_HANDLE_BASE | imm, Pseudo.FUNC -> a function handle.
    */
   ldImm64?: (index: number, first: RawInsn, second: RawInsn) => bigint | undefined;
+  /**
+   * Map helpers (1 lookup, 2 update, 3 delete) to call through the number-only import "m<id>":
+   * (r1..r4 as lo/hi i32 pairs, pc) -> i32, avoiding BigInt on the hot path. For lookup the import
+   * returns the value's offset in the map's region (or -1 for NULL) and the pointer is built here.
+   */
+  fastMapHelpers?: ReadonlySet<number>;
 }
 
 export interface CompiledBpf {
@@ -35,15 +41,15 @@ export interface CompiledBpf {
 /** Kernel's BPF_MAX_LOOPS: may_goto falls through this many times per frame. */
 const MAY_GOTO_LOOPS = 8 * 1024 * 1024;
 
-const T_FUNC = 0, T_HELPER = 1, T_FAULT = 2, T_LDABS = 3, T_RUN = 4, T_XLAT = 5, T_REPEAT = 6;
+const T_FUNC = 0, T_HELPER = 1, T_FAULT = 2, T_LDABS = 3, T_RUN = 4, T_REPEAT = 5, T_FAST = 6;
 const TYPES = [
   { params: [I64, I64, I64, I64, I64, I32], results: [I64] },
   { params: [I64, I64, I64, I64, I64, I32, I32], results: [I64] },
   { params: [I32, I32, I64, I32], results: [] },
   { params: [I32, I64, I32], results: [I64] },
   { params: [I64, I64], results: [I64] },
-  { params: [I64, I32, I32], results: [I32] },
   { params: [I32, I64, I64], results: [I64] },
+  { params: [I32, I32, I32, I32, I32, I32, I32, I32, I32], results: [I32] },
 ] as Array<{ params: ValType[]; results: ValType[] }>;
 const G_STEPS = 0, G_BUDGET = 1;
 
@@ -58,19 +64,17 @@ export function compileToWasm(insns: RawInsn[], opts: CompileOptions = {}): Comp
   const imports = [
     { module: 'env', name: 'fault', type: T_FAULT },
     { module: 'env', name: 'ldabs', type: T_LDABS },
-    ...helpers.map((id) => ({ module: 'env', name: `h${id}`, type: T_HELPER })),
+    ...helpers.map((id) => (opts.fastMapHelpers?.has(id) ? { module: 'env', name: `m${id}`, type: T_FAST } : { module: 'env', name: `h${id}`, type: T_HELPER })),
   ];
-  const fXlat = imports.length;
-  const fRun = fXlat + 1;
-  const fRepeat = fXlat + 2;
-  const fSub0 = fXlat + 3;
-  const callees: Callees = { fault: 0, xlat: fXlat };
+  const fRun = imports.length;
+  const fSub0 = fRun + 2;
+  const callees: Callees = { fault: 0 };
   const ctx: Ctx = {
     insns, opts, callees, ldabs: 1,
     helperFn: new Map(helpers.map((id, k) => [id, 2 + k])),
     subFn: new Map(subprogs.map((sp, k) => [sp.start, fSub0 + k])),
   };
-  const funcs: FuncBody[] = [xlatFunc(callees), runFunc(fSub0), repeatFunc(fSub0)];
+  const funcs: FuncBody[] = [runFunc(fSub0), repeatFunc(fSub0)];
   for (const sp of subprogs) {
     funcs.push({
       type: T_FUNC,
@@ -100,25 +104,6 @@ interface Ctx {
   ldabs: number;
   helperFn: Map<number, number>;
   subFn: Map<number, number>;
-}
-
-/** (addr, width, pc) -> wasm address, or a fault naming the instruction. See layout.ts. */
-function xlatFunc(callees: Callees): FuncBody {
-  const f = new Fn(callees);
-  const [addr, width, pc, hi, lo, e] = [0, 1, 2, 3, 4, 5];
-  // The pc is a parameter here, so the fault call is built by hand rather than with Fn.fault.
-  const faultHere = (): void => {
-    f.if().i32(Fault.ACCESS).get(pc).get(addr).get(width).call(callees.fault).op(Op.unreachable).end();
-  };
-  f.get(addr).i64(32).op(Op.i64_shr_u, Op.i32_wrap_i64).tee(hi).i32(MAX_REGIONS).op(Op.i32_ge_u);
-  faultHere();
-  f.get(hi).i32(4).op(Op.i32_shl).set(e);
-  f.get(addr).op(Op.i32_wrap_i64).tee(lo).get(e).mem(Op.i32_load, 4).op(Op.i32_ge_u);
-  f.get(lo).get(e).mem(Op.i32_load, 8).op(Op.i32_and).get(width).op(Op.i32_add).get(e).mem(Op.i32_load, 12).op(Op.i32_gt_u);
-  f.op(Op.i32_or);
-  faultHere();
-  f.get(e).mem(Op.i32_load, 0).get(lo).op(Op.i32_add, Op.end);
-  return { type: T_XLAT, locals: [I32, I32, I32], code: f.w };
 }
 
 function runFunc(fSub0: number): FuncBody {
@@ -266,6 +251,19 @@ function emitLd(ctx: Ctx, f: Fn, insn: RawInsn, pc: number): void {
   f.i32(width).call(ctx.ldabs).set(L.r0);
 }
 
+function emitFastMapCall(f: Fn, id: number, pc: number, fn: number): void {
+  for (let r = 0; r < 4; r++) f.get(r).op(Op.i32_wrap_i64).get(r).i64(32).op(Op.i64_shr_u, Op.i32_wrap_i64);
+  f.i32(pc).call(fn);
+  if (id === 1) {
+    f.tee(L.t32).op(Op.i64_extend_i32_u);
+    f.get(0).i64(0xffffffff).op(Op.i64_and).i64(Region.MAP0).op(Op.i64_add).i64(32).op(Op.i64_shl, Op.i64_or);
+    f.i64(0).get(L.t32).i32(-1).op(Op.i32_ne, Op.select);
+  } else {
+    f.op(Op.i64_extend_i32_s);
+  }
+  f.set(L.r0);
+}
+
 const regOf = (r: number): number => [L.r0, 0, 1, 2, 3, 4, L.r6, L.r7, L.r8, L.r9, L.r10][r];
 
 function emitJmp(ctx: Ctx, f: Fn, insn: RawInsn, pc: number, is32: boolean, jump: (t: number, c: boolean) => void): void {
@@ -284,6 +282,11 @@ function emitJmp(ctx: Ctx, f: Fn, insn: RawInsn, pc: number, is32: boolean, jump
     return;
   }
   if (op === JmpOp.CALL && !is32) {
+    if (insn.src === 0 && ctx.opts.fastMapHelpers?.has(insn.imm)) {
+      emitFastMapCall(f, insn.imm, pc, ctx.helperFn.get(insn.imm)!);
+      return;
+    }
+    // Helpers may call back into the program (bpf_loop) and callees count steps: sync the budget.
     f.get(L.steps).op(Op.global_set).w.u32(G_STEPS);
     for (let r = 0; r < 5; r++) f.get(r);
     if (insn.src === 0) {

@@ -4,21 +4,20 @@ import { AluOp, AtomicOp, JmpOp, Mode, Size, Source, opAluJmp, opMode, opSize, o
 import type { RawInsn } from '../../asm/encoding.js';
 import { ByteWriter, I64, Op, VOID } from './encoder.js';
 import { CompileError } from './cfg.js';
-import { FRAME_SIZE, Fault } from './layout.js';
+import { FRAME_SIZE, Fault, MAX_REGIONS } from './layout.js';
 
 /** Local indices of a BPF function: params r1..r5 and depth, then the rest. */
 export const L = {
   depth: 5, r0: 6, r6: 7, r7: 8, r8: 9, r9: 10, r10: 11, tA: 12, tB: 13,
-  pc: 14, steps: 15, frame: 16, t32: 17, addr: 18, mayGoto: 19,
+  pc: 14, steps: 15, frame: 16, t32: 17, addr: 18, mayGoto: 19, xe: 20, xlo: 21,
 } as const;
 export const LOCALS_I64 = 8; // r0, r6..r10, tA, tB
-export const LOCALS_I32 = 6; // pc, steps, frame, t32, addr, mayGoto
+export const LOCALS_I32 = 8; // pc, steps, frame, t32, addr, mayGoto, xe, xlo
 const REG_LOCAL = [L.r0, 0, 1, 2, 3, 4, L.r6, L.r7, L.r8, L.r9, L.r10];
 
 /** Function indices the emitter calls. */
 export interface Callees {
   fault: number;
-  xlat: number;
 }
 
 /** A function body under construction, with the structured nesting depth inside the current block. */
@@ -227,9 +226,17 @@ export function emitAddress(f: Fn, base: number, off: number, width: number, pc:
     f.fault(Fault.FRAME, pc, () => f.get(L.r10).i64(off).op(Op.i64_add), width);
     return 0;
   }
+  // Inline translation (see layout.ts): entry e = region table slot of the high word (0 = no region
+  // when the high word is out of range), then the two bounds checks, then base + offset.
   f.reg(base);
   if (off !== 0) f.i64(off).op(Op.i64_add);
-  f.i32(width).i32(pc).call(f.callees.xlat);
+  f.tee(L.tB).i64(32).op(Op.i64_shr_u, Op.i32_wrap_i64).tee(L.xe).i32(4).op(Op.i32_shl).i32(0);
+  f.get(L.xe).i32(MAX_REGIONS).op(Op.i32_lt_u, Op.select).set(L.xe);
+  f.get(L.tB).op(Op.i32_wrap_i64).tee(L.xlo).get(L.xe).mem(Op.i32_load, 4).op(Op.i32_ge_u);
+  f.get(L.xlo).get(L.xe).mem(Op.i32_load, 8).op(Op.i32_and).i32(width).op(Op.i32_add).get(L.xe).mem(Op.i32_load, 12).op(Op.i32_gt_u);
+  f.op(Op.i32_or).if();
+  f.fault(Fault.ACCESS, pc, () => f.get(L.tB), width).end();
+  f.get(L.xe).mem(Op.i32_load, 0).get(L.xlo).op(Op.i32_add);
   return 0;
 }
 

@@ -67,6 +67,11 @@ export class VmMap {
     return regionBase(this.place.regionId) + BigInt((entry * this.nCpus + cpu) * this.place.slot);
   }
 
+  /** Byte offset of an entry's value for one CPU inside the map's region. */
+  offsetOf(entry: number, cpu: number): number {
+    return (entry * this.nCpus + cpu) * this.place.slot;
+  }
+
   private wasmAddr(entry: number, cpu: number): number {
     return this.place.wasmBase + (entry * this.nCpus + cpu) * this.place.slot;
   }

@@ -11,7 +11,7 @@ import {
   FRAME_SIZE, Fault, MAP_HANDLE_BASE, MAX_FRAMES, MAX_REGIONS, REGION_ENTRY, REGION_TABLE_BYTES, Region,
   STACK_BYTES, STACK_WASM, regionBase,
 } from './layout.js';
-import { VmMap, slotBytes } from './maps.js';
+import { Errno, VmMap, slotBytes } from './maps.js';
 import { BpfFault, LdAbsExit } from './fault.js';
 import { BUILTIN_HELPERS } from './builtins.js';
 
@@ -79,12 +79,18 @@ interface Exports {
   [sub: string]: unknown;
 }
 
+const DATA_PTR = regionBase(Region.DATA);
+const HANDLE_HI = Number(MAP_HANDLE_BASE >> 32n);
+const FAST_MAP_HELPERS = [1, 2, 3];
+const BUILTIN_BY_ID = new Map(Object.entries(BUILTIN_HELPERS).map(([name, fn]) => [helperId(name), fn]));
+const CTX_PTR = regionBase(Region.CTX);
+
 type SubprogFn = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, depth: number) => bigint;
 
 export class BpfVm {
   readonly insns: RawInsn[];
   readonly spec?: ProgramSpec;
-  readonly compiled: CompiledBpf;
+  compiled: CompiledBpf;
   /** the JS-side map store, by name */
   readonly maps = new Map<string, VmMap>();
   /** lines written by trace_printk */
@@ -108,13 +114,18 @@ export class BpfVm {
   private readonly regions: RegionInfo[] = [];
   private readonly helpers = new Map<number, HelperFn>();
   private readonly kernelMem: Array<{ addr: bigint; bytes: Uint8Array }> = [];
-  private readonly exports: Exports;
+  private exports: Exports;
+  private readonly fast = new Set<number>();
+  private readonly ldImm64: (pc: number, first: RawInsn, second: RawInsn) => bigint | undefined;
   private rng: number;
   private steps: number;
   private readonly ctxWasm: number;
   private readonly dataWasm: number;
   private readonly ctxCap: number;
   private readonly dataCap: number;
+  private dataLen = 0n;
+  private r1 = 0n;
+  private r2 = 0n;
 
   constructor(program: RawInsn[] | ProgramSpec, opts: VmOptions = {}) {
     const spec = Array.isArray(program) ? undefined : program;
@@ -178,15 +189,23 @@ export class BpfVm {
     for (const [name, fn] of Object.entries(BUILTIN_HELPERS)) this.helpers.set(helperId(name), fn);
     for (const [key, fn] of Object.entries(opts.helpers ?? {})) this.addHelper(key, fn);
 
-    this.compiled = compileToWasm(this.insns, { ldImm64: (pc, first, second) => this.resolveLdImm64(pc, first, second, opts) });
+    for (const id of FAST_MAP_HELPERS) if (this.helpers.get(id) === BUILTIN_BY_ID.get(id)) this.fast.add(id);
+    this.ldImm64 = (pc, first, second) => this.resolveLdImm64(pc, first, second, opts);
+    [this.compiled, this.exports] = this.build();
+  }
+
+  /** Compiles and instantiates over the existing memory (again after a map helper is replaced). */
+  private build(): [CompiledBpf, Exports] {
+    const compiled = compileToWasm(this.insns, { ldImm64: this.ldImm64, fastMapHelpers: this.fast });
     const env: Record<string, unknown> = {
       mem: this.memory,
       fault: (kind: number, pc: number, addr: bigint, width: number) => this.raiseFault(kind, pc, addr, width),
       ldabs: (pc: number, off: bigint, width: number) => this.ldAbs(pc, off, width),
     };
-    for (const id of this.compiled.helpers) env[`h${id}`] = this.helperImport(id);
-    this.exports = new WebAssembly.Instance(this.compiled.module, { env } as WebAssembly.Imports).exports as unknown as Exports;
-    this.exports.budget.value = this.steps;
+    for (const id of compiled.helpers) env[this.fast.has(id) ? `m${id}` : `h${id}`] = this.fast.has(id) ? this.fastImport(id) : this.helperImport(id);
+    const exports = new WebAssembly.Instance(compiled.module, { env } as WebAssembly.Imports).exports as unknown as Exports;
+    exports.budget.value = this.steps;
+    return [compiled, exports];
   }
 
   /** Instruction budget per run. */
@@ -202,6 +221,8 @@ export class BpfVm {
   addHelper(idOrName: number | string, fn: HelperFn): void {
     const id = typeof idOrName === 'number' || /^\d+$/.test(idOrName) ? Number(idOrName) : helperId(idOrName);
     this.helpers.set(id, fn);
+    // A replaced map helper must go through the generic (BigInt) import: rebuild once.
+    if (this.fast.delete(id) && this.exports) [this.compiled, this.exports] = this.build();
   }
 
   /** Registers memory that probe_read* can read at fake address `addr` (e.g. a synthetic task_struct). */
@@ -210,22 +231,22 @@ export class BpfVm {
   }
 
   run(input: RunInput = {}): RunResult {
-    const [r1, r2] = this.prepare(input);
+    this.prepare(input);
     let r0: bigint;
     try {
-      r0 = this.exports.run(r1, r2);
+      r0 = this.exports.run(this.r1, this.r2);
     } catch (e) {
       if (!(e instanceof LdAbsExit)) throw e;
       r0 = 0n;
     }
-    return { r0: BigInt.asUintN(64, r0), steps: this.steps - (this.exports.steps.value as number) };
+    return { r0: r0 < 0n ? BigInt.asUintN(64, r0) : r0, steps: this.steps - (this.exports.steps.value as number) };
   }
 
   /** Runs `repeat` times on the same input inside wasm (like BPF_PROG_TEST_RUN's repeat); returns the last r0. */
   runRepeat(input: RunInput, repeat: number): bigint {
-    const [r1, r2] = this.prepare(input);
+    this.prepare(input);
     try {
-      return BigInt.asUintN(64, this.exports.repeat(Math.max(1, repeat), r1, r2));
+      return BigInt.asUintN(64, this.exports.repeat(Math.max(1, repeat), this.r1, this.r2));
     } catch (e) {
       if (!(e instanceof LdAbsExit)) throw e;
       return 0n;
@@ -238,38 +259,42 @@ export class BpfVm {
     return this.mem.slice(r.wasmBase, r.wasmBase + r.size);
   }
 
-  private prepare(input: RunInput): [bigint, bigint] {
+  // Per-run input handling stays allocation-free for repeated inputs of the same size.
+  private prepare(input: RunInput): void {
     let r1 = 0n, r2 = 0n;
-    if (input.data) {
-      this.setRegion(Region.DATA, this.dataWasm, input.data);
-      r1 = regionBase(Region.DATA);
-      r2 = BigInt(input.data.length);
-    }
-    if (input.ctx) {
-      let bytes: Uint8Array;
-      if (input.ctx instanceof Uint8Array) bytes = input.ctx;
-      else {
-        bytes = new Uint8Array(input.ctx.length * 8);
-        const dv = new DataView(bytes.buffer);
-        input.ctx.forEach((v, i) => dv.setBigUint64(i * 8, BigInt.asUintN(64, v), true));
+    const data = input.data;
+    if (data !== undefined) {
+      if (data.length !== this.regions[Region.DATA].size) {
+        this.resize(Region.DATA, data.length);
+        this.dataLen = BigInt(data.length);
       }
-      this.setRegion(Region.CTX, this.ctxWasm, bytes);
-      if (input.data) r2 = r1;
-      r1 = regionBase(Region.CTX);
+      this.mem.set(data, this.dataWasm);
+      r1 = DATA_PTR;
+      r2 = this.dataLen;
+    }
+    const ctx = input.ctx;
+    if (ctx !== undefined) {
+      if (ctx instanceof Uint8Array) {
+        if (ctx.length !== this.regions[Region.CTX].size) this.resize(Region.CTX, ctx.length);
+        this.mem.set(ctx, this.ctxWasm);
+      } else {
+        if (ctx.length * 8 !== this.regions[Region.CTX].size) this.resize(Region.CTX, ctx.length * 8);
+        for (let i = 0; i < ctx.length; i++) this.view.setBigUint64(this.ctxWasm + i * 8, BigInt.asUintN(64, ctx[i]), true);
+      }
+      if (data !== undefined) r2 = r1;
+      r1 = CTX_PTR;
     }
     if (input.r1 !== undefined) r1 = input.r1;
-    return [r1, r2];
+    this.r1 = r1;
+    this.r2 = r2;
   }
 
-  private setRegion(id: number, wasm: number, bytes: Uint8Array): void {
+  private resize(id: number, bytes: number): void {
     const r = this.regions[id];
     const capacity = id === Region.CTX ? this.ctxCap : this.dataCap;
-    if (bytes.length > capacity) throw new RangeError(`${r.name} of ${bytes.length} bytes exceeds the ${capacity} reserved (VmOptions.${r.name}Size)`);
-    this.mem.set(bytes, wasm);
-    if (r.size !== bytes.length) {
-      r.size = r.limit = bytes.length;
-      this.writeRegion(id);
-    }
+    if (bytes > capacity) throw new RangeError(`${r.name} of ${bytes} bytes exceeds the ${capacity} reserved (VmOptions.${r.name}Size)`);
+    r.size = r.limit = bytes;
+    this.writeRegion(id);
   }
 
   private writeRegion(id: number): void {
@@ -344,6 +369,48 @@ export class BpfVm {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /** Number-only imports for the map helpers (see CompileOptions.fastMapHelpers). */
+  private fastImport(id: number): (...a: number[]) => number {
+    if (id === 1) {
+      return (alo, ahi, blo, bhi, _clo, _chi, _dlo, _dhi, pc) => {
+        const m = this.mapAt(alo, ahi, pc);
+        const at = this.at32(blo, bhi, m.spec.keySize, pc);
+        const e = m.entryOf(this.mem.subarray(at, at + m.spec.keySize), true);
+        return e < 0 ? -1 : m.offsetOf(e, m.perCpu ? this.cpu : 0);
+      };
+    }
+    if (id === 2) {
+      return (alo, ahi, blo, bhi, clo, chi, dlo, dhi, pc) => {
+        const m = this.mapAt(alo, ahi, pc);
+        const k = this.at32(blo, bhi, m.spec.keySize, pc);
+        const v = this.at32(clo, chi, m.spec.valueSize, pc);
+        if (dhi !== 0 || dlo >>> 0 > 0xffff) return -Errno.EINVAL;
+        return m.update(this.mem.subarray(k, k + m.spec.keySize), this.mem.subarray(v, v + m.spec.valueSize), dlo, this.cpu);
+      };
+    }
+    return (alo, ahi, blo, bhi, _clo, _chi, _dlo, _dhi, pc) => {
+      const m = this.mapAt(alo, ahi, pc);
+      const k = this.at32(blo, bhi, m.spec.keySize, pc);
+      return m.delete(this.mem.subarray(k, k + m.spec.keySize));
+    };
+  }
+
+  private mapAt(lo: number, hi: number, pc: number): VmMap {
+    const m = hi === HANDLE_HI ? this.mapList[lo >>> 0] : undefined;
+    if (m) return m;
+    this.currentPc = pc;
+    return this.mapOf((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+  }
+
+  /** translate() on a pointer given as two i32 halves, without BigInt unless it faults. */
+  private at32(lo: number, hi: number, len: number, pc: number): number {
+    const off = lo >>> 0;
+    const r = hi >>> 0 < MAX_REGIONS ? this.regions[hi] : undefined;
+    if (r && off < r.size && ((off & r.mask) >>> 0) + len <= r.limit) return r.wasmBase + off;
+    this.currentPc = pc;
+    return this.translate((BigInt(hi >>> 0) << 32n) | BigInt(off), len);
+  }
 
   private helperImport(id: number): (...a: unknown[]) => bigint {
     const U = (v: bigint): bigint => BigInt.asUintN(64, v);
