@@ -9,10 +9,13 @@ import { regionBase } from './layout.js';
 export const Errno = { ENOENT: 2, E2BIG: 7, ENOMEM: 12, EFAULT: 14, EEXIST: 17, EINVAL: 22, EBUSY: 16 } as const;
 export const UpdateFlags = { ANY: 0, NOEXIST: 1, EXIST: 2, F_LOCK: 4 } as const;
 
-/** Bytes of one slot: the value size rounded up to a power of two (at least 8). */
+/**
+ * Bytes of one slot: the smallest power of two above the value size (at least 8), so every value is
+ * followed by a guard gap and an access just past its end faults.
+ */
 export function slotBytes(valueSize: number): number {
   let s = 8;
-  while (s < valueSize) s *= 2;
+  while (s <= valueSize) s *= 2;
   return s;
 }
 
