@@ -13,7 +13,7 @@
 #   the group (default: denet-pure), with each --user added
 set -euo pipefail
 PROG=$(basename "$0")
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 GROUP=denet-pure

@@ -11,7 +11,7 @@
 # No sysctl is changed: none is needed (measured, see docs/ebpf.md).
 set -euo pipefail
 PROG=$(basename "$0")
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 GROUP=tracing
