@@ -102,8 +102,10 @@ export function mismatchKey(k: Outcome, w: Outcome): string | null {
     for (let i = 0; i < Math.max(a.length, b.length); i++) {
       if (a[i] === b[i]) continue;
       if (a[i] === undefined || b[i] === undefined) return `${name}:${i}:entry`;
-      for (let at = 0; at < a[i].length; at += 16) {
-        const x = a[i].slice(at, at + 16), y = b[i].slice(at, at + 16);
+      const [ka, va] = a[i].split('='), [kb, vb] = b[i].split('=');
+      if (ka !== kb) return `${name}:${i}:key`;
+      for (let at = 0; at < Math.max(va.length, vb.length); at += 16) {
+        const x = va.slice(at, at + 16), y = vb.slice(at, at + 16);
         if (x === y) continue;
         const kv = x.length === 16 ? Buffer.from(x, 'hex').readBigUInt64LE() : 0n;
         if (kv >= 0xffff800000000000n) return 'pointer';

@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  assemble, exit, label, ldImm64, mov64, add64, sub64, ja, jeq, jne, jlt, ldx, ldxs, st, stx, atomic, callLocal,
+  assemble, exit, label, ldImm64, mov64, add64, sub64, neg64, ja, jeq, jne, jlt, jgt, jge32, ldx, ldxs, st, stx, atomic, callLocal,
   R0, R1, R2, R3, R6, R10, type Item,
 } from '../src/asm/index.js';
 import { BpfVm, BpfFault, CompileError } from '../src/verify/wasm/index.js';
@@ -133,6 +133,19 @@ flow('an irreducible loop entered at either of its two blocks', () => {
   ]);
   assert.is(prog(0), 32n); // B A B A B
   assert.is(prog(1), 23n); // A B A B A
+});
+
+flow('xchg from a stack slot written on only one of two paths, then a branch on the result', () => {
+  // Reduced from fuzz seed 17161, where Linux 6.18 took the other branch (see docs/wasm.md).
+  // r1 > 7 skips the store, so the slot still holds 0xd2eebfb2; xchg brings it into r5;
+  // w5 >= 0x7fffffff (unsigned) holds, so the neg is skipped.
+  const prog = (r1: number): bigint => run([
+    ldImm64(R0, 0xd2eebfb2n), stx.dw(R10, -56, R0), mov64.imm(R1, r1), ldImm64(R3, 0xa139f57cn),
+    jgt.imm(R1, 7, 'keep'), st.dw(R10, -56, 555146917), label('keep'),
+    atomic.xchg.dw(R10, -56, R3), jge32.imm(R3, 0x7fffffff, 'skip'), neg64(R3), label('skip'), mov64.reg(R0, R3),
+  ]);
+  assert.is(prog(8), 0xd2eebfb2n);
+  assert.is(prog(7), BigInt.asUintN(64, -555146917n));
 });
 
 flow('a runaway loop stops at the budget with a clear error; steps are counted', () => {
