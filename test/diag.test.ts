@@ -1,13 +1,13 @@
 // diag: the static checks on made-up machines, the failure → one-line mapping, and the real command
 // (exit code, JSON shape, alignment, nothing left loaded or mounted).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kernelTest, bpfUnavailableReason } from './_lib/privilege.js';
-import { decodeCaps, capEff, systemChecks, type SystemFacts, type Check } from '../src/diag/index.js';
+import { decodeCaps, capEff, systemChecks, runDiag, type SystemFacts, type Check } from '../src/diag/index.js';
 import { capsCheck, configCheck, kernelCheck, lockdownCheck, memlockCheck, memlockLimit, tracefsCheck, btfCheck } from '../src/diag/system.js';
 import { describeFailure, EbpfUnavailableError, type FailureContext } from '../src/tracer/errors.js';
 import { BpfError, VerifierRejectedError } from '../src/loader/index.js';
@@ -170,7 +170,12 @@ function cli(args: string[], prefix: string[] = []) {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', DENET_DEBUG: '' }, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-const progIds = () => spawnSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' }).stdout;
+// Only diag loads programs named dp_diag; other BPF users on the machine may come and go meanwhile.
+const diagProgs = () => (JSON.parse(spawnSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' }).stdout || '[]') as Array<{ name?: string }>)
+  .filter((p) => p.name === 'dp_diag').length;
+/** Our own fds that are BPF objects or perf events. */
+const bpfFds = () => readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } })
+  .filter((l) => /bpf|perf_event/.test(l)).sort();
 const traceMounts = () => readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => /tracefs|debugfs/.test(l)).join('\n');
 const hasBpftool = () => (spawnSync('sh', ['-c', 'command -v bpftool'], { stdio: 'ignore' }).status === 0 ? bpfUnavailableReason() : 'bpftool not installed');
 
@@ -183,7 +188,7 @@ K('unknown options are usage errors (exit 2)', () => {
 });
 
 kernelTest(K, '--json: exit 0, both modes count, every check well-formed; nothing left loaded or mounted', () => {
-  const progsBefore = progIds(), mountsBefore = traceMounts();
+  const mountsBefore = traceMounts();
   const r = cli(['diag', '--json']);
   assert.is(r.code, 0, r.stdout + r.stderr);
   const doc = JSON.parse(r.stdout);
@@ -203,9 +208,16 @@ kernelTest(K, '--json: exit 0, both modes count, every check well-formed; nothin
   }
   const count = doc.checks.find((c: Check) => c.name === 'raw tracepoints: count');
   assert.match(count.evidence, /: [1-9]\d* syscalls counted in the kernel, 1 execve/);
-  assert.is(progIds(), progsBefore, 'bpftool prog show: same programs before and after');
+  assert.is(diagProgs(), 0, 'bpftool prog show: no diag program left');
   assert.is(traceMounts(), mountsBefore, 'tracefs mounted for the run was unmounted');
 }, hasBpftool);
+
+kernelTest(K, 'in-process: runDiag closes every map, program, link and perf event it opened', async () => {
+  const before = bpfFds();
+  const report = await runDiag();
+  assert.ok(report.ok);
+  assert.equal(bpfFds(), before);
+});
 
 kernelTest(K, 'human output: one aligned line per check, then the verdict', () => {
   const r = cli(['diag']);
