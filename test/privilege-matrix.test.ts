@@ -174,6 +174,14 @@ kernelTest(M, 'CAP_BPF+CAP_PERFMON, tracefs not mounted: raw counts; tracefs mod
   });
 }, why);
 
+kernelTest(M, 'CAP_BPF+CAP_PERFMON as ambient capabilities: counting works, and the command does not inherit them', () => {
+  withTracefs('absent', () => {
+    const r = asUser(BOTH, ['--require-ebpf', '--quiet', 'run', '--', 'grep', '-E', '^Cap(Amb|Prm|Eff):', '/proc/self/status']);
+    assert.is(r.code, 0, r.stderr);
+    for (const set of ['CapAmb', 'CapPrm', 'CapEff']) assert.match(r.stdout, new RegExp(`${set}:\\s+0{16}`), `${set} of the command is empty`);
+  });
+}, why);
+
 kernelTest(M, 'CAP_BPF+CAP_PERFMON, tracefs mounted root-only (the default 0700): raw counts; tracefs unreadable', () => {
   withTracefs('root-only', () => {
     const d = diagAs(BOTH);

@@ -20,3 +20,4 @@ export {
 } from './tracefs.js';
 export { Btf, BtfKind, type BtfMember } from './btf.js';
 export { possibleCpuCount, onlineCpus, parseCpuList } from './cpus.js';
+export { ambientCapabilities, clearAmbientCapabilities } from './caps.js';

@@ -6,6 +6,7 @@ import { CliError, EXIT, UsageError } from '../errors.js';
 import { printHelp } from '../help.js';
 import { parseMonitorArgs } from '../options.js';
 import { resolveCommand } from '../resolve.js';
+import { clearAmbientCapabilities } from '../../loader/caps.js';
 import { closeSession, monitorTarget, openSession, Stopper } from '../session.js';
 import type { Command, CommandContext } from './types.js';
 
@@ -39,6 +40,8 @@ async function run(ctx: CommandContext): Promise<number> {
   if (name === undefined) throw new UsageError('run needs a command, e.g. denet-pure run -- sleep 1');
   const executable = resolveCommand(name);
 
+  // Capabilities granted to us for BPF (setpriv/capsh ambient caps) must not pass on to the command.
+  await clearAmbientCapabilities();
   const session = await openSession(opts);
   let child: ChildProcess;
   try {
