@@ -12,6 +12,8 @@ import type { SampleRecord, TreeRecord } from '../src/monitor/types.js';
 const WORKLOAD_C = String.raw`
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,12 @@ int main(int argc, char **argv) {
     while (clk(CLOCK_PROCESS_CPUTIME_ID) < s) x++;
     usleep((useconds_t)(atof(argv[3]) * 1e6));
     if (argc > 4) close(open(argv[4], O_CREAT | O_WRONLY, 0644));
+  } else if (!strcmp(argv[1], "ignchld")) {  /* ignore SIGCHLD: the kernel reaps the child, nobody gets its counters */
+    signal(SIGCHLD, SIG_IGN);
+    if (fork() == 0) { volatile unsigned long x = 0; while (clk(CLOCK_PROCESS_CPUTIME_ID) < 0.5) x++; usleep(400000); _exit(0); }
+    waitpid(-1, 0, 0); /* returns (ECHILD) once the child is gone */
+    volatile unsigned long y = 0; while (clk(CLOCK_PROCESS_CPUTIME_ID) < 0.3) y++;
+    ready(); usleep(3000000);
   } else if (!strcmp(argv[1], "alloc")) {    /* alloc MB SECONDS */
     size_t n = (size_t)atol(argv[2]) << 20; char *p = malloc(n); memset(p, 1, n);
     ready(); usleep((useconds_t)(atof(argv[3]) * 1e6)); p[1] = 2;
@@ -255,6 +263,26 @@ needsGcc('an orphan reaped outside the tree keeps its CPU, and later CPU still a
   last = tree(m.sample());
   m.close();
   assert.ok(sawOrphan, 'the orphan was never tracked');
+  assert.ok(Math.abs(last.aggregated.cpu_time_secs - 0.8) <= 0.1, `cpu_time_secs ${last.aggregated.cpu_time_secs}`);
+});
+
+needsGcc('a child auto-reaped because its parent ignores SIGCHLD keeps its CPU', async () => {
+  const child = start(prog, ['ignchld']);
+  let ready = false;
+  void waitForLine(child, 'ready', 20_000).then(() => (ready = true), () => undefined);
+  const m = new ProcessTreeMonitor({ pid: child.pid! });
+  let last: TreeRecord | null = null;
+  let maxCount = 0;
+  const end = Date.now() + 20_000;
+  while (!ready && Date.now() < end) {
+    last = tree(m.sample());
+    maxCount = Math.max(maxCount, last.aggregated.process_count);
+    await sleep(100);
+  }
+  last = tree(m.sample());
+  m.close();
+  assert.is(maxCount, 2, 'the child was tracked');
+  assert.is(last.aggregated.process_count, 1);
   assert.ok(Math.abs(last.aggregated.cpu_time_secs - 0.8) <= 0.1, `cpu_time_secs ${last.aggregated.cpu_time_secs}`);
 });
 

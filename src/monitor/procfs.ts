@@ -62,7 +62,7 @@ const statFields = new Float64Array(40);
  * Parses /proc/PID/stat from bytes. comm may hold spaces and parentheses, so the fields after it are
  * located from the LAST ')' of the line.
  */
-export function parseStatBuf(buf: Uint8Array, len: number): ProcStat | null {
+export function parseStatBuf(buf: Buffer, len: number, out?: ProcStat): ProcStat | null {
   let close = len - 1;
   while (close >= 0 && buf[close] !== 0x29) close--;
   let open = 0;
@@ -73,7 +73,16 @@ export function parseStatBuf(buf: Uint8Array, len: number): ProcStat | null {
     const c = buf[i]!;
     if (c >= 0x30 && c <= 0x39) pid = pid * 10 + (c - 0x30);
   }
-  const comm = Buffer.from(buf.buffer, buf.byteOffset + open + 1, close - open - 1).toString('utf8');
+  // Names are short and nearly always ASCII: skip the UTF-8 decoder then (this runs per process per sample).
+  let comm = '';
+  for (let i = open + 1; i < close; i++) {
+    const c = buf[i]!;
+    if (c >= 0x80) {
+      comm = buf.toString('utf8', open + 1, close);
+      break;
+    }
+    comm += String.fromCharCode(c);
+  }
   const state = String.fromCharCode(buf[close + 2]!);
   // Fields 4.. are space-separated integers (man 5 proc numbering).
   let field = 3;
@@ -102,25 +111,25 @@ export function parseStatBuf(buf: Uint8Array, len: number): ProcStat | null {
   }
   if (field < 24) return null; // truncated line
   const f = statFields;
-  return {
-    pid,
-    comm,
-    state,
-    ppid: f[4]!,
-    minflt: f[10]!,
-    cminflt: f[11]!,
-    majflt: f[12]!,
-    cmajflt: f[13]!,
-    utime: f[14]!,
-    stime: f[15]!,
-    cutime: f[16]!,
-    cstime: f[17]!,
-    numThreads: f[20]!,
-    starttime: f[22]!,
-    vsize: f[23]!,
-    rss: f[24]!,
-    processor: field >= 39 ? f[39]! : -1,
-  };
+  const st: ProcStat = out ?? ({} as ProcStat);
+  st.pid = pid;
+  st.comm = comm;
+  st.state = state;
+  st.ppid = f[4]!;
+  st.minflt = f[10]!;
+  st.cminflt = f[11]!;
+  st.majflt = f[12]!;
+  st.cmajflt = f[13]!;
+  st.utime = f[14]!;
+  st.stime = f[15]!;
+  st.cutime = f[16]!;
+  st.cstime = f[17]!;
+  st.numThreads = f[20]!;
+  st.starttime = f[22]!;
+  st.vsize = f[23]!;
+  st.rss = f[24]!;
+  st.processor = field >= 39 ? f[39]! : -1;
+  return st;
 }
 
 export function parseStat(text: string): ProcStat | null {

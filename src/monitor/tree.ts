@@ -20,11 +20,14 @@ import {
   openProc,
   pageSize,
   parseIoBuf,
+  parseNetDev,
   parseStatBuf,
   preadProc,
   readCmdline,
   readNetDev,
   readNetNs,
+  readText,
+  type NetDevTotals,
   type ProcStat,
 } from './procfs.js';
 import type { AggregatedMetrics, ChildEntry, Metrics, SampleRecord, TreeRecord } from './types.js';
@@ -35,8 +38,13 @@ export interface ProcessTreeMonitorOptions {
   includeChildren?: boolean;
   /** Counters from each process's start instead of from monitoring start (default false). */
   sinceProcessStart?: boolean;
-  /** Re-read the stat of processes already known to be outside the tree this often (pid reuse), ms. Default 1000. */
+  /**
+   * Re-read the stat of processes known to be outside the tree this often, ms (default 2000). Between
+   * rescans only new pids are read; a pid reused by a new child within that time is seen late.
+   */
   rescanMs?: number;
+  /** Read every member's stat and io at least this often, ms, even those that have not run (default 1000). */
+  fullRefreshMs?: number;
   /** For tests: an alternative /proc. */
   procRoot?: string;
 }
@@ -57,6 +65,9 @@ interface Member {
   statFd: number;
   /** -1: no descriptor (denied or never opened): I/O counts as 0 for this member. */
   ioFd: number;
+  /** /proc/PID/schedstat: the main thread's run time, to skip processes that have not run. */
+  schedFd: number;
+  runtime: number;
   comm: string;
   command: string;
   ppid: number;
@@ -77,6 +88,8 @@ interface Member {
 }
 
 interface NetNs {
+  /** Open /proc/PID/net/dev of a member in the namespace (the open file pins the namespace, not the pid). */
+  fd: number;
   rx: number;
   tx: number;
   baseRx: number;
@@ -111,6 +124,11 @@ export class ProcessTreeMonitor {
   private readonly netns = new Map<string, NetNs>();
   private netReported = { rx: 0, tx: 0 };
   private uptimeFd: number;
+  private readonly fullRefreshMs: number;
+  private lastFullMs = -Infinity;
+  private forceFull = false;
+  /** Reused for members' stat reads (update() copies what it keeps). */
+  private readonly statScratch = {} as ProcStat;
   private finished = false;
 
   constructor(opts: ProcessTreeMonitorOptions) {
@@ -118,7 +136,8 @@ export class ProcessTreeMonitor {
     this.includeChildren = opts.includeChildren ?? true;
     this.sinceStart = opts.sinceProcessStart ?? false;
     this.root = opts.procRoot ?? PROC_ROOT;
-    this.rescanMs = opts.rescanMs ?? 1000;
+    this.rescanMs = opts.rescanMs ?? 2000;
+    this.fullRefreshMs = opts.fullRefreshMs ?? 1000;
     this.t0Ms = Date.now();
     this.prevMs = this.t0Ms;
     this.uptimeFd = openProc(`${this.root}/uptime`);
@@ -144,13 +163,37 @@ export class ProcessTreeMonitor {
     const dtSecs = (now - this.prevMs) / 1000;
     const uptime = this.uptimeSecs();
 
-    // 1. Re-read members, parents first (insertion order).
+    // 1. Re-read members, parents first (insertion order). A single-threaded process whose run time
+    //    (schedstat, ns) has not moved has not run: its counters cannot have changed, so its stat and io
+    //    are skipped, except on a periodic full refresh (RSS can shrink under reclaim while it sleeps).
+    const full = this.forceFull || now - this.lastFullMs >= this.fullRefreshMs;
+    if (full) {
+      this.lastFullMs = now;
+      this.forceFull = false;
+    }
     const vanished: Member[] = [];
+    // New children appear only if some member ran (fork takes CPU); otherwise /proc need not be listed.
+    let anyRan = false;
     for (const m of this.members.values()) {
-      const st = this.readStatFd(m.statFd);
+      if (m.schedFd >= 0 && m.threads === 1 && !m.zombie) {
+        const rt = this.readRuntime(m.schedFd);
+        if (rt === 'gone') {
+          vanished.push(m);
+          continue;
+        }
+        const unchanged = rt === m.runtime;
+        if (rt !== null) m.runtime = rt;
+        if (!unchanged) anyRan = true;
+        if (unchanged && !full) continue;
+      } else if (!m.zombie) {
+        anyRan = true; // multi-threaded: the main thread's run time does not cover the others
+      }
+      const st = this.readStatFd(m.statFd, this.statScratch);
       if (st === 'gone') vanished.push(m);
       else if (st) this.update(m, st);
     }
+    // Orphans of vanished members get a new ppid without running: read everyone next time.
+    if (vanished.length > 0) this.forceFull = true;
     // 2. A vanished member's value moved to its reaper. Follow its parents through the members that
     //    vanished too: ending at a member still present, the value was absorbed (S keeps it); ending
     //    outside the tree, it left S: keep its last seen value in E. A parent's last read predates
@@ -159,15 +202,18 @@ export class ProcessTreeMonitor {
     for (const m of vanished) {
       let p = m.ppid;
       for (let hops = 0; gone.has(p) && hops < 10_000; hops++) p = this.members.get(p)!.ppid;
-      if (!this.members.has(p) || gone.has(p)) for (let k = 0; k < NC; k++) this.E[k]! += m.full[k]!;
+      // A parent that ignores SIGCHLD has its children reaped by the kernel without taking their counters.
+      const lost = !this.members.has(p) || gone.has(p) || this.ignoresSigchld(p);
+      if (lost) for (let k = 0; k < NC; k++) this.E[k]! += m.full[k]!;
     }
     for (const m of vanished) {
       closeProc(m.statFd);
       closeProc(m.ioFd);
+      closeProc(m.schedFd);
       this.members.delete(m.pid);
     }
     // 3. New processes.
-    if (this.includeChildren && this.members.size > 0) this.discover(now, false);
+    if (this.includeChildren && this.members.size > 0 && anyRan) this.discover(now, false);
 
     let live = 0;
     for (const m of this.members.values()) if (!m.zombie) live++;
@@ -238,10 +284,13 @@ export class ProcessTreeMonitor {
     for (const m of this.members.values()) {
       closeProc(m.statFd);
       closeProc(m.ioFd);
+      closeProc(m.schedFd);
     }
     this.members.clear();
     closeProc(this.uptimeFd);
     this.uptimeFd = -1;
+    for (const n of this.netns.values()) closeProc(n.fd);
+    this.netns.clear();
   }
 
   // ------------------------------------------------------------ internals
@@ -253,11 +302,32 @@ export class ProcessTreeMonitor {
   }
 
   /** 'gone' when the process no longer exists; null when the read failed otherwise (keep old values). */
-  private readStatFd(fd: number): ProcStat | 'gone' | null {
+  private readStatFd(fd: number, out?: ProcStat): ProcStat | 'gone' | null {
     const n = preadProc(fd);
     if (n === READ_GONE) return 'gone';
     if (n <= 0) return null;
-    return parseStatBuf(SCRATCH, n);
+    return parseStatBuf(SCRATCH, n, out);
+  }
+
+  /** First field of schedstat (ns on CPU); 'gone' after exit; null if unreadable. */
+  private readRuntime(fd: number): number | 'gone' | null {
+    const n = preadProc(fd);
+    if (n === READ_GONE) return 'gone';
+    if (n <= 0) return null;
+    let v = 0;
+    for (let i = 0; i < n; i++) {
+      const c = SCRATCH[i]!;
+      if (c < 0x30 || c > 0x39) break;
+      v = v * 10 + (c - 0x30);
+    }
+    return v;
+  }
+
+  private ignoresSigchld(pid: number): boolean {
+    const status = readText(`${this.root}/${pid}/status`);
+    const hex = status === null ? null : /^SigIgn:\s*([0-9a-f]+)/m.exec(status)?.[1];
+    // SIGCHLD is signal 17: bit 16 of the mask.
+    return hex ? (parseInt(hex.slice(-8), 16) & (1 << 16)) !== 0 : false;
   }
 
   private update(m: Member, st: ProcStat): void {
@@ -303,12 +373,15 @@ export class ProcessTreeMonitor {
 
   private join(st: ProcStat, statFd: number, initial: boolean): Member {
     const ioFd = openProc(`${this.root}/${st.pid}/io`);
+    const schedFd = openProc(`${this.root}/${st.pid}/schedstat`);
     const parent = this.members.get(st.ppid);
     const m: Member = {
       pid: st.pid,
       starttime: st.starttime,
       statFd,
       ioFd: ioFd >= 0 ? ioFd : -1,
+      schedFd: schedFd >= 0 ? schedFd : -1,
+      runtime: -1,
       comm: st.comm,
       command: this.commandOf(st.pid, st.comm),
       ppid: st.ppid,
@@ -323,6 +396,14 @@ export class ProcessTreeMonitor {
       threads: 0,
       processor: -1,
     };
+    // Run time first, then stat again: the counters kept must be at least as new as the run time that
+    // gates the next re-read (the discovery read may predate an exec).
+    if (m.schedFd >= 0) {
+      const rt = this.readRuntime(m.schedFd);
+      m.runtime = typeof rt === 'number' ? rt : -1;
+      const again = this.readStatFd(statFd);
+      if (again && again !== 'gone') st = again;
+    }
     this.update(m, st);
     // History before monitoring start is excluded, unless the process started after it.
     const excludeHistory = !this.sinceStart && (initial || st.starttime <= this.t0Ticks);
@@ -346,14 +427,12 @@ export class ProcessTreeMonitor {
     } catch {
       return;
     }
-    const nextOutside = new Set<number>();
+    // Between rescans, pids that left /proc stay in the set until the next rescan rebuilds it.
+    const outside = rescan ? new Set<number>() : this.outside;
     const candidates = new Map<number, { st: ProcStat; fd: number }>();
     for (const pid of pids) {
       if (this.members.has(pid)) continue;
-      if (!rescan && this.outside.has(pid)) {
-        nextOutside.add(pid);
-        continue;
-      }
+      if (!rescan && outside.has(pid)) continue;
       const fd = openProc(`${this.root}/${pid}/stat`);
       if (fd < 0) continue;
       const st = this.readStatFd(fd);
@@ -384,19 +463,23 @@ export class ProcessTreeMonitor {
     }
     for (const [pid, c] of candidates) {
       closeProc(c.fd);
-      nextOutside.add(pid);
+      outside.add(pid);
     }
-    this.outside = nextOutside;
+    this.outside = outside;
   }
 
   private netnsOf(ns: string, pid: number): NetNs | null {
     let n = this.netns.get(ns);
     if (n) return n;
-    const dev = readNetDev(pid, this.root);
-    if (!dev) return null;
+    const fd = openProc(`${this.root}/${pid}/net/dev`);
+    const dev = fd >= 0 ? this.readNetFd(fd) : null;
+    if (!dev) {
+      closeProc(fd);
+      return null;
+    }
     // Baseline at first sight (namespace counters predate the process), or 0 with sinceProcessStart.
     const keep = this.sinceStart;
-    n = { rx: dev.rxBytes, tx: dev.txBytes, baseRx: keep ? 0 : dev.rxBytes, baseTx: keep ? 0 : dev.txBytes };
+    n = { fd, rx: dev.rxBytes, tx: dev.txBytes, baseRx: keep ? 0 : dev.rxBytes, baseTx: keep ? 0 : dev.txBytes };
     this.netns.set(ns, n);
     return n;
   }
@@ -411,7 +494,12 @@ export class ProcessTreeMonitor {
       seen.add(m.netns);
       const n = this.netns.get(m.netns) ?? this.netnsOf(m.netns, m.pid);
       if (!n) continue;
-      const dev = readNetDev(m.pid, this.root);
+      let dev = this.readNetFd(n.fd);
+      if (!dev) {
+        closeProc(n.fd);
+        n.fd = openProc(`${this.root}/${m.pid}/net/dev`);
+        dev = this.readNetFd(n.fd);
+      }
       if (dev) {
         n.rx = dev.rxBytes;
         n.tx = dev.txBytes;
@@ -421,6 +509,15 @@ export class ProcessTreeMonitor {
     }
     this.netReported = { rx: Math.max(this.netReported.rx, rx), tx: Math.max(this.netReported.tx, tx) };
     return this.netReported;
+  }
+
+  private readNetFd(fd: number): NetDevTotals | null {
+    if (fd < 0) return null;
+    const n = preadProc(fd);
+    if (n <= 0) return null;
+    // Hosts with very many interfaces overflow the scratch buffer: read those whole.
+    if (n === SCRATCH.length) return readNetDev(this.pid, this.root);
+    return parseNetDev(SCRATCH.toString('latin1', 0, n));
   }
 
   private updateTotals(): void {
