@@ -1,6 +1,8 @@
 // Differential fuzzing of the WASM engine against the kernel, on demand:
 //   node dist/bench/wasm-fuzz.js [N=100000] [first-seed=1]
 // Prints progress, the verifier acceptance rate, and every mismatch shrunk to a minimal program.
+// Run it on a disposable VM only: it has made a 6.18 kernel's verifier accept a program that then
+// dereferenced NULL inside BPF_PROG_TEST_RUN (kernel Oops). See docs/wasm.md.
 import { FUZZ_MAPS, generate } from '../src/verify/wasm/fuzz.js';
 import { KernelMaps, diffCase } from './wasm-diff.js';
 import { bpfUnavailableReason } from '../test/_lib/privilege.js';
@@ -12,6 +14,7 @@ if (why) {
   console.log(`wasm-fuzz: cannot run: ${why}`);
   process.exit(2);
 }
+console.log('wasm-fuzz: differential fuzzing against the kernel; this can trip kernel verifier bugs (see docs/wasm.md)');
 const maps = new KernelMaps(FUZZ_MAPS);
 let same = 0, rejected = 0, mismatches = 0;
 const reasons = new Map<string, number>();
