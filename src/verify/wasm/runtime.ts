@@ -1,19 +1,19 @@
 // BpfVm: compiles a program once, instantiates it once over one preallocated memory, and runs it
 // as often as asked. Maps live in JS (maps.ts) with their values in the wasm memory; helpers are
 // wasm imports that call plain JS functions.
-import { Class, LD_IMM64, MapType, Mode, Pseudo, opClass, opMode } from '../../asm/opcodes.js';
+import { MapType, Pseudo } from '../../asm/opcodes.js';
 import type { RawInsn } from '../../asm/encoding.js';
 import type { MapSpec, ProgramSpec } from '../../asm/spec.js';
 import { helperId, helperName } from '../../asm/helpers.js';
-import { formatInsn } from '../../asm/disasm.js';
 import { compileToWasm, type CompiledBpf } from './compile.js';
 import {
-  FRAME_SIZE, Fault, MAP_HANDLE_BASE, MAX_FRAMES, MAX_REGIONS, REGION_ENTRY, REGION_TABLE_BYTES, Region,
+  FRAME_SIZE, Fault, MAP_HANDLE_BASE, MAX_FRAMES, MAX_REGIONS, REGION_ENTRY, Region,
   STACK_BYTES, STACK_WASM, regionBase,
 } from './layout.js';
 import { Errno, VmMap, slotBytes } from './maps.js';
 import { BpfFault, LdAbsExit } from './fault.js';
 import { BUILTIN_HELPERS } from './builtins.js';
+import { accessKind, describeAddr, regionName, where, type RegionInfo } from './messages.js';
 
 /** A helper: receives r1..r5 as unsigned 64-bit values, returns r0. */
 export type HelperFn = (vm: BpfVm, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint | number;
@@ -63,13 +63,6 @@ export interface RunResult {
   steps: number;
 }
 
-interface RegionInfo {
-  name: string;
-  wasmBase: number;
-  size: number;
-  mask: number;
-  limit: number;
-}
 
 interface Exports {
   run(r1: bigint, r2: bigint): bigint;
@@ -312,7 +305,7 @@ export class BpfVm {
   mapOf(handle: bigint): VmMap {
     const m = this.mapList[Number(BigInt.asUintN(64, handle) - MAP_HANDLE_BASE)];
     if (!m || handle < MAP_HANDLE_BASE) {
-      throw new BpfFault('helper', this.currentPc, `${this.where(this.currentPc)}: 0x${handle.toString(16)} is not a map`);
+      throw new BpfFault('helper', this.currentPc, `${where(this.insns, this.currentPc)}: 0x${handle.toString(16)} is not a map`);
     }
     return m;
   }
@@ -323,7 +316,7 @@ export class BpfVm {
     const hi = Number(a >> 32n), lo = Number(a & 0xffffffffn);
     const r = hi < MAX_REGIONS ? this.regions[hi] : undefined;
     if (!r || lo >= r.size || ((lo & r.mask) >>> 0) + len > r.limit) {
-      throw new BpfFault('access', this.currentPc, `${this.where(this.currentPc)}: helper access of ${len} bytes at 0x${a.toString(16)}: ${this.describeAddr(a, len)}`, a, r?.name);
+      throw new BpfFault('access', this.currentPc, `${where(this.insns, this.currentPc)}: helper access of ${len} bytes at 0x${a.toString(16)}: ${describeAddr(this.regions, a, len)}`, a, r?.name);
     }
     return r.wasmBase + lo;
   }
@@ -364,7 +357,7 @@ export class BpfVm {
   /** The wasm function of the subprogram starting at slot `start` (bpf_loop callbacks). */
   subprogram(start: number): SubprogFn {
     const fn = this.exports[`f${start}`];
-    if (typeof fn !== 'function') throw new BpfFault('helper', this.currentPc, `${this.where(this.currentPc)}: no subprogram at insn ${start}`);
+    if (typeof fn !== 'function') throw new BpfFault('helper', this.currentPc, `${where(this.insns, this.currentPc)}: no subprogram at insn ${start}`);
     return fn as SubprogFn;
   }
 
@@ -417,7 +410,7 @@ export class BpfVm {
     return (a, b, c, d, e, pc, depth) => {
       const fn = this.helpers.get(id);
       if (!fn) {
-        throw new BpfFault('helper', pc as number, `${this.where(pc as number)}: helper ${id} (${helperName(id) ?? 'unknown'}) is not available; provide it with vm.addHelper()`);
+        throw new BpfFault('helper', pc as number, `${where(this.insns, pc as number)}: helper ${id} (${helperName(id) ?? 'unknown'}) is not available; provide it with vm.addHelper()`);
       }
       const savedPc = this.currentPc, savedDepth = this.currentDepth;
       this.currentPc = pc as number;
@@ -466,53 +459,18 @@ export class BpfVm {
 
   private raiseFault(kind: number, pc: number, addr: bigint, width: number): never {
     const a = BigInt.asUintN(64, addr);
-    const where = this.where(pc);
+    const at = where(this.insns, pc);
     switch (kind) {
       case Fault.ACCESS: {
-        const what = this.accessKind(pc);
-        throw new BpfFault('access', pc, `${where}: out-of-bounds ${what} of ${width} bytes at 0x${a.toString(16)}: ${this.describeAddr(a, width)}`, a, this.regionName(a));
+        const what = accessKind(this.insns, pc);
+        throw new BpfFault('access', pc, `${at}: out-of-bounds ${what} of ${width} bytes at 0x${a.toString(16)}: ${describeAddr(this.regions, a, width)}`, a, regionName(this.regions, a));
       }
       case Fault.FRAME:
-        throw new BpfFault('frame', pc, `${where}: stack access of ${width} bytes at fp${this.insns[pc].off >= 0 ? '+' : ''}${this.insns[pc].off} is outside the ${FRAME_SIZE}-byte frame`, a, 'stack');
+        throw new BpfFault('frame', pc, `${at}: stack access of ${width} bytes at fp${this.insns[pc].off >= 0 ? '+' : ''}${this.insns[pc].off} is outside the ${FRAME_SIZE}-byte frame`, a, 'stack');
       case Fault.BUDGET:
         throw new BpfFault('budget', pc, `instruction budget of ${this.steps} exhausted in the subprogram at insn ${pc} (a runaway loop?); raise VmOptions.maxSteps if it is legitimate`);
       default:
-        throw new BpfFault('depth', pc, `${where}: bpf-to-bpf calls nested deeper than ${MAX_FRAMES} frames`);
+        throw new BpfFault('depth', pc, `${at}: bpf-to-bpf calls nested deeper than ${MAX_FRAMES} frames`);
     }
-  }
-
-  private accessKind(pc: number): string {
-    const insn = this.insns[pc];
-    if (!insn) return 'access';
-    const cls = opClass(insn.code);
-    if (cls === Class.LDX) return 'read';
-    if (cls === Class.STX && opMode(insn.code) === Mode.ATOMIC) return 'atomic access';
-    if (cls === Class.ST || cls === Class.STX) return 'write';
-    return 'access';
-  }
-
-  private regionName(a: bigint): string | undefined {
-    const hi = Number(a >> 32n);
-    return hi < MAX_REGIONS ? this.regions[hi]?.name : undefined;
-  }
-
-  private describeAddr(a: bigint, width: number): string {
-    const hi = Number(a >> 32n), lo = Number(a & 0xffffffffn);
-    const r = hi < MAX_REGIONS ? this.regions[hi] : undefined;
-    if (!r || hi === Region.NULL) return a < 0x10000n ? 'a NULL (or near-NULL) pointer' : 'not inside any region (not a pointer this VM handed out)';
-    const base = `0x${regionBase(hi).toString(16)}`;
-    if (r.mask !== -1 && lo < r.size) {
-      const slot = r.mask + 1;
-      return `${r.name}: offset ${lo % slot}+${width} crosses the end of a ${r.limit}-byte value (slot ${Math.floor(lo / slot)})`;
-    }
-    return `${r.name} region is ${r.size} bytes at ${base}; bytes ${lo}..${lo + width - 1} are not all inside it`;
-  }
-
-  /** "insn 5 (r0 = *(u64 *)(r1 +16))" */
-  private where(pc: number): string {
-    const insn = this.insns[pc];
-    if (!insn) return `insn ${pc}`;
-    const next = insn.code === LD_IMM64 ? this.insns[pc + 1] : undefined;
-    return `insn ${pc} (${formatInsn(insn, pc, next)})`;
   }
 }
