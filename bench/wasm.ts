@@ -87,7 +87,7 @@ function main(): void {
     if (privileged) {
       const kSpec = program({ name: 'bench', type: ProgType.XDP, items: [...kernelPrologue, ...c.body], maps: c.maps });
       const maps = new Map((c.maps ?? []).map((m) => [m.name, BpfMap.create(m)]));
-      const prog = LoadedProgram.load(kSpec, maps);
+      const prog = LoadedProgram.load(kSpec, maps, { verify: false });
       prog.testRun({ dataIn: packet, repeat: 1000 });
       kernel = prog.testRun({ dataIn: packet, repeat: REPEAT }).durationNs;
       prog.close();

@@ -1,5 +1,6 @@
 // Programs against the real kernel: load, test-run, verifier rejection, attach, and cleanup.
 import { suite } from 'uvu';
+import { VerifierError } from '../src/verify/static/index.js';
 import * as assert from 'uvu/assert';
 import { readFileSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -73,12 +74,25 @@ kernelTest(t, 'a map lookup + atomic add program changes the map once per test r
   assert.is(p.info().nrMapIds, 1, 'the kernel recorded the map reference');
 });
 
+kernelTest(t, 'by default our static verifier runs first: a refused program never reaches the kernel', () => {
+  const bad = simple('lt_static', [I(0x0f, 0, 2), exit()]); // r0 += r2: neither was written
+  const before = openFds().length;
+  try {
+    LoadedProgram.load(bad);
+    assert.unreachable('our verifier must refuse reading r2');
+  } catch (e) {
+    assert.instance(e, VerifierError, 'our error, not the kernel\'s VerifierRejectedError');
+    assert.match((e as Error).message, /insn 0 .*r2/);
+  }
+  assert.is(openFds().length, before, 'no program fd was opened');
+});
+
 kernelTest(t, 'a program the verifier rejects throws with the trimmed log naming the failing instruction', () => {
   const filler = Array.from({ length: 30 }, (_, i) => movImm(0, i));
   const bad = simple('lt_bad', [...filler, I(0x0f, 0, 2), exit()]); // r0 += r2: r2 was never written
   const before = openFds().length;
   try {
-    LoadedProgram.load(bad);
+    LoadedProgram.load(bad, {}, { verify: false }); // the kernel's own verdict, not ours
     assert.unreachable('the kernel must reject reading r2');
   } catch (e) {
     assert.instance(e, VerifierRejectedError);

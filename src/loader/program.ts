@@ -6,13 +6,20 @@ import { LD_IMM64, Pseudo } from '../asm/opcodes.js';
 import * as bpf from './bpf.js';
 import type { ProgInfo } from './layouts.js';
 import type { BpfMap } from './map.js';
+import { assertVerified } from '../verify/static/index.js';
 
 export interface LoadOptions {
   /** verifier log level: 0 (default) logs only on failure, 1 or 2 always */
   logLevel?: number;
   logSize?: number;
   expectedAttachType?: number;
-  /** Called with the spec and the exact bytes about to be loaded, e.g. to run the static verifier. */
+  /**
+   * Run our static verifier first (default true): a program it refuses never reaches the kernel, and
+   * the error names the instruction and the reason in plain words. false skips it (e.g. to compare
+   * verdicts with the kernel's).
+   */
+  verify?: boolean;
+  /** Called with the spec and the exact bytes about to be loaded. */
   beforeLoad?: (spec: ProgramSpec, bytes: Buffer) => void;
 }
 
@@ -53,6 +60,8 @@ export class LoadedProgram {
 
   static load(spec: ProgramSpec, maps: MapSet = {}, opts: LoadOptions = {}): LoadedProgram {
     const insns = resolveMapRefs(spec, maps);
+    // Verified as loaded: map references carry their pseudo source (and fd) by now.
+    if (opts.verify !== false) assertVerified({ ...spec, insns });
     const bytes = encodeRaw(insns);
     opts.beforeLoad?.(spec, bytes);
     const fd = bpf.progLoad({

@@ -7,7 +7,6 @@ import {
   type Link, type TypedMap,
 } from '../loader/index.js';
 import type { ProgramSpec } from '../asm/spec.js';
-import { verifyProgram } from '../verify/static/index.js';
 import { syscallTable, nameOf } from '../syscalls/index.js';
 import { CHECK_ABI, exitProgram, forkProgram, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps } from './programs.js';
 import { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
@@ -81,12 +80,8 @@ export class SyscallTracer {
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
     this.stats = this.map('stats').typed(codec.u32, codec.u64n);
-    const beforeLoad = opts.skipVerifier ? undefined : (spec: ProgramSpec) => {
-      const report = verifyProgram(spec);
-      if (!report.ok) throw new Error(`our static verifier rejected ${spec.name}:\n${report.format()}`);
-    };
     const [sysEnter, fork, exit] = specs.map((spec) => {
-      const prog = LoadedProgram.load(spec, this.maps, { beforeLoad });
+      const prog = LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier });
       this.programs.push(prog);
       return prog;
     }) as [LoadedProgram, LoadedProgram, LoadedProgram];
