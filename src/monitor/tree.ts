@@ -68,6 +68,7 @@ interface Member {
   /** /proc/PID/schedstat: the main thread's run time, to skip processes that have not run. */
   schedFd: number;
   runtime: number;
+  cmdlineRetries: number;
   comm: string;
   command: string;
   ppid: number;
@@ -110,8 +111,6 @@ export class ProcessTreeMonitor {
   private readonly rescanMs: number;
   private readonly hz = clockTicksPerSec();
   private readonly pageKb = pageSize() / 1024;
-  /** Boot-relative ticks at monitoring start: processes started later have no history to exclude. */
-  private readonly t0Ticks: number;
   private readonly members = new Map<number, Member>();
   /** Pids seen outside the tree (not re-read until the next rescan). */
   private outside = new Set<number>();
@@ -141,7 +140,6 @@ export class ProcessTreeMonitor {
     this.t0Ms = Date.now();
     this.prevMs = this.t0Ms;
     this.uptimeFd = openProc(`${this.root}/uptime`);
-    this.t0Ticks = this.uptimeSecs() * this.hz;
     const fd = openProc(`${this.root}/${this.pid}/stat`);
     const st = fd >= 0 ? this.readStatFd(fd) : null;
     if (st && st !== 'gone' && !isDead(st)) {
@@ -333,10 +331,18 @@ export class ProcessTreeMonitor {
   private update(m: Member, st: ProcStat): void {
     m.ppid = st.ppid;
     m.zombie = isDead(st);
-    if (st.comm !== m.comm) {
-      // exec changed the program: refresh the command line.
+    if (st.comm !== m.comm || (m.cmdlineRetries > 0 && !m.zombie)) {
+      // exec changed the program: refresh the command line. Mid-exec the new argv may not be set up
+      // yet (empty cmdline): then retry on the next few reads.
       m.comm = st.comm;
-      m.command = this.commandOf(m.pid, st.comm);
+      const argv = readCmdline(m.pid, this.root);
+      if (argv && argv.length > 0) {
+        m.command = argv.join(' ');
+        m.cmdlineRetries = 0;
+      } else {
+        m.command = st.comm;
+        m.cmdlineRetries = m.cmdlineRetries > 0 ? m.cmdlineRetries - 1 : 5;
+      }
     }
     m.rssPages = st.rss;
     m.vsize = st.vsize;
@@ -366,11 +372,6 @@ export class ProcessTreeMonitor {
     }
   }
 
-  private commandOf(pid: number, comm: string): string {
-    const argv = readCmdline(pid, this.root);
-    return argv && argv.length > 0 ? argv.join(' ') : comm;
-  }
-
   private join(st: ProcStat, statFd: number, initial: boolean): Member {
     const ioFd = openProc(`${this.root}/${st.pid}/io`);
     const schedFd = openProc(`${this.root}/${st.pid}/schedstat`);
@@ -382,8 +383,9 @@ export class ProcessTreeMonitor {
       ioFd: ioFd >= 0 ? ioFd : -1,
       schedFd: schedFd >= 0 ? schedFd : -1,
       runtime: -1,
-      comm: st.comm,
-      command: this.commandOf(st.pid, st.comm),
+      cmdlineRetries: 0,
+      comm: '', // differs from any name: update() below reads the command line
+      command: st.comm,
       ppid: st.ppid,
       netns: readNetNs(st.pid, this.root) ?? parent?.netns ?? 'unknown',
       zombie: false,
@@ -405,8 +407,10 @@ export class ProcessTreeMonitor {
       if (again && again !== 'gone') st = again;
     }
     this.update(m, st);
-    // History before monitoring start is excluded, unless the process started after it.
-    const excludeHistory = !this.sinceStart && (initial || st.starttime <= this.t0Ticks);
+    // History before monitoring start is excluded for the processes found at start. Anything found
+    // later was forked after the initial listing (a process existing then would have been listed),
+    // so all of its counters belong to the monitored period.
+    const excludeHistory = !this.sinceStart && initial;
     if (excludeHistory) {
       m.base.set(m.own);
       for (let k = 0; k < NC; k++) this.B[k]! += m.full[k]!;
