@@ -11,7 +11,6 @@
 // (never count it twice); reported totals are clamped to be monotonic. See docs/metrics.md.
 import {
   PROC_ROOT,
-  READ_DENIED,
   READ_GONE,
   SCRATCH,
   clockTicksPerSec,
@@ -20,16 +19,14 @@ import {
   openProc,
   pageSize,
   parseIoBuf,
-  parseNetDev,
   parseStatBuf,
   preadProc,
   readCmdline,
-  readNetDev,
   readNetNs,
-  readText,
-  type NetDevTotals,
   type ProcStat,
 } from './procfs.js';
+import { CPU, MAJFLT, MINFLT, NC, RBYTES, RCHAR, WBYTES, WCHAR, ignoresSigchld, isDead, readRuntime, type Member } from './member.js';
+import { NetnsCounters } from './netns.js';
 import type { AggregatedMetrics, ChildEntry, Metrics, SampleRecord, TreeRecord } from './types.js';
 
 export interface ProcessTreeMonitorOptions {
@@ -47,59 +44,6 @@ export interface ProcessTreeMonitorOptions {
   fullRefreshMs?: number;
   /** For tests: an alternative /proc. */
   procRoot?: string;
-}
-
-// Counter slots. CPU in clock ticks, the rest in bytes / faults.
-const CPU = 0;
-const RCHAR = 1;
-const WCHAR = 2;
-const RBYTES = 3;
-const WBYTES = 4;
-const MINFLT = 5;
-const MAJFLT = 6;
-const NC = 7;
-
-interface Member {
-  pid: number;
-  starttime: number;
-  statFd: number;
-  /** -1: no descriptor (denied or never opened): I/O counts as 0 for this member. */
-  ioFd: number;
-  /** /proc/PID/schedstat: the main thread's run time, to skip processes that have not run. */
-  schedFd: number;
-  runtime: number;
-  cmdlineRetries: number;
-  comm: string;
-  command: string;
-  ppid: number;
-  netns: string;
-  /** An exited, unreaped process: still holds counters, no longer listed. */
-  zombie: boolean;
-  /** The process's own cumulative values (CPU = utime+stime, faults own), for its per-process metrics. */
-  own: Float64Array;
-  /** What it contributes to S (includes reaped children when following the tree). */
-  full: Float64Array;
-  /** Per-process baseline subtracted from `own` (and from I/O). */
-  base: Float64Array;
-  prevOwnCpu: number;
-  rssPages: number;
-  vsize: number;
-  threads: number;
-  processor: number;
-}
-
-interface NetNs {
-  /** Open /proc/PID/net/dev of a member in the namespace (the open file pins the namespace, not the pid). */
-  fd: number;
-  rx: number;
-  tx: number;
-  baseRx: number;
-  baseTx: number;
-}
-
-function isDead(st: ProcStat): boolean {
-  // A zombie leader with live threads (it called pthread_exit) still runs: only a lone Z/X is dead.
-  return (st.state === 'Z' || st.state === 'X') && st.numThreads <= 1;
 }
 
 export class ProcessTreeMonitor {
@@ -120,8 +64,7 @@ export class ProcessTreeMonitor {
   private readonly reported = new Float64Array(NC);
   private prevReportedCpu = 0;
   private prevMs: number;
-  private readonly netns = new Map<string, NetNs>();
-  private netReported = { rx: 0, tx: 0 };
+  private readonly net: NetnsCounters;
   private uptimeFd: number;
   private readonly fullRefreshMs: number;
   private lastFullMs = -Infinity;
@@ -140,6 +83,7 @@ export class ProcessTreeMonitor {
     this.t0Ms = Date.now();
     this.prevMs = this.t0Ms;
     this.uptimeFd = openProc(`${this.root}/uptime`);
+    this.net = new NetnsCounters(this.root, this.sinceStart);
     const fd = openProc(`${this.root}/${this.pid}/stat`);
     const st = fd >= 0 ? this.readStatFd(fd) : null;
     if (st && st !== 'gone' && !isDead(st)) {
@@ -148,10 +92,9 @@ export class ProcessTreeMonitor {
     } else {
       closeProc(fd);
     }
-    for (const m of this.members.values()) this.netnsOf(m.netns, m.pid);
     this.updateTotals();
     this.prevReportedCpu = this.reported[CPU]!;
-    this.netTotals();
+    this.net.refresh(this.liveMembers());
   }
 
   /** One sample; null once the root is gone and no descendant remains (descriptors are then closed). */
@@ -174,7 +117,7 @@ export class ProcessTreeMonitor {
     let anyRan = false;
     for (const m of this.members.values()) {
       if (m.schedFd >= 0 && m.threads === 1 && !m.zombie) {
-        const rt = this.readRuntime(m.schedFd);
+        const rt = readRuntime(m.schedFd);
         if (rt === 'gone') {
           vanished.push(m);
           continue;
@@ -201,7 +144,7 @@ export class ProcessTreeMonitor {
       let p = m.ppid;
       for (let hops = 0; gone.has(p) && hops < 10_000; hops++) p = this.members.get(p)!.ppid;
       // A parent that ignores SIGCHLD has its children reaped by the kernel without taking their counters.
-      const lost = !this.members.has(p) || gone.has(p) || this.ignoresSigchld(p);
+      const lost = !this.members.has(p) || gone.has(p) || ignoresSigchld(p, this.root);
       if (lost) for (let k = 0; k < NC; k++) this.E[k]! += m.full[k]!;
     }
     for (const m of vanished) {
@@ -223,7 +166,7 @@ export class ProcessTreeMonitor {
     const cpuDelta = this.reported[CPU]! - this.prevReportedCpu;
     this.prevReportedCpu = this.reported[CPU]!;
     this.prevMs = now;
-    const net = this.netTotals();
+    const net = this.net.refresh(this.liveMembers());
 
     const rootMember = this.members.get(this.pid);
     if (!this.includeChildren) {
@@ -287,8 +230,7 @@ export class ProcessTreeMonitor {
     this.members.clear();
     closeProc(this.uptimeFd);
     this.uptimeFd = -1;
-    for (const n of this.netns.values()) closeProc(n.fd);
-    this.netns.clear();
+    this.net.close();
   }
 
   // ------------------------------------------------------------ internals
@@ -305,27 +247,6 @@ export class ProcessTreeMonitor {
     if (n === READ_GONE) return 'gone';
     if (n <= 0) return null;
     return parseStatBuf(SCRATCH, n, out);
-  }
-
-  /** First field of schedstat (ns on CPU); 'gone' after exit; null if unreadable. */
-  private readRuntime(fd: number): number | 'gone' | null {
-    const n = preadProc(fd);
-    if (n === READ_GONE) return 'gone';
-    if (n <= 0) return null;
-    let v = 0;
-    for (let i = 0; i < n; i++) {
-      const c = SCRATCH[i]!;
-      if (c < 0x30 || c > 0x39) break;
-      v = v * 10 + (c - 0x30);
-    }
-    return v;
-  }
-
-  private ignoresSigchld(pid: number): boolean {
-    const status = readText(`${this.root}/${pid}/status`);
-    const hex = status === null ? null : /^SigIgn:\s*([0-9a-f]+)/m.exec(status)?.[1];
-    // SIGCHLD is signal 17: bit 16 of the mask.
-    return hex ? (parseInt(hex.slice(-8), 16) & (1 << 16)) !== 0 : false;
   }
 
   private update(m: Member, st: ProcStat): void {
@@ -401,7 +322,7 @@ export class ProcessTreeMonitor {
     // Run time first, then stat again: the counters kept must be at least as new as the run time that
     // gates the next re-read (the discovery read may predate an exec).
     if (m.schedFd >= 0) {
-      const rt = this.readRuntime(m.schedFd);
+      const rt = readRuntime(m.schedFd);
       m.runtime = typeof rt === 'number' ? rt : -1;
       const again = this.readStatFd(statFd);
       if (again && again !== 'gone') st = again;
@@ -461,7 +382,7 @@ export class ProcessTreeMonitor {
         const c = candidates.get(pid)!;
         const m = this.join(c.st, c.fd, initial);
         candidates.delete(pid);
-        this.netnsOf(m.netns, m.pid);
+        if (!m.zombie) this.net.track(m.netns, m.pid);
         queue.push(pid);
       }
     }
@@ -472,56 +393,8 @@ export class ProcessTreeMonitor {
     this.outside = outside;
   }
 
-  private netnsOf(ns: string, pid: number): NetNs | null {
-    let n = this.netns.get(ns);
-    if (n) return n;
-    const fd = openProc(`${this.root}/${pid}/net/dev`);
-    const dev = fd >= 0 ? this.readNetFd(fd) : null;
-    if (!dev) {
-      closeProc(fd);
-      return null;
-    }
-    // Baseline at first sight (namespace counters predate the process), or 0 with sinceProcessStart.
-    const keep = this.sinceStart;
-    n = { fd, rx: dev.rxBytes, tx: dev.txBytes, baseRx: keep ? 0 : dev.rxBytes, baseTx: keep ? 0 : dev.txBytes };
-    this.netns.set(ns, n);
-    return n;
-  }
-
-  /** Refreshes each namespace (through one live member in it) and returns the clamped tree sum. */
-  private netTotals(): { rx: number; tx: number } {
-    const seen = new Set<string>();
-    let rx = 0;
-    let tx = 0;
-    for (const m of this.members.values()) {
-      if (m.zombie || seen.has(m.netns)) continue;
-      seen.add(m.netns);
-      const n = this.netns.get(m.netns) ?? this.netnsOf(m.netns, m.pid);
-      if (!n) continue;
-      let dev = this.readNetFd(n.fd);
-      if (!dev) {
-        closeProc(n.fd);
-        n.fd = openProc(`${this.root}/${m.pid}/net/dev`);
-        dev = this.readNetFd(n.fd);
-      }
-      if (dev) {
-        n.rx = dev.rxBytes;
-        n.tx = dev.txBytes;
-      }
-      rx += Math.max(0, n.rx - n.baseRx);
-      tx += Math.max(0, n.tx - n.baseTx);
-    }
-    this.netReported = { rx: Math.max(this.netReported.rx, rx), tx: Math.max(this.netReported.tx, tx) };
-    return this.netReported;
-  }
-
-  private readNetFd(fd: number): NetDevTotals | null {
-    if (fd < 0) return null;
-    const n = preadProc(fd);
-    if (n <= 0) return null;
-    // Hosts with very many interfaces overflow the scratch buffer: read those whole.
-    if (n === SCRATCH.length) return readNetDev(this.pid, this.root);
-    return parseNetDev(SCRATCH.toString('latin1', 0, n));
+  private *liveMembers(): Iterable<Member> {
+    for (const m of this.members.values()) if (!m.zombie) yield m;
   }
 
   private updateTotals(): void {
@@ -536,7 +409,7 @@ export class ProcessTreeMonitor {
   private metricsOf(m: Member, now: number, dtSecs: number, uptime: number): Metrics {
     const cpuTicks = m.own[CPU]! - m.prevOwnCpu;
     m.prevOwnCpu = m.own[CPU]!;
-    const n = this.netns.get(m.netns);
+    const n = this.net.of(m.netns);
     return {
       ts_ms: now,
       cpu_usage: dtSecs > 0 ? round2((Math.max(0, cpuTicks) / this.hz / dtSecs) * 100) : 0,
@@ -551,8 +424,8 @@ export class ProcessTreeMonitor {
       thread_count: m.threads,
       uptime_secs: Math.max(0, round2(uptime - m.starttime / this.hz)),
       cpu_core: m.processor,
-      netns_rx_bytes: n ? Math.max(0, n.rx - n.baseRx) : 0,
-      netns_tx_bytes: n ? Math.max(0, n.tx - n.baseTx) : 0,
+      netns_rx_bytes: n.rx,
+      netns_tx_bytes: n.tx,
     };
   }
 }
