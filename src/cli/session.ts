@@ -88,6 +88,8 @@ export interface Target {
   pid: number;
   cmd: string[];
   executable: string;
+  /** `run`: the target is our child, so its final totals can be read when we reap it. */
+  ownChild?: boolean;
 }
 
 /**
@@ -113,10 +115,21 @@ export async function monitorTarget(s: Session, target: Target, stopper: Stopper
     pid: target.pid,
     includeChildren: !opts.excludeChildren,
     sinceProcessStart: opts.sinceProcessStart,
+    reapedByThisProcess: target.ownChild,
   });
   const acc = new SummaryAccumulator();
   const sampler = s.ebpf.tracer ? new EbpfSampler(s.ebpf.tracer, t0, (m) => term.warn(m)) : undefined;
   const durationMs = opts.durationSec * 1000;
+
+  const record = (rec: TreeRecord | SampleRecord): number => {
+    const elapsedMs = performance.now() - t0;
+    const block = sampler?.sample(cpuOf(rec));
+    if (block) attachEbpf(rec, block);
+    acc.add(rec);
+    sink.write(rec);
+    term.sample(rec, elapsedMs, liveEbpf(block));
+    return elapsedMs;
+  };
 
   try {
     while (!stopper.reason) {
@@ -125,12 +138,7 @@ export async function monitorTarget(s: Session, target: Target, stopper: Stopper
         stopper.stop('exited');
         break;
       }
-      const elapsedMs = performance.now() - t0;
-      const block = sampler?.sample(cpuOf(rec));
-      if (block) attachEbpf(rec, block);
-      acc.add(rec);
-      sink.write(rec);
-      term.sample(rec, elapsedMs, liveEbpf(block));
+      const elapsedMs = record(rec);
       if (durationMs > 0 && elapsedMs >= durationMs) {
         stopper.stop('duration');
         break;
@@ -138,6 +146,12 @@ export async function monitorTarget(s: Session, target: Target, stopper: Stopper
       let wait = adaptiveIntervalMs(elapsedMs, opts.intervalMs, opts.maxIntervalMs);
       if (durationMs > 0) wait = Math.min(wait, Math.max(0, durationMs - elapsedMs));
       await stopper.sleep(wait);
+    }
+    // The command exited between samples: one last sample takes what it did since the previous one
+    // (its final totals, when it was our child) and the syscalls it made until the end.
+    if (stopper.reason === 'exited') {
+      const last = monitor.sample();
+      if (last) record(last);
     }
   } catch (err) {
     // Still end the stream with a summary so the output stays a valid, complete file.

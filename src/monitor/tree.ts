@@ -27,6 +27,7 @@ import {
 } from './procfs.js';
 import { CPU, MAJFLT, MINFLT, NC, RBYTES, RCHAR, WBYTES, WCHAR, ignoresSigchld, isDead, readRuntime, type Member } from './member.js';
 import { NetnsCounters } from './netns.js';
+import { reapedTotals } from './reaper.js';
 import type { AggregatedMetrics, ChildEntry, Metrics, SampleRecord, TreeRecord } from './types.js';
 
 export interface ProcessTreeMonitorOptions {
@@ -44,6 +45,12 @@ export interface ProcessTreeMonitorOptions {
   fullRefreshMs?: number;
   /** For tests: an alternative /proc. */
   procRoot?: string;
+  /**
+   * The root is a child of this process, started for monitoring (`run`): its counters count from its
+   * start, and when it is reaped its final totals are read from this process's own counters (see
+   * reaper.ts) instead of being cut off at the last sample; one last record (process_count 0) carries them.
+   */
+  reapedByThisProcess?: boolean;
 }
 
 export class ProcessTreeMonitor {
@@ -72,6 +79,9 @@ export class ProcessTreeMonitor {
   /** Reused for members' stat reads (update() copies what it keeps). */
   private readonly statScratch = {} as ProcStat;
   private finished = false;
+  /** reapedTotals() at start, when the root is our own child. */
+  private readonly reaperBase: Float64Array | null;
+  private readonly ownChild: boolean;
 
   constructor(opts: ProcessTreeMonitorOptions) {
     this.pid = opts.pid;
@@ -80,13 +90,16 @@ export class ProcessTreeMonitor {
     this.root = opts.procRoot ?? PROC_ROOT;
     this.rescanMs = opts.rescanMs ?? 2000;
     this.fullRefreshMs = opts.fullRefreshMs ?? 1000;
+    this.ownChild = opts.reapedByThisProcess ?? false;
+    this.reaperBase = opts.reapedByThisProcess && this.includeChildren ? reapedTotals(this.root) : null;
     this.t0Ms = Date.now();
     this.prevMs = this.t0Ms;
     this.uptimeFd = openProc(`${this.root}/uptime`);
     this.net = new NetnsCounters(this.root, this.sinceStart);
     const fd = openProc(`${this.root}/${this.pid}/stat`);
     const st = fd >= 0 ? this.readStatFd(fd) : null;
-    if (st && st !== 'gone' && !isDead(st)) {
+    // Our own child may already have exited (a zombie until Node reaps it): its counters still count.
+    if (st && st !== 'gone' && (!isDead(st) || this.reaperBase)) {
       this.join(st, fd, true);
       if (this.includeChildren) this.discover(this.t0Ms, true);
     } else {
@@ -145,7 +158,12 @@ export class ProcessTreeMonitor {
       for (let hops = 0; gone.has(p) && hops < 10_000; hops++) p = this.members.get(p)!.ppid;
       // A parent that ignores SIGCHLD has its children reaped by the kernel without taking their counters.
       const lost = !this.members.has(p) || gone.has(p) || ignoresSigchld(p, this.root);
-      if (lost) for (let k = 0; k < NC; k++) this.E[k]! += m.full[k]!;
+      if (!lost) continue;
+      // Reaped by us: the kernel credited its final totals to our counters.
+      const final = m.pid === this.pid && this.reaperBase ? reapedTotals(this.root) : null;
+      for (let k = 0; k < NC; k++) {
+        this.E[k]! += final ? Math.max(m.full[k]!, final[k]! - this.reaperBase![k]!) : m.full[k]!;
+      }
     }
     for (const m of vanished) {
       closeProc(m.statFd);
@@ -158,7 +176,11 @@ export class ProcessTreeMonitor {
 
     let live = 0;
     for (const m of this.members.values()) if (!m.zombie) live++;
-    if (live === 0) {
+    // The tree is gone. With the root our child, wait until we have reaped it: then one last record
+    // carries its final totals.
+    const awaitingReap = this.reaperBase !== null && this.members.has(this.pid);
+    const ending = live === 0 && !awaitingReap;
+    if (ending && !(this.reaperBase && vanished.some((m) => m.pid === this.pid))) {
       this.close();
       return null;
     }
@@ -211,6 +233,7 @@ export class ProcessTreeMonitor {
       process_count: live,
       cpu_time_secs: r[CPU]! / this.hz,
     };
+    if (ending) this.close();
     return { kind: 'tree', ts_ms: now, parent, children, aggregated };
   }
 
@@ -331,7 +354,8 @@ export class ProcessTreeMonitor {
     // History before monitoring start is excluded for the processes found at start. Anything found
     // later was forked after the initial listing (a process existing then would have been listed),
     // so all of its counters belong to the monitored period.
-    const excludeHistory = !this.sinceStart && initial;
+    // A root we started ourselves (`run`) has no history before monitoring: all of it counts.
+    const excludeHistory = !this.sinceStart && initial && !(this.ownChild && st.pid === this.pid);
     if (excludeHistory) {
       m.base.set(m.own);
       for (let k = 0; k < NC; k++) this.B[k]! += m.full[k]!;

@@ -65,7 +65,7 @@ async function run(ctx: CommandContext): Promise<number> {
   for (const sig of FORWARDED) process.on(sig, forward);
 
   try {
-    await monitorTarget(session, { pid: child.pid!, cmd: [name, ...args], executable }, stopper);
+    await monitorTarget(session, { pid: child.pid!, cmd: [name, ...args], executable, ownChild: true }, stopper);
   } finally {
     closeSession(session);
   }

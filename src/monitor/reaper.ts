@@ -1,0 +1,54 @@
+// What the kernel has credited to *this* process for the children it reaped. When the monitor itself
+// is the parent of the root (`run`), the root's whole final totals — everything it and its reaped
+// descendants did, up to the very end — arrive here when Node reaps it, after the last sample could
+// read /proc/ROOT. Reading our own counters before and after recovers them exactly.
+import { readdirSync } from 'node:fs';
+import { PROC_ROOT, parseIoBuf, parseStatBuf, readText } from './procfs.js';
+import { CPU, MAJFLT, MINFLT, NC, RBYTES, RCHAR, WBYTES, WCHAR } from './member.js';
+
+function ioOf(path: string): ReturnType<typeof parseIoBuf> | null {
+  const text = readText(path);
+  if (text === null) return null;
+  const buf = Buffer.from(text, 'latin1');
+  return parseIoBuf(buf, buf.length);
+}
+
+/**
+ * Counters credited to this process for reaped children: CPU ticks (cutime+cstime), cminflt/cmajflt,
+ * and the I/O of /proc/self/io beyond what its live threads did themselves.
+ */
+export function reapedTotals(root = PROC_ROOT): Float64Array {
+  const out = new Float64Array(NC);
+  const statText = readText(`${root}/self/stat`);
+  if (statText !== null) {
+    const buf = Buffer.from(statText, 'latin1');
+    const st = parseStatBuf(buf, buf.length);
+    if (st) {
+      out[CPU] = st.cutime + st.cstime;
+      out[MINFLT] = st.cminflt;
+      out[MAJFLT] = st.cmajflt;
+    }
+  }
+  // /proc/self/io = its live threads' I/O + what exited threads and reaped children left behind.
+  const all = ioOf(`${root}/self/io`);
+  if (all) {
+    let rchar = all.rchar, wchar = all.wchar, rbytes = all.readBytes, wbytes = all.writeBytes;
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`${root}/self/task`);
+    } catch { /* no per-thread view: count it all */ }
+    for (const tid of tids) {
+      const t = ioOf(`${root}/self/task/${tid}/io`);
+      if (!t) continue;
+      rchar -= t.rchar;
+      wchar -= t.wchar;
+      rbytes -= t.readBytes;
+      wbytes -= t.writeBytes;
+    }
+    out[RCHAR] = rchar;
+    out[WCHAR] = wchar;
+    out[RBYTES] = rbytes;
+    out[WBYTES] = wbytes;
+  }
+  return out;
+}

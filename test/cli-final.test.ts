@@ -1,0 +1,35 @@
+// `run`: what the command does after the last sample still counts — the monitor is its parent, and the
+// kernel credits its final totals to us when we reap it.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, scratchDir } from './_lib/workloads.js';
+
+const test = suite('cli run: final totals');
+
+function runStats(args: string[], cmd: string[]): Record<string, number> {
+  const stats = join(scratchDir(), `final-${process.hrtime.bigint()}.json`);
+  const r = spawnSync(process.execPath, [CLI, '--quiet', '--stats', stats, ...args, 'run', '--', ...cmd], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  return JSON.parse(readFileSync(stats, 'utf8'));
+}
+
+test('I/O done between the last sample and the exit is in the summary', () => {
+  const bytes = 64 * 1024 * 1024;
+  // One sample at start, then none for 10 s: dd finishes long before the next. The command started
+  // under monitoring, so all of its I/O counts.
+  const s = runStats(['-i', '10000', '-m', '10000'], ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1M', 'count=64']);
+  assert.ok(s.sample_count <= 2, `few samples (${s.sample_count})`);
+  assert.ok(s.total_syscall_read_bytes >= bytes, `read ${s.total_syscall_read_bytes} ≥ ${bytes}`);
+  assert.ok(s.total_syscall_read_bytes < bytes + 1024 * 1024, `read ${s.total_syscall_read_bytes} is dd's, not more`);
+  assert.ok(s.total_syscall_write_bytes >= bytes);
+});
+
+test('CPU burnt between the last sample and the exit is in the summary', () => {
+  const s = runStats(['-i', '3000', '-m', '3000'], [process.execPath, '-e', 'const t = Date.now(); while (Date.now() - t < 1000);']);
+  assert.ok(s.total_cpu_time_secs >= 0.9 && s.total_cpu_time_secs <= 1.5, `total CPU ${s.total_cpu_time_secs} s ≈ 1 s`);
+});
+
+test.run();
