@@ -84,6 +84,24 @@ for (const layout of [RAW, TRACEFS]) {
     assert.is(sim.stat(Stat.EXITS), 1);
   });
 
+  test(`${m}: the per-CPU cache never hides a change to the tracked set`, () => {
+    const sim = new TracerSimulator(layout);
+    sim.sysEnter(800, 800, NR.read); // cached on this CPU as untracked
+    sim.sysEnter(800, 800, NR.read);
+    sim.track(800, State.COUNT); // user space starts tracking it (attach)
+    sim.sysEnter(800, 800, NR.read);
+    sim.sysEnter(800, 800, NR.read); // fast path now
+    sim.fork(800, 800, 801);
+    sim.sysEnter(801, 801, NR.read); // the child, added by the kernel
+    sim.sysEnter(800, 800, NR.exit_group);
+    sim.exit(800, 800, true);
+    sim.sysEnter(800, 800, NR.read); // recycled pid: the exit invalidated the cached COUNT
+    assert.equal(sim.counts(), new Map([
+      [800, new Map([[NR.read, 2], [NR.exit_group, 1]])],
+      [801, new Map([[NR.read, 1]])],
+    ]));
+  });
+
   test(`${m}: a full count map is reported in the drop counter`, () => {
     const sim = new TracerSimulator(layout, { maxProcesses: 8, maxCounts: 2 });
     sim.track(500, State.COUNT);

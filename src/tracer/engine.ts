@@ -2,6 +2,7 @@
 // tracked set, and reads the counts back. The CLI and embedders use only this class.
 import { performance } from 'node:perf_hooks';
 import { readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import {
   BpfMap, LoadedProgram, attachRawTracepoint, attachTracepoint, findTracefs, unmountTracefs, BpfError, codec,
   type Link, type TypedMap,
@@ -35,7 +36,6 @@ export class SyscallTracer {
   private readonly maps = new Map<string, BpfMap>();
   private tracked!: TypedMap<number, number>;
   private counts!: TypedMap<{ tgid: number; nr: number }, number>;
-  private stats!: TypedMap<number, number>;
   private readonly programs: LoadedProgram[] = [];
   private readonly links: Link[] = [];
   private tracefsMountedByUs: string | null = null;
@@ -79,7 +79,6 @@ export class SyscallTracer {
     for (const spec of specs[0]!.maps) this.maps.set(spec.name, BpfMap.create(spec));
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
-    this.stats = this.map('stats').typed(codec.u32, codec.u64n);
     const [sysEnter, fork, exit] = specs.map((spec) => {
       const prog = LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier });
       this.programs.push(prog);
@@ -102,6 +101,25 @@ export class SyscallTracer {
   private setState(pid: number, state: number): void {
     this.live();
     this.tracked.set(pid, state);
+    this.bumpEpoch();
+  }
+
+  private untrack(pid: number): void {
+    this.tracked.delete(pid);
+    this.bumpEpoch();
+  }
+
+  /**
+   * Invalidates every CPU's cached view of `tracked`. The programs bump the epoch with an atomic add;
+   * from here we cannot, so we write a random value with the top bit set: it differs from any value
+   * the kernel side has produced or will produce from it, even if an add races with our write.
+   */
+  private bumpEpoch(): void {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(Stat.EPOCH);
+    const value = randomBytes(8);
+    value[7]! |= 0x80;
+    this.map('stats').update(key, value);
   }
 
   /** `attach PID`: count PID and all its current and future descendants. */
@@ -130,7 +148,7 @@ export class SyscallTracer {
       return spawnFn();
     } finally {
       // Node's spawn returns after the child has exec'd (or failed to); later forks of ours are not tracked.
-      this.tracked.delete(process.pid);
+      this.untrack(process.pid);
     }
   }
 
@@ -168,7 +186,11 @@ export class SyscallTracer {
 
   private readStats(): number[] {
     const out = new Array<number>(STAT_SLOTS).fill(0);
-    for (const [slot, n] of this.stats.entries()) out[slot] = n;
+    // The epoch slot holds a random 64-bit value: read the counters only.
+    for (const [key, value] of this.map('stats').rawEntries()) {
+      const slot = key.readUInt32LE(0);
+      if (slot !== Stat.EPOCH) out[slot] = Number(value.readBigUInt64LE(0));
+    }
     return out;
   }
 

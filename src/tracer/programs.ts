@@ -1,9 +1,12 @@
 // The syscall-counting BPF programs, written with our assembler DSL.
 //
-// Three programs share three maps:
+// Three programs share four maps:
 //   tracked  tgid -> state   the processes we count (the filter lives in the kernel)
 //   counts   {tgid, nr} -> u64   one counter per process and syscall
-//   stats    index -> u64    drop counters, so a full map is reported instead of silently miscounting
+//   stats    index -> u64    drop counters, so a full map is reported instead of silently miscounting;
+//                            and the epoch, bumped after every change to `tracked`
+//   cache    per CPU: the last {tgid, state, epoch} seen on this CPU, so the syscall hot path skips the
+//            `tracked` hash lookup while the epoch is unchanged (array lookups are inlined by the JIT)
 //
 // State machine of a tracked process:
 //   COUNT   its syscalls are counted; children it forks are COUNT.
@@ -29,8 +32,8 @@ export const CHECK_ABI = 0x100;
 export const COMPAT = 0x200;
 
 /** Slots of the `stats` array map. */
-export const Stat = { DROPPED_COUNTS: 0, DROPPED_TRACKED: 1, FORKS: 2, EXITS: 3 } as const;
-export const STAT_SLOTS = 4;
+export const Stat = { DROPPED_COUNTS: 0, DROPPED_TRACKED: 1, FORKS: 2, EXITS: 3, EPOCH: 4 } as const;
+export const STAT_SLOTS = 5;
 
 const BPF_ANY = 0;
 const BPF_NOEXIST = 1;
@@ -47,6 +50,8 @@ export function tracerMaps(sizes: MapSizes): MapSpec[] {
     { name: 'tracked', type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: sizes.maxProcesses },
     { name: 'counts', type: MapType.HASH, keySize: 8, valueSize: 8, maxEntries: sizes.maxCounts },
     { name: 'stats', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: STAT_SLOTS },
+    // {u32 tgid, u32 state, u64 epoch}
+    { name: 'cache', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 16, maxEntries: 1 },
   ];
 }
 
@@ -75,9 +80,11 @@ function tracepointProgram(name: string, layout: { type: 'raw' | 'tracefs'; ctxS
   return program({ name, type, items, maps, ctxSize: layout.ctxSize });
 }
 
+let labelSeq = 0;
+
 /** Increments stats[slot] by one; clobbers r0-r5. */
 function bumpStat(slot: number, stackOff: number): (Instruction | Label)[] {
-  const done = `stat_${slot}_done_${stackOff}`;
+  const done = `stat_${slot}_done_${++labelSeq}`;
   return [
     st.w(R10, stackOff, slot),
     ldMapFd(R1, 'stats'),
@@ -112,23 +119,105 @@ function lookupCurrent(out: string): (Instruction | Label)[] {
 /** Jumps to `to` when r8 (the syscall number) is `nr` or `nr2`. */
 const isExec = (nr: number, nr2: number, to: string) => [jeq.imm(R8, nr, to), jeq.imm(R8, nr2, to)];
 
+// sys_enter's stack: -4 array index, -8 tgid (tracked key), -16 counts key {tgid, nr},
+// -24 scratch u64, -28 stat index, -40 epoch read at entry, -48 state being cached.
+
+/**
+ * Stores {tgid, r1 (state), epoch read at entry} in this CPU's cache; r1 is kept. Only settled states are
+ * cached (untracked, ARM, COUNT without CHECK_ABI): the others take the slow path every time.
+ */
+function fillCache(): (Instruction | Label)[] {
+  const done = `cache_done_${++labelSeq}`;
+  return [
+    stx.w(R10, -48, R1),
+    st.w(R10, -4, 0),
+    ldMapFd(R1, 'cache'),
+    mov64.reg(R2, R10),
+    add64.imm(R2, -4),
+    call('map_lookup_elem'),
+    jeq.imm(R0, 0, done),
+    stx.w(R0, 0, R7),
+    ldx.w(R1, R10, -48),
+    stx.w(R0, 4, R1),
+    ldx.dw(R1, R10, -40),
+    stx.dw(R0, 8, R1),
+    label(done),
+    ldx.w(R1, R10, -48),
+  ];
+}
+
 /**
  * Counts one syscall per (tgid, nr) for tracked processes. Registers: r6 ctx, r7 tgid, r8 syscall number,
- * r9 pointer to the process's `tracked` value, r1 that value while it is being updated.
+ * r1 the process's state word; in the slow path r9 points at its `tracked` value.
  */
 export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): ProgramSpec {
+  const c = layout.compat;
   const items: (Instruction | Label)[] = [
     mov64.reg(R6, R1),
-    ...lookupCurrent('out'),
-    mov64.reg(R9, R0),
+    call('get_current_pid_tgid'),
+    mov64.reg(R7, R0),
+    rsh64.imm(R7, 32),
     ldx.dw(R8, R6, layout.idOffset),
     jslt.imm(R8, 0, 'out'), // -1: no syscall (e.g. one cancelled by ptrace), nothing to count
     and64.imm(R8, 0x7fffffff),
+    // The epoch first: anything read after it is at least as new.
+    st.w(R10, -4, Stat.EPOCH),
+    ldMapFd(R1, 'stats'),
+    mov64.reg(R2, R10),
+    add64.imm(R2, -4),
+    call('map_lookup_elem'),
+    jeq.imm(R0, 0, 'out'),
+    ldx.dw(R9, R0, 0),
+    stx.dw(R10, -40, R9),
+    // Fast path: this CPU saw this process last, and `tracked` has not changed since.
+    st.w(R10, -4, 0),
+    ldMapFd(R1, 'cache'),
+    mov64.reg(R2, R10),
+    add64.imm(R2, -4),
+    call('map_lookup_elem'),
+    jeq.imm(R0, 0, 'slow'),
+    ldx.dw(R2, R0, 8),
+    jne.reg(R2, R9, 'slow'),
+    ldx.w(R2, R0, 0),
+    jne.reg(R2, R7, 'slow'),
+    ldx.w(R1, R0, 4),
+    mov64.reg(R2, R1),
+    and64.imm(R2, STATE_MASK),
+    jne.imm(R2, State.COUNT, 'out'), // untracked or ARM
+  ];
+  if (c) {
+    // An execve must set CHECK_ABI in `tracked`: the slow path does that.
+    items.push(
+      mov64.reg(R2, R1),
+      and64.imm(R2, COMPAT),
+      jne.imm(R2, 0, 'fast_compat'),
+      ...isExec(layout.execveNr, layout.execveatNr, 'slow'),
+      ja('tag'),
+      label('fast_compat'),
+      ...isExec(c.execveNr, c.execveatNr, 'slow'),
+    );
+  }
+  items.push(
+    ja('tag'),
+
+    // Slow path: the `tracked` hash.
+    label('slow'),
+    stx.w(R10, -8, R7),
+    ldMapFd(R1, 'tracked'),
+    mov64.reg(R2, R10),
+    add64.imm(R2, -8),
+    call('map_lookup_elem'),
+    jne.imm(R0, 0, 'tracked'),
+    mov64.imm(R1, 0),
+    ...fillCache(),
+    ja('out'),
+    label('tracked'),
+    mov64.reg(R9, R0),
     ldx.w(R1, R9, 0),
     mov64.reg(R2, R1),
     and64.imm(R2, STATE_MASK),
     jeq.imm(R2, State.COUNT, 'count'),
-    jne.imm(R2, State.PENDING, 'out'),
+    jne.imm(R2, State.PENDING, 'settled_out'),
     // PENDING: the first execve switches the process to COUNT and is itself counted.
     ...isExec(layout.execveNr, layout.execveatNr, 'activate'),
     ja('out'),
@@ -136,10 +225,11 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
     and64.imm(R1, ~STATE_MASK),
     or64.imm(R1, State.COUNT),
     stx.w(R9, 0, R1),
+    ...bumpStat(Stat.EPOCH, -28),
+    ldx.w(R1, R9, 0),
     label('count'),
-  ];
-  if (layout.compat) {
-    const c = layout.compat;
+  );
+  if (c) {
     items.push(
       mov64.reg(R2, R1),
       and64.imm(R2, CHECK_ABI),
@@ -160,23 +250,36 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
       or64.imm(R1, COMPAT),
       label('abi_store'),
       stx.w(R9, 0, R1),
+      ...bumpStat(Stat.EPOCH, -28),
+      ldx.w(R1, R9, 0),
       label('abi_known'),
       // An execve (in the ABI the task has now) means: check again at the next syscall.
       mov64.reg(R2, R1),
       and64.imm(R2, COMPAT),
       jne.imm(R2, 0, 'compat_exec'),
       ...isExec(layout.execveNr, layout.execveatNr, 'mark_exec'),
-      ja('key'),
+      ja('settled'),
       label('compat_exec'),
       ...isExec(c.execveNr, c.execveatNr, 'mark_exec'),
-      ja('tag_compat'),
+      ja('settled'),
       label('mark_exec'),
       or64.imm(R1, CHECK_ABI),
       stx.w(R9, 0, R1),
+      ...bumpStat(Stat.EPOCH, -28),
+      ldx.w(R1, R9, 0),
+      ja('tag'),
+    );
+  }
+  items.push(
+    label('settled'),
+    ...fillCache(),
+    label('tag'),
+  );
+  if (c) {
+    items.push(
       mov64.reg(R2, R1),
       and64.imm(R2, COMPAT),
       jeq.imm(R2, 0, 'key'),
-      label('tag_compat'),
       mov32.imm(R1, COMPAT_BIT),
       // or into the low word of the number (r8 <= 0x7fffffff, so add == or)
       add64.reg(R8, R1),
@@ -218,6 +321,11 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
 
     label('drop'),
     ...bumpStat(Stat.DROPPED_COUNTS, -28),
+    ja('out'),
+    // ARM is settled and not counted: cache it, so the monitor's own syscalls take the fast path.
+    label('settled_out'),
+    jne.imm(R2, State.ARM, 'out'),
+    ...fillCache(),
     ...returnZero('out'),
   );
   return tracepointProgram('dp_sys_enter', layout, items, maps);
@@ -288,7 +396,10 @@ export function forkProgram(layout: ForkLayout, maps: MapSpec[]): ProgramSpec {
     add64.imm(R3, -16),
     mov64.imm(R4, BPF_ANY),
     call('map_update_elem'),
-    jeq.imm(R0, 0, 'counted'),
+    jne.imm(R0, 0, 'full'),
+    ...bumpStat(Stat.EPOCH, -20),
+    ja('counted'),
+    label('full'),
     ...bumpStat(Stat.DROPPED_TRACKED, -20),
     label('counted'),
     ...bumpStat(Stat.FORKS, -24),
@@ -330,6 +441,7 @@ export function exitProgram(layout: ExitLayout, maps: MapSpec[]): ProgramSpec {
     add64.imm(R2, -4),
     call('map_delete_elem'),
     jne.imm(R0, 0, 'out'),
+    ...bumpStat(Stat.EPOCH, -8),
     ...bumpStat(Stat.EXITS, -8),
     ...returnZero('out'),
   );

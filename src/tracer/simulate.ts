@@ -5,7 +5,7 @@ import { BpfVm, type VmMap } from '../verify/wasm/index.js';
 import type { ProgramSpec } from '../asm/spec.js';
 import { tracerPrograms } from './engine.js';
 import type { TracerLayout } from './layout.js';
-import { STATE_MASK } from './programs.js';
+import { STATE_MASK, Stat } from './programs.js';
 
 /** Fake kernel addresses of the synthetic pt_regs and task_structs the programs read. */
 const REGS_ADDR = 0xffff_8880_0000_0000n;
@@ -16,6 +16,7 @@ export class TracerSimulator {
   private readonly vms: { sysEnter: BpfVm; fork: BpfVm; exit: BpfVm };
   private readonly regs = new Uint8Array(512);
   private tasks = 0;
+  private epochs = 0;
 
   constructor(readonly layout: TracerLayout, sizes = { maxProcesses: 64, maxCounts: 256 }) {
     const [sysEnter, fork, exit] = tracerPrograms(layout, sizes) as [ProgramSpec, ProgramSpec, ProgramSpec];
@@ -26,7 +27,13 @@ export class TracerSimulator {
   /** Puts `tgid` in the tracked set with `state` (State plus flags), as the engine does from user space. */
   track(tgid: number, state: number): void {
     const key = u32(tgid);
-    for (const vm of Object.values(this.vms)) vm.maps.get('tracked')!.update(key, u32(state));
+    // As the engine does: a new epoch (top bit set) invalidates the programs' per-CPU cache.
+    const epoch = new Uint8Array(8);
+    new DataView(epoch.buffer).setBigUint64(0, (1n << 63n) | BigInt(++this.epochs), true);
+    for (const vm of Object.values(this.vms)) {
+      vm.maps.get('tracked')!.update(key, u32(state));
+      vm.maps.get('stats')!.update(u32(Stat.EPOCH), epoch);
+    }
   }
 
   /** A syscall entry by thread `tid` of process `tgid`; `compat`: made by a 32-bit task. */
