@@ -102,10 +102,15 @@ for (const layout of [RAW, TRACEFS]) {
     ]));
   });
 
-  test(`${m}: a full count map is reported in the drop counter`, () => {
-    const sim = new TracerSimulator(layout, { maxProcesses: 8, maxCounts: 2 });
+  test(`${m}: processes beyond the array rows count in the table; a full table is reported as drops`, () => {
+    const sim = new TracerSimulator(layout, { maxProcesses: 8, maxCounts: 2, maxSlots: 1 });
+    sim.track(499, State.COUNT);
     sim.track(500, State.COUNT);
+    sim.sysEnter(499, 499, NR.getpid); // takes the only row
     for (const nr of [NR.read, NR.write, NR.getpid, NR.getpid, NR.read]) sim.sysEnter(500, 500, nr);
+    sim.sysEnter(499, 499, NR.getpid);
+    assert.is(sim.slotsUsed(), 2, 'the second process asked for a row and got none');
+    assert.equal(sim.counts().get(499), new Map([[NR.getpid, 2]]));
     assert.equal(sim.counts().get(500), new Map([[NR.read, 2], [NR.write, 1]]));
     assert.is(sim.stat(Stat.DROPPED_COUNTS), 2);
   });

@@ -4,17 +4,21 @@ import { performance } from 'node:perf_hooks';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
-  BpfMap, LoadedProgram, attachRawTracepoint, attachTracepoint, findTracefs, unmountTracefs, BpfError, codec,
+  BpfMap, LoadedProgram, attachRawTracepoint, attachTracepoint, findTracefs, unmountTracefs, BpfError, codec, mapLookupBatch,
   type Link, type TypedMap,
 } from '../loader/index.js';
 import type { ProgramSpec } from '../asm/spec.js';
-import { syscallTable, nameOf } from '../syscalls/index.js';
-import { CHECK_ABI, exitProgram, forkProgram, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps } from './programs.js';
+import { syscallTable, nameOf, COMPAT_BIT } from '../syscalls/index.js';
+import {
+  CHECK_ABI, DEFAULT_SLOTS, exitProgram, forkProgram, NO_SLOT, ROW, ROW_COMPAT, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps,
+  type MapSizes,
+} from './programs.js';
 import { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
 
-const DEFAULTS = { maxProcesses: 16384, maxCounts: 65536 };
+// 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
+const DEFAULTS = { maxProcesses: 16384, maxCounts: 65536, maxSlots: DEFAULT_SLOTS };
 
 /** The attach points of each mode: [program, tracepoint]. */
 const ATTACH_POINTS = {
@@ -27,7 +31,7 @@ const ATTACH_POINTS = {
 } as const;
 
 /** Builds the three program specs for a layout (exported for `prog dump` and the WASM tests). */
-export function tracerPrograms(layout: TracerLayout, sizes = DEFAULTS): ProgramSpec[] {
+export function tracerPrograms(layout: TracerLayout, sizes: MapSizes = DEFAULTS): ProgramSpec[] {
   const maps = tracerMaps(sizes);
   return [sysEnterProgram(layout.sysEnter, maps), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps)];
 }
@@ -74,7 +78,11 @@ export class SyscallTracer {
       if (found.mountedByUs) this.tracefsMountedByUs = found.path;
       layout = tracefsLayout(tracefsPath);
     }
-    const sizes = { maxProcesses: opts.maxProcesses ?? DEFAULTS.maxProcesses, maxCounts: opts.maxCounts ?? DEFAULTS.maxCounts };
+    const sizes = {
+      maxProcesses: opts.maxProcesses ?? DEFAULTS.maxProcesses,
+      maxCounts: opts.maxCounts ?? DEFAULTS.maxCounts,
+      maxSlots: Math.min(opts.maxRows ?? DEFAULTS.maxSlots, NO_SLOT - 1),
+    };
     const specs = tracerPrograms(layout, sizes);
     for (const spec of specs[0]!.maps) this.maps.set(spec.name, BpfMap.create(spec));
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
@@ -163,15 +171,17 @@ export class SyscallTracer {
     const byProcess = new Map<number, Map<string, number>>();
     let total = 0;
     this.live();
-    for (const [{ tgid, nr }, count] of this.counts.entries()) {
+    const add = (tgid: number, nr: number, count: number) => {
       const name = this.nameOf(nr);
       total += count;
       bySyscall.set(name, (bySyscall.get(name) ?? 0) + count);
       let perProc = byProcess.get(tgid);
       if (!perProc) byProcess.set(tgid, (perProc = new Map()));
       perProc.set(name, (perProc.get(name) ?? 0) + count);
-    }
+    };
+    for (const [{ tgid, nr }, count] of this.counts.entries()) add(tgid, nr, count);
     const stats = this.readStats();
+    this.readRows(Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries), add);
     // Batch reads: one bpf() call per map and sample, whatever the number of processes.
     const tracked = this.tracked.map.rawEntries().length;
     return {
@@ -182,6 +192,22 @@ export class SyscallTracer {
       dropped: stats[Stat.DROPPED_COUNTS]! + stats[Stat.DROPPED_TRACKED]!,
       tracked,
     };
+  }
+
+  /** The rows of the first `used` slots: one batch read each of `slots` and `rows` (index order). */
+  private readRows(used: number, add: (tgid: number, nr: number, count: number) => void): void {
+    if (used <= 0) return;
+    const owners = readArrayPrefix(this.map('slots'), used);
+    const rows = readArrayPrefix(this.map('rows'), used * ROW);
+    for (let slot = 0; slot < used; slot++) {
+      const tgid = owners.readUInt32LE(slot * 4);
+      for (let i = 0; i < ROW; i++) {
+        const at = (slot * ROW + i) * 8;
+        // Counters stay far below 2^53: read the two halves as numbers instead of a BigInt.
+        const count = rows.readUInt32LE(at) + rows.readUInt32LE(at + 4) * 0x1_0000_0000;
+        if (count > 0) add(tgid, i < ROW_COMPAT ? i : (i - ROW_COMPAT) | COMPAT_BIT, count);
+      }
+    }
   }
 
   private readStats(): number[] {
@@ -220,6 +246,23 @@ export class SyscallTracer {
     this.maps.clear();
     if (this.tracefsMountedByUs) safely(() => unmountTracefs(this.tracefsMountedByUs!));
   }
+}
+
+/** The values of entries 0..n-1 of an array map, in one BPF_MAP_LOOKUP_BATCH (arrays batch in index order). */
+function readArrayPrefix(map: BpfMap, n: number): Buffer {
+  const keys = Buffer.alloc(n * 4);
+  const values = Buffer.alloc(n * map.valueBytes);
+  let got = 0;
+  let inBatch: Buffer | null = null;
+  const token = Buffer.alloc(8);
+  while (got < n) {
+    const k = keys.subarray(got * 4), v = values.subarray(got * map.valueBytes);
+    const r = mapLookupBatch(map.fd, { inBatch, outBatch: token, keys: k, values: v, count: n - got });
+    got += r.count;
+    if (r.done || r.count === 0) break;
+    inBatch = Buffer.from(token);
+  }
+  return values;
 }
 
 function safely(fn: () => void): void {

@@ -1,8 +1,11 @@
 // The syscall-counting BPF programs, written with our assembler DSL.
 //
-// Three programs share four maps:
+// Three programs share six maps:
 //   tracked  tgid -> state   the processes we count (the filter lives in the kernel)
-//   counts   {tgid, nr} -> u64   one counter per process and syscall
+//   rows     slot*ROW + nr -> u64   the counters of the first `maxSlots` processes: an array, because an
+//            array lookup costs a fraction of a hash lookup on the syscall hot path
+//   slots    slot -> tgid    which process owns each row (slots are handed out in the kernel)
+//   counts   {tgid, nr} -> u64   the counters of everything else (more processes, rare numbers)
 //   stats    index -> u64    drop counters, so a full map is reported instead of silently miscounting;
 //                            and the epoch, bumped after every change to `tracked`
 //   cache    per CPU: the last {tgid, state, epoch} seen on this CPU, so the syscall hot path skips the
@@ -15,7 +18,7 @@
 //           counts from the child's own execve, like `strace -f CMD`.
 import {
   R0, R1, R2, R3, R4, R6, R7, R8, R9, R10,
-  add64, mov64, mov32, rsh64, and64, or64, ldx, st, stx, atomic, ja, jeq, jne, jslt, call, exit, label, ldMapFd, program,
+  add64, mov64, mov32, rsh64, lsh64, and64, or64, ldx, st, stx, atomic, ja, jeq, jne, jgt, jge, jslt, call, exit, label, ldMapFd, program,
 } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
 import { MapType, ProgType } from '../asm/opcodes.js';
@@ -30,10 +33,16 @@ export const STATE_MASK = 0xff;
 export const CHECK_ABI = 0x100;
 /** Flag: the process runs a 32-bit (compat) image. */
 export const COMPAT = 0x200;
+/** Bits 16..31 of a state word: the process's row slot + 1; 0 = none yet; NO_SLOT = none left. */
+export const SLOT_SHIFT = 16;
+export const NO_SLOT = 0xffff;
+/** Counters per row: native syscall numbers 0..511, then compat ones at +512. */
+export const ROW = 1024;
+export const ROW_COMPAT = 512;
 
 /** Slots of the `stats` array map. */
-export const Stat = { DROPPED_COUNTS: 0, DROPPED_TRACKED: 1, FORKS: 2, EXITS: 3, EPOCH: 4 } as const;
-export const STAT_SLOTS = 5;
+export const Stat = { DROPPED_COUNTS: 0, DROPPED_TRACKED: 1, FORKS: 2, EXITS: 3, EPOCH: 4, NEXT_SLOT: 5 } as const;
+export const STAT_SLOTS = 6;
 
 const BPF_ANY = 0;
 const BPF_NOEXIST = 1;
@@ -43,13 +52,18 @@ const CLONE_THREAD = 0x10000;
 export interface MapSizes {
   maxProcesses: number;
   maxCounts: number;
+  /** Processes that get an array row (ROW u64 counters each; default 256); the rest count in the hash. */
+  maxSlots?: number;
 }
+export const DEFAULT_SLOTS = 256;
 
 export function tracerMaps(sizes: MapSizes): MapSpec[] {
   return [
     { name: 'tracked', type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: sizes.maxProcesses },
     { name: 'counts', type: MapType.HASH, keySize: 8, valueSize: 8, maxEntries: sizes.maxCounts },
     { name: 'stats', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: STAT_SLOTS },
+    { name: 'rows', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: (sizes.maxSlots ?? DEFAULT_SLOTS) * ROW },
+    { name: 'slots', type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: sizes.maxSlots ?? DEFAULT_SLOTS },
     // {u32 tgid, u32 state, u64 epoch}
     { name: 'cache', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 16, maxEntries: 1 },
   ];
@@ -120,7 +134,53 @@ function lookupCurrent(out: string): (Instruction | Label)[] {
 const isExec = (nr: number, nr2: number, to: string) => [jeq.imm(R8, nr, to), jeq.imm(R8, nr2, to)];
 
 // sys_enter's stack: -4 array index, -8 tgid (tracked key), -16 counts key {tgid, nr},
-// -24 scratch u64, -28 stat index, -40 epoch read at entry, -48 state being cached.
+// -24 scratch u64, -28 stat index, -40 epoch read at entry, -48 state being cached, -52 slot.
+
+/**
+ * Gives the process (r9: its `tracked` value, r1: the value read) a row slot if it has none: a slot
+ * number from an atomic counter, its owner recorded in `slots`. Leaves the updated value in r1.
+ */
+function allocateSlot(maxSlots: number): (Instruction | Label)[] {
+  const n = ++labelSeq;
+  const [done, none] = [`slot_done_${n}`, `slot_none_${n}`];
+  return [
+    mov64.reg(R2, R1),
+    rsh64.imm(R2, SLOT_SHIFT),
+    jne.imm(R2, 0, done),
+    st.w(R10, -28, Stat.NEXT_SLOT),
+    ldMapFd(R1, 'stats'),
+    mov64.reg(R2, R10),
+    add64.imm(R2, -28),
+    call('map_lookup_elem'),
+    jeq.imm(R0, 0, none),
+    mov64.imm(R2, 1),
+    atomic.fetchAdd.dw(R0, 0, R2),
+    jge.imm(R2, maxSlots, none),
+    stx.w(R10, -52, R2),
+    stx.w(R10, -8, R7),
+    ldMapFd(R1, 'slots'),
+    mov64.reg(R2, R10),
+    add64.imm(R2, -52),
+    mov64.reg(R3, R10),
+    add64.imm(R3, -8),
+    mov64.imm(R4, BPF_ANY),
+    call('map_update_elem'),
+    jne.imm(R0, 0, none),
+    ldx.w(R2, R10, -52),
+    add64.imm(R2, 1),
+    lsh64.imm(R2, SLOT_SHIFT),
+    ldx.w(R1, R9, 0),
+    or64.reg(R1, R2),
+    stx.w(R9, 0, R1),
+    ja(done),
+    label(none),
+    // No row left: count in the hash from now on (and do not try again).
+    ldx.w(R1, R9, 0),
+    or64.imm(R1, NO_SLOT << SLOT_SHIFT),
+    stx.w(R9, 0, R1),
+    label(done),
+  ];
+}
 
 /**
  * Stores {tgid, r1 (state), epoch read at entry} in this CPU's cache; r1 is kept. Only settled states are
@@ -152,6 +212,7 @@ function fillCache(): (Instruction | Label)[] {
  */
 export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): ProgramSpec {
   const c = layout.compat;
+  const maxSlots = maps.find((m) => m.name === 'slots')?.maxEntries ?? 0;
   const items: (Instruction | Label)[] = [
     mov64.reg(R6, R1),
     call('get_current_pid_tgid'),
@@ -272,12 +333,44 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
   }
   items.push(
     label('settled'),
+    ...allocateSlot(maxSlots),
     ...fillCache(),
+    // Count: in the process's row when it has one and the number fits, else in the hash.
     label('tag'),
+    mov64.reg(R9, R1),
+    mov64.reg(R3, R9),
+    rsh64.imm(R3, SLOT_SHIFT),
+    jeq.imm(R3, 0, 'hash'),
+    jgt.imm(R3, maxSlots, 'hash'),
+    jge.imm(R8, ROW_COMPAT, 'hash'),
+    add64.imm(R3, -1),
+    lsh64.imm(R3, 10), // * ROW
+    add64.reg(R3, R8),
   );
   if (c) {
     items.push(
-      mov64.reg(R2, R1),
+      mov64.reg(R2, R9),
+      and64.imm(R2, COMPAT),
+      jeq.imm(R2, 0, 'row'),
+      add64.imm(R3, ROW_COMPAT),
+    );
+  }
+  items.push(
+    label('row'),
+    stx.w(R10, -4, R3),
+    ldMapFd(R1, 'rows'),
+    mov64.reg(R2, R10),
+    add64.imm(R2, -4),
+    call('map_lookup_elem'),
+    jeq.imm(R0, 0, 'hash'),
+    mov64.imm(R1, 1),
+    atomic.add.dw(R0, 0, R1),
+    ja('out'),
+    label('hash'),
+  );
+  if (c) {
+    items.push(
+      mov64.reg(R2, R9),
       and64.imm(R2, COMPAT),
       jeq.imm(R2, 0, 'key'),
       mov32.imm(R1, COMPAT_BIT),

@@ -5,7 +5,8 @@ import { BpfVm, type VmMap } from '../verify/wasm/index.js';
 import type { ProgramSpec } from '../asm/spec.js';
 import { tracerPrograms } from './engine.js';
 import type { TracerLayout } from './layout.js';
-import { STATE_MASK, Stat } from './programs.js';
+import { ROW, ROW_COMPAT, STATE_MASK, Stat, type MapSizes } from './programs.js';
+import { COMPAT_BIT } from '../syscalls/index.js';
 
 /** Fake kernel addresses of the synthetic pt_regs and task_structs the programs read. */
 const REGS_ADDR = 0xffff_8880_0000_0000n;
@@ -18,7 +19,7 @@ export class TracerSimulator {
   private tasks = 0;
   private epochs = 0;
 
-  constructor(readonly layout: TracerLayout, sizes = { maxProcesses: 64, maxCounts: 256 }) {
+  constructor(readonly layout: TracerLayout, sizes: MapSizes = { maxProcesses: 64, maxCounts: 256, maxSlots: 8 }) {
     const [sysEnter, fork, exit] = tracerPrograms(layout, sizes) as [ProgramSpec, ProgramSpec, ProgramSpec];
     this.vms = { sysEnter: new BpfVm(sysEnter), fork: new BpfVm(fork), exit: new BpfVm(exit) };
     this.vms.sysEnter.addKernelMemory(REGS_ADDR, this.regs);
@@ -84,16 +85,35 @@ export class TracerSimulator {
     }
   }
 
-  /** Counts per process and stored syscall number (compat bit included), as the kernel map holds them. */
+  /** Counts per process and syscall number (compat bit included): the rows and the hash, added up. */
   counts(): Map<number, Map<number, number>> {
     const out = new Map<number, Map<number, number>>();
+    const add = (tgid: number, nr: number, n: number) => {
+      if (n === 0) return;
+      if (!out.has(tgid)) out.set(tgid, new Map());
+      const row = out.get(tgid)!;
+      row.set(nr, (row.get(nr) ?? 0) + n);
+    };
+    const u64 = (v: Uint8Array) => Number(new DataView(v.buffer, v.byteOffset).getBigUint64(0, true));
     for (const [k, v] of this.map('counts').entries()) {
       const view = new DataView(k.buffer, k.byteOffset);
-      const tgid = view.getUint32(0, true);
-      if (!out.has(tgid)) out.set(tgid, new Map());
-      out.get(tgid)!.set(view.getUint32(4, true), Number(new DataView(v.buffer, v.byteOffset).getBigUint64(0, true)));
+      add(view.getUint32(0, true), view.getUint32(4, true), u64(v));
+    }
+    const used = Math.min(this.stat(Stat.NEXT_SLOT), this.map('slots').spec.maxEntries);
+    for (let slot = 0; slot < used; slot++) {
+      const owner = this.map('slots').lookup(u32(slot))!;
+      const tgid = new DataView(owner.buffer, owner.byteOffset).getUint32(0, true);
+      for (let i = 0; i < ROW; i++) {
+        const v = this.map('rows').lookup(u32(slot * ROW + i));
+        if (v) add(tgid, i < ROW_COMPAT ? i : ((i - ROW_COMPAT) | COMPAT_BIT) >>> 0, u64(v));
+      }
     }
     return out;
+  }
+
+  /** Row slots handed out so far. */
+  slotsUsed(): number {
+    return this.stat(Stat.NEXT_SLOT);
   }
 
   /** The tracked set: tgid → state (flags masked off). */

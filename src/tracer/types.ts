@@ -9,6 +9,11 @@ export interface TracerOptions {
   maxProcesses?: number;
   /** Bound of the (process, syscall) count table (default 65536). */
   maxCounts?: number;
+  /**
+   * Processes whose counters live in an array row (1024 × 8 bytes of kernel memory each; default 256),
+   * the fast path; later ones count in the (process, syscall) table.
+   */
+  maxRows?: number;
   /** Skip our static verifier before loading (default false). */
   skipVerifier?: boolean;
 }
