@@ -6,7 +6,7 @@ import { MapType, type MapTypeId } from '../src/asm/opcodes.js';
 
 type MapType_ = MapTypeId;
 import * as bpf from '../src/loader/bpf.js';
-import { BpfMap } from '../src/loader/map.js';
+import { BpfMap, BPF_F_MMAPABLE } from '../src/loader/map.js';
 import * as codec from '../src/loader/codec.js';
 import { possibleCpuCount } from '../src/loader/cpus.js';
 import { BpfError } from '../src/loader/errors.js';
@@ -35,6 +35,21 @@ kernelTest(t, 'hash map: update, lookup, delete, keys, and the kernel sees our n
   assert.equal([info.type, info.keySize, info.valueSize, info.maxEntries, info.name], [MapType.HASH, 4, 8, 64, 'lt_hash']);
   assert.ok(info.id > 0);
   assert.ok(openFds().some((o) => o.fd === m.fd && o.kind === 'map'), 'the registry tracks the map fd');
+});
+
+kernelTest(t, 'an mmapable array is read in place: the mapping sees updates with no syscall; others refuse', () => {
+  const spec = { name: 'lt_mmap', type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 3000, flags: BPF_F_MMAPABLE };
+  const m = create(spec);
+  const view = m.mmap();
+  assert.is(view.length, 3000 * 8, 'u32 values sit in 8-byte elements');
+  const typed = m.typed(codec.u32, codec.u32);
+  typed.set(2999, 0xdeadbeef);
+  typed.set(7, 42);
+  assert.is(view.readUInt32LE(2999 * 8), 0xdeadbeef);
+  assert.is(view.readUInt32LE(7 * 8), 42);
+  assert.is(m.mmap().buffer, view.buffer, 'one mapping per map');
+  const plain = create({ ...spec, name: "lt_nommap", flags: 0 });
+  assert.throws(() => plain.mmap(), /BPF_F_MMAPABLE/);
 });
 
 kernelTest(t, 'update flags: NOEXIST refuses an existing key with EEXIST', () => {

@@ -97,6 +97,33 @@ export class NativeMemory {
   }
 }
 
+/** A read-only shared mapping of a file descriptor (an mmapable BPF map): `buf` is a live view. */
+export class MappedMemory {
+  private constructor(readonly addr: bigint, readonly buf: Buffer, readonly size: number) {}
+
+  static map(fd: number, size: number): MappedMemory {
+    const PROT_READ = 1, MAP_SHARED = 1;
+    const r = load({
+      library: LIBC, funcName: 'mmap', retType: DataType.BigInt, errno: true,
+      paramsType: bigintParams[6]!, paramsValue: [0n, BigInt(size), BigInt(PROT_READ), BigInt(MAP_SHARED), BigInt(fd), 0n],
+    }) as unknown as WithErrno;
+    if (r.value === -1n || r.value === 0xffff_ffff_ffff_ffffn) {
+      throw new Error(`mmap of fd ${fd} (${size} bytes) failed: ${errnoName(r.errnoCode)} (${errnoMessage(r.errnoCode)})`);
+    }
+    // memmove(p, p, 0) touches nothing and returns p: the way to turn the address into a handle.
+    const ext = load({
+      library: LIBC, funcName: 'memmove', retType: DataType.External,
+      paramsType: [DataType.BigInt, DataType.BigInt, DataType.BigInt], paramsValue: [r.value, r.value, 0n],
+    }) as JsExternal;
+    return new MappedMemory(r.value, createExternalBuffer(ext, size), size);
+  }
+
+  /** Unmaps; `buf` must not be used afterwards. */
+  unmap(): void {
+    libcInt('munmap', this.addr, this.size);
+  }
+}
+
 const scratchRegions = new Map<string, NativeMemory>();
 
 /**

@@ -11,7 +11,7 @@ export { BpfError, VerifierRejectedError, trimVerifierLog } from './errors.js';
 export { closeAll, openFds, type OpenFd, type FdKind } from './registry.js';
 export * as codec from './codec.js';
 export type { Codec } from './codec.js';
-export { BpfMap, TypedMap } from './map.js';
+export { BpfMap, TypedMap, BPF_F_MMAPABLE } from './map.js';
 export { LoadedProgram, resolveMapRefs, type LoadOptions, type MapSet } from './program.js';
 export { Link, attachRawTracepoint, attachTracepoint } from './attach.js';
 export {

@@ -4,9 +4,14 @@ import type { MapSpec } from '../asm/spec.js';
 import * as bpf from './bpf.js';
 import { perCpu, type Codec } from './codec.js';
 import { possibleCpuCount } from './cpus.js';
+import { MappedMemory } from './ffi.js';
+
+/** BPF_F_MMAPABLE: an array map whose values user space can map and read with no syscall. */
+export const BPF_F_MMAPABLE = 0x400;
 
 export class BpfMap {
   private closed = false;
+  private mapping: MappedMemory | null = null;
   private constructor(readonly fd: number, readonly spec: MapSpec) {}
 
   static create(spec: MapSpec): BpfMap {
@@ -95,9 +100,26 @@ export class BpfMap {
     }
   }
 
+  /**
+   * The values of an array map created with BPF_F_MMAPABLE, as a live read-only view (value i at
+   * i * round_up(valueSize, 8)). Reading it costs no syscall, whatever the map's size.
+   */
+  mmap(): Buffer {
+    if (this.mapping) return this.mapping.buf;
+    if (this.spec.type !== 2 || !((this.spec.flags ?? 0) & BPF_F_MMAPABLE)) {
+      throw new TypeError(`map "${this.name}" cannot be mapped: only array maps created with BPF_F_MMAPABLE can`);
+    }
+    const bytes = this.spec.maxEntries * Math.ceil(this.spec.valueSize / 8) * 8;
+    const page = 4096;
+    this.mapping = MappedMemory.map(this.fd, Math.ceil(bytes / page) * page);
+    return this.mapping.buf.subarray(0, bytes);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.mapping?.unmap();
+    this.mapping = null;
     bpf.closeFd(this.fd);
   }
 }

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
-  BpfMap, LoadedProgram, attachRawTracepoint, attachTracepoint, findTracefs, unmountTracefs, BpfError, codec, mapLookupBatch,
+  BpfMap, LoadedProgram, attachRawTracepoint, attachTracepoint, findTracefs, unmountTracefs, BpfError, codec,
   type Link, type TypedMap,
 } from '../loader/index.js';
 import type { ProgramSpec } from '../asm/spec.js';
@@ -194,18 +194,20 @@ export class SyscallTracer {
     };
   }
 
-  /** The rows of the first `used` slots: one batch read each of `slots` and `rows` (index order). */
+  /** The rows of the first `used` slots, read in place through their mappings. */
   private readRows(used: number, add: (tgid: number, nr: number, count: number) => void): void {
     if (used <= 0) return;
-    const owners = readArrayPrefix(this.map('slots'), used);
-    const rows = readArrayPrefix(this.map('rows'), used * ROW);
+    const owners = this.map('slots').mmap();
+    const rows = this.map('rows').mmap();
+    // Slots are 4-byte values in 8-byte elements; counters stay far below 2^53, so the two 32-bit halves
+    // are read as numbers instead of BigInts.
+    const words = new Uint32Array(rows.buffer, rows.byteOffset, used * ROW * 2);
     for (let slot = 0; slot < used; slot++) {
-      const tgid = owners.readUInt32LE(slot * 4);
-      for (let i = 0; i < ROW; i++) {
-        const at = (slot * ROW + i) * 8;
-        // Counters stay far below 2^53: read the two halves as numbers instead of a BigInt.
-        const count = rows.readUInt32LE(at) + rows.readUInt32LE(at + 4) * 0x1_0000_0000;
-        if (count > 0) add(tgid, i < ROW_COMPAT ? i : (i - ROW_COMPAT) | COMPAT_BIT, count);
+      const tgid = owners.readUInt32LE(slot * 8);
+      for (let i = 0, w = slot * ROW * 2; i < ROW; i++, w += 2) {
+        if (words[w] === 0 && words[w + 1] === 0) continue;
+        const count = words[w]! + words[w + 1]! * 0x1_0000_0000;
+        add(tgid, i < ROW_COMPAT ? i : ((i - ROW_COMPAT) | COMPAT_BIT) >>> 0, count);
       }
     }
   }
@@ -246,23 +248,6 @@ export class SyscallTracer {
     this.maps.clear();
     if (this.tracefsMountedByUs) safely(() => unmountTracefs(this.tracefsMountedByUs!));
   }
-}
-
-/** The values of entries 0..n-1 of an array map, in one BPF_MAP_LOOKUP_BATCH (arrays batch in index order). */
-function readArrayPrefix(map: BpfMap, n: number): Buffer {
-  const keys = Buffer.alloc(n * 4);
-  const values = Buffer.alloc(n * map.valueBytes);
-  let got = 0;
-  let inBatch: Buffer | null = null;
-  const token = Buffer.alloc(8);
-  while (got < n) {
-    const k = keys.subarray(got * 4), v = values.subarray(got * map.valueBytes);
-    const r = mapLookupBatch(map.fd, { inBatch, outBatch: token, keys: k, values: v, count: n - got });
-    got += r.count;
-    if (r.done || r.count === 0) break;
-    inBatch = Buffer.from(token);
-  }
-  return values;
 }
 
 function safely(fn: () => void): void {

@@ -39,6 +39,7 @@ export const NO_SLOT = 0xffff;
 /** Counters per row: native syscall numbers 0..511, then compat ones at +512. */
 export const ROW = 1024;
 export const ROW_COMPAT = 512;
+const BPF_F_MMAPABLE = 0x400;
 
 /** Slots of the `stats` array map. */
 export const Stat = { DROPPED_COUNTS: 0, DROPPED_TRACKED: 1, FORKS: 2, EXITS: 3, EPOCH: 4, NEXT_SLOT: 5 } as const;
@@ -62,8 +63,10 @@ export function tracerMaps(sizes: MapSizes): MapSpec[] {
     { name: 'tracked', type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: sizes.maxProcesses },
     { name: 'counts', type: MapType.HASH, keySize: 8, valueSize: 8, maxEntries: sizes.maxCounts },
     { name: 'stats', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: STAT_SLOTS },
-    { name: 'rows', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: (sizes.maxSlots ?? DEFAULT_SLOTS) * ROW },
-    { name: 'slots', type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: sizes.maxSlots ?? DEFAULT_SLOTS },
+    // Mmapable: user space reads the rows in place, with no syscall (a batch read of 2 MiB of array
+    // takes tens of milliseconds: the kernel walks it element by element).
+    { name: 'rows', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: (sizes.maxSlots ?? DEFAULT_SLOTS) * ROW, flags: BPF_F_MMAPABLE },
+    { name: 'slots', type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: sizes.maxSlots ?? DEFAULT_SLOTS, flags: BPF_F_MMAPABLE },
     // {u32 tgid, u32 state, u64 epoch}
     { name: 'cache', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 16, maxEntries: 1 },
   ];
