@@ -60,7 +60,7 @@ const u32 = (i: number): Buffer => {
   return b;
 };
 
-export function runKernel(spec: ProgramSpec, maps: KernelMaps, ctx: bigint[]): Outcome | { rejected: string } {
+export function runKernel(spec: ProgramSpec, maps: KernelMaps, ctx: bigint[], cpu = 0): Outcome | { rejected: string } {
   let prog: LoadedProgram;
   try {
     prog = LoadedProgram.load(spec, maps.maps, { verify: false });
@@ -69,15 +69,15 @@ export function runKernel(spec: ProgramSpec, maps: KernelMaps, ctx: bigint[]): O
   }
   try {
     maps.reset();
-    const r = prog.testRun({ ctxIn: u64s(ctx), flags: BPF_F_TEST_RUN_ON_CPU, cpu: 0 });
+    const r = prog.testRun({ ctxIn: u64s(ctx), flags: BPF_F_TEST_RUN_ON_CPU, cpu });
     return { r0: BigInt(r.retval >>> 0), maps: maps.snapshot() };
   } finally {
     prog.close();
   }
 }
 
-export function runWasm(spec: ProgramSpec, ctx: bigint[], nCpus = possibleCpuCount()): Outcome {
-  const vm = new BpfVm(spec, { nCpus, cpu: 0 });
+export function runWasm(spec: ProgramSpec, ctx: bigint[], nCpus = possibleCpuCount(), cpu = 0): Outcome {
+  const vm = new BpfVm(spec, { nCpus, cpu });
   const { r0 } = vm.run({ ctx });
   const maps: Record<string, string[]> = {};
   for (const [name, m] of vm.maps) {
@@ -125,13 +125,13 @@ function compare(k: Outcome, w: Outcome): string | null {
   return null;
 }
 
-/** Runs one program both ways. */
-export function diff(spec: ProgramSpec, maps: KernelMaps, ctx: bigint[]): DiffResult {
-  const k = runKernel(spec, maps, ctx);
+/** Runs one program both ways, on CPU `cpu`. */
+export function diff(spec: ProgramSpec, maps: KernelMaps, ctx: bigint[], cpu = 0): DiffResult {
+  const k = runKernel(spec, maps, ctx, cpu);
   if ('rejected' in k) return { kind: 'rejected', reason: k.rejected };
   let w: Outcome;
   try {
-    w = runWasm(spec, ctx);
+    w = runWasm(spec, ctx, possibleCpuCount(), cpu);
   } catch (e) {
     return { kind: 'mismatch', kernel: k, wasm: String(e), detail: `wasm failed: ${e instanceof Error ? e.message : String(e)}` };
   }

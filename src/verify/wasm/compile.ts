@@ -11,9 +11,10 @@ import type { RawInsn } from '../../asm/encoding.js';
 import { ByteWriter, I32, I64, Op, VOID, buildModule, type FuncBody, type ValType } from './encoder.js';
 import { CompileError, JCOND, analyse, jumpTarget, type Subprog } from './cfg.js';
 import { Fn, L, LOCALS_I32, LOCALS_I64, emitAlu, emitAtomic, emitCondition, emitLdx, emitStore, type Callees } from './emit.js';
+import { emitArrayLookup, knownAtLookups, type ArrayMapInfo, type Val } from './inline.js';
 import { FRAME_SIZE, Fault, MAP_HANDLE_BASE, FUNC_HANDLE_BASE, MAX_FRAMES, Region, STACK_FAKE, STACK_WASM } from './layout.js';
 
-export { CompileError };
+export { CompileError, type ArrayMapInfo };
 
 export interface CompileOptions {
   /**
@@ -27,6 +28,11 @@ export interface CompileOptions {
    * returns the value's offset in the map's region (or -1 for NULL) and the pointer is built here.
    */
   fastMapHelpers?: ReadonlySet<number>;
+  /**
+   * With lookup (1) in fastMapHelpers: the array map whose handle is `value`, if any. A lookup whose
+   * r1 is such a handle at compile time is inlined (no import call); the CPU is the global "cpu".
+   */
+  arrayMap?: (value: bigint) => ArrayMapInfo | undefined;
 }
 
 export interface CompiledBpf {
@@ -51,14 +57,25 @@ const TYPES = [
   { params: [I32, I64, I64], results: [I64] },
   { params: [I32, I32, I32, I32, I32, I32, I32, I32, I32], results: [I32] },
 ] as Array<{ params: ValType[]; results: ValType[] }>;
-const G_STEPS = 0, G_BUDGET = 1;
+const G_STEPS = 0, G_BUDGET = 1, G_CPU = 2;
 
 export function compileToWasm(insns: RawInsn[], opts: CompileOptions = {}): CompiledBpf {
   const { subprogs } = analyse(insns);
+  // Inlined lookups are decided first, so that a helper only they call needs no import.
+  const inlined = new Map<number, [ArrayMapInfo, Val]>();
+  if (opts.arrayMap && opts.fastMapHelpers?.has(1)) {
+    for (const sp of subprogs) {
+      for (const [pc, regs] of knownAtLookups(insns, sp, (at) => ldImm64Value(insns, opts, at))) {
+        const r1 = regs[1];
+        const map = r1 !== null && 'c' in r1 ? opts.arrayMap(r1.c) : undefined;
+        if (map) inlined.set(pc, [map, regs[2]]);
+      }
+    }
+  }
   const helpers: number[] = [];
   for (let i = 0; i < insns.length; i++) {
     const insn = insns[i];
-    if (insn.code === (Class.JMP | JmpOp.CALL) && insn.src === 0 && !helpers.includes(insn.imm)) helpers.push(insn.imm);
+    if (insn.code === (Class.JMP | JmpOp.CALL) && insn.src === 0 && !inlined.has(i) && !helpers.includes(insn.imm)) helpers.push(insn.imm);
     if (insn.code === LD_IMM64) i++;
   }
   const imports = [
@@ -73,6 +90,7 @@ export function compileToWasm(insns: RawInsn[], opts: CompileOptions = {}): Comp
     insns, opts, callees, ldabs: 1,
     helperFn: new Map(helpers.map((id, k) => [id, 2 + k])),
     subFn: new Map(subprogs.map((sp, k) => [sp.start, fSub0 + k])),
+    inlined,
   };
   const funcs: FuncBody[] = [runFunc(fSub0), repeatFunc(fSub0)];
   for (const sp of subprogs) {
@@ -90,6 +108,7 @@ export function compileToWasm(insns: RawInsn[], opts: CompileOptions = {}): Comp
     globals: [
       { type: I32, mutable: true, init: 0, export: 'steps' },
       { type: I32, mutable: true, init: 1_000_000, export: 'budget' },
+      { type: I32, mutable: true, init: 0, export: 'cpu' },
     ],
     funcs,
   });
@@ -104,6 +123,8 @@ interface Ctx {
   ldabs: number;
   helperFn: Map<number, number>;
   subFn: Map<number, number>;
+  /** inlined array lookups: call slot -> map and the known value of r2 (the key pointer) */
+  inlined: Map<number, [ArrayMapInfo, Val]>;
 }
 
 function runFunc(fSub0: number): FuncBody {
@@ -228,16 +249,7 @@ function emitInsn(ctx: Ctx, f: Fn, pc: number, jump: (target: number, conditiona
 function emitLd(ctx: Ctx, f: Fn, insn: RawInsn, pc: number): void {
   if (insn.code === LD_IMM64) {
     if (insn.dst > 9) throw new CompileError(pc, `ld_imm64 into r${insn.dst}`);
-    const second = ctx.insns[pc + 1];
-    let value: bigint | undefined;
-    if (insn.src !== 0) value = ctx.opts.ldImm64?.(pc, insn, second);
-    if (value === undefined) {
-      if (insn.src === 0) value = BigInt(insn.imm >>> 0) | (BigInt(second.imm >>> 0) << 32n);
-      else if (insn.src === Pseudo.MAP_FD) value = MAP_HANDLE_BASE | BigInt(insn.imm >>> 0);
-      else if (insn.src === Pseudo.FUNC) value = FUNC_HANDLE_BASE | BigInt(pc + insn.imm + 1);
-      else throw new CompileError(pc, `ld_imm64 pseudo src ${insn.src} needs a resolver (CompileOptions.ldImm64)`);
-    }
-    f.i64(value).set(regOf(insn.dst));
+    f.i64(ldImm64Value(ctx.insns, ctx.opts, pc)).set(regOf(insn.dst));
     return;
   }
   const mode = opMode(insn.code);
@@ -249,6 +261,16 @@ function emitLd(ctx: Ctx, f: Fn, insn: RawInsn, pc: number): void {
   if (mode === Mode.IND) f.get(regOf(insn.src)).i64(insn.imm).op(Op.i64_add);
   else f.i64(insn.imm);
   f.i32(width).call(ctx.ldabs).set(L.r0);
+}
+
+function ldImm64Value(insns: RawInsn[], opts: CompileOptions, pc: number): bigint {
+  const insn = insns[pc], second = insns[pc + 1];
+  const value = insn.src !== 0 ? opts.ldImm64?.(pc, insn, second) : undefined;
+  if (value !== undefined) return value;
+  if (insn.src === 0) return BigInt(insn.imm >>> 0) | (BigInt(second.imm >>> 0) << 32n);
+  if (insn.src === Pseudo.MAP_FD) return MAP_HANDLE_BASE | BigInt(insn.imm >>> 0);
+  if (insn.src === Pseudo.FUNC) return FUNC_HANDLE_BASE | BigInt(pc + insn.imm + 1);
+  throw new CompileError(pc, `ld_imm64 pseudo src ${insn.src} needs a resolver (CompileOptions.ldImm64)`);
 }
 
 function emitFastMapCall(f: Fn, id: number, pc: number, fn: number): void {
@@ -282,6 +304,11 @@ function emitJmp(ctx: Ctx, f: Fn, insn: RawInsn, pc: number, is32: boolean, jump
     return;
   }
   if (op === JmpOp.CALL && !is32) {
+    const inline = insn.src === 0 ? ctx.inlined.get(pc) : undefined;
+    if (inline) {
+      emitArrayLookup(f, inline[0], inline[1], pc, G_CPU);
+      return;
+    }
     if (insn.src === 0 && ctx.opts.fastMapHelpers?.has(insn.imm)) {
       emitFastMapCall(f, insn.imm, pc, ctx.helperFn.get(insn.imm)!);
       return;

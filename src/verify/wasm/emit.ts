@@ -216,7 +216,7 @@ function emitEnd(f: Fn, insn: RawInsn, pc: number, is64: boolean, x: boolean): v
  * r10 with a constant offset is checked at compile time against the current 512-byte frame;
  * any other pointer goes through the region table at run time.
  */
-export function emitAddress(f: Fn, base: number, off: number, width: number, pc: number): number {
+export function emitAddress(f: Fn, base: number, off: number, width: number, pc: number, kind: number = Fault.ACCESS): number {
   if (base === 10) {
     const at = FRAME_SIZE + off;
     if (at >= 0 && at + width <= FRAME_SIZE) {
@@ -235,7 +235,7 @@ export function emitAddress(f: Fn, base: number, off: number, width: number, pc:
   f.get(L.tB).op(Op.i32_wrap_i64).tee(L.xlo).get(L.xe).mem(Op.i32_load, 4).op(Op.i32_ge_u);
   f.get(L.xlo).get(L.xe).mem(Op.i32_load, 8).op(Op.i32_and).i32(width).op(Op.i32_add).get(L.xe).mem(Op.i32_load, 12).op(Op.i32_gt_u);
   f.op(Op.i32_or).if();
-  f.fault(Fault.ACCESS, pc, () => f.get(L.tB), width).end();
+  f.fault(kind, pc, () => f.get(L.tB), width).end();
   f.get(L.xe).mem(Op.i32_load, 0).get(L.xlo).op(Op.i32_add);
   return 0;
 }

@@ -42,4 +42,6 @@ export const Fault = {
   BUDGET: 3,
   /** bpf-to-bpf call deeper than MAX_FRAMES */
   DEPTH: 4,
+  /** a helper's pointer argument outside any region (inlined helpers; same message as the import) */
+  HELPER_ACCESS: 5,
 } as const;

@@ -97,6 +97,24 @@ export class VmMap {
     return e;
   }
 
+  /** entryOf(key, true) for a key already bounds-checked at wasm address `at`, without copying it. */
+  entryAt(at: number): number {
+    const mem = this.memory();
+    if (this.isArray) {
+      const i = (mem[at] | (mem[at + 1] << 8) | (mem[at + 2] << 16) | (mem[at + 3] << 24)) >>> 0;
+      return i < this.spec.maxEntries ? i : -1;
+    }
+    if (!this.isHash) return -1;
+    let k = '';
+    for (let i = 0; i < this.spec.keySize; i++) k += String.fromCharCode(mem[at + i]);
+    const e = this.index.get(k);
+    if (e !== undefined && this.isLru) {
+      this.index.delete(k);
+      this.index.set(k, e);
+    }
+    return e ?? -1;
+  }
+
   /**
    * BPF-side and user-side update. `value` is one CPU's value; from a program (`cpu` given) only that
    * CPU's copy of a per-CPU value is written and a new element's other copies are zeroed, as the kernel

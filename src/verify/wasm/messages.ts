@@ -2,7 +2,8 @@
 import { Class, LD_IMM64, Mode, opClass, opMode } from '../../asm/opcodes.js';
 import type { RawInsn } from '../../asm/encoding.js';
 import { formatInsn } from '../../asm/disasm.js';
-import { MAX_REGIONS, Region, regionBase } from './layout.js';
+import { FRAME_SIZE, Fault, MAX_FRAMES, MAX_REGIONS, Region, regionBase } from './layout.js';
+import { BpfFault } from './fault.js';
 
 /** JS mirror of one region table entry (see layout.ts). */
 export interface RegionInfo {
@@ -46,4 +47,23 @@ export function describeAddr(regions: readonly RegionInfo[], a: bigint, width: n
     return `${r.name}: offset ${lo % slot}+${width} crosses the end of a ${r.limit}-byte value (slot ${Math.floor(lo / slot)})`;
   }
   return `${r.name} region is ${r.size} bytes at ${base}; bytes ${lo}..${lo + width - 1} are not all inside it`;
+}
+
+/** The error for a fault the wasm code raised (kind: layout.ts Fault) at instruction `pc`. */
+export function faultError(insns: readonly RawInsn[], regions: readonly RegionInfo[], budget: number, kind: number, pc: number, addr: bigint, width: number): BpfFault {
+  const a = BigInt.asUintN(64, addr);
+  const at = where(insns, pc);
+  switch (kind) {
+    case Fault.ACCESS:
+      return new BpfFault('access', pc, `${at}: out-of-bounds ${accessKind(insns, pc)} of ${width} bytes at 0x${a.toString(16)}: ${describeAddr(regions, a, width)}`, a, regionName(regions, a));
+    case Fault.HELPER_ACCESS:
+      // The text BpfVm.translate() gives a helper's pointer argument.
+      return new BpfFault('access', pc, `${at}: helper access of ${width} bytes at 0x${a.toString(16)}: ${describeAddr(regions, a, width)}`, a, regionName(regions, a));
+    case Fault.FRAME:
+      return new BpfFault('frame', pc, `${at}: stack access of ${width} bytes at fp${insns[pc].off >= 0 ? '+' : ''}${insns[pc].off} is outside the ${FRAME_SIZE}-byte frame`, a, 'stack');
+    case Fault.BUDGET:
+      return new BpfFault('budget', pc, `instruction budget of ${budget} exhausted in the subprogram at insn ${pc} (a runaway loop?); raise VmOptions.maxSteps if it is legitimate`);
+    default:
+      return new BpfFault('depth', pc, `${at}: bpf-to-bpf calls nested deeper than ${MAX_FRAMES} frames`);
+  }
 }

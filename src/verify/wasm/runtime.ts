@@ -1,19 +1,17 @@
 // BpfVm: compiles a program once, instantiates it once over one preallocated memory, and runs it
 // as often as asked. Maps live in JS (maps.ts) with their values in the wasm memory; helpers are
 // wasm imports that call plain JS functions.
-import { MapType, Pseudo } from '../../asm/opcodes.js';
+import { MapType } from '../../asm/opcodes.js';
 import type { RawInsn } from '../../asm/encoding.js';
 import type { MapSpec, ProgramSpec } from '../../asm/spec.js';
 import { helperId, helperName } from '../../asm/helpers.js';
-import { compileToWasm, type CompiledBpf } from './compile.js';
-import {
-  FRAME_SIZE, Fault, MAP_HANDLE_BASE, MAX_FRAMES, MAX_REGIONS, REGION_ENTRY, Region,
-  STACK_BYTES, STACK_WASM, regionBase,
-} from './layout.js';
-import { Errno, VmMap, slotBytes } from './maps.js';
+import { compileToWasm, type ArrayMapInfo, type CompiledBpf } from './compile.js';
+import { MAP_HANDLE_BASE, MAX_REGIONS, REGION_ENTRY, Region, STACK_BYTES, STACK_WASM, regionBase } from './layout.js';
+import { VmMap, slotBytes } from './maps.js';
 import { BpfFault, LdAbsExit } from './fault.js';
 import { BUILTIN_HELPERS } from './builtins.js';
-import { accessKind, describeAddr, regionName, where, type RegionInfo } from './messages.js';
+import { describeAddr, faultError, where, type RegionInfo } from './messages.js';
+import { arrayMapInfo, fastMapImport, resolveMapLdImm64, type MapHost } from './map-imports.js';
 
 /** A helper: receives r1..r5 as unsigned 64-bit values, returns r0. */
 export type HelperFn = (vm: BpfVm, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint | number;
@@ -69,11 +67,11 @@ interface Exports {
   repeat(n: number, r1: bigint, r2: bigint): bigint;
   steps: WebAssembly.Global;
   budget: WebAssembly.Global;
+  cpu: WebAssembly.Global;
   [sub: string]: unknown;
 }
 
 const DATA_PTR = regionBase(Region.DATA);
-const HANDLE_HI = Number(MAP_HANDLE_BASE >> 32n);
 const FAST_MAP_HELPERS = [1, 2, 3];
 const BUILTIN_BY_ID = new Map(Object.entries(BUILTIN_HELPERS).map(([name, fn]) => [helperId(name), fn]));
 const CTX_PTR = regionBase(Region.CTX);
@@ -89,7 +87,6 @@ export class BpfVm {
   /** lines written by trace_printk */
   readonly printk: string[] = [];
   readonly memory: WebAssembly.Memory;
-  cpu: number;
   readonly nCpus: number;
   pid: number;
   tgid: number;
@@ -111,6 +108,7 @@ export class BpfVm {
   private readonly fast = new Set<number>();
   private readonly ldImm64: (pc: number, first: RawInsn, second: RawInsn) => bigint | undefined;
   private rng: number;
+  private cpuNow = 0;
   private steps: number;
   private readonly ctxWasm: number;
   private readonly dataWasm: number;
@@ -124,9 +122,8 @@ export class BpfVm {
     const spec = Array.isArray(program) ? undefined : program;
     this.spec = spec;
     this.insns = spec ? spec.insns : (program as RawInsn[]);
-    this.cpu = opts.cpu ?? 0;
     this.nCpus = opts.nCpus ?? 1;
-    if (this.cpu >= this.nCpus) throw new RangeError(`cpu ${this.cpu} is not below nCpus ${this.nCpus}`);
+    this.cpu = opts.cpu ?? 0;
     this.pid = opts.pid ?? 1000;
     this.tgid = opts.tgid ?? this.pid;
     this.uid = opts.uid ?? 0;
@@ -183,22 +180,41 @@ export class BpfVm {
     for (const [key, fn] of Object.entries(opts.helpers ?? {})) this.addHelper(key, fn);
 
     for (const id of FAST_MAP_HELPERS) if (this.helpers.get(id) === BUILTIN_BY_ID.get(id)) this.fast.add(id);
-    this.ldImm64 = (pc, first, second) => this.resolveLdImm64(pc, first, second, opts);
+    this.ldImm64 = (pc, first, second) => resolveMapLdImm64(this, this.mapList, opts.mapFds, pc, first, second);
     [this.compiled, this.exports] = this.build();
   }
 
   /** Compiles and instantiates over the existing memory (again after a map helper is replaced). */
   private build(): [CompiledBpf, Exports] {
-    const compiled = compileToWasm(this.insns, { ldImm64: this.ldImm64, fastMapHelpers: this.fast });
+    const host: MapHost = {
+      mapList: this.mapList, regions: this.regions, mem: () => this.mem, cpu: () => this.cpuNow,
+      mapOf: (handle, pc) => ((this.currentPc = pc), this.mapOf(handle)),
+      translate: (addr, len, pc) => ((this.currentPc = pc), this.translate(addr, len)),
+    };
+    const arrayMap = (v: bigint): ArrayMapInfo | undefined => arrayMapInfo(host, v);
+    const compiled = compileToWasm(this.insns, { ldImm64: this.ldImm64, fastMapHelpers: this.fast, arrayMap });
     const env: Record<string, unknown> = {
       mem: this.memory,
-      fault: (kind: number, pc: number, addr: bigint, width: number) => this.raiseFault(kind, pc, addr, width),
+      fault: (kind: number, pc: number, addr: bigint, width: number) => {
+        throw faultError(this.insns, this.regions, this.steps, kind, pc, addr, width);
+      },
       ldabs: (pc: number, off: bigint, width: number) => this.ldAbs(pc, off, width),
     };
-    for (const id of compiled.helpers) env[this.fast.has(id) ? `m${id}` : `h${id}`] = this.fast.has(id) ? this.fastImport(id) : this.helperImport(id);
+    for (const id of compiled.helpers) env[this.fast.has(id) ? `m${id}` : `h${id}`] = this.fast.has(id) ? fastMapImport(host, id) : this.helperImport(id);
     const exports = new WebAssembly.Instance(compiled.module, { env } as WebAssembly.Imports).exports as unknown as Exports;
     exports.budget.value = this.steps;
+    exports.cpu.value = this.cpuNow;
     return [compiled, exports];
+  }
+
+  /** The CPU the program runs on (per-CPU maps, get_smp_processor_id); inlined lookups read it from wasm. */
+  get cpu(): number {
+    return this.cpuNow;
+  }
+  set cpu(n: number) {
+    if (!(Number.isInteger(n) && n >= 0 && n < this.nCpus)) throw new RangeError(`cpu ${n} is not below nCpus ${this.nCpus}`);
+    this.cpuNow = n;
+    if (this.exports) this.exports.cpu.value = n;
   }
 
   /** Instruction budget per run. */
@@ -363,48 +379,6 @@ export class BpfVm {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  /** Number-only imports for the map helpers (see CompileOptions.fastMapHelpers). */
-  private fastImport(id: number): (...a: number[]) => number {
-    if (id === 1) {
-      return (alo, ahi, blo, bhi, _clo, _chi, _dlo, _dhi, pc) => {
-        const m = this.mapAt(alo, ahi, pc);
-        const at = this.at32(blo, bhi, m.spec.keySize, pc);
-        const e = m.entryOf(this.mem.subarray(at, at + m.spec.keySize), true);
-        return e < 0 ? -1 : m.offsetOf(e, m.perCpu ? this.cpu : 0);
-      };
-    }
-    if (id === 2) {
-      return (alo, ahi, blo, bhi, clo, chi, dlo, dhi, pc) => {
-        const m = this.mapAt(alo, ahi, pc);
-        const k = this.at32(blo, bhi, m.spec.keySize, pc);
-        const v = this.at32(clo, chi, m.spec.valueSize, pc);
-        if (dhi !== 0 || dlo >>> 0 > 0xffff) return -Errno.EINVAL;
-        return m.update(this.mem.subarray(k, k + m.spec.keySize), this.mem.subarray(v, v + m.spec.valueSize), dlo, this.cpu);
-      };
-    }
-    return (alo, ahi, blo, bhi, _clo, _chi, _dlo, _dhi, pc) => {
-      const m = this.mapAt(alo, ahi, pc);
-      const k = this.at32(blo, bhi, m.spec.keySize, pc);
-      return m.delete(this.mem.subarray(k, k + m.spec.keySize));
-    };
-  }
-
-  private mapAt(lo: number, hi: number, pc: number): VmMap {
-    const m = hi === HANDLE_HI ? this.mapList[lo >>> 0] : undefined;
-    if (m) return m;
-    this.currentPc = pc;
-    return this.mapOf((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
-  }
-
-  /** translate() on a pointer given as two i32 halves, without BigInt unless it faults. */
-  private at32(lo: number, hi: number, len: number, pc: number): number {
-    const off = lo >>> 0;
-    const r = hi >>> 0 < MAX_REGIONS ? this.regions[hi] : undefined;
-    if (r && off < r.size && ((off & r.mask) >>> 0) + len <= r.limit) return r.wasmBase + off;
-    this.currentPc = pc;
-    return this.translate((BigInt(hi >>> 0) << 32n) | BigInt(off), len);
-  }
-
   private helperImport(id: number): (...a: unknown[]) => bigint {
     const U = (v: bigint): bigint => BigInt.asUintN(64, v);
     return (a, b, c, d, e, pc, depth) => {
@@ -422,31 +396,6 @@ export class BpfVm {
     };
   }
 
-  private resolveLdImm64(pc: number, first: RawInsn, second: RawInsn, opts: VmOptions): bigint | undefined {
-    let name: string | undefined;
-    let kind: 'fd' | 'value' = first.src === Pseudo.MAP_VALUE || first.src === Pseudo.MAP_IDX_VALUE ? 'value' : 'fd';
-    let offset = second.imm >>> 0;
-    const ref = this.spec?.mapRefs.find((r) => r.index === pc);
-    if (ref) {
-      name = ref.map;
-      kind = ref.kind;
-      offset = ref.offset ?? 0;
-    } else if (first.src === Pseudo.MAP_FD || first.src === Pseudo.MAP_VALUE) {
-      name = opts.mapFds ? opts.mapFds[first.imm] : this.mapList[first.imm]?.name;
-    } else if (first.src === Pseudo.MAP_IDX || first.src === Pseudo.MAP_IDX_VALUE) {
-      name = this.mapList[first.imm]?.name;
-    } else {
-      return undefined;
-    }
-    const m = name === undefined ? undefined : this.maps.get(name);
-    if (!m) throw new BpfFault('helper', pc, `insn ${pc}: ld_imm64 refers to map ${name ?? `#${first.imm}`}, which is not among the VM's maps`);
-    if (kind === 'fd') return MAP_HANDLE_BASE | BigInt(m.id);
-    if (!m.isArray || offset >= m.spec.valueSize) {
-      throw new BpfFault('helper', pc, `insn ${pc}: direct value access needs an array map and an offset below the value size`);
-    }
-    return m.pointer(0, m.perCpu ? this.cpu : 0) + BigInt(offset);
-  }
-
   private ldAbs(pc: number, off: bigint, width: number): bigint {
     const o = Number(BigInt.asIntN(32, off));
     const r = this.regions[Region.DATA];
@@ -455,22 +404,5 @@ export class BpfVm {
     for (let i = 0; i < width; i++) v = v * 256 + this.mem[r.wasmBase + o + i];
     void pc;
     return BigInt(v);
-  }
-
-  private raiseFault(kind: number, pc: number, addr: bigint, width: number): never {
-    const a = BigInt.asUintN(64, addr);
-    const at = where(this.insns, pc);
-    switch (kind) {
-      case Fault.ACCESS: {
-        const what = accessKind(this.insns, pc);
-        throw new BpfFault('access', pc, `${at}: out-of-bounds ${what} of ${width} bytes at 0x${a.toString(16)}: ${describeAddr(this.regions, a, width)}`, a, regionName(this.regions, a));
-      }
-      case Fault.FRAME:
-        throw new BpfFault('frame', pc, `${at}: stack access of ${width} bytes at fp${this.insns[pc].off >= 0 ? '+' : ''}${this.insns[pc].off} is outside the ${FRAME_SIZE}-byte frame`, a, 'stack');
-      case Fault.BUDGET:
-        throw new BpfFault('budget', pc, `instruction budget of ${this.steps} exhausted in the subprogram at insn ${pc} (a runaway loop?); raise VmOptions.maxSteps if it is legitimate`);
-      default:
-        throw new BpfFault('depth', pc, `${at}: bpf-to-bpf calls nested deeper than ${MAX_FRAMES} frames`);
-    }
   }
 }
