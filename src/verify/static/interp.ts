@@ -5,7 +5,8 @@ import type { RawInsn } from '../../asm/encoding.js';
 import { AluOp, AtomicOp, Class, JmpOp, LD_IMM64, Mode, Pseudo, Source, opAluJmp, opClass, opMode, opSize, opSource, sizeBytes } from '../../asm/opcodes.js';
 import { aluResult, compareConst } from './alu.js';
 import { helperCall, type CallEnv } from './calls.js';
-import type { Cfg } from './cfg.js';
+import { isPseudoCall, successors, type Cfg } from './cfg.js';
+import { liveRegisters } from './liveness.js';
 import { Reject, access } from './memory.js';
 import {
   UNINIT, UNKNOWN, cloneState, cur, describe, isPointer, mapAllRegs, newFrame, scalar, stateKey, type RegVal, type State,
@@ -161,6 +162,21 @@ function step(env: InterpEnv, pc: number, st: State): Next {
   }
 }
 /** Walks all paths; returns the violations found (at most one per path, deduplicated). */
+/** 1 at instructions two or more paths can reach: jump targets with another way in, call returns. */
+function joinPoints(env: InterpEnv): Uint8Array {
+  const n = env.insns.length;
+  const inDegree = new Uint8Array(n);
+  const joins = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (env.cfg.secondSlot[i]) continue;
+    for (const s of successors(env.insns, i)) if (s >= 0 && s < n && inDegree[s]! < 2) inDegree[s]!++;
+    if (isPseudoCall(env.insns[i]!) && i + 1 < n) joins[i + 1] = 1;
+  }
+  for (let i = 0; i < n; i++) if (inDegree[i]! >= 2) joins[i] = 1;
+  for (const start of env.cfg.subprogStarts) joins[start] = 1;
+  return joins;
+}
+
 export function interpret(env: InterpEnv, maxIssues = 20): RawIssue[] {
   const issues: RawIssue[] = [];
   const seenIssue = new Set<string>();
@@ -168,13 +184,19 @@ export function interpret(env: InterpEnv, maxIssues = 20): RawIssue[] {
   const start: State = { frames: [newFrame(0, 0, -1)], refs: new Map(), nextId: 1 };
   start.frames[0]!.regs[1] = { t: 'ctx', off: 0 };
   const work: Next = [{ pc: 0, st: start }];
+  const joins = joinPoints(env);
+  const live = liveRegisters(env.insns, env.cfg);
   let steps = 0;
   while (work.length && issues.length < maxIssues) {
     let { pc, st } = work.pop()!;
     for (;;) {
-      const key = `${pc}#${stateKey(st)}`;
-      if (seen.has(key)) break;
-      seen.add(key);
+      // Paths can only merge where control flow does: remembering states there is enough, and
+      // building the state key at every instruction was most of the verifier's time.
+      if (joins[pc]) {
+        const key = `${pc}#${stateKey(st, live?.[pc])}`;
+        if (seen.has(key)) break;
+        seen.add(key);
+      }
       if (++steps > STEP_LIMIT) {
         issues.push({ index: pc, message: `the program has too many distinct paths for this verifier (over ${STEP_LIMIT} instruction visits)` });
         return issues;

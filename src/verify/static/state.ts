@@ -84,11 +84,15 @@ function regKey(r: RegVal): string {
   }
 }
 
-/** A string equal for two states exactly when they are equal: used to skip re-walking a state. */
-export function stateKey(s: State): string {
+/**
+ * A string equal for two states exactly when they are equal: used to skip re-walking a state. With
+ * `live` (a register mask, single-frame programs), dead registers are left out: they cannot matter.
+ */
+export function stateKey(s: State, live?: number): string {
   const parts: string[] = [];
   for (const f of s.frames) {
-    parts.push(`F${f.subprog}@${f.returnTo}`, f.regs.map(regKey).join(','), Buffer.from(f.bytes).toString('base64'));
+    const regs = live === undefined ? f.regs.map(regKey) : f.regs.map((r, i) => ((live >> i) & 1 ? regKey(r) : '-'));
+    parts.push(`F${f.subprog}@${f.returnTo}`, regs.join(','), Buffer.from(f.bytes).toString('base64'));
     for (const [slot, r] of [...f.spills].sort((a, b) => a[0] - b[0])) parts.push(`${slot}=${regKey(r)}`);
   }
   parts.push(`R${[...s.refs].map(([id, r]) => `${id}@${r.frame}`).join(',')}`);
