@@ -5,8 +5,10 @@ import { CORPUS, REJECTED } from '../src/verify/static/corpus/index.js';
 import { VerifierError, assertVerified, verifyProgram } from '../src/verify/static/index.js';
 import { PROTOS } from '../src/verify/static/protos.js';
 import { helperId } from '../src/asm/helpers.js';
-import { exit, ldx, mov64, program } from '../src/asm/index.js';
-import { ProgType, R0, R1 } from '../src/asm/opcodes.js';
+import { exit, jeq, label, ldx, mov64, program } from '../src/asm/index.js';
+import { liveRegisters } from '../src/verify/static/liveness.js';
+import { buildCfg } from '../src/verify/static/cfg.js';
+import { ProgType, R0, R1, R6, R7 } from '../src/asm/opcodes.js';
 
 const corpus = suite('verify-static corpus verdicts');
 
@@ -97,3 +99,30 @@ api('every modelled helper prototype names a real helper of the asm table', () =
 });
 
 api.run();
+
+// Liveness decides which registers the interpreter's memo may ignore: check it on a hand-worked program.
+const paths = suite('static verifier: liveness');
+paths('live-in registers per instruction, worked by hand', () => {
+  const spec = program({
+    name: 'live', type: ProgType.RAW_TRACEPOINT, ctxSize: 8, maps: [],
+    items: [
+      ldx.dw(R6, R1, 0), // 0: reads r1
+      mov64.imm(R7, 5), // 1: r7 is written before any read: dead here
+      jeq.imm(R6, 0, 'zero'), // 2: reads r6
+      mov64.reg(R0, R7), // 3: reads r7
+      exit(), // 4: reads r0
+      label('zero'),
+      mov64.imm(R0, 0), // 5
+      exit(), // 6
+    ],
+  });
+  const live = liveRegisters(spec.insns, buildCfg(spec.insns))!;
+  const regs = (mask: number) => [...Array(11).keys()].filter((r) => (mask >> r) & 1);
+  assert.equal(regs(live[0]!), [1]);
+  assert.equal(regs(live[1]!), [6]);
+  assert.equal(regs(live[2]!), [6, 7]);
+  assert.equal(regs(live[3]!), [7]);
+  assert.equal(regs(live[4]!), [0]);
+  assert.equal(regs(live[5]!), []);
+});
+paths.run();
