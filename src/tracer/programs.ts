@@ -99,18 +99,22 @@ function tracepointProgram(name: string, layout: { type: 'raw' | 'tracefs'; ctxS
 
 let labelSeq = 0;
 
+/** r0 = map_lookup_elem(map, r10 + keyOff); clobbers r1-r5. */
+const lookup = (map: string, keyOff: number): Instruction[] => [
+  ldMapFd(R1, map), mov64.reg(R2, R10), add64.imm(R2, keyOff), call('map_lookup_elem'),
+];
+
+/** *(u64 *)r0 += 1, atomically (other CPUs count into the same value). */
+const increment = (): Instruction[] => [mov64.imm(R1, 1), atomic.add.dw(R0, 0, R1)];
+
 /** Increments stats[slot] by one; clobbers r0-r5. */
 function bumpStat(slot: number, stackOff: number): (Instruction | Label)[] {
   const done = `stat_${slot}_done_${++labelSeq}`;
   return [
     st.w(R10, stackOff, slot),
-    ldMapFd(R1, 'stats'),
-    mov64.reg(R2, R10),
-    add64.imm(R2, stackOff),
-    call('map_lookup_elem'),
+    ...lookup('stats', stackOff),
     jeq.imm(R0, 0, done),
-    mov64.imm(R1, 1),
-    atomic.add.dw(R0, 0, R1),
+    ...increment(),
     label(done),
   ];
 }
@@ -125,10 +129,7 @@ function lookupCurrent(out: string): (Instruction | Label)[] {
     mov64.reg(R7, R0),
     rsh64.imm(R7, 32),
     stx.w(R10, -4, R7),
-    ldMapFd(R1, 'tracked'),
-    mov64.reg(R2, R10),
-    add64.imm(R2, -4),
-    call('map_lookup_elem'),
+    ...lookup('tracked', -4),
     jeq.imm(R0, 0, out),
   ];
 }
@@ -151,10 +152,7 @@ function allocateSlot(maxSlots: number): (Instruction | Label)[] {
     rsh64.imm(R2, SLOT_SHIFT),
     jne.imm(R2, 0, done),
     st.w(R10, -28, Stat.NEXT_SLOT),
-    ldMapFd(R1, 'stats'),
-    mov64.reg(R2, R10),
-    add64.imm(R2, -28),
-    call('map_lookup_elem'),
+    ...lookup('stats', -28),
     jeq.imm(R0, 0, none),
     mov64.imm(R2, 1),
     atomic.fetchAdd.dw(R0, 0, R2),
@@ -194,10 +192,7 @@ function fillCache(): (Instruction | Label)[] {
   return [
     stx.w(R10, -48, R1),
     st.w(R10, -4, 0),
-    ldMapFd(R1, 'cache'),
-    mov64.reg(R2, R10),
-    add64.imm(R2, -4),
-    call('map_lookup_elem'),
+    ...lookup('cache', -4),
     jeq.imm(R0, 0, done),
     stx.w(R0, 0, R7),
     ldx.w(R1, R10, -48),
@@ -226,19 +221,13 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
     and64.imm(R8, 0x7fffffff),
     // The epoch first: anything read after it is at least as new.
     st.w(R10, -4, Stat.EPOCH),
-    ldMapFd(R1, 'stats'),
-    mov64.reg(R2, R10),
-    add64.imm(R2, -4),
-    call('map_lookup_elem'),
+    ...lookup('stats', -4),
     jeq.imm(R0, 0, 'out'),
     ldx.dw(R9, R0, 0),
     stx.dw(R10, -40, R9),
     // Fast path: this CPU saw this process last, and `tracked` has not changed since.
     st.w(R10, -4, 0),
-    ldMapFd(R1, 'cache'),
-    mov64.reg(R2, R10),
-    add64.imm(R2, -4),
-    call('map_lookup_elem'),
+    ...lookup('cache', -4),
     jeq.imm(R0, 0, 'slow'),
     ldx.dw(R2, R0, 8),
     jne.reg(R2, R9, 'slow'),
@@ -267,10 +256,7 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
     // Slow path: the `tracked` hash.
     label('slow'),
     stx.w(R10, -8, R7),
-    ldMapFd(R1, 'tracked'),
-    mov64.reg(R2, R10),
-    add64.imm(R2, -8),
-    call('map_lookup_elem'),
+    ...lookup('tracked', -8),
     jne.imm(R0, 0, 'tracked'),
     mov64.imm(R1, 0),
     ...fillCache(),
@@ -361,13 +347,9 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
   items.push(
     label('row'),
     stx.w(R10, -4, R3),
-    ldMapFd(R1, 'rows'),
-    mov64.reg(R2, R10),
-    add64.imm(R2, -4),
-    call('map_lookup_elem'),
+    ...lookup('rows', -4),
     jeq.imm(R0, 0, 'hash'),
-    mov64.imm(R1, 1),
-    atomic.add.dw(R0, 0, R1),
+    ...increment(),
     ja('out'),
     label('hash'),
   );
@@ -385,13 +367,9 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
     label('key'),
     stx.w(R10, -16, R7),
     stx.w(R10, -12, R8),
-    ldMapFd(R1, 'counts'),
-    mov64.reg(R2, R10),
-    add64.imm(R2, -16),
-    call('map_lookup_elem'),
+    ...lookup('counts', -16),
     jeq.imm(R0, 0, 'insert'),
-    mov64.imm(R1, 1),
-    atomic.add.dw(R0, 0, R1),
+    ...increment(),
     ja('out'),
 
     label('insert'),
@@ -406,13 +384,9 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
     jeq.imm(R0, 0, 'out'),
     // Another CPU inserted the same key first (EEXIST): add to its counter instead.
     jne.imm(R0, -EEXIST, 'drop'),
-    ldMapFd(R1, 'counts'),
-    mov64.reg(R2, R10),
-    add64.imm(R2, -16),
-    call('map_lookup_elem'),
+    ...lookup('counts', -16),
     jeq.imm(R0, 0, 'drop'),
-    mov64.imm(R1, 1),
-    atomic.add.dw(R0, 0, R1),
+    ...increment(),
     ja('out'),
 
     label('drop'),
