@@ -1,0 +1,125 @@
+// dp_fork and dp_exit: keep the tracked set equal to the monitored tree as processes come and go.
+import {
+  R0, R1, R2, R3, R4, R6, R7, R8, R10, add64, mov64, mov32, rsh64, and64, or64, ldx, stx, ja, jeq, jne, call, label, ldMapFd,
+} from '../asm/index.js';
+import type { Instruction, Label } from '../asm/index.js';
+import type { MapSpec, ProgramSpec } from '../asm/spec.js';
+import { BPF_ANY, CLONE_THREAD, COMPAT, STATE_MASK, Stat, State } from './maps.js';
+import { bumpStat, lookupCurrent, returnZero, tracepointProgram } from './blocks.js';
+
+/** Where the fork program finds the new task's pid, and how it tells a thread from a process. */
+export type ForkLayout =
+  /** raw sched_process_fork(parent, child): read child->pid and child->tgid at these task_struct offsets. */
+  | { type: 'raw'; taskPidOffset: number; taskTgidOffset: number; ctxSize: number }
+  /** tracefs task/task_newtask record: the `pid` and `clone_flags` fields. */
+  | { type: 'tracefs'; pidOffset: number; pidSize: number; cloneFlagsOffset: number; ctxSize: number };
+
+/**
+ * Adds a forked child of a tracked process to `tracked` before the child first runs
+ * (both tracepoints fire before wake_up_new_task). Threads are skipped: they count via their tgid.
+ */
+export function forkProgram(layout: ForkLayout, maps: MapSpec[]): ProgramSpec {
+  const items: (Instruction | Label)[] = [
+    mov64.reg(R6, R1),
+    ...lookupCurrent('out'),
+    ldx.w(R8, R0, 0),
+  ];
+  if (layout.type === 'raw') {
+    items.push(
+      ldx.dw(R7, R6, 8), // child task_struct *
+      mov64.reg(R1, R10),
+      add64.imm(R1, -8),
+      mov64.imm(R2, 4),
+      mov64.reg(R3, R7),
+      add64.imm(R3, layout.taskPidOffset),
+      call('probe_read_kernel'),
+      jne.imm(R0, 0, 'out'),
+      mov64.reg(R1, R10),
+      add64.imm(R1, -12),
+      mov64.imm(R2, 4),
+      mov64.reg(R3, R7),
+      add64.imm(R3, layout.taskTgidOffset),
+      call('probe_read_kernel'),
+      jne.imm(R0, 0, 'out'),
+      ldx.w(R1, R10, -8),
+      ldx.w(R2, R10, -12),
+      jne.reg(R1, R2, 'out'), // a thread: pid != tgid
+    );
+  } else {
+    items.push(
+      ldx.dw(R1, R6, layout.cloneFlagsOffset),
+      and64.imm(R1, CLONE_THREAD),
+      jne.imm(R1, 0, 'out'),
+      (layout.pidSize === 8 ? ldx.dw : ldx.w)(R1, R6, layout.pidOffset),
+      stx.w(R10, -8, R1),
+    );
+  }
+  items.push(
+    // The child of a COUNT process is COUNT; of ARM or PENDING, PENDING. fork keeps the ABI (COMPAT).
+    mov64.reg(R2, R8),
+    and64.imm(R2, STATE_MASK),
+    and64.imm(R8, COMPAT),
+    mov64.imm(R1, State.PENDING),
+    jne.imm(R2, State.COUNT, 'store'),
+    mov64.imm(R1, State.COUNT),
+    label('store'),
+    or64.reg(R1, R8),
+    stx.w(R10, -16, R1),
+    ldMapFd(R1, 'tracked'),
+    mov64.reg(R2, R10),
+    add64.imm(R2, -8),
+    mov64.reg(R3, R10),
+    add64.imm(R3, -16),
+    mov64.imm(R4, BPF_ANY),
+    call('map_update_elem'),
+    jne.imm(R0, 0, 'full'),
+    ...bumpStat(Stat.EPOCH, -20),
+    ja('counted'),
+    label('full'),
+    ...bumpStat(Stat.DROPPED_TRACKED, -20),
+    label('counted'),
+    ...bumpStat(Stat.FORKS, -24),
+    ...returnZero('out'),
+  );
+  return tracepointProgram('dp_fork', layout, items, maps);
+}
+
+/** How the exit program knows the whole thread group is gone. */
+export interface ExitLayout {
+  type: 'raw' | 'tracefs';
+  /** ctx offset of a `group_dead` flag (sched_process_exit has one since 6.16); else: the leader's exit. */
+  groupDeadOffset?: number;
+  ctxSize: number;
+}
+
+/**
+ * Removes an exited process from `tracked`, so a recycled pid is not counted. Its counts stay in `counts`.
+ */
+export function exitProgram(layout: ExitLayout, maps: MapSpec[]): ProgramSpec {
+  const items: (Instruction | Label)[] = [
+    mov64.reg(R6, R1),
+    call('get_current_pid_tgid'),
+    mov64.reg(R7, R0),
+    rsh64.imm(R7, 32),
+  ];
+  if (layout.groupDeadOffset !== undefined) {
+    // raw tracepoint arguments are u64 slots (read whole, keep the bool's byte); tracefs has a 1-byte field.
+    if (layout.type === 'raw') items.push(ldx.dw(R1, R6, layout.groupDeadOffset), and64.imm(R1, 0xff));
+    else items.push(ldx.b(R1, R6, layout.groupDeadOffset));
+    items.push(jeq.imm(R1, 0, 'out'));
+  } else {
+    items.push(mov32.reg(R1, R0), jne.reg(R1, R7, 'out'));
+  }
+  items.push(
+    stx.w(R10, -4, R7),
+    ldMapFd(R1, 'tracked'),
+    mov64.reg(R2, R10),
+    add64.imm(R2, -4),
+    call('map_delete_elem'),
+    jne.imm(R0, 0, 'out'),
+    ...bumpStat(Stat.EPOCH, -8),
+    ...bumpStat(Stat.EXITS, -8),
+    ...returnZero('out'),
+  );
+  return tracepointProgram('dp_exit', layout, items, maps);
+}

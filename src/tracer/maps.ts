@@ -1,0 +1,50 @@
+// The tracer's maps, the state word kept per process, and the counters in `stats`.
+import { MapType } from '../asm/opcodes.js';
+import type { MapSpec } from '../asm/spec.js';
+
+export const State = { COUNT: 1, ARM: 2, PENDING: 3 } as const;
+/** Low byte of a `tracked` value: the State. */
+export const STATE_MASK = 0xff;
+/** Flag: re-read the task's ABI (64-bit or compat) at its next syscall; set after an execve. */
+export const CHECK_ABI = 0x100;
+/** Flag: the process runs a 32-bit (compat) image. */
+export const COMPAT = 0x200;
+/** Bits 16..31 of a state word: the process's row slot + 1; 0 = none yet; NO_SLOT = none left. */
+export const SLOT_SHIFT = 16;
+export const NO_SLOT = 0xffff;
+/** Counters per row: native syscall numbers 0..511, then compat ones at +512. */
+export const ROW = 1024;
+export const ROW_COMPAT = 512;
+const BPF_F_MMAPABLE = 0x400;
+
+/** Slots of the `stats` array map. */
+export const Stat = { DROPPED_COUNTS: 0, DROPPED_TRACKED: 1, FORKS: 2, EXITS: 3, EPOCH: 4, NEXT_SLOT: 5 } as const;
+export const STAT_SLOTS = 6;
+
+export const BPF_ANY = 0;
+export const BPF_NOEXIST = 1;
+export const EEXIST = 17;
+export const CLONE_THREAD = 0x10000;
+
+export interface MapSizes {
+  maxProcesses: number;
+  maxCounts: number;
+  /** Processes that get an array row (ROW u64 counters each; default 256); the rest count in the hash. */
+  maxSlots?: number;
+}
+export const DEFAULT_SLOTS = 256;
+
+export function tracerMaps(sizes: MapSizes): MapSpec[] {
+  return [
+    { name: 'tracked', type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: sizes.maxProcesses },
+    { name: 'counts', type: MapType.HASH, keySize: 8, valueSize: 8, maxEntries: sizes.maxCounts },
+    { name: 'stats', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: STAT_SLOTS },
+    // Mmapable: user space reads the rows in place, with no syscall (a batch read of 2 MiB of array
+    // takes tens of milliseconds: the kernel walks it element by element).
+    { name: 'rows', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: (sizes.maxSlots ?? DEFAULT_SLOTS) * ROW, flags: BPF_F_MMAPABLE },
+    { name: 'slots', type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: sizes.maxSlots ?? DEFAULT_SLOTS, flags: BPF_F_MMAPABLE },
+    // {u32 tgid, u32 state, u64 epoch}
+    { name: 'cache', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 16, maxEntries: 1 },
+  ];
+}
+

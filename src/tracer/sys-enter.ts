@@ -1,0 +1,291 @@
+// dp_sys_enter: counts one syscall per (process, number) for the tracked processes.
+import {
+  R0, R1, R2, R3, R4, R6, R7, R8, R9, R10, add64, mov64, mov32, rsh64, lsh64, and64, or64, ldx, st, stx, atomic, ja, jeq, jne, jgt, jge, jslt, call, label, ldMapFd,
+} from '../asm/index.js';
+import type { Instruction, Label } from '../asm/index.js';
+import type { MapSpec, ProgramSpec } from '../asm/spec.js';
+// Set in the stored syscall number when the syscall came from a 32-bit (compat) task.
+import { COMPAT_BIT } from '../syscalls/index.js';
+import { BPF_ANY, BPF_NOEXIST, CHECK_ABI, COMPAT, EEXIST, NO_SLOT, ROW_COMPAT, SLOT_SHIFT, STATE_MASK, Stat, State } from './maps.js';
+import { bumpStat, increment, isExec, lookup, returnZero, tracepointProgram, uniqueLabel } from './blocks.js';
+
+/** How the syscall entry program finds the syscall number and the ABI of the task. */
+export interface SysEnterLayout {
+  /** Program type: raw tracepoint (ctx = u64 args) or tracefs tracepoint (ctx = the trace record). */
+  type: 'raw' | 'tracefs';
+  /** Byte offset of the syscall number in the context (raw: 8 = args[1]; tracefs: the `id` field). */
+  idOffset: number;
+  /**
+   * Compat detection (raw only): ctx args[0] is the task's struct pt_regs *; the u64 at `regsOffset` in it is
+   * masked with `mask` and compared with `compatValue` (x86_64: cs == __USER32_CS; arm64: pstate & PSR_MODE32).
+   * It is read once after each execve, not on every syscall: a task's ABI changes only when it execs.
+   */
+  compat?: { regsOffset: number; mask: number; compatValue: number; execveNr: number; execveatNr: number };
+  ctxSize: number;
+  execveNr: number;
+  execveatNr: number;
+}
+
+// sys_enter's stack: -4 array index, -8 tgid (tracked key), -16 counts key {tgid, nr},
+// -24 scratch u64, -28 stat index, -40 epoch read at entry, -48 state being cached, -52 slot.
+
+/**
+ * Gives the process (r9: its `tracked` value, r1: the value read) a row slot if it has none: a slot
+ * number from an atomic counter, its owner recorded in `slots`. Leaves the updated value in r1.
+ */
+function allocateSlot(maxSlots: number): (Instruction | Label)[] {
+  const [done, none] = [uniqueLabel('slot_done'), uniqueLabel('slot_none')];
+  return [
+    mov64.reg(R2, R1),
+    rsh64.imm(R2, SLOT_SHIFT),
+    jne.imm(R2, 0, done),
+    st.w(R10, -28, Stat.NEXT_SLOT),
+    ...lookup('stats', -28),
+    jeq.imm(R0, 0, none),
+    mov64.imm(R2, 1),
+    atomic.fetchAdd.dw(R0, 0, R2),
+    jge.imm(R2, maxSlots, none),
+    stx.w(R10, -52, R2),
+    stx.w(R10, -8, R7),
+    ldMapFd(R1, 'slots'),
+    mov64.reg(R2, R10),
+    add64.imm(R2, -52),
+    mov64.reg(R3, R10),
+    add64.imm(R3, -8),
+    mov64.imm(R4, BPF_ANY),
+    call('map_update_elem'),
+    jne.imm(R0, 0, none),
+    ldx.w(R2, R10, -52),
+    add64.imm(R2, 1),
+    lsh64.imm(R2, SLOT_SHIFT),
+    ldx.w(R1, R9, 0),
+    or64.reg(R1, R2),
+    stx.w(R9, 0, R1),
+    ja(done),
+    label(none),
+    // No row left: count in the hash from now on (and do not try again).
+    ldx.w(R1, R9, 0),
+    or64.imm(R1, NO_SLOT << SLOT_SHIFT),
+    stx.w(R9, 0, R1),
+    label(done),
+  ];
+}
+
+/**
+ * Stores {tgid, r1 (state), epoch read at entry} in this CPU's cache; r1 is kept. Only settled states are
+ * cached (untracked, ARM, COUNT without CHECK_ABI): the others take the slow path every time.
+ */
+function fillCache(): (Instruction | Label)[] {
+  const done = uniqueLabel('cache_done');
+  return [
+    stx.w(R10, -48, R1),
+    st.w(R10, -4, 0),
+    ...lookup('cache', -4),
+    jeq.imm(R0, 0, done),
+    stx.w(R0, 0, R7),
+    ldx.w(R1, R10, -48),
+    stx.w(R0, 4, R1),
+    ldx.dw(R1, R10, -40),
+    stx.dw(R0, 8, R1),
+    label(done),
+    ldx.w(R1, R10, -48),
+  ];
+}
+
+/**
+ * Counts one syscall per (tgid, nr) for tracked processes. Registers: r6 ctx, r7 tgid, r8 syscall number,
+ * r1 the process's state word; in the slow path r9 points at its `tracked` value.
+ */
+export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): ProgramSpec {
+  const c = layout.compat;
+  const maxSlots = maps.find((m) => m.name === 'slots')?.maxEntries ?? 0;
+  const items: (Instruction | Label)[] = [
+    mov64.reg(R6, R1),
+    call('get_current_pid_tgid'),
+    mov64.reg(R7, R0),
+    rsh64.imm(R7, 32),
+    ldx.dw(R8, R6, layout.idOffset),
+    jslt.imm(R8, 0, 'out'), // -1: no syscall (e.g. one cancelled by ptrace), nothing to count
+    and64.imm(R8, 0x7fffffff),
+    // The epoch first: anything read after it is at least as new.
+    st.w(R10, -4, Stat.EPOCH),
+    ...lookup('stats', -4),
+    jeq.imm(R0, 0, 'out'),
+    ldx.dw(R9, R0, 0),
+    stx.dw(R10, -40, R9),
+    // Fast path: this CPU saw this process last, and `tracked` has not changed since.
+    st.w(R10, -4, 0),
+    ...lookup('cache', -4),
+    jeq.imm(R0, 0, 'slow'),
+    ldx.dw(R2, R0, 8),
+    jne.reg(R2, R9, 'slow'),
+    ldx.w(R2, R0, 0),
+    jne.reg(R2, R7, 'slow'),
+    ldx.w(R1, R0, 4),
+    mov64.reg(R2, R1),
+    and64.imm(R2, STATE_MASK),
+    jne.imm(R2, State.COUNT, 'out'), // untracked or ARM
+  ];
+  if (c) {
+    // An execve must set CHECK_ABI in `tracked`: the slow path does that.
+    items.push(
+      mov64.reg(R2, R1),
+      and64.imm(R2, COMPAT),
+      jne.imm(R2, 0, 'fast_compat'),
+      ...isExec(layout.execveNr, layout.execveatNr, 'slow'),
+      ja('tag'),
+      label('fast_compat'),
+      ...isExec(c.execveNr, c.execveatNr, 'slow'),
+    );
+  }
+  items.push(
+    ja('tag'),
+
+    // Slow path: the `tracked` hash.
+    label('slow'),
+    stx.w(R10, -8, R7),
+    ...lookup('tracked', -8),
+    jne.imm(R0, 0, 'tracked'),
+    mov64.imm(R1, 0),
+    ...fillCache(),
+    ja('out'),
+    label('tracked'),
+    mov64.reg(R9, R0),
+    ldx.w(R1, R9, 0),
+    mov64.reg(R2, R1),
+    and64.imm(R2, STATE_MASK),
+    jeq.imm(R2, State.COUNT, 'count'),
+    jne.imm(R2, State.PENDING, 'settled_out'),
+    // PENDING: the first execve switches the process to COUNT and is itself counted.
+    ...isExec(layout.execveNr, layout.execveatNr, 'activate'),
+    ja('out'),
+    label('activate'),
+    and64.imm(R1, ~STATE_MASK),
+    or64.imm(R1, State.COUNT),
+    stx.w(R9, 0, R1),
+    ...bumpStat(Stat.EPOCH, -28),
+    ldx.w(R1, R9, 0),
+    label('count'),
+  );
+  if (c) {
+    items.push(
+      mov64.reg(R2, R1),
+      and64.imm(R2, CHECK_ABI),
+      jeq.imm(R2, 0, 'abi_known'),
+      // First syscall after an execve: probe_read_kernel(&tmp, 8, regs + regsOffset) tells the new ABI.
+      mov64.reg(R1, R10),
+      add64.imm(R1, -24),
+      mov64.imm(R2, 8),
+      ldx.dw(R3, R6, 0),
+      add64.imm(R3, c.regsOffset),
+      call('probe_read_kernel'),
+      ldx.w(R1, R9, 0),
+      and64.imm(R1, ~(CHECK_ABI | COMPAT)),
+      jne.imm(R0, 0, 'abi_store'),
+      ldx.dw(R2, R10, -24),
+      and64.imm(R2, c.mask),
+      jne.imm(R2, c.compatValue, 'abi_store'),
+      or64.imm(R1, COMPAT),
+      label('abi_store'),
+      stx.w(R9, 0, R1),
+      ...bumpStat(Stat.EPOCH, -28),
+      ldx.w(R1, R9, 0),
+      label('abi_known'),
+      // An execve (in the ABI the task has now) means: check again at the next syscall.
+      mov64.reg(R2, R1),
+      and64.imm(R2, COMPAT),
+      jne.imm(R2, 0, 'compat_exec'),
+      ...isExec(layout.execveNr, layout.execveatNr, 'mark_exec'),
+      ja('settled'),
+      label('compat_exec'),
+      ...isExec(c.execveNr, c.execveatNr, 'mark_exec'),
+      ja('settled'),
+      label('mark_exec'),
+      or64.imm(R1, CHECK_ABI),
+      stx.w(R9, 0, R1),
+      ...bumpStat(Stat.EPOCH, -28),
+      ldx.w(R1, R9, 0),
+      ja('tag'),
+    );
+  }
+  items.push(
+    label('settled'),
+    ...allocateSlot(maxSlots),
+    ...fillCache(),
+    // Count: in the process's row when it has one and the number fits, else in the hash.
+    label('tag'),
+    mov64.reg(R9, R1),
+    mov64.reg(R3, R9),
+    rsh64.imm(R3, SLOT_SHIFT),
+    jeq.imm(R3, 0, 'hash'),
+    jgt.imm(R3, maxSlots, 'hash'),
+    jge.imm(R8, ROW_COMPAT, 'hash'),
+    add64.imm(R3, -1),
+    lsh64.imm(R3, 10), // * ROW
+    add64.reg(R3, R8),
+  );
+  if (c) {
+    items.push(
+      mov64.reg(R2, R9),
+      and64.imm(R2, COMPAT),
+      jeq.imm(R2, 0, 'row'),
+      add64.imm(R3, ROW_COMPAT),
+    );
+  }
+  items.push(
+    label('row'),
+    stx.w(R10, -4, R3),
+    ...lookup('rows', -4),
+    jeq.imm(R0, 0, 'hash'),
+    ...increment(),
+    ja('out'),
+    label('hash'),
+  );
+  if (c) {
+    items.push(
+      mov64.reg(R2, R9),
+      and64.imm(R2, COMPAT),
+      jeq.imm(R2, 0, 'key'),
+      mov32.imm(R1, COMPAT_BIT),
+      // or into the low word of the number (r8 <= 0x7fffffff, so add == or)
+      add64.reg(R8, R1),
+    );
+  }
+  items.push(
+    label('key'),
+    stx.w(R10, -16, R7),
+    stx.w(R10, -12, R8),
+    ...lookup('counts', -16),
+    jeq.imm(R0, 0, 'insert'),
+    ...increment(),
+    ja('out'),
+
+    label('insert'),
+    st.dw(R10, -24, 1),
+    ldMapFd(R1, 'counts'),
+    mov64.reg(R2, R10),
+    add64.imm(R2, -16),
+    mov64.reg(R3, R10),
+    add64.imm(R3, -24),
+    mov64.imm(R4, BPF_NOEXIST),
+    call('map_update_elem'),
+    jeq.imm(R0, 0, 'out'),
+    // Another CPU inserted the same key first (EEXIST): add to its counter instead.
+    jne.imm(R0, -EEXIST, 'drop'),
+    ...lookup('counts', -16),
+    jeq.imm(R0, 0, 'drop'),
+    ...increment(),
+    ja('out'),
+
+    label('drop'),
+    ...bumpStat(Stat.DROPPED_COUNTS, -28),
+    ja('out'),
+    // ARM is settled and not counted: cache it, so the monitor's own syscalls take the fast path.
+    label('settled_out'),
+    jne.imm(R2, State.ARM, 'out'),
+    ...fillCache(),
+    ...returnZero('out'),
+  );
+  return tracepointProgram('dp_sys_enter', layout, items, maps);
+}
+
