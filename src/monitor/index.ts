@@ -11,6 +11,12 @@ export {
   parseIo,
   parseCmdline,
   parseNetDev,
+  type ProcStat,
+  type ProcStatus,
+  type ProcIo,
+  type NetDevTotals,
+} from './procfs-parse.js';
+export {
   readStat,
   readStatus,
   readIo,
@@ -19,12 +25,5 @@ export {
   readChildPids,
   scanParents,
   listPids,
-  clockTicksPerSec,
-  pageSize,
-  systemUptimeSecs,
-  bootTimeMs,
-  type ProcStat,
-  type ProcStatus,
-  type ProcIo,
-  type NetDevTotals,
 } from './procfs.js';
+export { clockTicksPerSec, pageSize, systemUptimeSecs, bootTimeMs } from './sysconf.js';

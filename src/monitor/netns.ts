@@ -1,6 +1,8 @@
 // Network byte counters per network namespace. /proc/PID/net/dev describes the namespace of PID, not
 // the process: every member in one namespace shares its numbers, so each namespace is read once.
-import { SCRATCH, closeProc, openProc, parseNetDev, preadProc, readNetDev, type NetDevTotals } from './procfs.js';
+import { SCRATCH, closeProc, openProc, preadProc } from './procfs-fd.js';
+import { parseNetDev, type NetDevTotals } from './procfs-parse.js';
+import { readNetDev } from './procfs.js';
 
 interface Ns {
   /** Open net/dev of a process in the namespace (the open file pins the namespace, not the pid). */

@@ -3,14 +3,13 @@
 // descendants did, up to the very end — arrive here when Node reaps it, after the last sample could
 // read /proc/ROOT. Reading our own counters before and after recovers them exactly.
 import { readdirSync } from 'node:fs';
-import { PROC_ROOT, parseIoBuf, parseStatBuf, readText } from './procfs.js';
 import { CPU, MAJFLT, MINFLT, NC, RBYTES, RCHAR, WBYTES, WCHAR } from './member.js';
+import { parseIo, parseStat, type ProcIo } from './procfs-parse.js';
+import { PROC_ROOT, readText } from './procfs.js';
 
-function ioOf(path: string): ReturnType<typeof parseIoBuf> | null {
+function ioOf(path: string): ProcIo | null {
   const text = readText(path);
-  if (text === null) return null;
-  const buf = Buffer.from(text, 'latin1');
-  return parseIoBuf(buf, buf.length);
+  return text === null ? null : parseIo(text);
 }
 
 /**
@@ -20,14 +19,11 @@ function ioOf(path: string): ReturnType<typeof parseIoBuf> | null {
 export function reapedTotals(root = PROC_ROOT): Float64Array {
   const out = new Float64Array(NC);
   const statText = readText(`${root}/self/stat`);
-  if (statText !== null) {
-    const buf = Buffer.from(statText, 'latin1');
-    const st = parseStatBuf(buf, buf.length);
-    if (st) {
-      out[CPU] = st.cutime + st.cstime;
-      out[MINFLT] = st.cminflt;
-      out[MAJFLT] = st.cmajflt;
-    }
+  const st = statText === null ? null : parseStat(statText);
+  if (st) {
+    out[CPU] = st.cutime + st.cstime;
+    out[MINFLT] = st.cminflt;
+    out[MAJFLT] = st.cmajflt;
   }
   // /proc/self/io = its live threads' I/O + what exited threads and reaped children left behind.
   const all = ioOf(`${root}/self/io`);

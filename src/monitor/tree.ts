@@ -9,25 +9,30 @@
 // A member reaped by another member moves its value into that member's counters: S is unchanged.
 // Members are read parents-first, so a reap between two reads can only hide a value for one sample
 // (never count it twice); reported totals are clamped to be monotonic. See docs/metrics.md.
+import { Discovery } from './discovery.js';
 import {
-  PROC_ROOT,
-  READ_GONE,
-  SCRATCH,
-  clockTicksPerSec,
-  closeProc,
-  listPids,
-  openProc,
-  pageSize,
-  parseIoBuf,
-  parseStatBuf,
-  preadProc,
-  readCmdline,
-  readNetNs,
-  type ProcStat,
-} from './procfs.js';
-import { CPU, MAJFLT, MINFLT, NC, RBYTES, RCHAR, WBYTES, WCHAR, ignoresSigchld, isDead, readRuntime, type Member } from './member.js';
+  CPU,
+  MAJFLT,
+  MINFLT,
+  NC,
+  RBYTES,
+  RCHAR,
+  WBYTES,
+  WCHAR,
+  closeMember,
+  ignoresSigchld,
+  isDead,
+  readRuntime,
+  readStatFd,
+  updateMember,
+  type Member,
+} from './member.js';
 import { NetnsCounters } from './netns.js';
+import { SCRATCH, closeProc, openProc, preadProc } from './procfs-fd.js';
+import type { ProcStat } from './procfs-parse.js';
+import { PROC_ROOT, readNetNs } from './procfs.js';
 import { reapedTotals } from './reaper.js';
+import { clockTicksPerSec, pageSize } from './sysconf.js';
 import type { AggregatedMetrics, ChildEntry, Metrics, SampleRecord, TreeRecord } from './types.js';
 
 export interface ProcessTreeMonitorOptions {
@@ -59,15 +64,15 @@ export class ProcessTreeMonitor {
   private readonly includeChildren: boolean;
   private readonly sinceStart: boolean;
   private readonly root: string;
-  private readonly rescanMs: number;
+  private readonly discovery: Discovery;
   private readonly hz = clockTicksPerSec();
   private readonly pageKb = pageSize() / 1024;
+  /** In insertion order, which is parents before children: the order members are read in. */
   private readonly members = new Map<number, Member>();
-  /** Pids seen outside the tree (not re-read until the next rescan). */
-  private outside = new Set<number>();
-  private lastRescanMs = -Infinity;
+  /** B and E of the header comment, per counter slot. */
   private readonly B = new Float64Array(NC);
   private readonly E = new Float64Array(NC);
+  /** The totals last reported: S - B + E, never decreasing. */
   private readonly reported = new Float64Array(NC);
   private prevReportedCpu = 0;
   private prevMs: number;
@@ -76,7 +81,7 @@ export class ProcessTreeMonitor {
   private readonly fullRefreshMs: number;
   private lastFullMs = -Infinity;
   private forceFull = false;
-  /** Reused for members' stat reads (update() copies what it keeps). */
+  /** Reused for members' stat reads (updateMember() copies what it keeps). */
   private readonly statScratch = {} as ProcStat;
   private finished = false;
   /** reapedTotals() at start, when the root is our own child. */
@@ -88,7 +93,7 @@ export class ProcessTreeMonitor {
     this.includeChildren = opts.includeChildren ?? true;
     this.sinceStart = opts.sinceProcessStart ?? false;
     this.root = opts.procRoot ?? PROC_ROOT;
-    this.rescanMs = opts.rescanMs ?? 2000;
+    this.discovery = new Discovery(this.root, opts.rescanMs ?? 2000);
     this.fullRefreshMs = opts.fullRefreshMs ?? 1000;
     this.ownChild = opts.reapedByThisProcess ?? false;
     this.reaperBase = opts.reapedByThisProcess && this.includeChildren ? reapedTotals(this.root) : null;
@@ -97,7 +102,7 @@ export class ProcessTreeMonitor {
     this.uptimeFd = openProc(`${this.root}/uptime`);
     this.net = new NetnsCounters(this.root, this.sinceStart);
     const fd = openProc(`${this.root}/${this.pid}/stat`);
-    const st = fd >= 0 ? this.readStatFd(fd) : null;
+    const st = fd >= 0 ? readStatFd(fd) : null;
     // Our own child may already have exited (a zombie until Node reaps it): its counters still count.
     if (st && st !== 'gone' && (!isDead(st) || this.reaperBase)) {
       this.join(st, fd, true);
@@ -140,11 +145,12 @@ export class ProcessTreeMonitor {
         if (!unchanged) anyRan = true;
         if (unchanged && !full) continue;
       } else if (!m.zombie) {
-        anyRan = true; // multi-threaded: the main thread's run time does not cover the others
+        // Multi-threaded (the main thread's run time does not cover the others) or no schedstat: assume it ran.
+        anyRan = true;
       }
-      const st = this.readStatFd(m.statFd, this.statScratch);
+      const st = readStatFd(m.statFd, this.statScratch);
       if (st === 'gone') vanished.push(m);
-      else if (st) this.update(m, st);
+      else if (st) updateMember(m, st, this.includeChildren, this.root);
     }
     // Orphans of vanished members get a new ppid without running: read everyone next time.
     if (vanished.length > 0) this.forceFull = true;
@@ -153,11 +159,18 @@ export class ProcessTreeMonitor {
     //    outside the tree, it left S: keep its last seen value in E. A parent's last read predates
     //    this child's reap (the child was still present then), so nothing is counted twice.
     const gone = new Set(vanished.map((m) => m.pid));
+    // Siblings that exited together share a reaper: read its SIGCHLD disposition once.
+    const ignoring = new Map<number, boolean>();
     for (const m of vanished) {
       let p = m.ppid;
       for (let hops = 0; gone.has(p) && hops < 10_000; hops++) p = this.members.get(p)!.ppid;
-      // A parent that ignores SIGCHLD has its children reaped by the kernel without taking their counters.
-      const lost = !this.members.has(p) || gone.has(p) || ignoresSigchld(p, this.root);
+      let lost = !this.members.has(p) || gone.has(p);
+      if (!lost) {
+        // A parent that ignores SIGCHLD has its children reaped by the kernel without taking their counters.
+        let ign = ignoring.get(p);
+        if (ign === undefined) ignoring.set(p, (ign = ignoresSigchld(p, this.root)));
+        lost = ign;
+      }
       if (!lost) continue;
       // Reaped by us: the kernel credited its final totals to our counters.
       const final = m.pid === this.pid && this.reaperBase ? reapedTotals(this.root) : null;
@@ -166,9 +179,7 @@ export class ProcessTreeMonitor {
       }
     }
     for (const m of vanished) {
-      closeProc(m.statFd);
-      closeProc(m.ioFd);
-      closeProc(m.schedFd);
+      closeMember(m);
       this.members.delete(m.pid);
     }
     // 3. New processes.
@@ -190,12 +201,9 @@ export class ProcessTreeMonitor {
     this.prevMs = now;
     const net = this.net.refresh(this.liveMembers());
 
-    const rootMember = this.members.get(this.pid);
     if (!this.includeChildren) {
-      const m = rootMember!;
-      const metrics = this.metricsOf(m, now, dtSecs, uptime);
-      const rec: SampleRecord = { kind: 'sample', ...metrics, cpu_time_secs: this.reported[CPU]! / this.hz };
-      return rec;
+      const metrics = this.metricsOf(this.members.get(this.pid)!, now, dtSecs, uptime);
+      return { kind: 'sample', ...metrics, cpu_time_secs: this.reported[CPU]! / this.hz };
     }
 
     let parent: Metrics | null = null;
@@ -245,11 +253,7 @@ export class ProcessTreeMonitor {
   /** Releases the descriptors held open on /proc files. */
   close(): void {
     this.finished = true;
-    for (const m of this.members.values()) {
-      closeProc(m.statFd);
-      closeProc(m.ioFd);
-      closeProc(m.schedFd);
-    }
+    for (const m of this.members.values()) closeMember(m);
     this.members.clear();
     closeProc(this.uptimeFd);
     this.uptimeFd = -1;
@@ -264,58 +268,6 @@ export class ProcessTreeMonitor {
     return n > 0 ? parseFloat(SCRATCH.toString('latin1', 0, n)) || 0 : 0;
   }
 
-  /** 'gone' when the process no longer exists; null when the read failed otherwise (keep old values). */
-  private readStatFd(fd: number, out?: ProcStat): ProcStat | 'gone' | null {
-    const n = preadProc(fd);
-    if (n === READ_GONE) return 'gone';
-    if (n <= 0) return null;
-    return parseStatBuf(SCRATCH, n, out);
-  }
-
-  private update(m: Member, st: ProcStat): void {
-    m.ppid = st.ppid;
-    m.zombie = isDead(st);
-    if (st.comm !== m.comm || (m.cmdlineRetries > 0 && !m.zombie)) {
-      // exec changed the program: refresh the command line. Mid-exec the new argv may not be set up
-      // yet (empty cmdline): then retry on the next few reads.
-      m.comm = st.comm;
-      const argv = readCmdline(m.pid, this.root);
-      if (argv && argv.length > 0) {
-        m.command = argv.join(' ');
-        m.cmdlineRetries = 0;
-      } else {
-        m.command = st.comm;
-        m.cmdlineRetries = m.cmdlineRetries > 0 ? m.cmdlineRetries - 1 : 5;
-      }
-    }
-    m.rssPages = st.rss;
-    m.vsize = st.vsize;
-    m.threads = st.numThreads;
-    m.processor = st.processor;
-    m.own[CPU] = st.utime + st.stime;
-    m.own[MINFLT] = st.minflt;
-    m.own[MAJFLT] = st.majflt;
-    if (this.includeChildren) {
-      m.full[CPU] = st.utime + st.stime + st.cutime + st.cstime;
-      m.full[MINFLT] = st.minflt + st.cminflt;
-      m.full[MAJFLT] = st.majflt + st.cmajflt;
-    } else {
-      m.full[CPU] = m.own[CPU]!;
-      m.full[MINFLT] = st.minflt;
-      m.full[MAJFLT] = st.majflt;
-    }
-    if (m.ioFd >= 0) {
-      const n = preadProc(m.ioFd);
-      if (n > 0) {
-        const io = parseIoBuf(SCRATCH, n);
-        m.own[RCHAR] = m.full[RCHAR] = io.rchar;
-        m.own[WCHAR] = m.full[WCHAR] = io.wchar;
-        m.own[RBYTES] = m.full[RBYTES] = io.readBytes;
-        m.own[WBYTES] = m.full[WBYTES] = io.writeBytes;
-      }
-    }
-  }
-
   private join(st: ProcStat, statFd: number, initial: boolean): Member {
     const ioFd = openProc(`${this.root}/${st.pid}/io`);
     const schedFd = openProc(`${this.root}/${st.pid}/schedstat`);
@@ -328,7 +280,7 @@ export class ProcessTreeMonitor {
       schedFd: schedFd >= 0 ? schedFd : -1,
       runtime: -1,
       cmdlineRetries: 0,
-      comm: '', // differs from any name: update() below reads the command line
+      comm: '', // differs from any name: updateMember() below reads the command line
       command: st.comm,
       ppid: st.ppid,
       netns: readNetNs(st.pid, this.root) ?? parent?.netns ?? 'unknown',
@@ -347,10 +299,10 @@ export class ProcessTreeMonitor {
     if (m.schedFd >= 0) {
       const rt = readRuntime(m.schedFd);
       m.runtime = typeof rt === 'number' ? rt : -1;
-      const again = this.readStatFd(statFd);
+      const again = readStatFd(statFd);
       if (again && again !== 'gone') st = again;
     }
-    this.update(m, st);
+    updateMember(m, st, this.includeChildren, this.root);
     // History before monitoring start is excluded for the processes found at start. Anything found
     // later was forked after the initial listing (a process existing then would have been listed),
     // so all of its counters belong to the monitored period.
@@ -366,55 +318,12 @@ export class ProcessTreeMonitor {
     return m;
   }
 
-  /** Finds processes whose parent is a member, transitively; `initial` marks the constructor's pass. */
+  /** Joins the processes whose parent is a member, transitively; `initial` marks the constructor's pass. */
   private discover(now: number, initial: boolean): void {
-    const rescan = now - this.lastRescanMs >= this.rescanMs;
-    if (rescan) this.lastRescanMs = now;
-    let pids: number[];
-    try {
-      pids = listPids(this.root);
-    } catch {
-      return;
+    for (const c of this.discovery.find(this.members, now)) {
+      const m = this.join(c.st, c.statFd, initial);
+      if (!m.zombie) this.net.track(m.netns, m.pid);
     }
-    // Between rescans, pids that left /proc stay in the set until the next rescan rebuilds it.
-    const outside = rescan ? new Set<number>() : this.outside;
-    const candidates = new Map<number, { st: ProcStat; fd: number }>();
-    for (const pid of pids) {
-      if (this.members.has(pid)) continue;
-      if (!rescan && outside.has(pid)) continue;
-      const fd = openProc(`${this.root}/${pid}/stat`);
-      if (fd < 0) continue;
-      const st = this.readStatFd(fd);
-      if (!st || st === 'gone') {
-        closeProc(fd);
-        continue;
-      }
-      candidates.set(pid, { st, fd });
-    }
-    // Breadth-first from the members: a candidate joins when its parent is (or just became) a member.
-    const byParent = new Map<number, number[]>();
-    for (const [pid, c] of candidates) {
-      const list = byParent.get(c.st.ppid);
-      if (list) list.push(pid);
-      else byParent.set(c.st.ppid, [pid]);
-    }
-    const queue = [...this.members.keys()];
-    while (queue.length > 0) {
-      const parent = queue.shift()!;
-      for (const pid of byParent.get(parent) ?? []) {
-        // Zombies join too: an exited child carries its counters until its parent reaps it.
-        const c = candidates.get(pid)!;
-        const m = this.join(c.st, c.fd, initial);
-        candidates.delete(pid);
-        if (!m.zombie) this.net.track(m.netns, m.pid);
-        queue.push(pid);
-      }
-    }
-    for (const [pid, c] of candidates) {
-      closeProc(c.fd);
-      outside.add(pid);
-    }
-    this.outside = outside;
   }
 
   private *liveMembers(): Iterable<Member> {
