@@ -10,7 +10,9 @@ Usage:
   denet-pure [OPTIONS] run [--] CMD [ARGS...]
   denet-pure [OPTIONS] attach PID
   denet-pure stats FILE [--json | --format table|json|csv]
-  denet-pure vm [MEMHEX] < prog.hex
+  denet-pure vm [MEMHEX] [--steps N] < prog.hex
+  denet-pure prog dump [--mode raw|tracefs] [--json]
+  denet-pure diag [--json] [--debug]
   denet-pure --help | --version
 
 Commands:
@@ -36,8 +38,8 @@ Options (before the subcommand, or between run/attach and the command):
   -o, --out FILE          write records as JSON Lines to FILE (created or truncated)
   --stats FILE            write the final summary as JSON to FILE at the end (written whole, atomically)
   -i, --interval MS       first sampling interval in milliseconds (default 100)
-  -m, --max-interval MS   longest interval (default 1000); the interval grows from -i to -m as the
-                          run gets longer, so long runs do not produce huge files
+  -m, --max-interval MS   longest interval (default 1000, or -i if larger); the interval grows from
+                          -i to -m as the run gets longer, so long runs do not produce huge files
   -d, --duration S        stop monitoring after S seconds (decimals allowed; 0 = until it exits).
                           run: the command is NOT killed, it keeps running and denet-pure exits 0
   --kill-on-duration      run: when --duration ends, send the command SIGTERM (SIGKILL after 2 s)
@@ -45,7 +47,8 @@ Options (before the subcommand, or between run/attach and the command):
   -n, --no-update         print one plain line per sample instead of updating a line in place
   -q, --quiet             no progress and no summary table (warnings and errors still print)
   --exclude-children      monitor the process alone: 'sample' records instead of 'tree' records
-  --since-process-start   I/O counters from the process's start, not from when monitoring began
+  --since-process-start   cumulative counters (CPU time, I/O, page faults, network) from each
+                          process's start, not from when monitoring began
   --write-env             first record: the machine (CPU, kernel, governor, THP, cgroup, affinity)
   -h, --help              this text
   -V, --version           the version
@@ -76,7 +79,7 @@ Exit codes:
   ${String(EXIT.USAGE).padEnd(8)} usage error: unknown option, bad value, missing command
   ${String(EXIT.NO_PROCESS).padEnd(8)} attach: no such process
   ${String(EXIT.OUTPUT).padEnd(8)} --out or --stats cannot be written
-  ${String(EXIT.EBPF_REQUIRED).padEnd(8)} --require-ebpf and eBPF counting is unavailable here
+  ${String(EXIT.EBPF_REQUIRED).padEnd(8)} --require-ebpf (or diag) and eBPF counting is unavailable here
   ${String(EXIT.NOT_EXECUTABLE).padEnd(8)} run: the command cannot be executed
   ${String(EXIT.NOT_FOUND).padEnd(8)} run: the command was not found
   Errors before the start print one line and start nothing, and create no output file.

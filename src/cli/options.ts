@@ -96,9 +96,12 @@ export function parseGlobalValues(args: string[]): RawValues {
   return parseStrict(args, GLOBAL_OPTIONS, false).values as RawValues;
 }
 
+/** Plain decimal notation only: Number() alone would also take '0x10', '1e3' and ' 5 '. */
+const DECIMAL = /^(\d+\.?\d*|\.\d+)$/;
+
 function positiveNumber(name: string, raw: string, unit: string, example: string, allowZero = false): number {
-  const v = raw.trim() === '' ? NaN : Number(raw);
-  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+  const v = DECIMAL.test(raw) ? Number(raw) : NaN;
+  if (!Number.isFinite(v) || (!allowZero && v === 0)) {
     throw new UsageError(`invalid --${name} '${raw}': expected a ${allowZero ? 'non-negative' : 'positive'} number of ${unit}, e.g. --${name} ${example}`);
   }
   return v;
