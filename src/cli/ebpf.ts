@@ -79,8 +79,8 @@ function isLoadFailure(err: unknown): boolean {
 
 /** Reads the tracer once per sample and builds the blocks; remembers the previous read for windows. */
 export class EbpfSampler {
+  /** The snapshot of the previous sample: the start of the next window, and the summary's fallback. */
   private prev: SyscallSnapshot | undefined;
-  private last: SyscallSnapshot | undefined;
   private warnedDropped = false;
   private failed = false;
 
@@ -114,23 +114,22 @@ export class EbpfSampler {
     if (!cur) return undefined;
     const prev = this.prev;
     this.prev = cur;
-    this.last = cur;
-    const elapsedSec = Math.max(0, (cur.atMs - this.t0) / 1000);
-    const window = buildWindowBlock(prev?.bySyscall ?? new Map(), cur.bySyscall, prev ? cur.atMs - prev.atMs : cur.atMs - this.t0);
-    const block: Record<string, unknown> = {
-      syscalls: { ...buildSyscallsBlock(cur.bySyscall, elapsedSec, { cpuUsagePercent }), window },
-    };
-    if (cur.dropped > 0) block.dropped = cur.dropped;
-    return block;
+    const window = buildWindowBlock(prev?.bySyscall ?? new Map(), cur.bySyscall, cur.atMs - (prev?.atMs ?? this.t0));
+    return this.block(cur, cpuUsagePercent, { window });
   }
 
   /** The summary's block: the whole run, with every syscall's count. Reads once more for the tail. */
   summary(cpuUsagePercent: number): Record<string, unknown> | undefined {
-    const cur = this.read() ?? this.last;
+    const cur = this.read() ?? this.prev;
     if (!cur) return undefined;
+    return this.block(cur, cpuUsagePercent, { by_syscall: buildBySyscall(cur.bySyscall) });
+  }
+
+  /** The cumulative `syscalls` block since monitoring began, with `extra` fields, and `dropped` when some were. */
+  private block(cur: SyscallSnapshot, cpuUsagePercent: number, extra: Record<string, unknown>): Record<string, unknown> {
     const elapsedSec = Math.max(0, (cur.atMs - this.t0) / 1000);
     const block: Record<string, unknown> = {
-      syscalls: { ...buildSyscallsBlock(cur.bySyscall, elapsedSec, { cpuUsagePercent }), by_syscall: buildBySyscall(cur.bySyscall) },
+      syscalls: { ...buildSyscallsBlock(cur.bySyscall, elapsedSec, { cpuUsagePercent }), ...extra },
     };
     if (cur.dropped > 0) block.dropped = cur.dropped;
     return block;

@@ -127,7 +127,7 @@ export class Terminal {
   summary(summary: SummaryRecord): void {
     this.endLine();
     if (this.opts.quiet) return;
-    this.stream.write(formatSummaryTable(summary, { color: this.color }).replace(/\n?$/, '\n'));
+    this.stream.write(formatSummaryTable(summary, { color: this.color }));
   }
 
   endLine(): void {

@@ -1,6 +1,7 @@
 // Checks done before anything starts, so that invalid input fails with one line and leaves no trace.
 import { accessSync, constants, existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, resolve } from 'node:path';
+import { readCmdline } from '../monitor/index.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 
 function isExecutableFile(path: string): boolean {
@@ -45,9 +46,8 @@ export function parsePid(raw: string | undefined): number {
 export function describeProcess(pid: number): { cmd: string[]; executable: string } {
   let cmd: string[] = [];
   try {
-    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '');
-    cmd = raw === '' ? [] : raw.split('\0');
-  } catch { /* exited or unreadable: leave empty */ }
+    cmd = readCmdline(pid) ?? [];
+  } catch { /* unreadable: leave empty */ }
   let executable = '';
   try {
     executable = readlinkSync(`/proc/${pid}/exe`);

@@ -45,7 +45,7 @@ async function run(ctx: CommandContext): Promise<number> {
   }
   const summary = summarizeRecords(records);
   if (format === 'json') process.stdout.write(JSON.stringify(summary) + '\n');
-  else process.stdout.write(formatSummaryTable(summary, { color: useColor(process.stdout) }).replace(/\n?$/, '\n'));
+  else process.stdout.write(formatSummaryTable(summary, { color: useColor(process.stdout) }));
   return EXIT.OK;
 }
 
