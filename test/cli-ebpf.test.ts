@@ -2,42 +2,32 @@
 // - unavailable (forced by dropping CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN when we are root): --enable-ebpf
 //   degrades with one warning line; --require-ebpf fails with exit 5 before starting anything;
 // - available (needs the privilege): samples carry ebpf.syscalls, the summary the whole run.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CLI, CLI_ENV, readRecords, runCli } from './_lib/cli.js';
 import { bpfUnavailableReason, kernelTest } from './_lib/privilege.js';
+import { hasCommand } from './_lib/workloads.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const CLI = resolve(here, '../src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'denet-ebpf-'));
-const ENV = { ...process.env, NO_COLOR: '', DENET_DEBUG: '' };
+const ENV = CLI_ENV;
 
-type Rec = Record<string, any>;
-
-const hasSetpriv = spawnSync('sh', ['-c', 'command -v setpriv'], { stdio: 'ignore' }).status === 0;
+const hasSetpriv = hasCommand('setpriv');
 
 /** Runs the CLI without BPF privilege: as we are when unprivileged, or root minus the capabilities. */
 function cliUnprivileged(args: string[]) {
-  const argv = [process.execPath, CLI, ...args];
-  const cmd = bpfUnavailableReason() === null ? ['setpriv', '--bounding-set=-bpf,-perfmon,-sys_admin', '--', ...argv] : argv;
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env: ENV, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  const prefix = bpfUnavailableReason() === null ? ['setpriv', '--bounding-set=-bpf,-perfmon,-sys_admin', '--'] : [];
+  return runCli(args, { prefix, timeout: 60_000 });
 }
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: ENV, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(args, { timeout: 60_000 });
 }
 
-function records(path: string): Rec[] {
-  const text = readFileSync(path, 'utf8');
-  assert.ok(text.endsWith('\n'));
-  return text.trim().split('\n').map((l) => JSON.parse(l) as Rec);
-}
+const records = readRecords;
 
 const WORK = ['sh', '-c', 'for i in 1 2 3 4 5; do cat /proc/self/stat >/dev/null; done; sleep 0.3'];
 

@@ -3,53 +3,18 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CLI, CLI_ENV, readRecords, runCli, type Rec } from './_lib/cli.js';
+import { alive, sleep, waitFor } from './_lib/wait.js';
+import { hasCommand } from './_lib/workloads.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const CLI = resolve(here, '../src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'denet-run-'));
-const ENV = { ...process.env, NO_COLOR: '', DENET_DEBUG: '' };
-
-type Rec = Record<string, any>;
+const ENV = CLI_ENV;
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...ENV, ...env }, timeout: 30_000 });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Parses a JSON Lines file, failing the test on any line that is not a complete JSON object. */
-function readRecords(path: string): Rec[] {
-  const text = readFileSync(path, 'utf8');
-  assert.ok(text.endsWith('\n'), 'the file ends with a complete line');
-  return text.split('\n').slice(0, -1).map((l, i) => {
-    try {
-      return JSON.parse(l) as Rec;
-    } catch {
-      throw new assert.Assertion({ message: `line ${i + 1} is not JSON: ${l.slice(0, 80)}` } as never);
-    }
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(25);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return runCli(args, { env, timeout: 30_000 });
 }
 
 const Exit = suite('cli run: exit codes');
@@ -198,7 +163,7 @@ Modes('off a terminal: plain lines, no colour, no in-place updates; -q silences 
   assert.is(cli(['-q', 'run', '--', 'sleep', '0.1']).stderr, '');
 });
 
-const hasScript = spawnSync('sh', ['-c', 'command -v script'], { stdio: 'ignore' }).status === 0;
+const hasScript = hasCommand('script');
 
 /** Runs the CLI on a pseudo-terminal (util-linux script), returning what the terminal showed. */
 function onTerminal(args: string[], env: NodeJS.ProcessEnv = {}) {

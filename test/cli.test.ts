@@ -3,22 +3,14 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const CLI = resolve(here, '../src/cli/main.js');
-const ROOT = resolve(here, '../..');
+import { CLI, runCli } from './_lib/cli.js';
+import { ROOT } from './_lib/workloads.js';
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '', DENET_DEBUG: '', ...env },
-    timeout: 20_000,
-  });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  return runCli(args, { env, timeout: 20_000 });
 }
 
 const lines = (s: string) => s.split('\n').filter((l) => l !== '');
@@ -61,7 +53,7 @@ Help('vm runs a program from stdin in the WebAssembly engine', () => {
 });
 
 Help('the package entry exports the API the CLI is built on', async () => {
-  const api = await import(resolve(here, '../src/index.js'));
+  const api = await import(join(ROOT, 'dist/src/index.js'));
   for (const name of ['ProcessTreeMonitor', 'SummaryAccumulator', 'summarizeRecords', 'parseJsonLines', 'recordsToCsv',
     'buildSyscallsBlock', 'buildWindowBlock', 'buildBySyscall', 'CATEGORIES', 'SyscallTracer', 'EbpfUnavailableError']) {
     assert.ok(name in api, `exports ${name}`);

@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ProcessTreeMonitor, SummaryAccumulator, readIo, readStat } from '../src/monitor/index.js';
 import type { SampleRecord, TreeRecord } from '../src/monitor/types.js';
+import { sleep, waitFor } from './_lib/wait.js';
 
 const WORKLOAD_C = String.raw`
 #include <fcntl.h>
@@ -64,7 +65,6 @@ let compileError: string | null = null;
   if (r.status !== 0) compileError = `gcc failed: ${r.error?.message ?? r.stderr}`;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const started: ChildProcess[] = [];
 
 /** Starts a workload in its own process group, so that cleanup reaches orphans too. */
@@ -94,13 +94,6 @@ function waitForLine(child: ChildProcess, text: string, timeoutMs = 10_000): Pro
       }
     });
   });
-}
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(25);
-  }
 }
 function tree(r: TreeRecord | SampleRecord | null): TreeRecord {
   assert.ok(r, 'expected a record');

@@ -6,6 +6,7 @@ import { adaptiveIntervalMs, collectEnv, formatBytes, formatDuration, formatLive
 import { parseCgroup, selected } from '../src/monitor/env.js';
 import { visibleLength } from '../src/monitor/format.js';
 import type { SummaryRecord, TreeRecord } from '../src/monitor/types.js';
+import { metrics } from './_lib/records.js';
 
 const s = suite('monitor misc');
 
@@ -30,20 +31,7 @@ const rec: TreeRecord = {
   parent: null,
   children: [],
   aggregated: {
-    ts_ms: 0,
-    cpu_usage: 199.5,
-    mem_rss_kb: 204800,
-    mem_vms_kb: 0,
-    disk_read_bytes: 0,
-    disk_write_bytes: 52428800,
-    syscall_read_bytes: 0,
-    syscall_write_bytes: 0,
-    page_faults_minor: 0,
-    page_faults_major: 0,
-    thread_count: 14,
-    uptime_secs: 3,
-    netns_rx_bytes: 0,
-    netns_tx_bytes: 0,
+    ...metrics({ cpu_usage: 199.5, mem_rss_kb: 204800, disk_write_bytes: 52428800, thread_count: 14, uptime_secs: 3 }),
     process_count: 11,
     cpu_time_secs: 5,
   },

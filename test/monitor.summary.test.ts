@@ -10,31 +10,12 @@ import {
   recordsToCsv,
   summarizeRecords,
 } from '../src/monitor/index.js';
-import type { MonitorRecord, SampleRecord, TreeRecord } from '../src/monitor/types.js';
+import type { MonitorRecord, TreeRecord } from '../src/monitor/types.js';
+import { sampleRecord } from './_lib/records.js';
+import { sleep } from './_lib/wait.js';
 
 const s = suite('monitor summary');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function sample(ts: number, cpu: number, extra: Partial<SampleRecord> = {}): SampleRecord {
-  return {
-    kind: 'sample',
-    ts_ms: ts,
-    cpu_usage: cpu,
-    mem_rss_kb: 1000,
-    mem_vms_kb: 2000,
-    disk_read_bytes: 0,
-    disk_write_bytes: 0,
-    syscall_read_bytes: 0,
-    syscall_write_bytes: 0,
-    page_faults_minor: 0,
-    page_faults_major: 0,
-    thread_count: 1,
-    uptime_secs: 1,
-    netns_rx_bytes: 0,
-    netns_tx_bytes: 0,
-    ...extra,
-  };
-}
+const sample = sampleRecord;
 
 s('a live run summarised from its JSON Lines file reproduces the live summary exactly', async () => {
   const child = spawn('sh', ['-c', 'for i in 1 2 3; do sleep 2 & done; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; wait'], {
