@@ -14,7 +14,6 @@ export class SummaryAccumulator {
   private count = 0;
   private firstTs = 0;
   private lastTs = 0;
-  private prevTs = 0;
   private maxProcesses = 0;
   private maxThreads = 0;
   private peakRss = 0;
@@ -43,8 +42,7 @@ export class SummaryAccumulator {
     }
     const cpu = num(m.cpu_usage);
     if (this.count === 0) this.firstTs = ts;
-    else this.integratedCpu += ((cpu / 100) * Math.max(0, ts - this.prevTs)) / 1000;
-    this.prevTs = ts;
+    else this.integratedCpu += ((cpu / 100) * Math.max(0, ts - this.lastTs)) / 1000;
     this.lastTs = ts;
     this.count++;
     this.maxProcesses = Math.max(this.maxProcesses, processes);

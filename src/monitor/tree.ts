@@ -125,8 +125,8 @@ export class ProcessTreeMonitor {
     // 1. Re-read members, parents first (insertion order). A single-threaded process whose run time
     //    (schedstat, ns) has not moved has not run: its counters cannot have changed, so its stat and io
     //    are skipped, except on a periodic full refresh (RSS can shrink under reclaim while it sleeps).
-    const full = this.forceFull || now - this.lastFullMs >= this.fullRefreshMs;
-    if (full) {
+    const readAll = this.forceFull || now - this.lastFullMs >= this.fullRefreshMs;
+    if (readAll) {
       this.lastFullMs = now;
       this.forceFull = false;
     }
@@ -143,7 +143,7 @@ export class ProcessTreeMonitor {
         const unchanged = rt === m.runtime;
         if (rt !== null) m.runtime = rt;
         if (!unchanged) anyRan = true;
-        if (unchanged && !full) continue;
+        if (unchanged && !readAll) continue;
       } else if (!m.zombie) {
         // Multi-threaded (the main thread's run time does not cover the others) or no schedstat: assume it ran.
         anyRan = true;
@@ -152,37 +152,12 @@ export class ProcessTreeMonitor {
       if (st === 'gone') vanished.push(m);
       else if (st) updateMember(m, st, this.includeChildren, this.root);
     }
-    // Orphans of vanished members get a new ppid without running: read everyone next time.
-    if (vanished.length > 0) this.forceFull = true;
-    // 2. A vanished member's value moved to its reaper. Follow its parents through the members that
-    //    vanished too: ending at a member still present, the value was absorbed (S keeps it); ending
-    //    outside the tree, it left S: keep its last seen value in E. A parent's last read predates
-    //    this child's reap (the child was still present then), so nothing is counted twice.
-    const gone = new Set(vanished.map((m) => m.pid));
-    // Siblings that exited together share a reaper: read its SIGCHLD disposition once.
-    const ignoring = new Map<number, boolean>();
-    for (const m of vanished) {
-      let p = m.ppid;
-      for (let hops = 0; gone.has(p) && hops < 10_000; hops++) p = this.members.get(p)!.ppid;
-      let lost = !this.members.has(p) || gone.has(p);
-      if (!lost) {
-        // A parent that ignores SIGCHLD has its children reaped by the kernel without taking their counters.
-        let ign = ignoring.get(p);
-        if (ign === undefined) ignoring.set(p, (ign = ignoresSigchld(p, this.root)));
-        lost = ign;
-      }
-      if (!lost) continue;
-      // Reaped by us: the kernel credited its final totals to our counters.
-      const final = m.pid === this.pid && this.reaperBase ? reapedTotals(this.root) : null;
-      for (let k = 0; k < NC; k++) {
-        this.E[k]! += final ? Math.max(m.full[k]!, final[k]! - this.reaperBase![k]!) : m.full[k]!;
-      }
+    if (vanished.length > 0) {
+      this.settleVanished(vanished);
+      // Orphans of vanished members get a new ppid without running: read everyone next time.
+      this.forceFull = true;
     }
-    for (const m of vanished) {
-      closeMember(m);
-      this.members.delete(m.pid);
-    }
-    // 3. New processes.
+    // 2. New processes.
     if (this.includeChildren && this.members.size > 0 && anyRan) this.discover(now, false);
 
     let live = 0;
@@ -266,6 +241,40 @@ export class ProcessTreeMonitor {
     if (this.uptimeFd < 0) return 0;
     const n = preadProc(this.uptimeFd);
     return n > 0 ? parseFloat(SCRATCH.toString('latin1', 0, n)) || 0 : 0;
+  }
+
+  /**
+   * Accounts for members that have gone, and drops them. A vanished member's value moved to its
+   * reaper. Follow its parents through the members that vanished too: ending at a member still
+   * present, the value was absorbed (S keeps it); ending outside the tree, it left S: keep its last
+   * seen value in E. A parent's last read predates this child's reap (the child was still present
+   * then), so nothing is counted twice.
+   */
+  private settleVanished(vanished: Member[]): void {
+    const gone = new Set(vanished.map((m) => m.pid));
+    // Siblings that exited together share a reaper: read its SIGCHLD disposition once.
+    const ignoring = new Map<number, boolean>();
+    for (const m of vanished) {
+      let p = m.ppid;
+      for (let hops = 0; gone.has(p) && hops < 10_000; hops++) p = this.members.get(p)!.ppid;
+      let lost = !this.members.has(p) || gone.has(p);
+      if (!lost) {
+        // A parent that ignores SIGCHLD has its children reaped by the kernel without taking their counters.
+        let ign = ignoring.get(p);
+        if (ign === undefined) ignoring.set(p, (ign = ignoresSigchld(p, this.root)));
+        lost = ign;
+      }
+      if (!lost) continue;
+      // Reaped by us: the kernel credited its final totals to our counters.
+      const final = m.pid === this.pid && this.reaperBase ? reapedTotals(this.root) : null;
+      for (let k = 0; k < NC; k++) {
+        this.E[k]! += final ? Math.max(m.full[k]!, final[k]! - this.reaperBase![k]!) : m.full[k]!;
+      }
+    }
+    for (const m of vanished) {
+      closeMember(m);
+      this.members.delete(m.pid);
+    }
   }
 
   private join(st: ProcStat, statFd: number, initial: boolean): Member {
