@@ -32,4 +32,14 @@ test('CPU burnt between the last sample and the exit is in the summary', () => {
   assert.ok(s.total_cpu_time_secs >= 0.9 && s.total_cpu_time_secs <= 1.5, `total CPU ${s.total_cpu_time_secs} s ≈ 1 s`);
 });
 
+test('a reader of stderr that goes away does not end the monitoring', () => {
+  const out = join(scratchDir(), `epipe-${process.hrtime.bigint()}.jsonl`);
+  // head exits after the first live line; the following lines hit a closed pipe.
+  const r = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" -n -i 50 --out "${out}" run -- sleep 1 2>&1 | head -1`], { encoding: 'utf8' });
+  const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(lines.at(-1).kind, 'summary', 'the file ends with the summary');
+  assert.ok(lines.length > 5, `sampling went on after the pipe closed (${lines.length} lines)`);
+  assert.match(r.stdout, /proc/, "head saw the first live line");
+});
+
 test.run();

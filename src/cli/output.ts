@@ -102,6 +102,9 @@ export class Terminal {
   constructor(private readonly opts: { quiet: boolean; noUpdate: boolean }) {
     this.live = Boolean(this.stream.isTTY) && !opts.noUpdate;
     this.color = useColor(this.stream);
+    // A reader of stderr that went away (`2>&1 | head`) must not end the monitoring: the records
+    // and the summary still go to their files. Later writes to a broken pipe are dropped.
+    this.stream.on('error', () => {});
   }
 
   sample(rec: TreeRecord | SampleRecord, elapsedMs: number, ebpf: LiveEbpf | null): void {
