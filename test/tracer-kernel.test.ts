@@ -157,6 +157,15 @@ kernelTest(test, 'close() detaches everything: bpftool no longer lists our progr
   for (const p of ours) assert.not.ok(after.has(p.id), `${p.name} (id ${p.id}) is gone within 3 s of close`);
 }, () => bpfUnavailableReason() ?? (hasCommand('bpftool') ? null : 'bpftool is not installed (apt-get install bpftool)'));
 
+kernelTest(test, 'signals arriving while the kernel verifies (here a profiler\'s SIGPROF) do not make loading fail', () => {
+  // The verifier returns EAGAIN when a signal is pending; the loader must retry, not give up.
+  for (let i = 0; i < 3; i++) {
+    const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', join(scratchDir(), 'prof'), CLI, '--require-ebpf', '--quiet', 'run', '--', 'true'], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    assert.not.match(r.stderr, /unavailable|EAGAIN/);
+  }
+});
+
 kernelTest(test, 'CLI: --stats by_syscall matches strace -f -c of the same command', async () => {
   const bin = compileFixture('workload');
   const stats = join(scratchDir(), 'cli-stats.json');

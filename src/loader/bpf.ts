@@ -237,6 +237,8 @@ export interface ProgLoadOptions {
 const MAX_LOG = 64 << 20;
 
 /** Loads a program; throws VerifierRejectedError (with the log) when the verifier says no. */
+const MAX_INTERRUPTED_LOADS = 10;
+
 export function progLoad(o: ProgLoadOptions): number {
   const name = o.name ?? '';
   if (o.insns.length === 0 || o.insns.length % 8 !== 0) {
@@ -244,6 +246,9 @@ export function progLoad(o: ProgLoadOptions): number {
   }
   let logLevel = o.logLevel ?? 0;
   let logSize = logLevel > 0 ? (o.logSize ?? 1 << 20) : 0;
+  // The kernel's verifier gives up with EAGAIN when a signal arrives meanwhile (a child's SIGCHLD, a
+  // profiler's SIGPROF): that is no verdict, so try again, as libbpf does.
+  let interrupted = 0;
   for (;;) {
     const insns = scratchCopy('insns', o.insns);
     const license = scratchCString('license', o.license);
@@ -254,6 +259,7 @@ export function progLoad(o: ProgLoadOptions): number {
       progFlags: o.progFlags ?? 0,
     });
     if (ret >= 0) return track(ret, 'prog', name || `prog#${ret}`);
+    if (errno === ERRNO.EAGAIN && ++interrupted <= MAX_INTERRUPTED_LOADS) continue;
     if (errno === ERRNO.EPERM) fail(Cmd.PROG_LOAD, errno, `program "${name}" (needs root or CAP_BPF+CAP_PERFMON)`);
     if (!log) {
       // Loaded without a log to save the verifier's time; now ask for one to explain the failure.
