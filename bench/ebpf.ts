@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
-const CLI = join(ROOT, 'dist/src/cli/main.js');
+const CLI = join(ROOT, 'dist/cli.mjs');
 const N = Number(process.argv[2] ?? 2_000_000);
 const REPS = Number(process.argv[3] ?? 3);
 

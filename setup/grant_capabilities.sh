@@ -20,7 +20,7 @@ GROUP=denet-pure
 STATE_NAME=grant-capabilities.state
 WRAPPER=/usr/local/bin/denet-pure-ebpf
 SUDOERS=/etc/sudoers.d/denet-pure-ebpf
-CLI=$(cd "$(dirname "$0")/.." && pwd)/dist/src/cli/main.js
+CLI=$(cd "$(dirname "$0")/.." && pwd)/dist/cli.mjs
 NODE=$(command -v node || true)
 
 usage() {

@@ -13,7 +13,7 @@ import { describeFailure, EbpfUnavailableError, type FailureContext } from '../s
 import { BpfError, VerifierRejectedError } from '../src/loader/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLI = resolve(here, '../src/cli/main.js');
+const CLI = resolve(here, '../cli.mjs'); // the package's bin, as users run it
 
 const ROOT_CAPS = 'CapEff:\t000001ffffffffff\n';
 function facts(over: Partial<SystemFacts> = {}): SystemFacts {

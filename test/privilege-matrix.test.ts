@@ -40,7 +40,7 @@ let copied: string | null = null;
 
 function asUser(caps: string[], args: string[]) {
   const capArgs = caps.length > 0 ? [`--inh-caps=${caps.map((c) => '+' + c).join(',')}`, `--ambient-caps=${caps.map((c) => '+' + c).join(',')}`] : [];
-  const r = spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', ...capArgs, '--', process.execPath, join(appRoot, 'dist/src/cli/main.js'), ...args],
+  const r = spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', ...capArgs, '--', process.execPath, join(appRoot, 'dist/cli.mjs'), ...args],
     { encoding: 'utf8', cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' }, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -63,7 +63,7 @@ function setUp(): void {
   // node must be executable and the repo's dist/ and node_modules/ readable by that uid; if not, run a copy.
   if (asUser([], ['--version']).code !== 0) {
     copied = mkdtempSync(join(tmpdir(), 'denet-pure-priv-'));
-    for (const p of ['package.json', 'dist/src', 'node_modules/ffi-rs', 'node_modules/@yuuang', 'node_modules/buffer-layout']) {
+    for (const p of ['package.json', 'dist/cli.mjs', 'dist/src', 'node_modules/ffi-rs', 'node_modules/@yuuang', 'node_modules/buffer-layout']) {
       if (existsSync(join(REPO, p))) cpSync(join(REPO, p), join(copied, p), { recursive: true });
     }
     run('chmod', ['-R', 'a+rX', copied]);
@@ -157,7 +157,7 @@ if (why() === null) {
 
 kernelTest(M, 'root: both modes count (tracefs mounted for the run, then unmounted)', () => {
   withTracefs('absent', () => {
-    const r = spawnSync(process.execPath, [join(REPO, 'dist/src/cli/main.js'), 'diag', '--json'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(REPO, 'dist/cli.mjs'), 'diag', '--json'], { encoding: 'utf8' });
     assert.is(r.status, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).modes, { raw: true, tracefs: true });
     assert.not.ok(tfMounted(), 'the tracer unmounted what it mounted');

@@ -24,7 +24,7 @@ export interface CliRunOptions {
   prefix?: string[];
 }
 
-/** Runs `node dist/src/cli/main.js ARGS` to completion. */
+/** Runs `node dist/cli.mjs ARGS` (the package's bin) to completion. */
 export function runCli(args: string[], opts: CliRunOptions = {}): CliResult {
   const argv = [...(opts.prefix ?? []), process.execPath, CLI, ...args];
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...CLI_ENV, ...opts.env }, timeout: opts.timeout ?? 30_000 });

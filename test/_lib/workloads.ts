@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(new URL('../../..', import.meta.url).pathname);
-export const CLI = join(ROOT, 'dist/src/cli/main.js');
+/** The CLI as users run it: the bundle the package's bin points to. */
+export const CLI = join(ROOT, 'dist/cli.mjs');
 
 let scratch: string | undefined;
 export function scratchDir(): string {
