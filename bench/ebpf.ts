@@ -75,10 +75,13 @@ for (let rep = 0; rep < REPS; rep++) {
 }
 
 console.log(`syscall storm: dd bs=1 count=${N} (${N} reads + ${N} writes), median of ${REPS}, time reported by dd`);
-const base = median(times.get('denet-pure run')!);
+const baseTimes = times.get('denet-pure run')!;
+const base = median(baseTimes);
 for (const v of variants) {
-  const t = median(times.get(v.name)!);
-  console.log(`  ${v.name.padEnd(40)} ${t.toFixed(3)} s   ${(t / base).toFixed(2)}x vs denet-pure without eBPF`);
+  const ts = times.get(v.name)!;
+  // Paired: each repetition's ratio to the no-eBPF run next to it, so slow drift of the machine cancels.
+  const paired = median(ts.map((t, i) => t / baseTimes[i]!));
+  console.log(`  ${v.name.padEnd(40)} ${median(ts).toFixed(3)} s   ${(median(ts) / base).toFixed(2)}x vs denet-pure without eBPF (paired: ${paired.toFixed(2)}x)`);
 }
 if (has('strace')) {
   const small = Math.max(1000, Math.floor(N / 100));
