@@ -1,5 +1,6 @@
 // Human-readable renderings: the one-line live status and the end-of-run summary table.
 import type { SampleRecord, SummaryRecord, TreeRecord } from './types.js';
+import type { SyscallsBlock } from '../syscalls/index.js';
 
 const ESC = '\x1b[';
 const paint = (on: boolean, code: string, s: string) => (on ? `${ESC}${code}m${s}${ESC}0m` : s);
@@ -124,12 +125,30 @@ export function formatSummaryTable(s: SummaryRecord, opts: { color: boolean }): 
     ['Disk read / write', `${formatBytes(s.total_disk_read_bytes)} / ${formatBytes(s.total_disk_write_bytes)}`],
     ['Syscall read / write', `${formatBytes(s.total_syscall_read_bytes)} / ${formatBytes(s.total_syscall_write_bytes)}`],
   ];
-  if (s.ebpf && typeof s.ebpf === 'object') {
-    for (const [k, v] of Object.entries(s.ebpf as Record<string, unknown>)) {
-      if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') rows.push([`eBPF ${k}`, String(v)]);
-    }
-  }
+  rows.push(...ebpfRows(s.ebpf));
   const w = Math.max(...rows.map(([k]) => k.length));
   const title = paint(c, '1', 'Summary');
   return [title, ...rows.map(([k, v]) => `  ${paint(c, '2', k.padEnd(w))}  ${v}`)].join('\n') + '\n';
+}
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
+/** The syscall part of the summary table, from the summary's `ebpf` block (absent: no rows). */
+function ebpfRows(ebpf: unknown): [string, string][] {
+  const block = ebpf as { syscalls?: Partial<SyscallsBlock>; dropped?: number } | undefined;
+  const sc = block?.syscalls;
+  if (!sc || typeof sc.total !== 'number') return [];
+  const rows: [string, string][] = [];
+  const rate = sc.analysis?.syscall_rate_per_sec;
+  rows.push(['Syscalls', `${count(sc.total)}${rate !== undefined ? ` (${count(Math.round(rate))}/s)` : ''}`]);
+  if (sc.top_syscalls?.length) {
+    rows.push(['Top syscalls', sc.top_syscalls.slice(0, 5).map((t) => `${t.name} ${count(t.count)}`).join(', ')]);
+  }
+  if (sc.by_category && sc.total > 0) {
+    const shares = Object.entries(sc.by_category).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+    rows.push(['Categories', shares.slice(0, 4).map(([k, n]) => `${k} ${((n / sc.total!) * 100).toFixed(1)}%`).join(', ')]);
+  }
+  if (sc.analysis?.behavior_classification) rows.push(['Behaviour', sc.analysis.behavior_classification]);
+  if (block?.dropped) rows.push(['Not counted', `${count(block.dropped)} syscalls (a kernel table was full)`]);
+  return rows;
 }
