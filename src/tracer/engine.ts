@@ -81,7 +81,7 @@ export class SyscallTracer {
     const sizes = {
       maxProcesses: opts.maxProcesses ?? DEFAULTS.maxProcesses,
       maxCounts: opts.maxCounts ?? DEFAULTS.maxCounts,
-      maxSlots: Math.min(opts.maxRows ?? DEFAULTS.maxSlots, NO_SLOT - 1),
+      maxSlots: Math.max(1, Math.min(opts.maxRows ?? DEFAULTS.maxSlots, NO_SLOT - 1)),
     };
     const specs = tracerPrograms(layout, sizes);
     for (const spec of specs[0]!.maps) this.maps.set(spec.name, BpfMap.create(spec));
