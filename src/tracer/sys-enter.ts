@@ -9,6 +9,9 @@ import { COMPAT_BIT } from '../syscalls/index.js';
 import { BPF_ANY, BPF_NOEXIST, CHECK_ABI, COMPAT, EEXIST, NO_SLOT, ROW_COMPAT, SLOT_SHIFT, STATE_MASK, Stat, State } from './maps.js';
 import { bumpStat, increment, isExec, lookup, returnZero, tracepointProgram, uniqueLabel } from './blocks.js';
 
+/** r2 = reg & mask: a field of the state word. */
+const bits = (reg: number, mask: number): Instruction[] => [mov64.reg(R2, reg), and64.imm(R2, mask)];
+
 /** How the syscall entry program finds the syscall number and the ABI of the task. */
 export interface SysEnterLayout {
   /** Program type: raw tracepoint (ctx = u64 args) or tracefs tracepoint (ctx = the trace record). */
@@ -122,15 +125,13 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
     ldx.w(R2, R0, 0),
     jne.reg(R2, R7, 'slow'),
     ldx.w(R1, R0, 4),
-    mov64.reg(R2, R1),
-    and64.imm(R2, STATE_MASK),
+    ...bits(R1, STATE_MASK),
     jne.imm(R2, State.COUNT, 'out'), // untracked or ARM
   ];
   if (c) {
     // An execve must set CHECK_ABI in `tracked`: the slow path does that.
     items.push(
-      mov64.reg(R2, R1),
-      and64.imm(R2, COMPAT),
+      ...bits(R1, COMPAT),
       jne.imm(R2, 0, 'fast_compat'),
       ...isExec(layout.execveNr, layout.execveatNr, 'slow'),
       ja('tag'),
@@ -152,8 +153,7 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
     label('tracked'),
     mov64.reg(R9, R0),
     ldx.w(R1, R9, 0),
-    mov64.reg(R2, R1),
-    and64.imm(R2, STATE_MASK),
+    ...bits(R1, STATE_MASK),
     jeq.imm(R2, State.COUNT, 'count'),
     jne.imm(R2, State.PENDING, 'settled_out'),
     // PENDING: the first execve switches the process to COUNT and is itself counted.
@@ -169,8 +169,7 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
   );
   if (c) {
     items.push(
-      mov64.reg(R2, R1),
-      and64.imm(R2, CHECK_ABI),
+      ...bits(R1, CHECK_ABI),
       jeq.imm(R2, 0, 'abi_known'),
       // First syscall after an execve: probe_read_kernel(&tmp, 8, regs + regsOffset) tells the new ABI.
       mov64.reg(R1, R10),
@@ -192,8 +191,7 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
       ldx.w(R1, R9, 0),
       label('abi_known'),
       // An execve (in the ABI the task has now) means: check again at the next syscall.
-      mov64.reg(R2, R1),
-      and64.imm(R2, COMPAT),
+      ...bits(R1, COMPAT),
       jne.imm(R2, 0, 'compat_exec'),
       ...isExec(layout.execveNr, layout.execveatNr, 'mark_exec'),
       ja('settled'),
@@ -226,8 +224,7 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
   );
   if (c) {
     items.push(
-      mov64.reg(R2, R9),
-      and64.imm(R2, COMPAT),
+      ...bits(R9, COMPAT),
       jeq.imm(R2, 0, 'row'),
       add64.imm(R3, ROW_COMPAT),
     );
@@ -243,8 +240,7 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
   );
   if (c) {
     items.push(
-      mov64.reg(R2, R9),
-      and64.imm(R2, COMPAT),
+      ...bits(R9, COMPAT),
       jeq.imm(R2, 0, 'key'),
       mov32.imm(R1, COMPAT_BIT),
       // or into the low word of the number (r8 <= 0x7fffffff, so add == or)
