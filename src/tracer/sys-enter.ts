@@ -37,7 +37,7 @@ export interface SysEnterLayout {
  * number from an atomic counter, its owner recorded in `slots`. Leaves the updated value in r1.
  */
 function allocateSlot(maxSlots: number): (Instruction | Label)[] {
-  const [done, none] = [uniqueLabel('slot_done'), uniqueLabel('slot_none')];
+  const [done, none, reload] = [uniqueLabel('slot_done'), uniqueLabel('slot_none'), uniqueLabel('slot_reload')];
   return [
     mov64.reg(R2, R1),
     rsh64.imm(R2, SLOT_SHIFT),
@@ -58,18 +58,25 @@ function allocateSlot(maxSlots: number): (Instruction | Label)[] {
     mov64.imm(R4, BPF_ANY),
     call('map_update_elem'),
     jne.imm(R0, 0, none),
+    // Set the slot only if the word still has none: a sibling thread on another CPU may be doing the same.
+    // If the compare-and-swap loses, that thread's slot stands (ours stays empty but names this process).
     ldx.w(R2, R10, -52),
     add64.imm(R2, 1),
     lsh64.imm(R2, SLOT_SHIFT),
-    ldx.w(R1, R9, 0),
+    ldx.w(R0, R9, 0),
+    mov64.reg(R1, R0),
+    rsh64.imm(R1, SLOT_SHIFT),
+    jne.imm(R1, 0, reload),
+    mov64.reg(R1, R0),
     or64.reg(R1, R2),
-    stx.w(R9, 0, R1),
-    ja(done),
+    atomic.cmpxchg.w(R9, 0, R1),
+    ja(reload),
     label(none),
     // No row left: count in the hash from now on (and do not try again).
+    mov64.imm(R1, NO_SLOT << SLOT_SHIFT),
+    atomic.or.w(R9, 0, R1),
+    label(reload),
     ldx.w(R1, R9, 0),
-    or64.imm(R1, NO_SLOT << SLOT_SHIFT),
-    stx.w(R9, 0, R1),
     label(done),
   ];
 }
@@ -160,9 +167,9 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
     ...isExec(layout.execveNr, layout.execveatNr, 'activate'),
     ja('out'),
     label('activate'),
-    and64.imm(R1, ~STATE_MASK),
-    or64.imm(R1, State.COUNT),
-    stx.w(R9, 0, R1),
+    // Atomic updates of the state word throughout: sibling threads update it from other CPUs.
+    mov64.imm(R1, State.PENDING ^ State.COUNT),
+    atomic.xor.w(R9, 0, R1),
     ...bumpStat(Stat.EPOCH, -28),
     ldx.w(R1, R9, 0),
     label('count'),
@@ -178,15 +185,15 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
       ldx.dw(R3, R6, 0),
       add64.imm(R3, c.regsOffset),
       call('probe_read_kernel'),
-      ldx.w(R1, R9, 0),
-      and64.imm(R1, ~(CHECK_ABI | COMPAT)),
-      jne.imm(R0, 0, 'abi_store'),
+      mov64.imm(R1, ~(CHECK_ABI | COMPAT)),
+      atomic.and.w(R9, 0, R1),
+      jne.imm(R0, 0, 'abi_stored'),
       ldx.dw(R2, R10, -24),
       and64.imm(R2, c.mask),
-      jne.imm(R2, c.compatValue, 'abi_store'),
-      or64.imm(R1, COMPAT),
-      label('abi_store'),
-      stx.w(R9, 0, R1),
+      jne.imm(R2, c.compatValue, 'abi_stored'),
+      mov64.imm(R1, COMPAT),
+      atomic.or.w(R9, 0, R1),
+      label('abi_stored'),
       ...bumpStat(Stat.EPOCH, -28),
       ldx.w(R1, R9, 0),
       label('abi_known'),
@@ -199,8 +206,8 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
       ...isExec(c.execveNr, c.execveatNr, 'mark_exec'),
       ja('settled'),
       label('mark_exec'),
-      or64.imm(R1, CHECK_ABI),
-      stx.w(R9, 0, R1),
+      mov64.imm(R1, CHECK_ABI),
+      atomic.or.w(R9, 0, R1),
       ...bumpStat(Stat.EPOCH, -28),
       ldx.w(R1, R9, 0),
       ja('tag'),
