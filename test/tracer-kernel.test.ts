@@ -126,6 +126,20 @@ kernelTest(test, 'attach: existing descendants are counted, and children forked 
   }
 });
 
+kernelTest(test, 'attach: an exited (zombie) child is not put in the tracked set', async () => {
+  // `true` exits at once; sleep (which sh became) never reaps it: a zombie child of a live parent.
+  const parent = spawn('sh', ['-c', 'true & exec sleep 3'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 300));
+  const tracer = SyscallTracer.open();
+  try {
+    tracer.trackTree(parent.pid!);
+    assert.is(tracer.read().tracked, 1, 'only the live parent');
+  } finally {
+    tracer.close();
+    parent.kill();
+  }
+});
+
 kernelTest(test, 'a full count map is reported as dropped, not silently lost', async () => {
   // One array row (taken by sh), so ls counts in the (process, syscall) table, which holds 4.
   const tracer = SyscallTracer.open({ maxCounts: 4, maxRows: 1 });

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
-  BpfMap, LoadedProgram, attachRawTracepoint, attachTracepoint, findTracefs, unmountTracefs, BpfError, codec,
+  BpfMap, LoadedProgram, attachRawTracepoint, attachTracepoint, findTracefs, unmountTracefs, BpfError, codec, UpdateFlag,
   type Link, type TypedMap,
 } from '../loader/index.js';
 import type { ProgramSpec } from '../asm/spec.js';
@@ -135,7 +135,19 @@ export class SyscallTracer {
     // The root first: from then on the kernel adds every new child, so the walk below cannot miss one.
     // CHECK_ABI: the kernel learns at each one's next syscall whether it is a 32-bit process.
     this.setState(pid, State.COUNT | CHECK_ABI);
-    for (const child of descendants(pid)) this.setState(child, State.COUNT | CHECK_ABI);
+    for (const child of descendants(pid)) {
+      try {
+        // NOEXIST: a child the kernel already added (forked after the root went in) keeps its entry.
+        this.tracked.set(child, State.COUNT | CHECK_ABI, UpdateFlag.NOEXIST);
+      } catch (err) {
+        if (err instanceof BpfError && err.code === 'EEXIST') continue;
+        throw err;
+      }
+      // An exited child (a zombie, or one that died since the walk) will see no exit event any more:
+      // left in the set, its pid, once reused, would make a stranger count.
+      if (!isRunning(child)) this.tracked.delete(child);
+    }
+    this.bumpEpoch();
   }
 
   /**
@@ -255,6 +267,17 @@ function safely(fn: () => void): void {
     fn();
   } catch (err) {
     if (!(err instanceof BpfError)) throw err;
+  }
+}
+
+/** Whether pid exists and has not exited (a zombie or a dead task has exited). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X' && state !== 'x';
+  } catch {
+    return false;
   }
 }
 
