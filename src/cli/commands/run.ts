@@ -1,6 +1,7 @@
 // `run -- CMD [ARGS...]`: start CMD (resolved to an absolute path first), monitor it and its
 // children, exit with its exit code.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { printHelp } from '../help.js';
@@ -15,6 +16,19 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const KILL_GRACE_MS = 2000;
 
 type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
+
+/** Whether we belong to our controlling terminal's foreground process group (so does the command). */
+function inTerminalForeground(): boolean {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pgrp = Number(fields[2]);
+    const tpgid = Number(fields[5]);
+    return tpgid > 0 && tpgid === pgrp;
+  } catch {
+    return false;
+  }
+}
 
 export function exitCodeOf(status: ExitStatus): number {
   if (status.code !== null) return status.code;
@@ -61,7 +75,12 @@ async function run(ctx: CommandContext): Promise<number> {
     });
   });
   // The child decides what a signal means; we pass it on and keep monitoring until it exits.
-  const forward = (sig: NodeJS.Signals) => { child.kill(sig); };
+  const forward = (sig: NodeJS.Signals) => {
+    // Ctrl-C and a hangup reach the whole foreground process group, the command included: sending it
+    // a second copy would turn one Ctrl-C into two (a forced quit, for many tools).
+    if (sig !== 'SIGTERM' && inTerminalForeground()) return;
+    child.kill(sig);
+  };
   for (const sig of FORWARDED) process.on(sig, forward);
 
   try {
