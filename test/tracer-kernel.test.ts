@@ -85,15 +85,17 @@ kernelTest(test, 'a shell loop: every /bin/true is seen (execve count equals str
   }
 }, needStrace);
 
-kernelTest(test, '32-bit (compat) syscalls are named as ia32 syscalls, never as the 64-bit ones with the same numbers', async () => {
+/** Builds the i386 fixture (no libc, so no multilib needed); null when this machine cannot. */
+function compat32(): { bin: string } | { why: string } {
+  if (process.arch !== 'x64') return { why: 'the i386 fixture is x86_64-only' };
   const bin = join(scratchDir(), 'compat32');
-  if (!existsSync(bin)) {
-    const r = spawnSync('gcc', ['-m32', '-O1', '-nostdlib', '-static', '-fno-pie', '-no-pie', '-o', bin, join(ROOT, 'test/fixtures/compat32.c')]);
-    if (r.status !== 0) {
-      console.log(`  [skip] cannot build a 32-bit binary here: ${String(r.stderr).split('\n')[0]}`);
-      return;
-    }
-  }
+  if (existsSync(bin)) return { bin };
+  const r = spawnSync('gcc', ['-m32', '-O1', '-nostdlib', '-static', '-fno-pie', '-no-pie', '-o', bin, join(ROOT, 'test/fixtures/compat32.c')]);
+  return r.status === 0 ? { bin } : { why: `cannot build a 32-bit binary here: ${String(r.stderr).split('\n')[0]}` };
+}
+
+kernelTest(test, '32-bit (compat) syscalls are named as ia32 syscalls, never as the 64-bit ones with the same numbers', async () => {
+  const { bin } = compat32() as { bin: string };
   const tracer = SyscallTracer.open({ attach: 'raw' });
   try {
     const child = tracer.spawnTracked(() => spawn(bin, [], { stdio: 'ignore' }));
@@ -106,7 +108,10 @@ kernelTest(test, '32-bit (compat) syscalls are named as ia32 syscalls, never as 
   } finally {
     tracer.close();
   }
-}, () => bpfUnavailableReason() ?? (process.arch === 'x64' ? null : 'the i386 fixture is x86_64-only'));
+}, () => {
+  const built = compat32();
+  return bpfUnavailableReason() ?? ('why' in built ? built.why : null);
+});
 
 kernelTest(test, 'attach: existing descendants are counted, and children forked later', async () => {
   // The parent waits; its existing child (a subshell) sleeps, then forks and execs /bin/true twice.
