@@ -174,8 +174,9 @@ function onTerminal(args: string[], env: NodeJS.ProcessEnv = {}) {
 
 const COLOUR = /\x1b\[[0-9;]*m/;
 
-Modes('on a terminal: one line updated in place, colours; NO_COLOR and --no-update respected', () => {
-  if (!hasScript) return console.log('  [skip] terminal tests: no script(1) here');
+const TERMINAL_TEST = 'on a terminal: one line updated in place, colours; NO_COLOR and --no-update respected';
+if (!hasScript) console.log(`  [skip] ${TERMINAL_TEST}: no script(1) here (util-linux)`);
+(hasScript ? Modes : Modes.skip)(TERMINAL_TEST, () => {
   const live = onTerminal(['-i', '50', 'run', '--', 'sleep', '0.3']);
   assert.is(live.code, 0);
   assert.ok((live.screen.match(/\r[^\n]*?\x1b\[K/g) ?? []).length >= 2, 'the line is rewritten in place');

@@ -43,14 +43,19 @@ function snapshot(): string {
 
 const S = suite('setup scripts');
 
-S('shellcheck finds nothing', () => {
-  if (!have('shellcheck')) return console.log('  [skip] shellcheck not installed (apt-get install shellcheck)');
+/** Registers `fn`, or registers it skipped and prints why when `reason` is not null. */
+function unless(reason: string | null, name: string, fn: () => void): void {
+  if (reason === null) return S(name, fn);
+  console.log(`  [skip] ${name}: ${reason}`);
+  S.skip(name, fn);
+}
+
+unless(have('shellcheck') ? null : 'shellcheck not installed (apt-get install shellcheck)', 'shellcheck finds nothing', () => {
   const r = sh('shellcheck', ['-x', TRACEFS_SH, GRANT_SH, `${SETUP}/lib.sh`]);
   assert.is(r.code, 0, r.out);
 });
 
-S('without root: one line, exit 1, nothing done', () => {
-  if (isRoot && !have('setpriv')) return console.log('  [skip] root without setpriv: cannot test as non-root');
+unless(isRoot && !have('setpriv') ? 'root without setpriv: cannot test as non-root' : null, 'without root: one line, exit 1, nothing done', () => {
   for (const script of [TRACEFS_SH, GRANT_SH]) {
     const r = sh(script, ['--user', 'nobody'], asNobody);
     assert.is(r.code, 1, r.out + r.err);
