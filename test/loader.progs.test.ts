@@ -74,6 +74,11 @@ kernelTest(t, 'a map lookup + atomic add program changes the map once per test r
   assert.is(p.info().nrMapIds, 1, 'the kernel recorded the map reference');
 });
 
+kernelTest(t, 'logSize 0 still gets a log on failure (the retry asks for a real buffer)', () => {
+  const bad = simple('lt_log0', [I(0x0f, 0, 2), exit()]);
+  assert.throws(() => LoadedProgram.load(bad, {}, { verify: false, logSize: 0 }), (e: unknown) => e instanceof VerifierRejectedError && /R2/.test((e as VerifierRejectedError).log));
+});
+
 kernelTest(t, 'by default our static verifier runs first: a refused program never reaches the kernel', () => {
   const bad = simple('lt_static', [I(0x0f, 0, 2), exit()]); // r0 += r2: neither was written
   const before = openFds().length;

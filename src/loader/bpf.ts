@@ -245,7 +245,7 @@ export function progLoad(o: ProgLoadOptions): number {
     throw new RangeError(`program "${name}": bytecode is ${o.insns.length} bytes; expected a non-empty multiple of 8`);
   }
   let logLevel = o.logLevel ?? 0;
-  let logSize = logLevel > 0 ? (o.logSize ?? 1 << 20) : 0;
+  let logSize = logLevel > 0 ? (o.logSize || 1 << 20) : 0;
   // The kernel's verifier gives up with EAGAIN when a signal arrives meanwhile (a child's SIGCHLD, a
   // profiler's SIGPROF): that is no verdict, so try again, as libbpf does.
   let interrupted = 0;
@@ -263,7 +263,7 @@ export function progLoad(o: ProgLoadOptions): number {
     if (errno === ERRNO.EPERM) fail(Cmd.PROG_LOAD, errno, `program "${name}" (needs root or CAP_BPF+CAP_PERFMON)`);
     if (!log) {
       // Loaded without a log to save the verifier's time; now ask for one to explain the failure.
-      if (errno === ERRNO.EACCES || errno === ERRNO.EINVAL) { logLevel = 1; logSize = o.logSize ?? 1 << 20; continue; }
+      if (errno === ERRNO.EACCES || errno === ERRNO.EINVAL) { logLevel = 1; logSize = o.logSize || 1 << 20; continue; }
       fail(Cmd.PROG_LOAD, errno, `program "${name}"`);
     }
     if (errno === ERRNO.ENOSPC && logSize < MAX_LOG) {
