@@ -218,7 +218,10 @@ export class SyscallTracer {
       const tgid = owners.readUInt32LE(slot * 8);
       for (let i = 0, w = slot * ROW * 2; i < ROW; i++, w += 2) {
         if (words[w] === 0 && words[w + 1] === 0) continue;
-        const count = words[w]! + words[w + 1]! * 0x1_0000_0000;
+        // The kernel may carry into the high half between our two reads: read high, low, high again.
+        let hi = words[w + 1]!, lo = words[w]!;
+        if (words[w + 1] !== hi) [hi, lo] = [words[w + 1]!, words[w]!];
+        const count = lo + hi * 0x1_0000_0000;
         add(tgid, i < ROW_COMPAT ? i : ((i - ROW_COMPAT) | COMPAT_BIT) >>> 0, count);
       }
     }
