@@ -42,4 +42,14 @@ test('a reader of stderr that goes away does not end the monitoring', () => {
   assert.match(r.stdout, /proc/, "head saw the first live line");
 });
 
+test('when monitoring fails (the output disk is full) the command still runs to its end; exit 4 after it', () => {
+  const marker = join(scratchDir(), `marker-${process.hrtime.bigint()}`);
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [CLI, '--quiet', '--out', '/dev/full', 'run', '--', 'sh', '-c', `sleep 0.5; echo done > ${marker}`], { encoding: 'utf8' });
+  assert.is(r.status, 4, r.stderr);
+  assert.ok(Date.now() - t0 >= 500, 'denet-pure waited for the command');
+  assert.is(readFileSync(marker, 'utf8'), 'done\n', 'the command was not cut short');
+  assert.match(r.stderr, /cannot write --out \/dev\/full: .*waiting for sh to exit/);
+});
+
 test.run();

@@ -82,7 +82,8 @@ Exit codes:
   ${String(EXIT.EBPF_REQUIRED).padEnd(8)} --require-ebpf (or diag) and eBPF counting is unavailable here
   ${String(EXIT.NOT_EXECUTABLE).padEnd(8)} run: the command cannot be executed
   ${String(EXIT.NOT_FOUND).padEnd(8)} run: the command was not found
-  Errors before the start print one line and start nothing, and create no output file.
+  Errors before the start print one line and start nothing, and create no output file. If monitoring
+  fails later (e.g. the output disk fills up), run lets the command finish, then exits 1 or 4.
 
 Environment:
   NO_COLOR=1     no colours

@@ -83,10 +83,22 @@ async function run(ctx: CommandContext): Promise<number> {
   };
   for (const sig of FORWARDED) process.on(sig, forward);
 
+  let failure: unknown;
   try {
     await monitorTarget(session, { pid: child.pid!, cmd: [name, ...args], executable, ownChild: true }, stopper);
+  } catch (err) {
+    failure = err;
   } finally {
     closeSession(session);
+  }
+  if (failure !== undefined) {
+    // Monitoring failed (e.g. the output disk is full): the command is not abandoned mid-run. It goes
+    // on to its end, signals still reach it, and then the failure is reported with its exit code.
+    const message = failure instanceof Error ? failure.message : String(failure);
+    process.stderr.write(`denet-pure: ${message.split('\n')[0]}; waiting for ${name} to exit\n`);
+    await exited;
+    for (const sig of FORWARDED) process.off(sig, forward);
+    throw failure;
   }
 
   try {
