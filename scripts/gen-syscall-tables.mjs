@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Regenerates src/syscalls/tables/*.ts. Syscall numbers are facts; this script merges two public
 // machine-readable collections of them so that each checks the other:
-//   - the per-architecture "name<TAB>number" tables of github.com/hrw/syscalls-table (data/tables/)
-//   - the syscalls.csv of github.com/seccomp/libseccomp (it also keeps retired numbers that the
+//   - the per-architecture "name<TAB>number" tables of the hrw/syscalls-table project (data/tables/)
+//   - the syscalls.csv of the libseccomp project (it also keeps retired numbers that the
 //     kernel's .tbl files still list, e.g. x86_64 uselib=134, so those get names too)
 // A number given different names by the two sources aborts the run unless KERNEL_NAME settles it
 // with the name the kernel's own .tbl file uses.
