@@ -118,7 +118,7 @@ function main(): void {
   const maps = tracerMaps(sizes);
   const spec = sysEnterProgram({
     type: 'raw', idOffset: 8, ctxSize: 16, execveNr: 59, execveatNr: 322,
-    compat: { regsOffset: 136, mask: 0xffff, compatValue: 0x23, execveNr: 59, execveatNr: 322 },
+    compat: { regsOffset: 136, mask: 0xffff, compatValue: 0x23 },
   }, maps);
   const t = compileTimes(spec);
   console.log(`\ncompile sys_enter (${spec.insns.length} slots): compileToWasm ${t.compile.toFixed(2)} ms, new BpfVm (compile + maps + instantiate) ${t.vm.toFixed(2)} ms (medians of 30)`);

@@ -17,7 +17,7 @@ const RAW: TracerLayout = {
   mode: 'raw',
   sysEnter: {
     type: 'raw', idOffset: 8, ctxSize: 16, execveNr: NR.execve, execveatNr: NR.execveat,
-    compat: { regsOffset: 136, mask: 0xffff, compatValue: 0x23, execveNr: I386.execve, execveatNr: I386.execveat },
+    compat: { regsOffset: 136, mask: 0xffff, compatValue: 0x23 },
   },
   fork: { type: 'raw', taskPidOffset: 0x4f0, taskTgidOffset: 0x4f4, ctxSize: 16 },
   exit: { type: 'raw', groupDeadOffset: 8, ctxSize: 16 },
@@ -116,17 +116,19 @@ for (const layout of [RAW, TRACEFS]) {
   });
 }
 
-test('raw: a 32-bit task is named by its ABI, learnt once after each execve', () => {
+test('raw: a 32-bit task is named by its ABI, learnt again after each successful exec', () => {
   const sim = new TracerSimulator(RAW);
   sim.track(600, State.COUNT | CHECK_ABI);
   sim.sysEnter(600, 600, I386.getpid, { compat: true }); // first syscall: the ABI is probed
   sim.sysEnter(600, 600, I386.getpid, { compat: true });
-  sim.sysEnter(600, 600, I386.execve, { compat: true }); // execs a 64-bit image
+  sim.sysEnter(600, 600, I386.execve, { compat: true }); // execs a 64-bit image...
+  sim.sysEnter(600, 600, I386.getpid, { compat: true }); // (a syscall before the exec completes: old ABI)
+  sim.exec(600, 600); // ...which succeeds: dp_exec asks for a new look at the ABI
   sim.sysEnter(600, 600, NR.getpid);
   sim.fork(600, 600, 601);
   sim.sysEnter(601, 601, NR.getpid);
   assert.equal(sim.counts().get(600), new Map([
-    [compat(I386.getpid), 2],
+    [compat(I386.getpid), 3],
     [compat(I386.execve), 1],
     [NR.getpid, 1],
   ]));

@@ -14,7 +14,7 @@ const TRUE_BIN = ['/bin/true', '/usr/bin/true'].find((p) => existsSync(p)) ?? '/
 
 const MODE_LABEL: Record<AttachMode, string> = { raw: 'raw tracepoints', tracefs: 'tracefs tracepoints' };
 const ATTACH_POINTS: Record<AttachMode, string> = {
-  raw: 'sys_enter, sched_process_fork, sched_process_exit',
+  raw: 'sys_enter, sched_process_fork, sched_process_exit, sched_process_exec',
   tracefs: 'raw_syscalls/sys_enter, task/task_newtask, sched/sched_process_exit',
 };
 

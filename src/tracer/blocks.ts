@@ -1,4 +1,4 @@
-// Instruction sequences the three programs share.
+// Instruction sequences the tracer's programs share.
 import { R0, R1, R2, R7, R8, R10, add64, mov64, rsh64, atomic, jeq, stx, st, call, exit, label, ldMapFd, program } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
 import { ProgType } from '../asm/opcodes.js';

@@ -1,4 +1,4 @@
-// The syscall-counting engine: creates the maps, loads and attaches the three programs, seeds the
+// The syscall-counting engine: creates the maps, loads and attaches the programs, seeds the
 // tracked set, and reads the counts back. The CLI and embedders use only this class.
 import { performance } from 'node:perf_hooks';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import {
 import type { ProgramSpec } from '../asm/spec.js';
 import { syscallTable, nameOf, COMPAT_BIT } from '../syscalls/index.js';
 import {
-  CHECK_ABI, DEFAULT_SLOTS, exitProgram, forkProgram, NO_SLOT, ROW, ROW_COMPAT, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps,
+  CHECK_ABI, DEFAULT_SLOTS, execProgram, exitProgram, forkProgram, NO_SLOT, ROW, ROW_COMPAT, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps,
   type MapSizes,
 } from './programs.js';
 import { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
@@ -22,7 +22,7 @@ const DEFAULTS = { maxProcesses: 16384, maxCounts: 65536, maxSlots: DEFAULT_SLOT
 
 /** The attach points of each mode: [program, tracepoint]. */
 const ATTACH_POINTS = {
-  raw: { sysEnter: 'sys_enter', fork: 'sched_process_fork', exit: 'sched_process_exit' },
+  raw: { sysEnter: 'sys_enter', fork: 'sched_process_fork', exit: 'sched_process_exit', exec: 'sched_process_exec' },
   tracefs: {
     sysEnter: ['raw_syscalls', 'sys_enter'],
     fork: ['task', 'task_newtask'],
@@ -30,10 +30,15 @@ const ATTACH_POINTS = {
   },
 } as const;
 
-/** Builds the three program specs for a layout (exported for `prog dump` and the WASM tests). */
+/**
+ * Builds the program specs for a layout (exported for `prog dump` and the WASM tests): sys_enter, fork
+ * and exit, plus exec where the task's ABI can be read (raw mode).
+ */
 export function tracerPrograms(layout: TracerLayout, sizes: MapSizes = DEFAULTS): ProgramSpec[] {
   const maps = tracerMaps(sizes);
-  return [sysEnterProgram(layout.sysEnter, maps), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps)];
+  const specs = [sysEnterProgram(layout.sysEnter, maps), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps)];
+  if (layout.sysEnter.compat) specs.push(execProgram(maps));
+  return specs;
 }
 
 export class SyscallTracer {
@@ -87,15 +92,17 @@ export class SyscallTracer {
     for (const spec of specs[0]!.maps) this.maps.set(spec.name, BpfMap.create(spec));
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
-    const [sysEnter, fork, exit] = specs.map((spec) => {
+    const [sysEnter, fork, exit, exec] = specs.map((spec) => {
       const prog = LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier });
       this.programs.push(prog);
       return prog;
-    }) as [LoadedProgram, LoadedProgram, LoadedProgram];
+    }) as [LoadedProgram, LoadedProgram, LoadedProgram, LoadedProgram | undefined];
     // Fork and exit first, so that no child of a tracked process can slip between attachments.
     if (this.mode === 'raw') {
       const p = ATTACH_POINTS.raw;
-      this.links.push(attachRawTracepoint(fork, p.fork), attachRawTracepoint(exit, p.exit), attachRawTracepoint(sysEnter, p.sysEnter));
+      this.links.push(attachRawTracepoint(fork, p.fork), attachRawTracepoint(exit, p.exit));
+      if (exec) this.links.push(attachRawTracepoint(exec, p.exec));
+      this.links.push(attachRawTracepoint(sysEnter, p.sysEnter));
     } else {
       const p = ATTACH_POINTS.tracefs;
       this.links.push(

@@ -31,7 +31,7 @@ function execveNumbers(): { execveNr: number; execveatNr: number; compat?: SysEn
   return {
     execveNr: nr(table, 'execve'),
     execveatNr: nr(table, 'execveat'),
-    compat: regs && { ...regs, execveNr: nr(table.compat, 'execve'), execveatNr: nr(table.compat, 'execveat') },
+    compat: regs,
   };
 }
 

@@ -1,10 +1,10 @@
-// dp_fork and dp_exit: keep the tracked set equal to the monitored tree as processes come and go.
+// dp_fork, dp_exit and dp_exec: keep the tracked set equal to the monitored tree as processes come, go and exec.
 import {
-  R0, R1, R2, R3, R4, R6, R7, R8, R10, add64, mov64, mov32, rsh64, and64, or64, ldx, stx, ja, jeq, jne, call, label, ldMapFd,
+  R0, R1, R2, R3, R4, R6, R7, R8, R10, add64, mov64, mov32, rsh64, and64, or64, ldx, stx, atomic, ja, jeq, jne, call, label, ldMapFd,
 } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
-import { BPF_ANY, CLONE_THREAD, COMPAT, STATE_MASK, Stat, State } from './maps.js';
+import { BPF_ANY, CHECK_ABI, CLONE_THREAD, COMPAT, STATE_MASK, Stat, State } from './maps.js';
 import { bumpStat, lookupCurrent, returnZero, tracepointProgram } from './blocks.js';
 
 /** Where the fork program finds the new task's pid, and how it tells a thread from a process. */
@@ -122,4 +122,21 @@ export function exitProgram(layout: ExitLayout, maps: MapSpec[]): ProgramSpec {
     ...returnZero('out'),
   );
   return tracepointProgram('dp_exit', layout, items, maps);
+}
+
+/**
+ * After a successful exec (sched_process_exec fires in the new image, once the old image's other threads
+ * are gone), marks the process CHECK_ABI: its next syscall reads which ABI the new image uses. Only needed
+ * where the ABI can be read (raw mode).
+ */
+export function execProgram(maps: MapSpec[]): ProgramSpec {
+  const items: (Instruction | Label)[] = [
+    ...lookupCurrent('out'),
+    mov64.imm(R1, CHECK_ABI),
+    atomic.or.w(R0, 0, R1),
+    ...bumpStat(Stat.EPOCH, -8),
+    ...returnZero('out'),
+  ];
+  // sched_process_exec(p, old_pid, bprm): the arguments are not read.
+  return tracepointProgram('dp_exec', { type: 'raw', ctxSize: 24 }, items, maps);
 }

@@ -21,4 +21,4 @@
 // lifecycle.ts the programs.
 export * from './maps.js';
 export { sysEnterProgram, type SysEnterLayout } from './sys-enter.js';
-export { forkProgram, exitProgram, type ForkLayout, type ExitLayout } from './lifecycle.js';
+export { forkProgram, exitProgram, execProgram, type ForkLayout, type ExitLayout } from './lifecycle.js';

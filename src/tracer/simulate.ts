@@ -1,4 +1,4 @@
-// The tracer's three programs, run in the BPF→WebAssembly engine on synthetic events: the counting
+// The tracer's programs, run in the BPF→WebAssembly engine on synthetic events: the counting
 // logic (filter, fork inheritance, PENDING→COUNT at execve, compat naming, exit clean-up, drops) can be
 // exercised bit-exactly on machines where no BPF program may be loaded.
 import { BpfVm, type VmMap } from '../verify/wasm/index.js';
@@ -14,14 +14,14 @@ const TASK_BASE = 0xffff_8880_1000_0000n;
 const TASK_SIZE = 0x4000;
 
 export class TracerSimulator {
-  private readonly vms: { sysEnter: BpfVm; fork: BpfVm; exit: BpfVm };
+  private readonly vms: { sysEnter: BpfVm; fork: BpfVm; exit: BpfVm; exec?: BpfVm };
   private readonly regs = new Uint8Array(512);
   private tasks = 0;
   private epochs = 0;
 
   constructor(readonly layout: TracerLayout, sizes: MapSizes = { maxProcesses: 64, maxCounts: 256, maxSlots: 8 }) {
-    const [sysEnter, fork, exit] = tracerPrograms(layout, sizes) as [ProgramSpec, ProgramSpec, ProgramSpec];
-    this.vms = { sysEnter: new BpfVm(sysEnter), fork: new BpfVm(fork), exit: new BpfVm(exit) };
+    const [sysEnter, fork, exit, exec] = tracerPrograms(layout, sizes) as [ProgramSpec, ProgramSpec, ProgramSpec, ProgramSpec?];
+    this.vms = { sysEnter: new BpfVm(sysEnter), fork: new BpfVm(fork), exit: new BpfVm(exit), ...(exec ? { exec: new BpfVm(exec) } : {}) };
     this.vms.sysEnter.addKernelMemory(REGS_ADDR, this.regs);
   }
 
@@ -71,6 +71,11 @@ export class TracerSimulator {
       view.setBigUint64(f.cloneFlagsOffset, opts.thread ? 0x10000n : 0n, true);
       this.run('fork', parentTgid, parentTid, rec);
     }
+  }
+
+  /** Process `tgid` has exec'd a new image (sched_process_exec; raw mode only, where dp_exec exists). */
+  exec(tgid: number, tid: number): void {
+    if (this.vms.exec) this.run('exec', tgid, tid, [0n, 0n, 0n]);
   }
 
   /** Thread `tid` of `tgid` exits; `groupDead` when it was the last thread. */
@@ -137,7 +142,7 @@ export class TracerSimulator {
 
   /** Runs one program as `tgid`/`tid`, then copies its maps to the other two (the kernel shares them). */
   private run(which: keyof TracerSimulator['vms'], tgid: number, tid: number, ctx: bigint[] | Uint8Array): void {
-    const vm = this.vms[which];
+    const vm = this.vms[which]!;
     vm.tgid = tgid;
     vm.pid = tid;
     vm.run({ ctx });

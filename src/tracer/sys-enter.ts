@@ -21,9 +21,10 @@ export interface SysEnterLayout {
   /**
    * Compat detection (raw only): ctx args[0] is the task's struct pt_regs *; the u64 at `regsOffset` in it is
    * masked with `mask` and compared with `compatValue` (x86_64: cs == __USER32_CS; arm64: pstate & PSR_MODE32).
-   * It is read once after each execve, not on every syscall: a task's ABI changes only when it execs.
+   * It is read once after each exec, not on every syscall: a task's ABI changes only when it execs, and
+   * dp_exec (on sched_process_exec, after the old image and its other threads are gone) sets CHECK_ABI.
    */
-  compat?: { regsOffset: number; mask: number; compatValue: number; execveNr: number; execveatNr: number };
+  compat?: { regsOffset: number; mask: number; compatValue: number };
   ctxSize: number;
   execveNr: number;
   execveatNr: number;
@@ -135,17 +136,6 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
     ...bits(R1, STATE_MASK),
     jne.imm(R2, State.COUNT, 'out'), // untracked or ARM
   ];
-  if (c) {
-    // An execve must set CHECK_ABI in `tracked`: the slow path does that.
-    items.push(
-      ...bits(R1, COMPAT),
-      jne.imm(R2, 0, 'fast_compat'),
-      ...isExec(layout.execveNr, layout.execveatNr, 'slow'),
-      ja('tag'),
-      label('fast_compat'),
-      ...isExec(c.execveNr, c.execveatNr, 'slow'),
-    );
-  }
   items.push(
     ja('tag'),
 
@@ -197,20 +187,6 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
       ...bumpStat(Stat.EPOCH, -28),
       ldx.w(R1, R9, 0),
       label('abi_known'),
-      // An execve (in the ABI the task has now) means: check again at the next syscall.
-      ...bits(R1, COMPAT),
-      jne.imm(R2, 0, 'compat_exec'),
-      ...isExec(layout.execveNr, layout.execveatNr, 'mark_exec'),
-      ja('settled'),
-      label('compat_exec'),
-      ...isExec(c.execveNr, c.execveatNr, 'mark_exec'),
-      ja('settled'),
-      label('mark_exec'),
-      mov64.imm(R1, CHECK_ABI),
-      atomic.or.w(R9, 0, R1),
-      ...bumpStat(Stat.EPOCH, -28),
-      ldx.w(R1, R9, 0),
-      ja('tag'),
     );
   }
   items.push(
