@@ -1,5 +1,5 @@
 // Instruction sequences the tracer's programs share.
-import { R0, R1, R2, R7, R8, R10, add64, mov64, rsh64, atomic, jeq, stx, st, call, exit, label, ldMapFd, program } from '../asm/index.js';
+import { R0, R1, R2, R3, R4, R7, R8, R10, add64, mov64, rsh64, atomic, jeq, stx, st, call, exit, label, ldMapFd, program } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
 import { ProgType } from '../asm/opcodes.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
@@ -19,6 +19,17 @@ export const uniqueLabel = (prefix: string): string => `${prefix}_${++labelSeq}`
 /** r0 = map_lookup_elem(map, r10 + keyOff); clobbers r1-r5. */
 export const lookup = (map: string, keyOff: number): Instruction[] => [
   ldMapFd(R1, map), mov64.reg(R2, R10), add64.imm(R2, keyOff), call('map_lookup_elem'),
+];
+
+/** probe_read_kernel(r10 + stackOff, size, r3 + srcOff), where `src` puts the base address in r3; r0 = error. */
+export const probeRead = (stackOff: number, size: number, src: Instruction, srcOff: number): Instruction[] => [
+  mov64.reg(R1, R10), add64.imm(R1, stackOff), mov64.imm(R2, size), src, add64.imm(R3, srcOff), call('probe_read_kernel'),
+];
+
+/** r0 = map_update_elem(map, r10 + keyOff, r10 + valueOff, flags); clobbers r1-r5. */
+export const updateElem = (map: string, keyOff: number, valueOff: number, flags: number): Instruction[] => [
+  ldMapFd(R1, map), mov64.reg(R2, R10), add64.imm(R2, keyOff), mov64.reg(R3, R10), add64.imm(R3, valueOff),
+  mov64.imm(R4, flags), call('map_update_elem'),
 ];
 
 /** *(u64 *)r0 += 1, atomically (other CPUs count into the same value). */

@@ -1,11 +1,11 @@
 // dp_fork, dp_exit and dp_exec: keep the tracked set equal to the monitored tree as processes come, go and exec.
 import {
-  R0, R1, R2, R3, R4, R6, R7, R8, R10, add64, mov64, mov32, rsh64, and64, or64, ldx, stx, atomic, ja, jeq, jne, call, label, ldMapFd,
+  R0, R1, R2, R3, R6, R7, R8, R10, add64, mov64, mov32, rsh64, and64, or64, ldx, stx, atomic, ja, jeq, jne, call, label, ldMapFd,
 } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
 import { BPF_ANY, CHECK_ABI, CLONE_THREAD, COMPAT, STATE_MASK, Stat, State } from './maps.js';
-import { bumpStat, lookupCurrent, returnZero, tracepointProgram } from './blocks.js';
+import { bumpStat, lookupCurrent, probeRead, returnZero, tracepointProgram, updateElem } from './blocks.js';
 
 /** Where the fork program finds the new task's pid, and how it tells a thread from a process. */
 export type ForkLayout =
@@ -27,19 +27,9 @@ export function forkProgram(layout: ForkLayout, maps: MapSpec[]): ProgramSpec {
   if (layout.type === 'raw') {
     items.push(
       ldx.dw(R7, R6, 8), // child task_struct *
-      mov64.reg(R1, R10),
-      add64.imm(R1, -8),
-      mov64.imm(R2, 4),
-      mov64.reg(R3, R7),
-      add64.imm(R3, layout.taskPidOffset),
-      call('probe_read_kernel'),
+      ...probeRead(-8, 4, mov64.reg(R3, R7), layout.taskPidOffset),
       jne.imm(R0, 0, 'out'),
-      mov64.reg(R1, R10),
-      add64.imm(R1, -12),
-      mov64.imm(R2, 4),
-      mov64.reg(R3, R7),
-      add64.imm(R3, layout.taskTgidOffset),
-      call('probe_read_kernel'),
+      ...probeRead(-12, 4, mov64.reg(R3, R7), layout.taskTgidOffset),
       jne.imm(R0, 0, 'out'),
       ldx.w(R1, R10, -8),
       ldx.w(R2, R10, -12),
@@ -65,13 +55,7 @@ export function forkProgram(layout: ForkLayout, maps: MapSpec[]): ProgramSpec {
     label('store'),
     or64.reg(R1, R8),
     stx.w(R10, -16, R1),
-    ldMapFd(R1, 'tracked'),
-    mov64.reg(R2, R10),
-    add64.imm(R2, -8),
-    mov64.reg(R3, R10),
-    add64.imm(R3, -16),
-    mov64.imm(R4, BPF_ANY),
-    call('map_update_elem'),
+    ...updateElem('tracked', -8, -16, BPF_ANY),
     jne.imm(R0, 0, 'full'),
     ...bumpStat(Stat.EPOCH, -20),
     ja('counted'),

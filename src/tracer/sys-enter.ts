@@ -1,13 +1,13 @@
 // dp_sys_enter: counts one syscall per (process, number) for the tracked processes.
 import {
-  R0, R1, R2, R3, R4, R6, R7, R8, R9, R10, add64, mov64, mov32, rsh64, lsh64, and64, or64, ldx, st, stx, atomic, ja, jeq, jne, jgt, jge, jslt, call, label, ldMapFd,
+  R0, R1, R2, R3, R6, R7, R8, R9, R10, add64, mov64, mov32, rsh64, lsh64, and64, or64, ldx, st, stx, atomic, ja, jeq, jne, jgt, jge, jslt, call, label,
 } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
 // Set in the stored syscall number when the syscall came from a 32-bit (compat) task.
 import { COMPAT_BIT } from '../syscalls/index.js';
 import { BPF_ANY, BPF_NOEXIST, CHECK_ABI, COMPAT, EEXIST, NO_SLOT, ROW_COMPAT, SLOT_SHIFT, STATE_MASK, Stat, State } from './maps.js';
-import { bumpStat, increment, isExec, lookup, returnZero, tracepointProgram, uniqueLabel } from './blocks.js';
+import { bumpStat, increment, isExec, lookup, probeRead, returnZero, tracepointProgram, uniqueLabel, updateElem } from './blocks.js';
 
 /** r2 = reg & mask: a field of the state word. */
 const bits = (reg: number, mask: number): Instruction[] => [mov64.reg(R2, reg), and64.imm(R2, mask)];
@@ -51,13 +51,7 @@ function allocateSlot(maxSlots: number): (Instruction | Label)[] {
     jge.imm(R2, maxSlots, none),
     stx.w(R10, -52, R2),
     stx.w(R10, -8, R7),
-    ldMapFd(R1, 'slots'),
-    mov64.reg(R2, R10),
-    add64.imm(R2, -52),
-    mov64.reg(R3, R10),
-    add64.imm(R3, -8),
-    mov64.imm(R4, BPF_ANY),
-    call('map_update_elem'),
+    ...updateElem('slots', -52, -8, BPF_ANY),
     jne.imm(R0, 0, none),
     // Set the slot only if the word still has none: a sibling thread on another CPU may be doing the same.
     // If the compare-and-swap loses, that thread's slot stands (ours stays empty but names this process).
@@ -169,12 +163,7 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
       ...bits(R1, CHECK_ABI),
       jeq.imm(R2, 0, 'abi_known'),
       // First syscall after an execve: probe_read_kernel(&tmp, 8, regs + regsOffset) tells the new ABI.
-      mov64.reg(R1, R10),
-      add64.imm(R1, -24),
-      mov64.imm(R2, 8),
-      ldx.dw(R3, R6, 0),
-      add64.imm(R3, c.regsOffset),
-      call('probe_read_kernel'),
+      ...probeRead(-24, 8, ldx.dw(R3, R6, 0), c.regsOffset),
       mov64.imm(R1, ~(CHECK_ABI | COMPAT)),
       atomic.and.w(R9, 0, R1),
       jne.imm(R0, 0, 'abi_stored'),
@@ -241,13 +230,7 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
 
     label('insert'),
     st.dw(R10, -24, 1),
-    ldMapFd(R1, 'counts'),
-    mov64.reg(R2, R10),
-    add64.imm(R2, -16),
-    mov64.reg(R3, R10),
-    add64.imm(R3, -24),
-    mov64.imm(R4, BPF_NOEXIST),
-    call('map_update_elem'),
+    ...updateElem('counts', -16, -24, BPF_NOEXIST),
     jeq.imm(R0, 0, 'out'),
     // Another CPU inserted the same key first (EEXIST): add to its counter instead.
     jne.imm(R0, -EEXIST, 'drop'),
