@@ -4,8 +4,8 @@
 import type { MapSpec, ProgramSpec } from '../src/asm/spec.js';
 import { disassemble } from '../src/asm/disasm.js';
 import { BpfMap, LoadedProgram, possibleCpuCount } from '../src/loader/index.js';
-import { BpfVm } from '../src/verify/wasm/index.js';
-import { caseSpec, shrink, type FuzzCase } from '../src/verify/wasm/fuzz.js';
+import { BpfVm } from '../src/vm/index.js';
+import { caseSpec, shrink, type FuzzCase } from '../test/_lib/fuzz.js';
 
 const BPF_F_TEST_RUN_ON_CPU = 1;
 

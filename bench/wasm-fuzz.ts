@@ -3,7 +3,7 @@
 // Prints progress, the verifier acceptance rate, and every mismatch shrunk to a minimal program.
 // Run it on a disposable VM only: it has made a 6.18 kernel's verifier accept a program that then
 // dereferenced NULL inside BPF_PROG_TEST_RUN (kernel Oops). See docs/wasm.md.
-import { FUZZ_MAPS, generate } from '../src/verify/wasm/fuzz.js';
+import { FUZZ_MAPS, generate } from '../test/_lib/fuzz.js';
 import { KernelMaps, diffCase } from './wasm-diff.js';
 import { bpfUnavailableReason } from '../test/_lib/privilege.js';
 

@@ -7,7 +7,7 @@ import {
   R0, R1, R2, R3, R4, R6, R7, R10, type Item, type MapSpec, type ProgramSpec,
 } from '../src/asm/index.js';
 import { LoadedProgram, BpfMap } from '../src/loader/index.js';
-import { BpfVm, compileToWasm } from '../src/verify/wasm/index.js';
+import { BpfVm, compileToWasm } from '../src/vm/index.js';
 import { sysEnterProgram, tracerMaps } from '../src/tracer/programs.js';
 import { bpfUnavailableReason } from '../test/_lib/privilege.js';
 

@@ -6,5 +6,5 @@ export * from './syscalls/index.js';
 export * from './tracer/index.js';
 export * as asm from './asm/index.js';
 export * as loader from './loader/index.js';
-export * as vm from './verify/wasm/index.js';
+export * as vm from './vm/index.js';
 export * as verifier from './verify/static/index.js';

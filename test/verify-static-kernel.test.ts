@@ -2,7 +2,7 @@
 // we reject but the kernel loads are printed (over-strictness is allowed, but should be deliberate).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CORPUS, type CorpusEntry } from '../src/verify/static/corpus/index.js';
+import { CORPUS, type CorpusEntry } from './_lib/corpus/index.js';
 import { verifyProgram } from '../src/verify/static/index.js';
 import { kernelTest } from './_lib/privilege.js';
 import * as bpf from '../src/loader/bpf.js';

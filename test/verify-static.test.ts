@@ -1,7 +1,7 @@
 // Static verifier: our verdict and message for every corpus program, plus the API's shape.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CORPUS, REJECTED } from '../src/verify/static/corpus/index.js';
+import { CORPUS, REJECTED } from './_lib/corpus/index.js';
 import { VerifierError, assertVerified, verifyProgram } from '../src/verify/static/index.js';
 import { PROTOS } from '../src/verify/static/protos.js';
 import { helperId } from '../src/asm/helpers.js';

@@ -9,7 +9,7 @@ import {
   xor64, le, be, bswap, ja, ja32, jeq, jeq32, jne, jgt, jge, jlt, jle, jsgt, jsge, jslt, jsle, jset, jset32, jgt32, jslt32,
   R0, R1, type Item,
 } from '../src/asm/index.js';
-import { BpfVm } from '../src/verify/wasm/index.js';
+import { BpfVm } from '../src/vm/index.js';
 
 const run = (items: Item[]): bigint => new BpfVm(assemble([...items, exit()]).insns).run().r0;
 const M64 = 0xffffffffffffffffn;

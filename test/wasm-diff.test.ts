@@ -8,8 +8,8 @@ import {
   movsx64, movsx32, be, bswap, ldxs, R0, R1, R2, R3, R4, R6, R7, R8, R10, type Item, type MapSpec, type AluFamily,
 } from '../src/asm/index.js';
 import { LoadedProgram, possibleCpuCount } from '../src/loader/index.js';
-import { BpfVm } from '../src/verify/wasm/index.js';
-import { FUZZ_MAPS, generate } from '../src/verify/wasm/fuzz.js';
+import { BpfVm } from '../src/vm/index.js';
+import { FUZZ_MAPS, generate } from './_lib/fuzz.js';
 import { KernelMaps, diff, diffCase } from '../bench/wasm-diff.js';
 import { kernelTest } from './_lib/privilege.js';
 

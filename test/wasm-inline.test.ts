@@ -6,8 +6,8 @@ import {
   MapType, ProgType, program, exit, label, ldMapFd, mov64, add64, ldx, st, stx, call, jeq, jne, atomic, callLocal,
   R0, R1, R2, R6, R7, R8, R10, type Item, type MapSpec,
 } from '../src/asm/index.js';
-import { BpfVm, BpfFault, regionBase } from '../src/verify/wasm/index.js';
-import { BUILTIN_HELPERS } from '../src/verify/wasm/builtins.js';
+import { BpfVm, BpfFault, regionBase } from '../src/vm/index.js';
+import { BUILTIN_HELPERS } from '../src/vm/builtins.js';
 
 const u32 = (n: number): Uint8Array => Uint8Array.of(n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24);
 const u64 = (n: bigint): Uint8Array => {

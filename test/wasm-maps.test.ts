@@ -6,7 +6,8 @@ import {
   MapType, ProgType, program, exit, label, ldImm64, ldMapFd, ldMapValue, mov64, add64, ldx, st, stx, call, jeq, jne, ja, atomic,
   encodeRaw, ldFunc, R0, R1, R2, R3, R4, R6, R10, type Item, type MapSpec,
 } from '../src/asm/index.js';
-import { BpfVm, BpfFault, Errno, runVmCommand } from '../src/verify/wasm/index.js';
+import { BpfVm, BpfFault, Errno } from '../src/vm/index.js';
+import { runVmCommand } from '../src/cli/commands/vm.js';
 
 const u32 = (n: number): Uint8Array => Uint8Array.of(n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24);
 const u64 = (n: bigint): Uint8Array => {

@@ -6,7 +6,7 @@ import {
   assemble, exit, label, ldImm64, mov64, add64, sub64, neg64, ja, jeq, jne, jlt, jgt, jge32, ldx, ldxs, st, stx, atomic, callLocal,
   R0, R1, R2, R3, R6, R10, type Item,
 } from '../src/asm/index.js';
-import { BpfVm, BpfFault, CompileError } from '../src/verify/wasm/index.js';
+import { BpfVm, BpfFault, CompileError } from '../src/vm/index.js';
 
 const vmOf = (items: Item[]): BpfVm => new BpfVm(assemble(items).insns);
 const run = (items: Item[], data?: Uint8Array): bigint => vmOf([...items, exit()]).run(data ? { data } : {}).r0;

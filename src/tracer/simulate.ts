@@ -1,7 +1,7 @@
 // The tracer's programs, run in the BPF→WebAssembly engine on synthetic events: the counting
 // logic (filter, fork inheritance, PENDING→COUNT at execve, compat naming, exit clean-up, drops) can be
 // exercised bit-exactly on machines where no BPF program may be loaded.
-import { BpfVm, type VmMap } from '../verify/wasm/index.js';
+import { BpfVm, type VmMap } from '../vm/index.js';
 import type { ProgramSpec } from '../asm/spec.js';
 import { tracerPrograms } from './engine.js';
 import type { TracerLayout } from './layout.js';

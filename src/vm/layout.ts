@@ -8,7 +8,7 @@
 // An access of `width` bytes at offset `lo` in region `hi` is allowed when hi < MAX_REGIONS,
 // lo < size and (lo & mask) + width <= limit. Plain regions use mask 0xffffffff, limit = size;
 // map regions use power-of-two slots so that an access cannot run from one value into the next.
-import { STACK_SIZE } from '../../asm/opcodes.js';
+import { STACK_SIZE } from '../asm/opcodes.js';
 
 export const MAX_REGIONS = 256;
 export const REGION_ENTRY = 16;

@@ -1,10 +1,10 @@
 // Shared pieces of the verifier corpus: entry shape, maps, and builders.
 // The corpus is run twice: against our verifier (verdict + message) and against the kernel
 // (every program we accept must load; programs we reject but the kernel loads are listed).
-import type { RawInsn } from '../../../asm/encoding.js';
-import { program, type Item } from '../../../asm/index.js';
-import { MapType, ProgType, type ProgTypeId } from '../../../asm/opcodes.js';
-import type { MapRef, MapSpec, ProgramSpec } from '../../../asm/spec.js';
+import type { RawInsn } from '../../../src/asm/encoding.js';
+import { program, type Item } from '../../../src/asm/index.js';
+import { MapType, ProgType, type ProgTypeId } from '../../../src/asm/opcodes.js';
+import type { MapRef, MapSpec, ProgramSpec } from '../../../src/asm/spec.js';
 
 export interface CorpusEntry {
   name: string;

@@ -1,8 +1,8 @@
 // Splits bytecode into subprograms (bpf-to-bpf call targets) and basic blocks, and rejects
 // control flow that no kernel would accept: jumps out of a subprogram, into the second slot
 // of an ld_imm64, or falling off the end of a subprogram.
-import { Class, JmpOp, LD_IMM64, Pseudo, opAluJmp, opClass } from '../../asm/opcodes.js';
-import type { RawInsn } from '../../asm/encoding.js';
+import { Class, JmpOp, LD_IMM64, Pseudo, opAluJmp, opClass } from '../asm/opcodes.js';
+import type { RawInsn } from '../asm/encoding.js';
 
 export class CompileError extends Error {
   constructor(readonly index: number, message: string) {

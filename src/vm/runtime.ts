@@ -1,10 +1,10 @@
 // BpfVm: compiles a program once, instantiates it once over one preallocated memory, and runs it
 // as often as asked. Maps live in JS (maps.ts) with their values in the wasm memory; helpers are
 // wasm imports that call plain JS functions.
-import { MapType } from '../../asm/opcodes.js';
-import type { RawInsn } from '../../asm/encoding.js';
-import type { MapSpec, ProgramSpec } from '../../asm/spec.js';
-import { helperId, helperName } from '../../asm/helpers.js';
+import { MapType } from '../asm/opcodes.js';
+import type { RawInsn } from '../asm/encoding.js';
+import type { MapSpec, ProgramSpec } from '../asm/spec.js';
+import { helperId, helperName } from '../asm/helpers.js';
 import { compileToWasm, type ArrayMapInfo, type CompiledBpf } from './compile.js';
 import { MAP_HANDLE_BASE, MAX_REGIONS, REGION_ENTRY, Region, STACK_BYTES, STACK_WASM, regionBase } from './layout.js';
 import { VmMap, slotBytes } from './maps.js';

@@ -2,8 +2,8 @@
 // a real pointer from map_lookup_elem and can load, store and atomically add into the value.
 // Each map is one region of power-of-two slots: slot (entry * nCpus + cpu) holds one value.
 // Return codes follow the kernel (kernel/bpf/hashtab.c, arraymap.c): negative errno.
-import { MapType } from '../../asm/opcodes.js';
-import type { MapSpec } from '../../asm/spec.js';
+import { MapType } from '../asm/opcodes.js';
+import type { MapSpec } from '../asm/spec.js';
 import { regionBase } from './layout.js';
 
 export const Errno = { ENOENT: 2, E2BIG: 7, ENOMEM: 12, EFAULT: 14, EEXIST: 17, EINVAL: 22, EBUSY: 16 } as const;

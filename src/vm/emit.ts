@@ -1,7 +1,7 @@
 // Per-instruction code generation: ALU, byte swaps, division, memory and atomics.
 // Registers are i64 locals; 32-bit operations compute in i32 and zero-extend, as the ISA requires.
-import { AluOp, AtomicOp, JmpOp, Mode, Size, Source, opAluJmp, opMode, opSize, opSource } from '../../asm/opcodes.js';
-import type { RawInsn } from '../../asm/encoding.js';
+import { AluOp, AtomicOp, JmpOp, Mode, Size, Source, opAluJmp, opMode, opSize, opSource } from '../asm/opcodes.js';
+import type { RawInsn } from '../asm/encoding.js';
 import { ByteWriter, I64, Op, VOID } from './encoder.js';
 import { CompileError } from './cfg.js';
 import { FRAME_SIZE, Fault, MAX_REGIONS } from './layout.js';

@@ -3,8 +3,8 @@
 import {
   add64, and64, atomic, call, callLocal, div64, exit, ja, jeq, jeq32, jlt, jne, label, ldImm64Pseudo, ldMapFd,
   ldx, lsh64, mov64, st, stx,
-} from '../../../asm/index.js';
-import { Class, JmpOp, LD_IMM64, ProgType, R0, R1, R2, R3, R4, R6, R10 } from '../../../asm/opcodes.js';
+} from '../../../src/asm/index.js';
+import { Class, JmpOp, LD_IMM64, ProgType, R0, R1, R2, R3, R4, R6, R10 } from '../../../src/asm/opcodes.js';
 import { MAPS, RAW_TP, dsl, raw, slot, type CorpusEntry } from './common.js';
 
 type K = CorpusEntry['kernel'];

@@ -6,8 +6,8 @@
 // the end of the target's enclosing block; backward jumps (loops, irreducible graphs included) set
 // a block id and branch to an outer `loop` whose head is a `br_table` over those ids. Only loop
 // heads pay for dispatch, and the instruction budget is checked there.
-import { Class, JmpOp, LD_IMM64, Mode, Pseudo, opAluJmp, opClass, opMode } from '../../asm/opcodes.js';
-import type { RawInsn } from '../../asm/encoding.js';
+import { Class, JmpOp, LD_IMM64, Mode, Pseudo, opAluJmp, opClass, opMode } from '../asm/opcodes.js';
+import type { RawInsn } from '../asm/encoding.js';
 import { ByteWriter, I32, I64, Op, VOID, buildModule, type FuncBody, type ValType } from './encoder.js';
 import { CompileError, JCOND, analyse, jumpTarget, type Subprog } from './cfg.js';
 import { Fn, L, LOCALS_I32, LOCALS_I64, emitAlu, emitAtomic, emitCondition, emitLdx, emitStore, type Callees } from './emit.js';

@@ -1,7 +1,7 @@
 // Fault messages: which instruction, what kind of access, which region, and why it is out of bounds.
-import { Class, LD_IMM64, Mode, opClass, opMode } from '../../asm/opcodes.js';
-import type { RawInsn } from '../../asm/encoding.js';
-import { formatInsn } from '../../asm/disasm.js';
+import { Class, LD_IMM64, Mode, opClass, opMode } from '../asm/opcodes.js';
+import type { RawInsn } from '../asm/encoding.js';
+import { formatInsn } from '../asm/disasm.js';
 import { FRAME_SIZE, Fault, MAX_FRAMES, MAX_REGIONS, Region, regionBase } from './layout.js';
 import { BpfFault } from './fault.js';
 

@@ -4,8 +4,8 @@
 // compile-time constant (ld_imm64, mov/add of immediates) or r10 + constant. When r1 is the handle of
 // an ARRAY / PERCPU_ARRAY map, the call becomes: bounds-checked u32 load of the key, compare with
 // max_entries, value pointer or 0 — the same r0 and the same fault as the number-only import.
-import { AluOp, Class, JmpOp, LD_IMM64, Mode, Source, opAluJmp, opClass, opMode, opSource } from '../../asm/opcodes.js';
-import type { RawInsn } from '../../asm/encoding.js';
+import { AluOp, Class, JmpOp, LD_IMM64, Mode, Source, opAluJmp, opClass, opMode, opSource } from '../asm/opcodes.js';
+import type { RawInsn } from '../asm/encoding.js';
 import { Op } from './encoder.js';
 import { isExit, isJa, jumpTarget, type Subprog } from './cfg.js';
 import { L, emitAddress, type Fn } from './emit.js';

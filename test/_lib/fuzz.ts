@@ -15,8 +15,8 @@
 import {
   AluOp, Class, MapType, ProgType, Source, atomic, call, exit, ja, jne, jeq, label, ldImm64, ldMapFd, ldx, ldxs,
   mov64, st, stx, program, add64, and64, sub64, type Item, type Instruction, type MapSpec, type ProgramSpec,
-} from '../../asm/index.js';
-import { insn } from '../../asm/insn.js';
+} from '../../src/asm/index.js';
+import { insn } from '../../src/asm/insn.js';
 
 export const FUZZ_MAPS: MapSpec[] = [
   { name: 'out', type: MapType.ARRAY, keySize: 4, valueSize: 144, maxEntries: 1 },

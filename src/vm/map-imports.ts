@@ -1,9 +1,9 @@
 // The map helpers without BigInt: number-only imports (CompileOptions.fastMapHelpers), pointers as
 // two i32 halves, and the description of array maps whose lookups the compiler inlines. BigInt only
 // appears on the way to a fault, through the VM's own mapOf/translate so messages stay the same.
-import { Pseudo } from '../../asm/opcodes.js';
-import type { RawInsn } from '../../asm/encoding.js';
-import type { ProgramSpec } from '../../asm/spec.js';
+import { Pseudo } from '../asm/opcodes.js';
+import type { RawInsn } from '../asm/encoding.js';
+import type { ProgramSpec } from '../asm/spec.js';
 import { BpfFault } from './fault.js';
 import type { ArrayMapInfo } from './inline.js';
 import { MAP_HANDLE_BASE, MAX_REGIONS } from './layout.js';

@@ -2,8 +2,8 @@
 import {
   add64, and64, arsh64, atomic, be, call, callLocal, div64, exit, ja, jeq, jeq32, jgt, jlt32, jne, label,
   ldMapFd, ldMapValue, ldx, lsh64, mod64, mov32, mov64, mul64, neg64, st, stx, sub64,
-} from '../../../asm/index.js';
-import { ProgType, R0, R1, R2, R3, R4, R5, R6, R7, R10 } from '../../../asm/opcodes.js';
+} from '../../../src/asm/index.js';
+import { ProgType, R0, R1, R2, R3, R4, R5, R6, R7, R10 } from '../../../src/asm/opcodes.js';
 import { MAPS, RAW_TP, dsl, type CorpusEntry } from './common.js';
 
 const ok = (name: string, spec: CorpusEntry['spec']): CorpusEntry => ({ name, spec, ours: 'accept', kernel: 'accept' });
