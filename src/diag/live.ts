@@ -128,7 +128,7 @@ function tryMode(engine: Engine, mode: AttachMode, checks: Check[], failed: (nam
       checks.push(pass(`${label}: count`, `child ${TRUE_BIN} (pid ${child.pid}): ${n} syscalls counted in the kernel, ${execs} execve`));
       return true;
     }
-    checks.push(fail(`${label}: count`, `attached, but no syscall of child ${TRUE_BIN} (pid ${child.pid}) was counted (total ${snap.total}, dropped ${snap.dropped})`,
+    checks.push(fail(`${label}: count`, `attached, but no syscall of child ${TRUE_BIN} (pid ${child.pid}) was counted (total ${snap.total}, not counted ${snap.losses.syscallsUncounted})`,
       'please report it with the output of `denet-pure diag --debug --json`'));
     return false;
   } catch (err) {

@@ -1,6 +1,6 @@
 // Summaries, JSON Lines parsing and CSV export. A live run and a file read back go through the same
 // SummaryAccumulator, so `stats` on a file reproduces the summary written at the end of the run.
-import type { AggregatedMetrics, Metrics, MonitorRecord, SampleRecord, SummaryRecord, TreeRecord } from './types.js';
+import type { AggregatedMetrics, EbpfBlock, Metrics, MonitorRecord, SampleRecord, SummaryRecord, TreeRecord } from './types.js';
 
 function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
@@ -53,7 +53,7 @@ export class SummaryAccumulator {
     this.last = m;
   }
 
-  finish(extra?: { ebpf?: unknown }): SummaryRecord {
+  finish(extra?: { ebpf?: EbpfBlock }): SummaryRecord {
     const last = this.last;
     const s: SummaryRecord = {
       kind: 'summary',
@@ -82,9 +82,9 @@ export class SummaryAccumulator {
  * The summary of parsed records, by the same code as the live one. Without `extra`, the ebpf block of
  * the file's own summary line (if any) is carried over, so a file reproduces its live summary.
  */
-export function summarizeRecords(records: readonly MonitorRecord[], extra?: { ebpf?: unknown }): SummaryRecord {
+export function summarizeRecords(records: readonly MonitorRecord[], extra?: { ebpf?: EbpfBlock }): SummaryRecord {
   const acc = new SummaryAccumulator();
-  let fileEbpf: unknown;
+  let fileEbpf: EbpfBlock | undefined;
   for (const r of records) {
     if (r.kind === 'tree' || r.kind === 'sample') acc.add(r);
     else if (r.kind === 'summary' && r.ebpf !== undefined) fileEbpf = r.ebpf;

@@ -1,5 +1,34 @@
 // Record shapes of the JSON Lines stream. Every line carries `kind`.
 // Field names follow denet where denet has the field; new fields say truthfully what they measure.
+import type { SyscallsBlock, WindowBlock } from '../syscalls/index.js';
+
+/** What the in-kernel accounting could not record. Each figure is exact; none is ever silent. */
+export interface EbpfLosses {
+  /** Syscalls of tracked processes that were not counted: the (process, syscall) table was full (--max-counts). */
+  syscalls_uncounted: number;
+  /** Processes of the tree that were never tracked: the process table was full (--max-processes). None of their syscalls is counted. */
+  processes_untracked: number;
+}
+
+export interface EbpfSyscalls extends SyscallsBlock {
+  /** Samples: the interval since the previous sample. */
+  window?: WindowBlock;
+  /** Summary: every syscall of the run and its count, most frequent first. */
+  by_syscall?: Record<string, number>;
+}
+
+/** The `ebpf` object of samples (cumulative since monitoring began, plus the window) and of the summary. */
+export interface EbpfBlock {
+  syscalls: EbpfSyscalls;
+  losses: EbpfLosses;
+}
+
+/** Whether the run had in-kernel counting, how it was attached, or why not. */
+export interface EbpfCapability {
+  available: boolean;
+  mode?: string;
+  reason?: string;
+}
 
 /** Metrics of one process (or, in `aggregated`, summed over the tree). */
 export interface Metrics {
@@ -30,7 +59,7 @@ export interface AggregatedMetrics extends Omit<Metrics, 'cpu_core'> {
   process_count: number;
   /** Total CPU seconds used by the tree since monitoring start, exited children included. */
   cpu_time_secs: number;
-  ebpf?: unknown;
+  ebpf?: EbpfBlock;
 }
 
 export interface ChildEntry {
@@ -60,7 +89,7 @@ export interface MetadataRecord {
   /** When monitoring started, ms since the Unix epoch. */
   t0_ms: number;
   version: string;
-  capabilities: { ebpf: { available: boolean; mode?: string; reason?: string } };
+  capabilities: { ebpf: EbpfCapability };
 }
 
 export interface TreeRecord {
@@ -75,7 +104,7 @@ export interface SampleRecord extends Metrics {
   kind: 'sample';
   /** CPU seconds used by the process since monitoring start (children not followed). Absent in denet files. */
   cpu_time_secs?: number;
-  ebpf?: unknown;
+  ebpf?: EbpfBlock;
 }
 
 export interface SummaryRecord {
@@ -93,7 +122,7 @@ export interface SummaryRecord {
   total_disk_write_bytes: number;
   total_syscall_read_bytes: number;
   total_syscall_write_bytes: number;
-  ebpf?: unknown;
+  ebpf?: EbpfBlock;
 }
 
 export type MonitorRecord = EnvRecord | MetadataRecord | TreeRecord | SampleRecord | SummaryRecord;

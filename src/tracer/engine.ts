@@ -208,7 +208,7 @@ export class SyscallTracer {
       bySyscall,
       byProcess,
       total,
-      dropped: stats[Stat.DROPPED_COUNTS]! + stats[Stat.DROPPED_TRACKED]!,
+      losses: { syscallsUncounted: stats[Stat.DROPPED_COUNTS]!, processesUntracked: stats[Stat.DROPPED_TRACKED]! },
       tracked,
     };
   }

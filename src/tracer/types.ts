@@ -27,8 +27,15 @@ export interface SyscallSnapshot {
   byProcess: Map<number, Map<string, number>>;
   /** Sum of bySyscall. */
   total: number;
-  /** Events that could not be recorded because a bounded map was full (0 when the numbers are exact). */
-  dropped: number;
+  /** What a full kernel table kept from being recorded (all 0 when the numbers are exact). */
+  losses: TracerLosses;
   /** Processes currently in the kernel's tracked set. */
   tracked: number;
+}
+
+export interface TracerLosses {
+  /** Syscalls of tracked processes not counted: the (process, syscall) table was full (maxCounts). */
+  syscallsUncounted: number;
+  /** Processes forked in the tree but never tracked: the process table was full (maxProcesses). */
+  processesUntracked: number;
 }
