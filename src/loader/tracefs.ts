@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { libcInt, scratchCString, errnoName, errnoMessage } from './ffi.js';
 import { TracefsError } from './errors.js';
+import { mountPoints } from './host.js';
 
 const DEFAULT_MOUNT = '/sys/kernel/tracing';
 const CANDIDATES = [DEFAULT_MOUNT, '/sys/kernel/debug/tracing'];
@@ -14,11 +15,6 @@ export interface Tracefs {
   mountedByUs: boolean;
 }
 
-function tracefsMountPoints(): string[] {
-  let text = '';
-  try { text = readFileSync('/proc/mounts', 'utf8'); } catch { return []; }
-  return text.split('\n').map((l) => l.split(' ')).filter((f) => f[2] === 'tracefs' && f[1]).map((f) => f[1]!.replace(/\\040/g, ' '));
-}
 
 function usable(path: string): boolean {
   return existsSync(join(path, 'events'));
@@ -26,7 +22,7 @@ function usable(path: string): boolean {
 
 /** Finds a usable tracefs (one with events/); mounts it at /sys/kernel/tracing when allowed. */
 export function findTracefs(opts: { mountIfMissing: boolean }): Tracefs {
-  const mounted = tracefsMountPoints();
+  const mounted = mountPoints('tracefs');
   for (const path of [...CANDIDATES.filter((c) => mounted.includes(c)), ...mounted]) {
     if (usable(path)) return { path, mountedByUs: false };
   }

@@ -62,7 +62,8 @@ export class SyscallTracer {
     for (const mode of order) {
       const tracer = new SyscallTracer(mode);
       try {
-        tracer.setUp(opts);
+        tracer.loadAll(opts);
+        tracer.attach();
         return tracer;
       } catch (err) {
         tracer.close();
@@ -72,16 +73,38 @@ export class SyscallTracer {
     throw firstError instanceof EbpfUnavailableError ? firstError : describeFailure(firstError);
   }
 
-  private setUp(opts: TracerOptions): void {
+  /**
+   * Creates the maps and loads the programs of one mode without attaching them (so a refusal by a
+   * verifier is told apart from one at attach time, as `diag` does). Throws the loader's own errors;
+   * call attach() next, or close().
+   */
+  static load(mode: AttachMode, opts: Omit<TracerOptions, 'attach'> = {}): SyscallTracer {
+    const tracer = new SyscallTracer(mode);
+    try {
+      tracer.loadAll(opts);
+      return tracer;
+    } catch (err) {
+      tracer.close();
+      throw err;
+    }
+  }
+
+  /** What is loaded: programs, their instructions, maps. */
+  loadedSizes(): { programs: number; instructions: number; maps: number } {
+    return { programs: this.programs.length, instructions: this.programs.reduce((n, p) => n + p.spec.insns.length, 0), maps: this.maps.size };
+  }
+
+  private tracefsPath = '';
+
+  private loadAll(opts: Omit<TracerOptions, 'attach'>): void {
     let layout: TracerLayout;
-    let tracefsPath = '';
     if (this.mode === 'raw') {
       layout = rawLayout();
     } else {
       const found = findTracefs({ mountIfMissing: true });
-      tracefsPath = found.path;
+      this.tracefsPath = found.path;
       if (found.mountedByUs) this.tracefsMountedByUs = found.path;
-      layout = tracefsLayout(tracefsPath);
+      layout = tracefsLayout(found.path);
     }
     const sizes = {
       maxProcesses: opts.maxProcesses ?? DEFAULTS.maxProcesses,
@@ -92,12 +115,14 @@ export class SyscallTracer {
     for (const spec of specs[0]!.maps) this.maps.set(spec.name, BpfMap.create(spec));
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
-    const [sysEnter, fork, exit, exec] = specs.map((spec) => {
-      const prog = LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier });
-      this.programs.push(prog);
-      return prog;
-    }) as [LoadedProgram, LoadedProgram, LoadedProgram, LoadedProgram | undefined];
-    // Fork and exit first, so that no child of a tracked process can slip between attachments.
+    for (const spec of specs) this.programs.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
+  }
+
+  /** Attaches the loaded programs: fork and exit first, so no child of a tracked process slips between attachments. */
+  attach(): void {
+    this.live();
+    if (this.links.length > 0) return;
+    const [sysEnter, fork, exit, exec] = this.programs as [LoadedProgram, LoadedProgram, LoadedProgram, LoadedProgram | undefined];
     if (this.mode === 'raw') {
       const p = ATTACH_POINTS.raw;
       this.links.push(attachRawTracepoint(fork, p.fork), attachRawTracepoint(exit, p.exit));
@@ -105,10 +130,11 @@ export class SyscallTracer {
       this.links.push(attachRawTracepoint(sysEnter, p.sysEnter));
     } else {
       const p = ATTACH_POINTS.tracefs;
+      const tracefs = this.tracefsPath;
       this.links.push(
-        attachTracepoint(fork, p.fork[0], p.fork[1], { tracefs: tracefsPath }),
-        attachTracepoint(exit, p.exit[0], p.exit[1], { tracefs: tracefsPath }),
-        attachTracepoint(sysEnter, p.sysEnter[0], p.sysEnter[1], { tracefs: tracefsPath }),
+        attachTracepoint(fork, p.fork[0], p.fork[1], { tracefs }),
+        attachTracepoint(exit, p.exit[0], p.exit[1], { tracefs }),
+        attachTracepoint(sysEnter, p.sysEnter[0], p.sysEnter[1], { tracefs }),
       );
     }
   }

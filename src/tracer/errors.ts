@@ -2,9 +2,8 @@
 // The same errno means different things depending on who we are and on what kernel (EPERM from
 // BPF_MAP_CREATE is a missing CAP_BPF on 6.x but an exhausted memlock limit before 5.11), so the
 // mapping looks at a small snapshot of the environment. docs/ebpf.md has the measured requirements.
-import { readFileSync } from 'node:fs';
-import { release, userInfo } from 'node:os';
 import { BpfError, BtfUnavailableError, TracefsError, VerifierRejectedError } from '../loader/index.js';
+import { currentUser, effectiveCaps, kernelRelease, kernelSysctl, lockdownMode, mountPoints, parseKernelVersion } from '../loader/host.js';
 import { VerifierError } from '../verify/static/index.js';
 
 /** eBPF counting cannot work here: `reason` says why in one line, `fix` what to do. */
@@ -33,28 +32,16 @@ export interface FailureContext {
   lockdown?: string;
 }
 
-function readOr(path: string): string | undefined {
-  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
-}
-
-export function parseKernelVersion(rel: string): [number, number] {
-  const m = /^(\d+)\.(\d+)/.exec(rel);
-  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
-}
+export { parseKernelVersion };
 
 export function failureContext(): FailureContext {
-  const capHex = /^CapEff:\s*([0-9a-f]+)/m.exec(readOr('/proc/self/status') ?? '')?.[1] ?? '0';
-  let user = process.env.USER ?? 'USER';
-  try { user = userInfo().username; } catch { /* uid without a passwd entry */ }
-  const mounts = (readOr('/proc/mounts') ?? '').split('\n').map((l) => l.split(' ')).filter((f) => f[2] === 'tracefs').map((f) => f[1]!);
   return {
-    kernel: parseKernelVersion(release()),
-    caps: BigInt('0x' + capHex),
-    uid: process.getuid?.() ?? -1,
-    user,
-    sysctl: (name) => readOr(`/proc/sys/kernel/${name}`)?.trim(),
-    tracefsMounts: mounts,
-    lockdown: /\[(\w+)\]/.exec(readOr('/sys/kernel/security/lockdown') ?? '')?.[1],
+    kernel: parseKernelVersion(kernelRelease()),
+    caps: effectiveCaps(),
+    ...currentUser(),
+    sysctl: kernelSysctl,
+    tracefsMounts: mountPoints('tracefs'),
+    lockdown: lockdownMode(),
   };
 }
 
