@@ -35,7 +35,7 @@ s('a live run summarised from its JSON Lines file reproduces the live summary ex
       lines.push(JSON.stringify(r));
     }
     m.close();
-    const ebpf = { syscalls: buildSyscallsBlock({ read: 1234 }, 0.5), losses: { syscalls_uncounted: 0, processes_untracked: 0 } };
+    const ebpf = { syscalls: buildSyscallsBlock({ read: 1234 }, 0.5), losses: { syscalls_uncounted: 0, processes_untracked: 0, exits_unrecorded: 0 } };
     const live = acc.finish({ ebpf });
     lines.push(JSON.stringify(live));
     assert.ok(live.sample_count >= 5, 'the run produced samples');

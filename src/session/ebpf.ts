@@ -68,7 +68,7 @@ function isLoadFailure(err: unknown): boolean {
 }
 
 export function lossesOf(l: TracerLosses): EbpfLosses {
-  return { syscalls_uncounted: l.syscallsUncounted, processes_untracked: l.processesUntracked };
+  return { syscalls_uncounted: l.syscallsUncounted, processes_untracked: l.processesUntracked, exits_unrecorded: l.exitsUnrecorded };
 }
 
 /** Reads the tracer once per sample and builds the blocks; remembers the previous read for windows. */

@@ -10,7 +10,8 @@ import {
   type MetadataRecord, type MonitorRecord, type SampleRecord, type SummaryRecord, type TreeRecord,
 } from '../monitor/index.js';
 import { EbpfSampler, openEbpf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
-import { MonitoringFailedError, SpawnError } from './errors.js';
+import { MonitoringFailedError, SpawnError, firstLine } from './errors.js';
+import { startWatchdog } from './watchdog.js';
 import { Stopper, type StopReason } from './stopper.js';
 import { packageVersion } from './version.js';
 
@@ -34,6 +35,8 @@ export interface SessionOptions {
 export interface RecordInfo {
   /** ms since monitoring began. */
   elapsedMs: number;
+  /** `run`: the command has exited and monitoring goes on for this many descendants still running. */
+  waitingFor?: number;
 }
 
 export interface SessionObserver {
@@ -57,6 +60,14 @@ export interface RunOptions {
   forwardSignals?: boolean;
   /** When durationSec ends monitoring: SIGTERM the command (SIGKILL after 2 s) and wait, instead of leaving it running. */
   killOnDuration?: boolean;
+  /**
+   * Follow the whole tree as `strace -f` does (default true): monitoring ends when the command and every
+   * descendant, daemonised ones included, have exited. false: it ends with the command (RunResult
+   * says how many descendants were still running).
+   */
+  waitForDescendants?: boolean;
+  /** If this process is killed (even by SIGKILL), SIGKILL the command rather than leave it running unmonitored (default true). */
+  killIfMonitorDies?: boolean;
 }
 
 export interface ExitStatus {
@@ -69,6 +80,8 @@ export interface RunResult {
   stopReason: StopReason;
   /** The command's status; null when monitoring ended by duration and the command was left running. */
   status: ExitStatus | null;
+  /** waitForDescendants false: descendants still running when the command exited (0 otherwise). */
+  descendantsLeft: number;
 }
 
 export interface AttachResult {
@@ -77,6 +90,8 @@ export interface AttachResult {
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** Whether this process is a child subreaper (set once, for the life of the process). */
+let subreaper: boolean | undefined;
 /** How long killOnDuration waits after SIGTERM before SIGKILL. */
 const KILL_GRACE_MS = 2000;
 
@@ -93,6 +108,14 @@ interface Target {
   executable: string;
   /** `run`: the target is our child, so its final totals can be read when we reap it. */
   ownChild: boolean;
+  /** `run`: this process is the tree's child subreaper: orphans are our children, to be reaped by us. */
+  adopts?: boolean;
+  /** `run`: resolves when the command itself has exited. */
+  rootExited?: Promise<unknown>;
+  /** `run`: keep monitoring the tree after the command exited, until it is empty. */
+  followDescendants?: boolean;
+  /** Pids that are not part of the tree (this process, the watchdog). */
+  exclude: number[];
 }
 
 export class Session {
@@ -129,21 +152,32 @@ export class Session {
    */
   async run(ro: RunOptions): Promise<RunResult> {
     const name = ro.argv0 ?? ro.executable;
+    const follow = ro.waitForDescendants ?? true;
+    // Orphans of the tree (daemons, children of a parent that exited) become our children, so the
+    // tree is followed to its end and their figures are credited to us when we reap them.
+    const adopts = await this.becomeSubreaper();
     let child: ChildProcess;
     try {
       const spawnFn = () => spawn(ro.executable, ro.args ?? [], { stdio: ro.stdio ?? 'inherit', argv0: name });
       const tracer = this.ebpf.tracer;
-      child = await startChild(() => (tracer ? tracer.spawnTracked(spawnFn) : spawnFn()), name);
+      const alone = !(this.opts.includeChildren ?? true);
+      child = await startChild(() => (tracer ? tracer.spawnTracked(spawnFn, { alone }) : spawnFn()), name);
       this.started = true;
     } catch (err) {
       this.close();
       throw err;
     }
+    const watchdog = (ro.killIfMonitorDies ?? true) ? startWatchdog(child.pid!) : undefined;
 
+    let status: ExitStatus | undefined;
     const exited = new Promise<ExitStatus>((resolve) => {
       child.once('exit', (code, signal) => {
-        this.stopper.stop('exited');
-        resolve({ code, signal });
+        status = { code, signal };
+        watchdog?.kill('SIGKILL');
+        // Without following the tree, monitoring ends here; else the next sample comes at once.
+        if (follow) this.stopper.wake();
+        else this.stopper.stop('exited');
+        resolve(status);
       });
     });
     // The child decides what a signal means; we pass it on and keep monitoring until it exits.
@@ -156,9 +190,12 @@ export class Session {
     const forwarding = ro.forwardSignals ?? true;
     if (forwarding) for (const sig of FORWARDED) process.on(sig, forward);
     try {
-      let summary: SummaryRecord;
+      let outcome: { summary: SummaryRecord; left: number };
       try {
-        summary = await this.monitor({ pid: child.pid!, cmd: [name, ...(ro.args ?? [])], executable: ro.executable, ownChild: true });
+        outcome = await this.monitor({
+          pid: child.pid!, cmd: [name, ...(ro.args ?? [])], executable: ro.executable, ownChild: true,
+          adopts, rootExited: exited, followDescendants: follow, exclude: watchdog?.pid ? [watchdog.pid] : [],
+        });
       } catch (err) {
         // Monitoring failed (e.g. the output disk is full): the command is not abandoned mid-run. It
         // goes on to its end, signals still reach it, and then the failure is reported.
@@ -171,23 +208,40 @@ export class Session {
         throw err;
       }
       this.close();
+      const { summary, left } = outcome;
       const stopReason = this.stopper.reason ?? 'exited';
-      if (stopReason === 'duration') {
+      if (stopReason === 'duration' && status === undefined) {
         if (!ro.killOnDuration) {
           // Documented: monitoring stops, the command keeps running on its own.
+          watchdog?.kill('SIGKILL');
           child.unref();
-          return { summary, stopReason, status: null };
+          return { summary, stopReason, status: null, descendantsLeft: 0 };
         }
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-        const status = await exited;
+        const st = await exited;
         clearTimeout(timer);
-        return { summary, stopReason, status };
+        return { summary, stopReason, status: st, descendantsLeft: 0 };
       }
-      return { summary, stopReason, status: await exited };
+      return { summary, stopReason, status: await exited, descendantsLeft: left };
     } finally {
+      watchdog?.kill('SIGKILL');
       if (forwarding) for (const sig of FORWARDED) process.off(sig, forward);
     }
+  }
+
+  /** PR_SET_CHILD_SUBREAPER, once per process; false (with a warning) where it cannot be had. */
+  private async becomeSubreaper(): Promise<boolean> {
+    if (subreaper !== undefined) return subreaper;
+    try {
+      const { setChildSubreaper } = await import('../loader/process.js');
+      setChildSubreaper();
+      subreaper = true;
+    } catch (err) {
+      this.observer.warn?.(`cannot adopt the tree's orphans (${firstLine(err)}): daemonised descendants are not followed and their figures come from /proc`);
+      subreaper = false;
+    }
+    return subreaper;
   }
 
   /**
@@ -196,8 +250,10 @@ export class Session {
    */
   async attach(pid: number, describe: { cmd: string[]; executable: string }): Promise<AttachResult> {
     try {
-      this.ebpf.tracer?.trackTree(pid);
-      const summary = await this.monitor({ pid, ...describe, ownChild: false });
+      const alone = !(this.opts.includeChildren ?? true);
+      // This process is never part of what it monitors (it may be a descendant: `attach $$`).
+      this.ebpf.tracer?.trackTree(pid, { alone, exclude: process.pid });
+      const { summary } = await this.monitor({ pid, ...describe, ownChild: false, exclude: [process.pid] });
       return { summary, stopReason: this.stopper.reason ?? 'exited' };
     } finally {
       this.close();
@@ -212,13 +268,15 @@ export class Session {
   }
 
   /**
-   * Writes env + metadata, samples until the stopper says stop (or the target is gone, or the duration
-   * passes), then delivers the summary record.
+   * Writes env + metadata, samples until the stopper says stop (or the tree is gone, or the duration
+   * passes), then delivers the summary record. Resolves with it and, when the command's exit ended
+   * monitoring, the descendants it left running.
    */
-  private async monitor(target: Target): Promise<SummaryRecord> {
+  private async monitor(target: Target): Promise<{ summary: SummaryRecord; left: number }> {
     const { opts, stopper } = this;
     const t0 = performance.now();
-    const emit = (rec: MonitorRecord) => this.observer.record(rec, { elapsedMs: performance.now() - t0 });
+    let waitingFor: number | undefined;
+    const emit = (rec: MonitorRecord) => this.observer.record(rec, { elapsedMs: performance.now() - t0, waitingFor });
     let failure: unknown;
     try {
       if (opts.writeEnv) emit(collectEnv(target.pid));
@@ -236,39 +294,61 @@ export class Session {
       failure = err;
     }
 
+    const tracer = this.ebpf.tracer;
+    const includeChildren = opts.includeChildren ?? true;
     const monitor = new ProcessTreeMonitor({
       pid: target.pid,
-      includeChildren: opts.includeChildren ?? true,
+      includeChildren,
       sinceProcessStart: opts.sinceProcessStart,
       reapedByThisProcess: target.ownChild,
+      exitAccounting: tracer?.accountsExits ?? false,
+      adoptsOrphans: (target.adopts ?? false) && includeChildren,
+      exclude: target.exclude,
     });
     const acc = new SummaryAccumulator();
     const warn = (m: string) => this.observer.warn?.(m);
-    const sampler = this.ebpf.tracer ? new EbpfSampler(this.ebpf.tracer, t0, warn) : undefined;
+    const sampler = tracer ? new EbpfSampler(tracer, t0, warn) : undefined;
+    const reaper = target.adopts ? await import('../loader/process.js') : undefined;
+    const keep = new Set([target.pid, ...target.exclude]);
+    let rootDone = false;
+    void target.rootExited?.then(() => { rootDone = true; });
     const intervalMs = opts.intervalMs ?? 100;
     const maxIntervalMs = opts.maxIntervalMs ?? Math.max(1000, intervalMs);
     const durationMs = (opts.durationSec ?? 0) * 1000;
 
-    const record = (rec: TreeRecord | SampleRecord): number => {
+    let last: TreeRecord | SampleRecord | null = null;
+    /** One sample: what the kernel holds first (orphans reaped, exits and counts read), then /proc. */
+    const step = (): TreeRecord | SampleRecord | null => {
+      // Orphans that exited are reaped by us: their figures are credited to us, their pids freed.
+      reaper?.reapChildren(keep);
       const snap = sampler?.read();
-      if (snap && sampler) {
-        const block = sampler.sample(snap, rec.kind === 'tree' ? rec.aggregated.cpu_usage : rec.cpu_usage);
-        if (rec.kind === 'tree') rec.aggregated.ebpf = block;
-        else rec.ebpf = block;
+      const rec = monitor.sample({ exits: snap?.exits });
+      if (rec) {
+        if (snap && sampler) {
+          const block = sampler.sample(snap, rec.kind === 'tree' ? rec.aggregated.cpu_usage : rec.cpu_usage);
+          if (rec.kind === 'tree') rec.aggregated.ebpf = block;
+          else rec.ebpf = block;
+        }
+        waitingFor = rootDone && target.followDescendants && rec.kind === 'tree' ? rec.aggregated.process_count : undefined;
+        acc.add(rec);
+        emit(rec);
+        last = rec;
       }
-      acc.add(rec);
-      emit(rec);
-      return performance.now() - t0;
+      for (const p of monitor.takeProcessRecords()) {
+        acc.addProcess(p);
+        emit(p);
+      }
+      return rec;
     };
 
     try {
       while (!stopper.reason && failure === undefined) {
-        const rec = monitor.sample();
+        const rec = step();
         if (rec === null) {
           stopper.stop('exited');
           break;
         }
-        const elapsedMs = record(rec);
+        const elapsedMs = performance.now() - t0;
         if (durationMs > 0 && elapsedMs >= durationMs) {
           stopper.stop('duration');
           break;
@@ -277,18 +357,25 @@ export class Session {
         if (durationMs > 0) wait = Math.min(wait, Math.max(0, durationMs - elapsedMs));
         await stopper.sleep(wait);
       }
-      // The command exited between samples: one last sample takes what it did since the previous one
-      // (its final totals, when it was our child) and the syscalls it made until the end.
-      if (stopper.reason === 'exited' && failure === undefined) {
-        const last = monitor.sample();
-        if (last) record(last);
-      }
+      // The tree (or, not following it, the command) ended between samples: one last sample takes what
+      // it did since the previous one and the syscalls made until the end.
+      if (stopper.reason === 'exited' && failure === undefined) step();
     } catch (err) {
       failure = err;
     }
     if (failure !== undefined) stopper.stop('error');
 
+    const lastRec = last as TreeRecord | SampleRecord | null;
+    const left = lastRec?.kind === 'tree' && rootDone && !target.followDescendants ? lastRec.aggregated.process_count : 0;
     monitor.close();
+    try {
+      for (const p of monitor.takeProcessRecords()) {
+        acc.addProcess(p);
+        emit(p);
+      }
+    } catch (err) {
+      failure ??= err;
+    }
     const base = acc.finish();
     // The whole-run syscall analysis uses the run's mean CPU, as the summary reports it.
     const ebpf = sampler?.summary(base.avg_cpu_usage);
@@ -299,7 +386,7 @@ export class Session {
       failure ??= err;
     }
     if (failure !== undefined) throw new MonitoringFailedError(failure);
-    return summary;
+    return { summary, left };
   }
 }
 

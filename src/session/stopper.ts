@@ -4,11 +4,16 @@ export type StopReason = 'exited' | 'duration' | 'signal' | 'error';
 
 export class Stopper {
   reason: StopReason | undefined;
-  private wake: (() => void) | undefined;
+  private wake_: (() => void) | undefined;
 
   stop(reason: StopReason): void {
     this.reason ??= reason;
-    this.wake?.();
+    this.wake_?.();
+  }
+
+  /** Cuts the current sleep short without stopping (something happened worth a sample now). */
+  wake(): void {
+    this.wake_?.();
   }
 
   /** Sleeps `ms` (in timer-sized steps), or less when stop() is called meanwhile. */
@@ -17,7 +22,7 @@ export class Stopper {
     return new Promise((resolve) => {
       const timer = setTimeout(done, Math.max(0, Math.min(ms, MAX_TIMER_MS)));
       function done() { clearTimeout(timer); resolve(); }
-      this.wake = done;
+      this.wake_ = done;
     });
   }
 }

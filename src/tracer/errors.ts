@@ -141,7 +141,7 @@ export function describeFailure(err: unknown, ctx: FailureContext = failureConte
   if (err instanceof VerifierError) {
     // Our own verifier refused one of our programs: a bug of ours on this kernel, with its reason.
     const first = err.report.errors[0];
-    const reason = first ? `insn ${first.index}${first.disasm ? ` (${first.disasm})` : ''}: ${first.message}` : 'no reason given';
+    const reason = first ? first.message : 'no reason given';
     return new EbpfUnavailableError(`our static verifier refused the tracer's program: ${reason}`,
       'please report it with the output of `denet-pure diag --debug`; meanwhile try the other --ebpf-attach mode', detail);
   }

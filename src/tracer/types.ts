@@ -1,3 +1,4 @@
+import type { ProcessExit } from './exits.js';
 // The public shape of the syscall-counting engine. The monitor and CLI program against this.
 
 export type AttachMode = 'raw' | 'tracefs';
@@ -31,6 +32,8 @@ export interface SyscallSnapshot {
   losses: TracerLosses;
   /** Processes currently in the kernel's tracked set. */
   tracked: number;
+  /** Exit accounting: per process that had a thread exit, the sum of its exited threads' figures. */
+  exits: ProcessExit[];
 }
 
 export interface TracerLosses {
@@ -38,4 +41,6 @@ export interface TracerLosses {
   syscallsUncounted: number;
   /** Processes forked in the tree but never tracked: the process table was full (maxProcesses). */
   processesUntracked: number;
+  /** Processes whose exit figures could not be recorded: the exit table was full (maxProcesses). */
+  exitsUnrecorded: number;
 }
