@@ -2,6 +2,8 @@
 // Afterwards r1-r5 are clobbered (unreadable) and r0 holds the helper's return kind.
 import type { RawInsn } from '../../asm/encoding.js';
 import { helperName } from '../../asm/helpers.js';
+import { BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG } from '../../asm/abi.js';
+import type { MapSpec } from '../../asm/spec.js';
 import { Reject, helperMem, type MemEnv } from './memory.js';
 import { PROTOS, mapTypeName, type Proto } from './protos.js';
 import { UNINIT, UNKNOWN, cur, describe, mapAllRegs, type RegVal, type State } from './state.js';
@@ -21,6 +23,17 @@ function constArg(r: RegVal, name: string, what: string): number {
   }
   if (r.v === 0n || r.v >= BigInt(MAX_MEM_ARG)) throw new Reject(`${what} (${name}) is ${r.v}; it must be between 1 and ${MAX_MEM_ARG - 1}`);
   return Number(r.v);
+}
+
+/** Helpers that change a map's entries, and those that read them out. */
+const WRITES_MAP = new Set(['map_update_elem', 'map_delete_elem', 'map_push_elem', 'map_pop_elem']);
+const READS_MAP = new Set(['map_lookup_elem', 'map_peek_elem', 'map_pop_elem', 'map_lookup_percpu_elem']);
+
+/** BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG maps: the kernel's "write into map forbidden" and its read twin. */
+function checkMapHelperPerm(map: MapSpec, name: string, full: string): void {
+  const flags = map.flags ?? 0;
+  if (WRITES_MAP.has(name) && flags & BPF_F_RDONLY_PROG) throw new Reject(`${full} writes map '${map.name}', which is read-only for programs (BPF_F_RDONLY_PROG)`);
+  if (READS_MAP.has(name) && flags & BPF_F_WRONLY_PROG) throw new Reject(`${full} reads map '${map.name}', which is write-only for programs (BPF_F_WRONLY_PROG)`);
 }
 
 export function helperCall(env: CallEnv, st: State, insn: RawInsn, pc: number): void {
@@ -51,6 +64,7 @@ export function helperCall(env: CallEnv, st: State, insn: RawInsn, pc: number): 
           throw new Reject(`${full} cannot be used with map '${env.maps[r.map]!.name}' of type ${mapTypeName(env.maps[r.map]!.type)}`);
         }
         map = r.map;
+        checkMapHelperPerm(env.maps[r.map]!, name, full);
         return;
       case 'key':
       case 'value': {

@@ -14,8 +14,6 @@ import {
 
 /** The kernel's MAX_CALL_FRAMES. */
 export const MAX_FRAMES = 8;
-/** Walk budget: past this many instruction visits the program is refused as too complex for us. */
-export const STEP_LIMIT = 200_000;
 
 export interface InterpEnv extends CallEnv {
   insns: readonly RawInsn[];
@@ -26,7 +24,7 @@ export interface InterpEnv extends CallEnv {
 
 export interface RawIssue { index: number; message: string }
 
-type Next = Array<{ pc: number; st: State }>;
+export type Next = Array<{ pc: number; st: State }>;
 
 function read(st: State, r: number): RegVal {
   const v = cur(st).regs[r]!;
@@ -142,7 +140,7 @@ function memInsn(env: InterpEnv, insn: RawInsn, pc: number, st: State): Next {
   return [{ pc: pc + 1, st }];
 }
 
-function step(env: InterpEnv, pc: number, st: State): Next {
+export function step(env: InterpEnv, pc: number, st: State): Next {
   const insn = env.insns[pc]!;
   if (insn.code === LD_IMM64) return ldImm64(env, insn, pc, st);
   switch (opClass(insn.code)) {
@@ -161,9 +159,8 @@ function step(env: InterpEnv, pc: number, st: State): Next {
       return memInsn(env, insn, pc, st);
   }
 }
-/** Walks all paths; returns the violations found (at most one per path, deduplicated). */
 /** 1 at instructions two or more paths can reach: jump targets with another way in, call returns. */
-function joinPoints(env: InterpEnv): Uint8Array {
+export function joinPoints(env: InterpEnv): Uint8Array {
   const n = env.insns.length;
   const inDegree = new Uint8Array(n);
   const joins = new Uint8Array(n);
@@ -177,30 +174,112 @@ function joinPoints(env: InterpEnv): Uint8Array {
   return joins;
 }
 
-export function interpret(env: InterpEnv, maxIssues = 20): RawIssue[] {
+/** What the kernel would at most spend on a subtree of its walk: see "Complexity" in docs/verifier.md. */
+interface Cost {
+  /** instructions processed on every path, with no pruning at all (the kernel's insn_processed is at most this) */
+  u: number;
+  /** the most branch states pending at once (the kernel's jump stack) */
+  f: number;
+}
+
+/** A straight run of the walk from one state: it ends at an exit, a two-way branch or a join point. */
+interface Seg {
+  parent: Seg | null;
+  /** which child of the parent this is (0 = fall-through) */
+  slot: number;
+  /** memo key when the run starts at a join point */
+  key: string | null;
+  /** instructions in the run */
+  len: number;
+  kids: Cost[];
+  waiting: number;
+  branch: boolean;
+}
+
+export interface InterpResult {
+  issues: RawIssue[];
+  /** the bound on the kernel's processed instructions (Infinity when the walk was cut short) */
+  processed: number;
+  /** the bound on pending branch states */
+  pending: number;
+}
+
+/** The kernel's BPF_COMPLEXITY_LIMIT_INSNS and BPF_COMPLEXITY_LIMIT_JMP_SEQ. */
+export const KERNEL_INSN_LIMIT = 1_000_000;
+export const KERNEL_JMP_SEQ_LIMIT = 8192;
+
+/**
+ * Walks every path from insn 0 in the kernel's order (fall-through first), stopping a path at its first
+ * violation. Identical (insn, state) pairs at join points are walked once: their subtree's cost is
+ * remembered, so the bound on what the kernel processes is the size of the whole unpruned tree,
+ * computed without walking it. Meeting a state identical to one still being walked on the same path
+ * is an infinite loop.
+ */
+export function interpret(env: InterpEnv, maxIssues = 20): InterpResult {
   const issues: RawIssue[] = [];
   const seenIssue = new Set<string>();
-  const seen = new Set<string>();
+  const memo = new Map<string, Cost>();
+  const active = new Set<string>();
   const start: State = { frames: [newFrame(0, 0, -1)], refs: new Map(), nextId: 1 };
   start.frames[0]!.regs[1] = { t: 'ctx', off: 0 };
-  const work: Next = [{ pc: 0, st: start }];
   const joins = joinPoints(env);
   const live = liveRegisters(env.insns, env.cfg);
   let steps = 0;
-  while (work.length && issues.length < maxIssues) {
-    let { pc, st } = work.pop()!;
+  let root: Cost | undefined;
+
+  const finish = (seg: Seg): void => {
+    for (let s: Seg | null = seg; s; ) {
+      const k = s.kids;
+      const cost: Cost = s.branch
+        ? { u: s.len + k[0]!.u + k[1]!.u, f: Math.max(1, 1 + k[0]!.f, k[1]!.f) }
+        : k.length ? { u: s.len + k[0]!.u, f: k[0]!.f } : { u: s.len, f: 0 };
+      if (s.key !== null) {
+        memo.set(s.key, cost);
+        active.delete(s.key);
+      }
+      const p: Seg | null = s.parent;
+      if (!p) { root = cost; return; }
+      p.kids[s.slot] = cost;
+      if (--p.waiting > 0) return;
+      s = p;
+    }
+  };
+
+  type Task = { pc: number; st: State; parent: Seg | null; slot: number; key: string | null };
+  const tasks: Task[] = [{ pc: 0, st: start, parent: null, slot: 0, key: null }];
+  while (tasks.length) {
+    const task = tasks.pop()!;
+    let { pc, st } = task;
+    const seg: Seg = { parent: task.parent, slot: task.slot, key: task.key, len: 0, kids: [], waiting: 0, branch: false };
+    if (seg.key !== null) active.add(seg.key);
     for (;;) {
-      // Paths can only merge where control flow does: remembering states there is enough, and
-      // building the state key at every instruction was most of the verifier's time.
-      if (joins[pc]) {
+      // Paths can only merge where control flow does: remembering states there is enough.
+      if (joins[pc] && (seg.len > 0 || seg.key === null)) {
         const key = `${pc}#${stateKey(st, live?.[pc])}`;
-        if (seen.has(key)) break;
-        seen.add(key);
+        const known = memo.get(key);
+        if (known) {
+          seg.kids.push(known);
+          finish(seg);
+          break;
+        }
+        if (active.has(key)) {
+          const k = `${pc}:loop`;
+          if (!seenIssue.has(k)) {
+            seenIssue.add(k);
+            issues.push({ index: pc, message: 'infinite loop: this instruction is reached again with exactly the same state, so the loop never ends (the kernel refuses it too)' });
+          }
+          finish(seg);
+          break;
+        }
+        seg.waiting = 1;
+        tasks.push({ pc, st, parent: seg, slot: 0, key });
+        break;
       }
-      if (++steps > STEP_LIMIT) {
-        issues.push({ index: pc, message: `the program has too many distinct paths for this verifier (over ${STEP_LIMIT} instruction visits)` });
-        return issues;
+      if (++steps > KERNEL_INSN_LIMIT) {
+        issues.push({ index: pc, message: `too complex for this verifier to prove: the walk passed ${KERNEL_INSN_LIMIT} instructions, so the kernel may pass its limit of ${KERNEL_INSN_LIMIT} processed instructions too` });
+        return { issues, processed: Infinity, pending: Infinity };
       }
+      seg.len++;
       let next: Next;
       try {
         next = step(env, pc, st);
@@ -211,12 +290,24 @@ export function interpret(env: InterpEnv, maxIssues = 20): RawIssue[] {
           seenIssue.add(k);
           issues.push({ index: pc, message: e.message });
         }
+        next = [];
+      }
+      if (next.length === 0 || issues.length >= maxIssues) {
+        finish(seg);
         break;
       }
-      if (!next.length) break;
-      for (let i = 1; i < next.length; i++) work.push(next[i]!);
-      ({ pc, st } = next[0]!);
+      if (next.length === 1) {
+        ({ pc, st } = next[0]!);
+        continue;
+      }
+      // a branch the kernel cannot decide: it pushes the jump target and walks the fall-through first
+      seg.branch = true;
+      seg.waiting = 2;
+      tasks.push({ pc: next[1]!.pc, st: next[1]!.st, parent: seg, slot: 1, key: null });
+      tasks.push({ pc: next[0]!.pc, st: next[0]!.st, parent: seg, slot: 0, key: null });
+      break;
     }
+    if (issues.length >= maxIssues) break;
   }
-  return issues;
+  return { issues, processed: root?.u ?? Infinity, pending: root?.f ?? Infinity };
 }
