@@ -13,6 +13,8 @@ export interface CallEnv extends MemEnv {
   allowed: ReadonlySet<string>;
   gplOk: boolean;
   license: string;
+  /** number of subprograms, the main program included */
+  subprogs: number;
 }
 
 const MAX_MEM_ARG = 1 << 29;
@@ -78,8 +80,18 @@ export function helperCall(env: CallEnv, st: State, insn: RawInsn, pc: number): 
         return;
       case 'mem':
       case 'uninit_mem':
+      case 'mem_or_null':
         pending = { reg: r, name: rn, write: kind === 'uninit_mem' };
         return;
+      case 'size_or_zero': {
+        if (r.t !== 'scalar' || r.v === undefined) throw new Reject(`${what}, the size (${rn}) must be a constant known at verification time, but it is ${describe(r)}`);
+        const isNull = pending!.reg.t === 'scalar' && pending!.reg.v === 0n;
+        if (r.v === 0n) return; // nothing is read
+        if (isNull) throw new Reject(`argument ${k} of ${full} (${pending!.name}) is NULL but its size is ${r.v}`);
+        const n = constArg(r, rn, `${what}, the size`);
+        helperMem(env, st, pending!.reg, pending!.name, n, pending!.write, `argument ${k} of ${full} (${pending!.name}, ${n} bytes)`);
+        return;
+      }
       case 'size': {
         const n = constArg(r, rn, `${what}, the size`);
         helperMem(env, st, pending!.reg, pending!.name, n, pending!.write, `argument ${k} of ${full} (${pending!.name}, ${n} bytes)`);
@@ -104,6 +116,14 @@ export function helperCall(env: CallEnv, st: State, insn: RawInsn, pc: number): 
     st.refs.delete(ref);
     // every copy of the released record becomes unusable
     mapAllRegs(st, (v) => (v.t === 'mem' && v.ref === ref ? UNKNOWN : v));
+  }
+  if (name === 'tail_call') {
+    if (st.refs.size) throw new Reject('bpf_tail_call would leak the ring buffer record still reserved (submit or discard it first)');
+    if (env.subprogs > 1) throw new Reject('bpf_tail_call in a program with bpf-to-bpf calls is not supported by this verifier');
+  }
+  if (proto.changesPkt) {
+    // the packet may have moved: every packet pointer is now just a number (as the kernel does for root)
+    mapAllRegs(st, (v) => (v.t === 'pkt' || v.t === 'pkt_meta' || v.t === 'pkt_end' ? UNKNOWN : v));
   }
   for (let r = 1; r <= 5; r++) regs[r] = UNINIT;
   switch (proto.ret) {

@@ -137,7 +137,7 @@ export function verifyProgram(spec: ProgramSpec, opts: VerifyOptions = {}): Veri
   const issues: RawIssue[] = [];
   const ctx = ctxRule(progType, spec.ctxSize);
   const allowed = ALLOWED[progType];
-  if (!ctx || !allowed) issues.push({ index: -1, message: `program type ${progTypeName(progType)} is not supported by this verifier (supported: raw_tracepoint, tracepoint, kprobe, socket_filter, xdp)` });
+  if (!ctx || !allowed) issues.push({ index: -1, message: `program type ${progTypeName(progType)} is not supported by this verifier (supported: raw_tracepoint, tracepoint, kprobe, perf_event, socket_filter, sched_cls, sched_act, cgroup_skb, xdp)` });
   const { insns, mapAt } = resolveMapRefs(spec, issues);
   let complexity: Complexity | undefined;
   if (insns.length === 0) issues.push({ index: -1, message: 'the program is empty' });
@@ -161,7 +161,7 @@ export function verifyProgram(spec: ProgramSpec, opts: VerifyOptions = {}): Veri
       const depth: number[] = [];
       const env: InterpEnv = {
         insns, cfg, mapAt, depth, maps: spec.maps, ctx: ctx!, allowed: allowed!,
-        progTypeName: ctx!.name, gplOk: gplCompatible(spec.license), license: spec.license,
+        progTypeName: ctx!.name, gplOk: gplCompatible(spec.license), license: spec.license, subprogs: cfg.subprogStarts.length,
       };
       const walked = interpret(env);
       issues.push(...walked.issues);

@@ -9,7 +9,7 @@ import { isPseudoCall, successors, type Cfg } from './cfg.js';
 import { liveRegisters } from './liveness.js';
 import { Reject, access } from './memory.js';
 import {
-  UNINIT, UNKNOWN, cloneState, cur, describe, isPointer, mapAllRegs, newFrame, scalar, stateKey, type RegVal, type State,
+  UNINIT, UNKNOWN, bounded, cloneState, cur, describe, isPointer, mapAllRegs, newFrame, scalar, stateKey, urange, type RegVal, type State,
 } from './state.js';
 
 /** The kernel's MAX_CALL_FRAMES. */
@@ -42,8 +42,83 @@ function alu(insn: RawInsn, pc: number, st: State): Next {
   const x = opSource(insn.code) === Source.X;
   const src = x && op !== AluOp.NEG && op !== AluOp.END ? read(st, insn.src) : scalar(BigInt(insn.imm));
   const dst = op === AluOp.MOV ? UNINIT : read(st, insn.dst); // mov does not read dst
-  write(st, insn.dst, aluResult(insn, dst, src, `r${insn.dst}`, `r${insn.src}`));
+  write(st, insn.dst, aluResult(insn, dst, src, `r${insn.dst}`, `r${insn.src}`, () => st.nextId++));
   return [{ pc: pc + 1, st }];
+}
+
+/** Sets the checked range of every packet pointer sharing `like`'s base, in one branch's state. */
+function markRange(st: State, like: Extract<RegVal, { t: 'pkt' } | { t: 'pkt_meta' }>): void {
+  // the kernel's find_good_pkt_pointers: nothing is learnt from a pointer at or before its base
+  if (like.off <= 0) return;
+  mapAllRegs(st, (v) => {
+    if (v.t === 'pkt' && like.t === 'pkt' && v.id === like.id && v.range < like.off) return { ...v, range: like.off };
+    if (v.t === 'pkt_meta' && like.t === 'pkt_meta' && v.range < like.off) return { ...v, range: like.off };
+    return v;
+  });
+}
+
+/** `if (pkt op data_end)` (or `pkt_meta op data`): which branch knows pkt <= end, and with it the range. */
+function packetCompare(insn: RawInsn, pc: number, st: State, dst: RegVal, src: RegVal): Next | null {
+  const isEnd = (end: RegVal, p: RegVal): boolean =>
+    (p.t === 'pkt' && end.t === 'pkt_end') || (p.t === 'pkt_meta' && end.t === 'pkt' && end.id === 0 && end.off === 0);
+  const op = opAluJmp(insn.code);
+  const ordered = op === JmpOp.JGT || op === JmpOp.JGE || op === JmpOp.JLT || op === JmpOp.JLE;
+  if (!ordered || opClass(insn.code) !== Class.JMP || opSource(insn.code) !== Source.X) return null;
+  let p: RegVal, inFall: boolean;
+  if (isEnd(src, dst)) {
+    p = dst; // pkt op end: pkt <= end (or <) on the fall-through of > and >=, on the jump of < and <=
+    inFall = op === JmpOp.JGT || op === JmpOp.JGE;
+  } else if (isEnd(dst, src)) {
+    p = src; // end op pkt
+    inFall = op === JmpOp.JLT || op === JmpOp.JLE;
+  } else {
+    return null;
+  }
+  const fall = pc + 1, target = pc + 1 + insn.off;
+  const other = cloneState(st);
+  const known = inFall ? st : other;
+  markRange(known, p as Extract<RegVal, { t: 'pkt' } | { t: 'pkt_meta' }>);
+  return [{ pc: fall, st }, { pc: target, st: other }];
+}
+
+/** Branch verdict from unsigned ranges, only where the kernel's is_branch_taken decides it too. */
+function decideByRange(op: number, a: [bigint, bigint], b: [bigint, bigint]): boolean | undefined {
+  const [a0, a1] = a, [b0, b1] = b;
+  switch (op) {
+    case JmpOp.JEQ: return a1 < b0 || a0 > b1 ? false : undefined;
+    case JmpOp.JNE: return a1 < b0 || a0 > b1 ? true : undefined;
+    case JmpOp.JGT: return a0 > b1 ? true : a1 <= b0 ? false : undefined;
+    case JmpOp.JGE: return a0 >= b1 ? true : a1 < b0 ? false : undefined;
+    case JmpOp.JLT: return a1 < b0 ? true : a0 >= b1 ? false : undefined;
+    case JmpOp.JLE: return a1 <= b0 ? true : a0 > b1 ? false : undefined;
+    default: return undefined;
+  }
+}
+
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
+/** `r` known to be at most `max` (or exactly `eq`) on this branch. */
+function narrow(r: RegVal, max: bigint | null, eq?: bigint): RegVal {
+  if (r.t !== 'scalar' || r.v !== undefined) return r;
+  if (eq !== undefined) return scalar(eq);
+  if (max === null || max < 0n) return r;
+  return bounded(min(urange(r)[1], max));
+}
+
+/** What each branch of `dst op src` teaches about dst and src (64-bit unsigned compares only). */
+function refine(op: number, dst: RegVal, src: RegVal): { taken: [RegVal, RegVal]; fall: [RegVal, RegVal] } {
+  const [, a1] = urange(dst), [, b1] = urange(src);
+  const k = src.t === 'scalar' ? src.v : undefined, j = dst.t === 'scalar' ? dst.v : undefined;
+  const dec = (x: bigint): bigint | null => (x > 0n ? x - 1n : null);
+  switch (op) {
+    case JmpOp.JEQ: return { taken: [narrow(dst, null, k), narrow(src, null, j)], fall: [dst, src] };
+    case JmpOp.JNE: return { taken: [dst, src], fall: [narrow(dst, null, k), narrow(src, null, j)] };
+    case JmpOp.JGT: return { taken: [dst, narrow(src, dec(a1))], fall: [narrow(dst, b1), src] };
+    case JmpOp.JGE: return { taken: [dst, narrow(src, a1)], fall: [narrow(dst, dec(b1)), src] };
+    case JmpOp.JLT: return { taken: [narrow(dst, dec(b1)), src], fall: [dst, narrow(src, a1)] };
+    case JmpOp.JLE: return { taken: [narrow(dst, b1), src], fall: [dst, narrow(src, dec(a1))] };
+    default: return { taken: [dst, src], fall: [dst, src] };
+  }
 }
 
 function condJump(insn: RawInsn, pc: number, st: State): Next {
@@ -53,10 +128,12 @@ function condJump(insn: RawInsn, pc: number, st: State): Next {
   const fall = pc + 1, target = pc + 1 + insn.off;
   const op = opAluJmp(insn.code);
   if (isPointer(dst) || isPointer(src)) {
+    const pkt = packetCompare(insn, pc, st, dst, src);
+    if (pkt) return pkt;
     const nullable = dst.t === 'value_or_null' || dst.t === 'mem_or_null';
     if (!nullable || x || insn.imm !== 0 || opClass(insn.code) !== Class.JMP || (op !== JmpOp.JEQ && op !== JmpOp.JNE)) {
       const who = isPointer(dst) ? `r${insn.dst} is ${describe(dst)}` : `r${insn.src} is ${describe(src)}`;
-      throw new Reject(`pointer comparison: ${who}; the only comparison allowed on pointers is a 64-bit == 0 / != 0 null check of a map lookup or ring buffer reservation result`);
+      throw new Reject(`pointer comparison: ${who}; the only comparisons allowed on pointers are a 64-bit == 0 / != 0 null check of a map lookup or ring buffer reservation result, and packet pointers against data_end (>, >=, <, <=)`);
     }
     const id = dst.id;
     const isNull = cloneState(st);
@@ -72,7 +149,16 @@ function condJump(insn: RawInsn, pc: number, st: State): Next {
   if (dst.t === 'scalar' && src.t === 'scalar' && dst.v !== undefined && src.v !== undefined) {
     return [{ pc: compareConst(insn, dst.v, src.v) ? target : fall, st }];
   }
-  return [{ pc: fall, st }, { pc: target, st: cloneState(st) }];
+  if (opClass(insn.code) !== Class.JMP) return [{ pc: fall, st }, { pc: target, st: cloneState(st) }];
+  const decided = decideByRange(op, urange(dst), urange(src));
+  if (decided !== undefined) return [{ pc: decided ? target : fall, st }];
+  const r = refine(op, dst, src);
+  const other = cloneState(st);
+  cur(other).regs[insn.dst] = r.taken[0];
+  if (x) cur(other).regs[insn.src] = r.taken[1];
+  cur(st).regs[insn.dst] = r.fall[0];
+  if (x) cur(st).regs[insn.src] = r.fall[1];
+  return [{ pc: fall, st }, { pc: target, st: other }];
 }
 
 function exitInsn(st: State): Next {
@@ -155,9 +241,28 @@ export function step(env: InterpEnv, pc: number, st: State): Next {
       if (op === JmpOp.JA) return [{ pc: pc + 1 + insn.off, st }];
       return condJump(insn, pc, st);
     }
+    case Class.LD:
+      return ldAbs(env, insn, pc, st);
     default:
       return memInsn(env, insn, pc, st);
   }
+}
+
+/** ld_abs / ld_ind: r0 = packet bytes at imm (+ src), read through the skb in r6; r1-r5 clobbered. */
+function ldAbs(env: InterpEnv, insn: RawInsn, pc: number, st: State): Next {
+  if (!env.ctx.ldAbs) throw new Reject(`ld_abs / ld_ind are not allowed in ${env.ctx.name} programs (only socket_filter, sched_cls, sched_act)`);
+  if (env.cfg.subprogStarts.length > 1) throw new Reject('ld_abs / ld_ind cannot be used in a program with bpf-to-bpf calls (without BTF)');
+  const r6 = read(st, 6);
+  if (r6.t !== 'ctx' || r6.off !== 0) throw new Reject(`ld_abs / ld_ind read the packet through r6, which must be the unmodified context pointer, but it is ${describe(r6)}`);
+  if (opMode(insn.code) === Mode.IND) {
+    const idx = read(st, insn.src);
+    if (idx.t !== 'scalar') throw new Reject(`ld_ind index r${insn.src} is ${describe(idx)}; it must be a number`);
+  }
+  if (st.refs.size) throw new Reject('ld_abs / ld_ind may end the program, which would leak the ring buffer record still reserved');
+  const regs = cur(st).regs;
+  for (let r = 1; r <= 5; r++) regs[r] = UNINIT;
+  regs[0] = UNKNOWN;
+  return [{ pc: pc + 1, st }];
 }
 /** 1 at instructions two or more paths can reach: jump targets with another way in, call returns. */
 export function joinPoints(env: InterpEnv): Uint8Array {
