@@ -305,4 +305,11 @@ export class Btf {
     }
     return out;
   }
+
+  /** An INT's encoding: signedness, bit offset and width (the u32 after its record). */
+  intInfo(id: number): { signed: boolean; bitOffset: number; bits: number } {
+    if (this.kind(id) !== BtfKind.INT) throw new BtfError(`BTF type ${id} is not an int (kind ${this.kind(id)})`);
+    const enc = this.u32(this.at(id) + 12);
+    return { signed: ((enc >>> 24) & 0xf & 1) === 1, bitOffset: (enc >>> 16) & 0xff, bits: enc & 0xff };
+  }
 }

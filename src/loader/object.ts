@@ -17,9 +17,12 @@ export class ObjectLoadError extends Error {
   }
 }
 
-/** The maps as the kernel needs them: a PERF_EVENT_ARRAY without max_entries gets one per possible CPU. */
+/** The maps as the kernel needs them: sizes objects leave for user space to fill in at run time. */
 export function kernelMapSpec(spec: MapSpec): MapSpec {
   if (spec.type === MapType.PERF_EVENT_ARRAY && spec.maxEntries === 0) return { ...spec, maxEntries: possibleCpuCount() };
+  // A stack map whose value size the object leaves to user space: the kernel's default depth
+  // (kernel.perf_event_max_stack, 127 frames of 8 bytes).
+  if (spec.type === MapType.STACK_TRACE && spec.valueSize === 0) return { ...spec, valueSize: 127 * 8 };
   return spec;
 }
 
@@ -80,7 +83,8 @@ export function loadObjectProgram(spec: ProgramSpec, maps: ReadonlyMap<string, B
   if (spec.type === ProgType.STRUCT_OPS) throw new ObjectLoadError(spec.name, 'struct_ops programs need their struct_ops map: not supported');
   const needsBtf = spec.type === ProgType.TRACING || spec.type === ProgType.LSM;
   const attachBtfId = needsBtf ? attachBtfIdFor(spec, opts.btf) : undefined;
-  return LoadedProgram.load(spec, maps as Map<string, BpfMap>, { ...opts, attachBtfId });
+  // The maps were created with the sizes the kernel needs (kernelMapSpec): declare those.
+  return LoadedProgram.load({ ...spec, maps: spec.maps.map(kernelMapSpec) }, maps as Map<string, BpfMap>, { ...opts, attachBtfId });
 }
 
 /** Creates the object's maps and loads its programs (none attached). Close the result when done. */

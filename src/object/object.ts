@@ -10,6 +10,7 @@ import { sectionType, type SectionType } from './sections.js';
 import { btfMaps, dataMap, isBtfMapSection, isDataSection, isLegacyMapSection, legacyMaps, type ObjectMap } from './maps.js';
 import { linkProgram, type CodeSection, type Func, type LinkContext } from './link.js';
 import { readCoreRelos, type CoreRelo } from './btf-ext.js';
+import { CoreResolver } from './core.js';
 
 export interface ParseOptions {
   /** name used in messages (default: 'BPF object') */
@@ -18,10 +19,13 @@ export interface ParseOptions {
   type?: ProgTypeId;
   /**
    * What to do with CO-RE relocations: 'refuse' (default) fails the programs that have them with a
-   * named reason; 'keep' leaves the instructions as compiled (right only when the object was built
-   * against this kernel's own vmlinux.h) and lists the relocations in ObjectProgram.core.
+   * named reason; 'apply' relocates them against `targetBtf` (default: the running kernel's
+   * /sys/kernel/btf/vmlinux); 'keep' leaves the instructions as compiled (for disassembly). Either
+   * way ObjectProgram.core lists them.
    */
-  core?: 'refuse' | 'keep';
+  core?: 'refuse' | 'keep' | 'apply';
+  /** the kernel BTF CO-RE relocations are applied against (core: 'apply') */
+  targetBtf?: Btf;
 }
 
 export interface ObjectProgram {
@@ -191,7 +195,7 @@ function fromElf(elf: ElfFile, opts: ParseOptions): BpfObject {
     code.set(s.index, { index: s.index, name: s.name, insns, relocs, funcs: functionsOf(s, symbols, insns.length), core: coreBySection.get(s.name) ?? [] });
   }
 
-  const ctx: LinkContext = { symbols, code, mapsBySection, sectionName };
+  const ctx: ProgramContext = { symbols, code, mapsBySection, sectionName, btf, btfProblem };
   const programs: ObjectProgram[] = [];
   const failures: ProgramFailure[] = [];
   for (const sec of code.values()) {
@@ -223,7 +227,13 @@ function functionsOf(s: ElfSection, symbols: ElfSymbol[], count: number): Func[]
   return [{ name: named?.name ?? s.name.replace(/[^A-Za-z0-9_]/g, '_'), start: 0, end: count }];
 }
 
-function buildProgram(ctx: LinkContext, sec: CodeSection, fn: Func, implied: SectionType | undefined, license: string, opts: ParseOptions, objectMaps: ObjectMap[]): ObjectProgram {
+interface ProgramContext extends LinkContext {
+  btf?: Btf;
+  btfProblem?: string;
+  resolver?: CoreResolver;
+}
+
+function buildProgram(ctx: ProgramContext, sec: CodeSection, fn: Func, implied: SectionType | undefined, license: string, opts: ParseOptions, objectMaps: ObjectMap[]): ObjectProgram {
   if (opts.type === undefined && !implied) {
     throw new ObjectError('section', `section "${sec.name}" names no program type by libbpf's conventions (xdp, tc, kprobe/…, tracepoint/…, socket …): give the type explicitly`, sec.name, fn.name);
   }
@@ -231,6 +241,11 @@ function buildProgram(ctx: LinkContext, sec: CodeSection, fn: Func, implied: Sec
   if (linked.core.length > 0 && (opts.core ?? 'refuse') === 'refuse') {
     const where = [...new Set(linked.core.map((c) => c.section))].join(', ');
     throw new ObjectError('core', `program "${fn.name}": ${linked.core.length} CO-RE relocations (.BTF.ext core relocs in ${where}) present: not supported`, sec.name, fn.name);
+  }
+  if (linked.core.length > 0 && opts.core === 'apply') {
+    if (!ctx.btf) throw new ObjectError('core', `program "${fn.name}": CO-RE relocations need the object's .BTF, which ${ctx.btfProblem ?? 'is missing'}`, sec.name, fn.name);
+    const resolver = ctx.resolver ??= new CoreResolver(ctx.btf, opts.targetBtf ?? Btf.vmlinux());
+    for (const c of linked.core) resolver.apply(linked.insns, c, fn.name);
   }
   const used = [...new Set(linked.mapRefs.map((r) => r.map))];
   const spec: ProgramSpec = {
