@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { LD_IMM64, MapType, Pseudo, ProgType } from '../src/asm/opcodes.js';
 import { ElfFile } from '../src/elf/index.js';
+import { Btf } from '../src/btf/index.js';
 import { BPF_F_RDONLY_PROG, ObjectError, parseObject, progTypeByName, readObject, sectionType } from '../src/object/index.js';
 import { corpusObjects, objectPath } from './_lib/objects.js';
 import { readelfSections, readelfSymbols, toolTest } from './_lib/readelf.js';
@@ -223,6 +224,57 @@ test('corrupted relocations and BTF are named: symbol index, instruction, sectio
   const e2 = parseOrError(badBtf)!;
   assert.is(e2.problem, 'btf');
   assert.match(e2.message, /\.maps.*\.BTF cannot be read \(not BTF data/);
+});
+
+
+// ---- CO-RE ---------------------------------------------------------------------------------------
+
+const CORE_OBJECTS = corpusObjects().filter((e) => e.object.startsWith('bcc.') || e.object.startsWith('libbpf-bootstrap.'));
+
+test('CO-RE against the object\'s own BTF changes nothing (every relocation matched to itself)', () => {
+  // Except flavoured types (task_struct___v2): they match the object's own unflavoured type, as in
+  // a kernel, and may legitimately differ from it.
+  let relos = 0;
+  for (const e of CORE_OBJECTS) {
+    const kept = readObject(e.path, { core: 'keep' });
+    if (!kept.btf) continue;
+    const applied = readObject(e.path, { core: 'apply', targetBtf: kept.btf });
+    assert.equal(applied.failures.map((f) => f.error.message), kept.failures.map((f) => f.error.message), e.object);
+    for (const p of kept.programs) {
+      relos += p.core.length;
+      const q = applied.programs.find((x) => x.spec.name === p.spec.name)!;
+      // … and bitfields, whose loads the compiler may lay out differently from libbpf's rule.
+      const bitfields = new Set(p.core.filter((c) => c.kind === 4 || c.kind === 5).map((c) => `${c.typeId}:${c.access}`));
+      const flavoured = new Set(p.core.filter((c) => kept.btf!.name(kept.btf!.resolve(c.typeId)).includes('___') || bitfields.has(`${c.typeId}:${c.access}`)).map((c) => c.index));
+      const same = (insns: typeof p.spec.insns) => insns.map((i, n) => (flavoured.has(n) ? null : i));
+      assert.equal(same(q.spec.insns), same(p.spec.insns), `${e.object} ${p.spec.name}`);
+    }
+  }
+  assert.ok(relos > 200, `relocations checked (${relos})`);
+});
+
+test('CO-RE against a BTF without the types: field accesses poisoned, existence checks answered 0', () => {
+  const foreign = readObject(objectPath('cilium-ebpf.loader.o')).btf!;
+  const o = readObject(objectPath('libbpf-bootstrap.bootstrap.o'), { core: 'apply', targetBtf: foreign });
+  assert.ok(o.programs.length > 0);
+  for (const p of o.programs) {
+    for (const c of p.core) {
+      const insn = p.spec.insns[c.index]!;
+      if (c.kind === 0) assert.equal([insn.code, insn.imm], [CALL, 0xbad2310], `${p.spec.name} slot ${c.index} poisoned`);
+    }
+  }
+});
+
+toolTest(test, 'CO-RE against the running kernel: task_struct fields land where the kernel BTF says', [], () => {
+  let vmlinux;
+  try { vmlinux = Btf.vmlinux(); } catch { console.log('  [skip] no /sys/kernel/btf/vmlinux'); return; }
+  const o = readObject(objectPath('libbpf-bootstrap.bootstrap.o'), { core: 'apply' });
+  const exit = o.programs.find((p) => p.spec.name === 'handle_exit')!;
+  const values = exit.core.filter((c) => c.kind === 0).map((c) => { const i = exit.spec.insns[c.index]!; return (i.code & 7) === 1 ? i.off : i.imm; });
+  assert.ok(values.includes(vmlinux.memberOffset('task_struct', 'exit_code')), `exit_code offset among ${values}`);
+  const exec = o.programs.find((p) => p.spec.name === 'handle_exec')!;
+  const execValues = exec.core.filter((c) => c.kind === 0).map((c) => { const i = exec.spec.insns[c.index]!; return (i.code & 7) === 1 ? i.off : i.imm; });
+  assert.ok(execValues.includes(vmlinux.memberOffset('task_struct', 'real_parent')), `real_parent offset among ${execValues}`);
 });
 
 test.run();

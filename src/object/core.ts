@@ -46,9 +46,12 @@ export class CoreResolver {
   apply(insns: RawInsn[], r: CoreRelo & { index: number; section: string }, program: string): void {
     const where = `program "${program}": CO-RE relocation at instruction ${r.index} (${r.section}+${r.insnOff}, kind ${r.kind}, access "${r.access}")`;
     let local: bigint, value: bigint | undefined, newSize: number | undefined, origSize: number | undefined;
+    // Bitfield loads may be laid out differently by the compiler (libbpf does not check them either).
+    let validate = true;
     try {
       if (isFieldKind(r.kind)) {
         const ls = this.localField(r.typeId, r.access);
+        validate = ls.bitfieldSize === 0;
         local = fieldValue(this.local, ls, r.kind);
         origSize = Number(fieldValue(this.local, ls, CoreKind.FIELD_BYTE_SIZE));
         const ts = this.targetField(ls);
@@ -80,7 +83,7 @@ export class CoreResolver {
     if (!insn) throw new ObjectError('core', `${where}: no such instruction`);
     // The compiled instruction must hold what the build's BTF says, or we misread the relocation.
     const held = heldValue(insns, r.index);
-    if (held !== undefined && held !== local! && !(r.kind === CoreKind.TYPE_ID_LOCAL || r.kind === CoreKind.TYPE_ID_TARGET)) {
+    if (validate && held !== undefined && held !== local! && !(r.kind === CoreKind.TYPE_ID_LOCAL || r.kind === CoreKind.TYPE_ID_TARGET)) {
       throw new ObjectError('core', `${where}: the instruction holds ${held}, but the object's BTF gives ${local!}`);
     }
     if (value === undefined) return poison(insns, r.index, where);
