@@ -84,7 +84,14 @@ export function aluResult(insn: RawInsn, dst: RegVal, src: RegVal, regDst: strin
         if (vmax + dst.off > MAX_PACKET_OFF) throw new Reject(`packet pointer ${regDst} may be more than ${MAX_PACKET_OFF} bytes into the packet`);
         return { t: 'pkt', id: newId(), off: dst.off, vmax, range: 0 };
       }
-      throw new Reject(`pointer arithmetic with an unknown value (${regSrc}) is not supported by this verifier: only ±constant offsets${dst.t === 'pkt' ? `, or adding a number proven at most ${MAX_PACKET_OFF} to a packet pointer` : ''}`);
+      // ctx, stack, map value and record pointers may move by a number the kernel can bound (below
+      // BPF_MAX_VAR_OFF): accesses through them are then checked against the whole range
+      if (dst.t !== 'pkt' && dst.t !== 'pkt_meta' && op === AluOp.ADD && m < BigInt(MAX_PTR_OFF)) {
+        const vmax = (dst.vmax ?? 0) + Number(m);
+        if (vmax + Math.abs(dst.off) >= MAX_PTR_OFF) throw new Reject(`pointer ${regDst} may move ${vmax} bytes: out of bounds`);
+        return { ...dst, vmax };
+      }
+      throw new Reject(`pointer arithmetic with an unknown value (${regSrc}) is not supported by this verifier: only ±constant offsets, or adding a number with a known bound${dst.t === 'pkt' ? ` (at most ${MAX_PACKET_OFF} for packet pointers)` : ''}`);
     }
     const c = Number(BigInt.asIntN(64, src.v));
     const off = dst.off + (op === AluOp.ADD ? c : -c);

@@ -101,7 +101,7 @@ export const REJECTED: CorpusEntry[] = [
   no('map_ptr_arith', /arithmetic on a map pointer/, 'reject', dsl('map_ptr_arith', RAW_TP, [
     ldMapFd(R1, 'counts'), add64.imm(R1, 8), mov64.imm(R0, 0), exit(),
   ], { maps: [MAPS.counts] })),
-  no('variable_stack_offset', /pointer arithmetic with an unknown value/, 'accept', dsl('variable_stack_offset', RAW_TP, [
+  no('variable_stack_offset', /stack pointer moved by a variable amount are not supported/, 'accept', dsl('variable_stack_offset', RAW_TP, [
     st.dw(R10, -16, 0), st.dw(R10, -8, 0),
     call('get_prandom_u32'), mov64.reg(R1, R0), and64.imm(R1, 7),
     mov64.reg(R2, R10), add64.imm(R2, -16), add64.reg(R2, R1), ldx.b(R0, R2, 0), exit(),
@@ -152,7 +152,7 @@ export const REJECTED: CorpusEntry[] = [
     st.w(R10, -4, 0), mov64.reg(R2, R10), add64.imm(R2, -4), mov64.reg(R3, R10), add64.imm(R3, -16),
     ldMapFd(R1, 'counts'), mov64.imm(R4, 0), call('map_update_elem'), mov64.imm(R0, 0), exit(),
   ], { maps: [MAPS.counts] })),
-  no('probe_read_size_unknown', /the size \(r2\) must be a constant known at verification time/, 'reject', dsl('probe_read_size_unknown', ProgType.KPROBE, [
+  no('probe_read_size_unknown', /the size \(r2\) must be a constant or a number with a known upper bound/, 'reject', dsl('probe_read_size_unknown', ProgType.KPROBE, [
     call('ktime_get_ns'), mov64.reg(R2, R0), mov64.reg(R1, R10), add64.imm(R1, -8), mov64.imm(R3, 0), call('probe_read_kernel'), mov64.imm(R0, 0), exit(),
   ])),
   no('probe_read_too_big', /outside the 512-byte frame/, 'reject', dsl('probe_read_too_big', ProgType.KPROBE, [
