@@ -38,11 +38,10 @@ function boundOf(op: number, dst: RegVal, src: RegVal, bits: 32 | 64): bigint {
   switch (op) {
     case AluOp.AND: return dmax < smax ? dmax : smax;
     case AluOp.RSH: return known && smin < BigInt(bits) ? (dmax > lim ? lim : dmax) >> smin : lim;
-    case AluOp.LSH: {
-      if (!known || smin >= BigInt(bits)) return lim;
-      const r = dmax << smin;
-      return r <= lim ? r : lim;
-    }
+    case AluOp.LSH:
+      // the kernel keeps a bound only while umax <= 2^(bits-1-shift) (scalar_min_max_lsh)
+      if (!known || smin >= BigInt(bits) || dmax > 1n << (BigInt(bits) - 1n - smin)) return lim;
+      return dmax << smin;
     case AluOp.ADD: {
       const r = dmax + smax;
       return r <= lim ? r : lim;

@@ -81,7 +81,8 @@ Object.assign(PROTOS, {
   perf_event_read: { args: ['map', 'any'], ret: 'int', gpl: true, maps: [MapType.PERF_EVENT_ARRAY] },
   perf_event_read_value: { args: ['map', 'any', 'uninit_mem', 'size'], ret: 'int', gpl: true, maps: [MapType.PERF_EVENT_ARRAY] },
   perf_prog_read_value: { args: ['ctx', 'uninit_mem', 'size'], ret: 'int', gpl: true },
-  tail_call: { args: ['ctx', 'map', 'any'], ret: 'int', gpl: false, maps: [MapType.PROG_ARRAY] },
+  // RET_VOID: r0 is unreadable after a tail call that did not happen
+  tail_call: { args: ['ctx', 'map', 'any'], ret: 'void', gpl: false, maps: [MapType.PROG_ARRAY] },
   get_current_cgroup_id: { args: [], ret: 'int', gpl: false },
   current_task_under_cgroup: { args: ['map', 'any'], ret: 'int', gpl: true, maps: [MapType.CGROUP_ARRAY] },
   get_current_ancestor_cgroup_id: { args: ['any'], ret: 'int', gpl: true },
