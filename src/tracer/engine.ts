@@ -18,6 +18,8 @@ import { decodeExit, type ProcessExit } from './exits.js';
 import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
+import { stacksProgram } from './stacks.js';
+import { StackReader, type StackSnapshot } from './stacks-read.js';
 
 // 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
 const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS };
@@ -31,6 +33,9 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   dp_fork: { raw: 'sched_process_fork', tracefs: ['task', 'task_newtask'], phase: 0 },
   dp_exit: { raw: 'sched_process_exit', tracefs: ['sched', 'sched_process_exit'], phase: 0 },
   dp_exec: { raw: 'sched_process_exec', phase: 1 },
+  // Just before sys_enter (programs on one tracepoint run in attach order): a PENDING process's
+  // activating execve is still PENDING here, so its stack, the spawner's, is left out (stacks.ts).
+  dp_stacks: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 8.5 },
   dp_sys_enter: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 9 },
 };
 
@@ -38,10 +43,12 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
  * Builds the program specs for a layout (exported for `prog dump` and the WASM tests): sys_enter, fork
  * and exit, plus exec where the task's ABI can be read (raw mode).
  */
-export function tracerPrograms(layout: TracerLayout, sizes: MapSizes = DEFAULTS): ProgramSpec[] {
+export function tracerPrograms(layout: TracerLayout, sizes: MapSizes = DEFAULTS, stacks?: TracerOptions['stacks']): ProgramSpec[] {
   const maps = tracerMaps(sizes);
   const specs = [sysEnterProgram(layout.sysEnter, maps), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps)];
   if (layout.sysEnter.compat) specs.push(execProgram(maps));
+  // Stack capture is a program of its own, loaded only when asked for.
+  if (stacks) specs.push(stacksProgram(layout.sysEnter, maps, stacks));
   return specs;
 }
 
@@ -59,6 +66,7 @@ export class SyscallTracer {
   /** exits keys (hex) seen dead at the previous read. */
   private deadBefore = new Set<string>();
   private readonly names = new Map<number, string>();
+  private stackReader: StackReader | undefined;
 
   private constructor(readonly mode: AttachMode) {}
 
@@ -119,9 +127,10 @@ export class SyscallTracer {
       maxCounts: opts.maxCounts ?? DEFAULTS.maxCounts,
       maxSlots: Math.max(1, Math.min(opts.maxRows ?? DEFAULTS.maxSlots, NO_SLOT - 1)),
     };
-    const specs = tracerPrograms(layout, sizes);
+    const specs = tracerPrograms(layout, sizes, opts.stacks);
     this.accounting = layout.exit.accounting !== undefined;
-    for (const spec of specs[0]!.maps) this.maps.set(spec.name, BpfMap.create(spec));
+    for (const spec of specs.flatMap((p) => p.maps)) if (!this.maps.has(spec.name)) this.maps.set(spec.name, BpfMap.create(spec));
+    if (opts.stacks) this.stackReader = new StackReader(this.maps, this.table);
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
     for (const spec of specs) this.programs.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
@@ -298,6 +307,20 @@ export class SyscallTracer {
         add(tgid, i < ROW_COMPAT ? i : ((i - ROW_COMPAT) | COMPAT_BIT) >>> 0, count);
       }
     }
+  }
+
+  /** Whether stacks are captured (TracerOptions.stacks). */
+  get capturesStacks(): boolean {
+    return this.stackReader !== undefined;
+  }
+
+  /**
+   * The stacks counted so far (cumulative), with their frames as the kernel gives them (build id + file
+   * offset, or ip); undefined when stacks are not captured. Symbolising is the caller's (src/symbols).
+   */
+  readStacks(): StackSnapshot | undefined {
+    this.live();
+    return this.stackReader?.read();
   }
 
   private readStats(): number[] {

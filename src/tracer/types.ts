@@ -1,4 +1,5 @@
 import type { ProcessExit } from './exits.js';
+import type { StackOptions } from './stacks.js';
 // The public shape of the syscall-counting engine. The monitor and CLI program against this.
 
 export type AttachMode = 'raw' | 'tracefs';
@@ -15,6 +16,8 @@ export interface TracerOptions {
    * the fast path; later ones count in the (process, syscall) table.
    */
   maxRows?: number;
+  /** Capture the stack of every (or every Nth) syscall of the tree: loads dp_stacks (see stacks.ts). */
+  stacks?: StackOptions;
   /** Skip our static verifier before loading (default false). */
   skipVerifier?: boolean;
 }
