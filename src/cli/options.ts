@@ -13,6 +13,11 @@ export const GLOBAL_OPTIONS = {
   json: { type: 'boolean', short: 'j' },
   'max-processes': { type: 'string' },
   'max-counts': { type: 'string' },
+  stacks: { type: 'string' },
+  flamegraph: { type: 'string' },
+  'stacks-every': { type: 'string' },
+  'stacks-kernel': { type: 'boolean' },
+  'stacks-max': { type: 'string' },
   'stop-with-command': { type: 'boolean' },
   out: { type: 'string', short: 'o' },
   stats: { type: 'string' },
@@ -36,6 +41,8 @@ export interface GlobalOptions {
   /** Bounds of the kernel's tables (undefined: the tracer's defaults). */
   maxProcesses?: number;
   maxCounts?: number;
+  /** Stack capture (--stacks FILE, --flamegraph FILE and their settings); undefined: off. */
+  stacks?: StackCliOptions;
   /** run: end monitoring when the command exits, not when its whole tree has. */
   stopWithCommand: boolean;
   json: boolean;
@@ -53,6 +60,18 @@ export interface GlobalOptions {
   writeEnv: boolean;
   help: boolean;
   version: boolean;
+}
+
+export interface StackCliOptions {
+  /** Folded stacks file. */
+  folded?: string;
+  /** SVG flame graph file. */
+  flamegraph?: string;
+  /** Sample one syscall in N (per CPU). */
+  every: number;
+  kernel: boolean;
+  /** Distinct stacks the kernel tables hold (undefined: the tracer's defaults). */
+  max?: number;
 }
 
 type RawValues = Record<string, string | boolean | undefined>;
@@ -127,7 +146,9 @@ export const MAX_INTERVAL_MS = 86_400_000;
 /** Ten years, in seconds. */
 export const MAX_DURATION_SEC = 315_360_000;
 /** Bounds of the kernel tables (each entry costs memory: see docs/ebpf.md). */
-export const MAX_TABLE = { processes: [64, 4_194_304], counts: [1024, 16_777_216] } as const;
+export const MAX_TABLE = { processes: [64, 4_194_304], counts: [1024, 16_777_216], stacks: [256, 1_048_576] } as const;
+/** --stacks-every: from every syscall to one in a billion. */
+export const MAX_STACKS_EVERY = 1_000_000_000;
 
 /** Validates merged raw values into GlobalOptions. */
 export function toGlobalOptions(values: RawValues): GlobalOptions {
@@ -151,11 +172,12 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
   if (attach !== 'auto' && attach !== 'raw' && attach !== 'tracefs') {
     throw new UsageError(`invalid --ebpf-attach '${attach}': expected auto, raw or tracefs`);
   }
-  const ebpf = flag('enable-ebpf') || flag('require-ebpf') || str('ebpf-attach') !== undefined;
+  const stacks = stackOptions(str, flag);
+  const ebpf = flag('enable-ebpf') || flag('require-ebpf') || str('ebpf-attach') !== undefined || stacks !== undefined;
   for (const k of ['max-processes', 'max-counts'] as const) {
     if (str(k) !== undefined && !ebpf) throw new UsageError(`--${k} sizes a kernel table of the eBPF counting: give --enable-ebpf too`);
   }
-  for (const k of ['out', 'stats'] as const) {
+  for (const k of ['out', 'stats', 'stacks', 'flamegraph'] as const) {
     if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} run.jsonl`);
   }
   return {
@@ -165,6 +187,7 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     ebpfAttach: attach,
     maxProcesses,
     maxCounts,
+    stacks,
     stopWithCommand: flag('stop-with-command'),
     json: flag('json'),
     out: str('out'),
@@ -181,6 +204,24 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     help: flag('help'),
     version: flag('version'),
   };
+}
+
+/** --stacks/--flamegraph turn capture on; the other stack options only tune it. */
+function stackOptions(str: (k: string) => string | undefined, flag: (k: string) => boolean): StackCliOptions | undefined {
+  const folded = str('stacks'), flamegraph = str('flamegraph');
+  if (folded === undefined && flamegraph === undefined) {
+    for (const k of ['stacks-every', 'stacks-max'] as const) {
+      if (str(k) !== undefined) throw new UsageError(`--${k} tunes stack capture: give --stacks FILE or --flamegraph FILE.svg too`);
+    }
+    if (flag('stacks-kernel')) throw new UsageError('--stacks-kernel tunes stack capture: give --stacks FILE or --flamegraph FILE.svg too');
+    return undefined;
+  }
+  if (folded !== undefined && folded === flamegraph && folded !== '' && folded !== '-') {
+    throw new UsageError('--stacks and --flamegraph name the same file; give them different names');
+  }
+  const every = str('stacks-every') === undefined ? 1 : numberIn('stacks-every', str('stacks-every')!, 'syscalls', 1, MAX_STACKS_EVERY, { integer: true });
+  const max = str('stacks-max') === undefined ? undefined : numberIn('stacks-max', str('stacks-max')!, 'stacks', MAX_TABLE.stacks[0], MAX_TABLE.stacks[1], { integer: true });
+  return { folded, flamegraph, every, kernel: flag('stacks-kernel'), max };
 }
 
 /**

@@ -73,7 +73,14 @@ export class RecordSink {
  * in place; `-` is standard output.
  */
 export function writeStatsFile(target: OutputTarget, summary: SummaryRecord): void {
-  const text = JSON.stringify(summary, null, 2) + '\n';
+  writeWholeFile('stats', target, JSON.stringify(summary, null, 2) + '\n');
+}
+
+/**
+ * Writes a whole output file at once: a regular file is replaced atomically (a temporary file renamed
+ * over it), a device or FIFO written in place, '-' goes to stdout.
+ */
+export function writeWholeFile(option: string, target: OutputTarget, text: string): void {
   if (target.kind === 'stdout') {
     process.stdout.write(text);
     return;
@@ -84,7 +91,7 @@ export function writeStatsFile(target: OutputTarget, summary: SummaryRecord): vo
       const fd = openSync(path, 'w');
       try { writeFully(fd, text); } finally { closeSync(fd); }
     } catch (err) {
-      throw new CliError(`cannot write --stats ${path}: ${(err as Error).message}`, EXIT.OUTPUT);
+      throw new CliError(`cannot write --${option} ${path}: ${(err as Error).message}`, EXIT.OUTPUT);
     }
     return;
   }
@@ -99,7 +106,7 @@ export function writeStatsFile(target: OutputTarget, summary: SummaryRecord): vo
     renameSync(tmp, path);
   } catch (err) {
     try { unlinkSync(tmp); } catch { /* never created */ }
-    throw new CliError(`cannot write --stats ${path}: ${(err as Error).message}`, EXIT.OUTPUT);
+    throw new CliError(`cannot write --${option} ${path}: ${(err as Error).message}`, EXIT.OUTPUT);
   }
 }
 

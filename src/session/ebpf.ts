@@ -2,8 +2,9 @@
 // cumulative snapshots into the typed `ebpf` blocks of samples and of the summary.
 import type { EbpfBlock, EbpfCapability, EbpfLosses } from '../monitor/index.js';
 import { buildBySyscall, buildSyscallsBlock, buildWindowBlock } from '../syscalls/index.js';
-import type { AttachMode, SyscallSnapshot, SyscallTracer, TracerLosses } from '../tracer/index.js';
+import type { AttachMode, StackOptions, SyscallSnapshot, SyscallTracer, TracerLosses } from '../tracer/index.js';
 import { EbpfRequiredError, firstLine } from './errors.js';
+import { StackCollector } from './stacks.js';
 
 export interface EbpfOptions {
   /** How the programs attach (default 'auto': raw tracepoints when the kernel has BTF, else tracefs). */
@@ -14,6 +15,8 @@ export interface EbpfOptions {
   maxProcesses?: number;
   /** Bound of the kernel's (process, syscall) table (default 65536). */
   maxCounts?: number;
+  /** Capture the stacks of the tree's syscalls (summary: ebpf.stacks). */
+  stacks?: StackOptions;
 }
 
 export interface EbpfSetup {
@@ -38,7 +41,7 @@ export async function openEbpf(opts: EbpfOptions | undefined, warn: (msg: string
     const { SyscallTracer, EbpfUnavailableError, describeFailure } = await import('../tracer/index.js');
     const { closeAll } = await import('../loader/index.js');
     try {
-      const tracer = SyscallTracer.open({ attach: opts.attach, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts });
+      const tracer = SyscallTracer.open({ attach: opts.attach, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts, stacks: opts.stacks });
       return {
         tracer,
         capability: { available: true, mode: tracer.mode },
@@ -76,13 +79,18 @@ export class EbpfSampler {
   /** The snapshot of the previous sample: the start of the next window, and the summary's fallback. */
   private prev: SyscallSnapshot | undefined;
   private failed = false;
+  /** Stack capture, when the tracer does it. */
+  readonly stacks: StackCollector | undefined;
 
   constructor(
     private readonly tracer: SyscallTracer,
     /** performance.now() when monitoring started. */
     private readonly t0: number,
     private readonly warn: (msg: string) => void,
-  ) {}
+    stackOpts?: { every: number; startedAtMs: number; executable?: string },
+  ) {
+    if (tracer.capturesStacks) this.stacks = new StackCollector(tracer, stackOpts?.every ?? 1, { startedAtMs: stackOpts?.startedAtMs ?? Date.now(), executable: stackOpts?.executable });
+  }
 
   /** The tracer's cumulative state now, or undefined once reading has failed (warned once). */
   read(): SyscallSnapshot | undefined {
@@ -113,6 +121,12 @@ export class EbpfSampler {
     if (!cur) return undefined;
     const block = this.block(cur, cpuUsagePercent);
     block.syscalls.by_syscall = buildBySyscall(cur.bySyscall);
+    try {
+      const stacks = this.stacks?.finish();
+      if (stacks) block.stacks = stacks;
+    } catch (err) {
+      this.warn(`eBPF: the stacks could not be read or named (${firstLine(err)}); the summary has none`);
+    }
     return block;
   }
 
