@@ -23,6 +23,7 @@ export function sessionOptions(opts: GlobalOptions): SessionOptions {
         attach: opts.ebpfAttach,
         // A flame graph cannot be drawn without the kernel's stacks: asking for one requires eBPF.
         required: opts.requireEbpf || opts.stacks !== undefined,
+        requiredBy: opts.requireEbpf ? '--require-ebpf' : opts.stacks?.flamegraph !== undefined ? '--flamegraph' : '--stacks',
         maxProcesses: opts.maxProcesses,
         maxCounts: opts.maxCounts,
         stacks: opts.stacks ? stackTableSizes(opts.stacks) : undefined,

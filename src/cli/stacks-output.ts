@@ -14,7 +14,7 @@ export function stacksSubtitle(stacks: EbpfStacks): string {
   const parts = [
     `${n(stacks.total)} ${stacks.every > 1 ? `sampled syscalls (1 in ${n(stacks.every)})` : 'syscalls'}`,
     `${n(stacks.unique)} unique stacks`,
-    stacks.lost > 0 ? `${n(stacks.lost)} stacks lost` : 'no stack lost',
+    stacks.lost > 0 ? `${n(stacks.lost)} without their stack` : 'every stack kept',
   ];
   return parts.join(', ');
 }
@@ -33,7 +33,7 @@ export function flameGraphSvg(stacks: EbpfStacks, cmd?: readonly string[]): stri
 export function stackLossWarning(stacks: EbpfStacks): string | undefined {
   const l = stacks.losses;
   const why: string[] = [];
-  if (l.stack_collisions) why.push(`${n(l.stack_collisions)} collided in the stack table`);
+  if (l.stack_collisions) why.push(`${n(l.stack_collisions)} found their slot taken in both stack tables`);
   if (l.stack_table_full) why.push(`${n(l.stack_table_full)} found the stack table full`);
   if (l.counts_table_full) why.push(`${n(l.counts_table_full)} found the (process, syscall, stack) table full`);
   if (l.no_user_stack) why.push(`${n(l.no_user_stack)} had no user stack`);

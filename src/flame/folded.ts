@@ -36,8 +36,9 @@ export function parseFolded(text: string, source = 'folded stacks'): FoldedStack
     const line = lines[i]!.replace(/\r$/, '');
     if (line.trim() === '') continue;
     const sp = line.lastIndexOf(' ');
-    const count = sp > 0 ? Number(line.slice(sp + 1)) : NaN;
-    if (!(Number.isSafeInteger(count) && count >= 0) || sp <= 0) {
+    const digits = sp > 0 ? line.slice(sp + 1) : '';
+    const count = /^\d{1,15}$/.test(digits) ? Number(digits) : NaN;
+    if (Number.isNaN(count) || line.slice(0, sp).trim() === '') {
       throw new FlameError(`${source}: line ${i + 1} is not "frame;frame;... COUNT": ${JSON.stringify(line.slice(0, 80))}`);
     }
     out.push({ stack: line.slice(0, sp), count });

@@ -32,8 +32,13 @@ const CHAR_W = 0.59;
 function build(stacks: readonly FoldedStack[]): { root: Node; depth: number } {
   const root: Node = { name: 'all', value: 0, children: new Map() };
   let depth = 0;
+  stacks.forEach(({ stack, count }, i) => {
+    if (typeof stack !== 'string' || typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
+      throw new FlameError(`stack ${i + 1} is not {stack: "frame;...", count: N}: ${JSON.stringify({ stack, count }).slice(0, 120)}`);
+    }
+  });
   for (const { stack, count } of stacks) {
-    if (!(count > 0)) continue;
+    if (count === 0) continue;
     const frames = stack.split(';');
     depth = Math.max(depth, frames.length);
     root.value += count;

@@ -11,6 +11,8 @@ export interface EbpfOptions {
   attach?: 'auto' | AttachMode;
   /** Fail with EbpfRequiredError instead of continuing without syscall counts. */
   required?: boolean;
+  /** What makes it required, for the error (default '--require-ebpf'). */
+  requiredBy?: string;
   /** Bound of the kernel's process table (default 16384). */
   maxProcesses?: number;
   /** Bound of the kernel's (process, syscall) table (default 65536). */
@@ -59,7 +61,7 @@ export async function openEbpf(opts: EbpfOptions | undefined, warn: (msg: string
     reason = `the eBPF engine could not be loaded (${firstLine(err)})`;
     fix = 'reinstall the package (npm ci) on a supported Linux machine';
   }
-  if (opts.required) throw new EbpfRequiredError(reason, fix);
+  if (opts.required) throw new EbpfRequiredError(reason, fix, opts.requiredBy);
   warn(`eBPF unavailable: ${reason}; ${fix}; continuing without syscall counts`);
   return { capability: { available: false, reason }, close() {} };
 }

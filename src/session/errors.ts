@@ -3,7 +3,8 @@
 
 /** eBPF counting was required (`ebpf.required`) but cannot run here; nothing was started. */
 export class EbpfRequiredError extends Error {
-  constructor(readonly reason: string, readonly fix: string) {
+  /** `requiredBy`: what made eBPF necessary (the option the user gave). */
+  constructor(readonly reason: string, readonly fix: string, readonly requiredBy = '--require-ebpf') {
     super(`eBPF unavailable: ${reason}; ${fix}`);
     this.name = 'EbpfRequiredError';
   }

@@ -3,7 +3,7 @@
 // the summary's `ebpf.stacks`.
 import type { EbpfStacks, StackLosses } from '../monitor/index.js';
 import type { StackEntry, StackSnapshot, SyscallTracer } from '../tracer/index.js';
-import { Symbolizer, type Resolution } from '../symbols/index.js';
+import { Symbolizer, demangle, type Resolution } from '../symbols/index.js';
 import { foldFrame, mergeFolded, type FoldedStack } from '../flame/index.js';
 
 /** Kernel frames of the tracing machinery itself, innermost, above the syscall entry: not shown. */
@@ -82,18 +82,32 @@ export function foldStacks(snap: StackSnapshot, sym: Symbolizer, every: number):
     seenFrames.add(key);
     frames[how]++;
   };
-  const lines: FoldedStack[] = [];
+  const named: { frames: string[]; count: number }[] = [];
   let total = snap.countsFull;
   for (const e of snap.entries) {
     total += e.count;
-    lines.push({ stack: foldEntry(e, sym, losses, tally), count: e.count });
+    named.push({ frames: entryFrames(e, sym, losses, tally), count: e.count });
   }
+  // C++ names readable, for all stacks at once.
+  const readable = demangle(named.flatMap((n) => n.frames));
+  const lines: FoldedStack[] = named.map(({ frames: f, count }) => ({
+    stack: f.map((name) => foldFrame(demangled(name, readable))).join(';'),
+    count,
+  }));
   const folded = mergeFolded(lines);
   const lost = losses.stack_collisions + losses.stack_table_full + losses.no_user_stack + losses.other + losses.counts_table_full;
   return { folded, unique: folded.length, total, every, lost, losses, frames };
 }
 
-function foldEntry(e: StackEntry, sym: Symbolizer, losses: StackLosses, tally: (key: string, how: Resolution) => void): string {
+/** A demangled name, keeping the kernel/JIT suffix of the folded format. */
+function demangled(name: string, readable: Map<string, string>): string {
+  const m = /^(.*?)(_\[[kj]\])?$/.exec(name)!;
+  const d = readable.get(m[1]!);
+  return d === undefined ? name : d + (m[2] ?? '');
+}
+
+/** The frames of one entry, root first: comm, user frames, kernel frames, the syscall. */
+function entryFrames(e: StackEntry, sym: Symbolizer, losses: StackLosses, tally: (key: string, how: Resolution) => void): string[] {
   const parts = [e.comm === '' ? `[pid ${e.tgid}]` : e.comm];
   if (e.user) {
     const names: string[] = [];
@@ -124,5 +138,5 @@ function foldEntry(e: StackEntry, sym: Symbolizer, losses: StackLosses, tally: (
     parts.push('[kernel stack lost]_[k]');
   }
   parts.push(e.syscall);
-  return parts.map(foldFrame).join(';');
+  return parts;
 }

@@ -27,7 +27,7 @@ function multiarch(): string {
 }
 
 /** Files bigger than this are not read for their build id when scanning directories (a core dump, an image). */
-const MAX_SCAN_FILE = 2 << 30;
+const MAX_SCAN_FILE = 2 ** 31;
 
 export class BuildIdLocator {
   /** build id (padded) → file */

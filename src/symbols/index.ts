@@ -5,4 +5,5 @@ export { BuildIdLocator, padBuildId, type Located } from './build-ids.js';
 export { KernelSymbols } from './kallsyms.js';
 export { PerfMap } from './perf-map.js';
 export { parseMaps, readMaps, mappingAt, isFileMapping, type Mapping } from './proc-maps.js';
+export { demangle } from './demangle.js';
 export { Symbolizer, type NamedFrame, type RawUserFrame, type Resolution, type SymbolizerOptions } from './symbolizer.js';
