@@ -28,7 +28,7 @@ function offsetOf(file: string, name: string, delta = 0): number {
 }
 
 function fixture(): { bin: string; id: string } {
-  const bin = compileFixture('stacks', ['-O0', '-fno-omit-frame-pointer'], 'stacks-O0');
+  const bin = compileFixture('stacks', ['-O0', '-fno-omit-frame-pointer']);
   return { bin, id: readelfBuildId(bin) };
 }
 
@@ -101,7 +101,7 @@ t('Symbolizer: build id + offset → function (PIE), return addresses looked up 
   assert.is(sym.user({ buildId: id, offset: end }, 1, false).name, 'path_two');
   // An offset no symbol covers: the file and offset, not the nearest name.
   const hdr = sym.user({ buildId: id, offset: 0x10 }, 1, true);
-  assert.equal(hdr, { name: '[stacks-O0+0x10]', how: 'file-offset' });
+  assert.equal(hdr, { name: '[stacks+0x10]', how: 'file-offset' });
   // Past the end of the file (what a bogus frame pointer produces) and an unknown build id: unknown.
   assert.equal(sym.user({ buildId: id, offset: 0xffff_aa2b_8c2c_d000 }, 1, false), { name: '[unknown]', how: 'unknown' });
   assert.equal(sym.user({ buildId: 'cd'.repeat(20), offset: 0x1000 }, 1, false), { name: '[unknown]', how: 'unknown' });

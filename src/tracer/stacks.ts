@@ -11,7 +11,7 @@
 // it is gone. Frames the kernel cannot give a build id (anonymous memory such as JIT code) keep their ip.
 import { R0, R1, R2, R3, R6, R7, R8, R9, R10, add64, and64, or64, mov32, mov64, rsh64, ldx, st, stx, ja, jeq, jne, jge, jslt, call, label, ldMapFd } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
-import { BPF_F_STACK_BUILD_ID, MapType, STACK_BUILD_ID_SIZE, StackFlag } from '../asm/abi.js';
+import { BPF_F_STACK_BUILD_ID, ERRNO, MapType, STACK_BUILD_ID_SIZE, StackFlag } from '../asm/abi.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
 import { COMPAT_BIT } from '../syscalls/index.js';
 import { BPF_NOEXIST, CHECK_ABI, COMPAT, EEXIST, STATE_MASK, Stat, State } from './maps.js';
@@ -31,6 +31,8 @@ export interface StackOptions {
   depth?: number;
 }
 
+const ENOMEM = ERRNO.ENOMEM;
+
 export const STACK_DEFAULTS = { every: 1, kernel: false, maxStacks: 8192, maxEntries: 32768, depth: 64 } as const;
 /** Most distinct stacks a table can hold (ids must stay below SECOND_TABLE). */
 export const MAX_STACKS = 1 << 22;
@@ -43,7 +45,8 @@ export const STACK_STAT_SLOTS = 1;
  * stack goes there: a second stack that hashes alike, or the same stack seen with bare addresses
  * (the kernel gives ips instead of build ids when another thread holds the address space's lock, and
  * slots are chosen by a hash of the ips, so both versions want the same slot). A stack is lost only if
- * its slot is taken in both tables.
+ * its slot is taken in both tables. A build-id table takes a free entry before it compares, so once all
+ * its slots are used it refuses even the stacks it holds (-ENOMEM): those go to the second table too.
  */
 export const SECOND_TABLE = 1 << 30;
 /** A stack id that was not asked for (no kernel stack captured). */
@@ -165,8 +168,10 @@ export function stacksProgram(layout: SysEnterLayout, shared: MapSpec[], options
     ldMapFd(R2, 'ustacks'),
     mov64.imm(R3, StackFlag.USER_STACK),
     call('get_stackid'),
-    // Its slot holds another stack: the second table (see SECOND_TABLE).
-    jne.imm(R0, -EEXIST, 'ustack'),
+    // Its slot holds another stack, or the table is full: the second table (see SECOND_TABLE).
+    jeq.imm(R0, -EEXIST, 'second'),
+    jne.imm(R0, -ENOMEM, 'ustack'),
+    label('second'),
     mov64.reg(R1, R6),
     ldMapFd(R2, 'ustacks2'),
     mov64.imm(R3, StackFlag.USER_STACK),
