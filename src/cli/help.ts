@@ -9,7 +9,7 @@ export function helpText(): string {
 Usage:
   denet-pure [OPTIONS] run [--] CMD [ARGS...]
   denet-pure [OPTIONS] attach PID
-  denet-pure stats FILE [--json | --format table|json|csv]
+  denet-pure stats FILE [--json | --format table|json|csv | --flamegraph OUT.svg | --stacks OUT]
   denet-pure vm [MEMHEX] [--steps N] < prog.hex
   denet-pure prog dump [--mode raw|tracefs] [--json]
   denet-pure diag [--json] [--debug]
@@ -25,6 +25,8 @@ Examples:
   denet-pure --enable-ebpf --out run.jsonl run -- tar czf /tmp/x.tgz src
   denet-pure -d 30 attach 1234                    watch PID 1234 (and its children) for 30 s
   denet-pure stats run.jsonl                      the summary again; --format csv for the samples
+  denet-pure --stacks s.folded --flamegraph f.svg run -- make -j2
+                                                  where in their code the tree's syscalls are made
 
 Options (before the subcommand, or between run/attach and the command):
   --enable-ebpf           count syscalls in the kernel (needs root or CAP_BPF+CAP_PERFMON); if that
@@ -38,6 +40,16 @@ Options (before the subcommand, or between run/attach and the command):
                           tracked: the summary says how many
   --max-counts N          eBPF: (process, syscall) pairs beyond the first 256 processes' own rows
                           (default 65536, 1024 to 16777216; about 80 bytes each)
+  --stacks FILE           eBPF: record the user stack of every syscall of the tree and write them to
+                          FILE as folded stacks (comm;root;...;leaf;SYSCALL COUNT; FlameGraph,
+                          inferno and speedscope read it). Named after the processes exit (build
+                          ids). Implies --enable-ebpf and fails (exit ${EXIT.EBPF_REQUIRED}) when eBPF cannot work
+  --flamegraph FILE.svg   eBPF: the same stacks as an interactive SVG flame graph (click to zoom,
+                          Ctrl-F or Search to find frames, hover for counts); implies --stacks' capture
+  --stacks-every N        sample one syscall in N per CPU (default 1: all) for very busy programs
+  --stacks-kernel         add the kernel stack of each syscall (frames end in _[k])
+  --stacks-max N          distinct stacks the kernel tables hold (default 8192, 256 to 1048576; about
+                          3 KiB of kernel memory each); what does not fit is counted as lost
   -j, --json              write records as JSON Lines to stdout. The command's own output goes to the
                           same stdout; use --out for a clean file
   -o, --out FILE          write records as JSON Lines to FILE (created or truncated once the command
@@ -75,7 +87,9 @@ Records (one JSON object per line, each with "kind"):
   With eBPF, each sample carries ebpf.syscalls (cumulative totals, categories, top syscalls,
   analysis, and the last interval in ebpf.syscalls.window) and ebpf.losses; the summary adds
   by_syscall. Totals count every process once, exited ones with their final figures
-  (docs/metrics.md).
+  (docs/metrics.md). With --stacks/--flamegraph the summary has ebpf.stacks (every folded stack
+  with its count, unique, total, every, lost and losses): stats FILE --flamegraph OUT.svg draws it
+  again. Frame pointers matter: see docs/stacks.md.
 
 Signals:
   run      SIGINT/SIGTERM/SIGHUP are passed to the command; monitoring goes on until it and its

@@ -178,7 +178,8 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     if (str(k) !== undefined && !ebpf) throw new UsageError(`--${k} sizes a kernel table of the eBPF counting: give --enable-ebpf too`);
   }
   for (const k of ['out', 'stats', 'stacks', 'flamegraph'] as const) {
-    if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} run.jsonl`);
+    const example = k === 'stacks' ? 'stacks.folded' : k === 'flamegraph' ? 'flame.svg' : 'run.jsonl';
+    if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} ${example}`);
   }
   return {
     // Asking for eBPF in any way turns it on.
