@@ -11,6 +11,7 @@ Usage:
   denet-pure [OPTIONS] attach PID
   denet-pure stats FILE [--json | --format table|json|csv]
   denet-pure vm [MEMHEX] [--steps N] < prog.hex
+  denet-pure disasm [--section NAME] [--raw] FILE.o | disasm - < prog.hex
   denet-pure prog dump [--mode raw|tracefs] [--json]
   denet-pure diag [--json] [--debug]
   denet-pure --help | --version
