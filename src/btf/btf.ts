@@ -7,6 +7,14 @@ import { readFileSync } from 'node:fs';
 
 const MAGIC = 0xeb9f;
 
+/** The kernel's BTF is missing or unreadable (raw-tracepoint mode needs it). */
+export class BtfUnavailableError extends Error {
+  constructor(readonly path: string, detail: string) {
+    super(`cannot read kernel BTF at ${path} (${detail}); it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y`);
+    this.name = 'BtfUnavailableError';
+  }
+}
+
 /** Unreadable or inconsistent BTF, or a question it cannot answer (no such type or member). */
 export class BtfError extends Error {
   constructor(message: string) {
@@ -70,7 +78,7 @@ export class Btf {
     try {
       data = readFileSync(path);
     } catch (e) {
-      throw new BtfError(`cannot read kernel BTF at ${path} (${(e as Error).message}); it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y`);
+      throw new BtfUnavailableError(path, (e as Error).message);
     }
     return new Btf(data);
   }
