@@ -192,6 +192,28 @@ test('not BPF: an x86 binary, a truncated object, every truncation of an object 
   assert.ok(refused > data.length / 7 - 5, 'truncations are refused');
 });
 
+test('3000 random corruptions of real objects: each parses or is an ObjectError, never another exception', () => {
+  let seed = 0x9e3779b9;
+  const rand = (n: number) => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) % n; };
+  const own = readObject(objectPath('bcc.execsnoop.o')).btf!;
+  let refused = 0;
+  for (const name of ['cilium-ebpf.loader.o', 'bcc.execsnoop.o', 'cilium-ebpf.subprog_reloc.o']) {
+    const data = readFileSync(objectPath(name));
+    for (let i = 0; i < 1000; i++) {
+      const c = Buffer.from(data);
+      for (let k = 1 + rand(8); k > 0; k--) c[rand(c.length)] = rand(256);
+      try {
+        const o = parseObject(c, { core: i % 2 ? 'apply' : 'keep', targetBtf: own });
+        for (const f of o.failures) assert.ok(f.error instanceof ObjectError);
+      } catch (e) {
+        if (!(e instanceof ObjectError)) throw new Error(`${name} corruption ${i}: ${(e as Error).stack}`);
+        refused++;
+      }
+    }
+  }
+  assert.ok(refused > 300, `many corruptions are refused (${refused}/3000)`);
+});
+
 test('corrupted relocations and BTF are named: symbol index, instruction, section', () => {
   const data = readFileSync(objectPath('cilium-ebpf.subprog_reloc.o'));
   const elf = ElfFile.parse(data);

@@ -174,7 +174,14 @@ function fromElf(elf: ElfFile, opts: ParseOptions): BpfObject {
     coreBySection = readCoreRelos(extData, btf);
     funcInfos = readFuncInfos(extData, btf);
   }
-  const loadBtf = btf && funcInfos.size > 0 ? kernelBtf(btf, elf.sections, symbols) : undefined;
+  let loadBtf: Uint8Array | undefined;
+  try {
+    loadBtf = btf && funcInfos.size > 0 ? kernelBtf(btf, elf.sections, symbols) : undefined;
+  } catch (e) {
+    // BTF that cannot be prepared for the kernel: programs load without it (and the maps needed none).
+    if (!(e instanceof BtfError)) throw e;
+    btfProblem = `cannot be prepared for the kernel (${e.message})`;
+  }
 
   // Code sections, their functions and relocations.
   const relocsFor = new Map<number, ReturnType<typeof readRelocations>>();
