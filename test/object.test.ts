@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { LD_IMM64, MapType, Pseudo, ProgType } from '../src/asm/opcodes.js';
 import { ElfFile } from '../src/elf/index.js';
 import { Btf } from '../src/btf/index.js';
+import { verifyProgram } from '../src/verify/static/index.js';
+import { BpfVm } from '../src/vm/runtime.js';
 import { BPF_F_RDONLY_PROG, ObjectError, parseObject, progTypeByName, readObject, sectionType } from '../src/object/index.js';
 import { corpusObjects, objectPath } from './_lib/objects.js';
 import { readelfSections, readelfSymbols, toolTest } from './_lib/readelf.js';
@@ -168,6 +170,19 @@ test('every object of the corpus parses: each program is a ProgramSpec or a name
     }
   }
   assert.ok(programs > 60 && failures > 0, `${programs} programs, ${failures} named failures`);
+});
+
+test('the verifier and the WebAssembly engine take every corpus program as it is', () => {
+  let verified = 0, accepted = 0;
+  for (const e of corpusObjects()) {
+    for (const p of readObject(e.path, { core: 'keep' }).programs) {
+      const report = verifyProgram(p.spec);
+      verified++;
+      if (report.ok) accepted++;
+      new BpfVm(p.spec);
+    }
+  }
+  assert.ok(verified > 100 && accepted > 0, `${verified} programs verified (${accepted} accepted by our verifier), each compiled by the engine`);
 });
 
 // ---- bad objects ---------------------------------------------------------------------------------
