@@ -261,7 +261,16 @@ function buildProgram(ctx: ProgramContext, sec: CodeSection, fn: Func, implied: 
   }
   if (linked.core.length > 0 && opts.core === 'apply') {
     if (!ctx.btf) throw new ObjectError('core', `program "${fn.name}": CO-RE relocations need the object's .BTF, which ${ctx.btfProblem ?? 'is missing'}`, sec.name, fn.name);
-    const resolver = ctx.resolver ??= new CoreResolver(ctx.btf, opts.targetBtf ?? Btf.vmlinux());
+    let target = opts.targetBtf;
+    if (!target) {
+      try {
+        target = Btf.vmlinux();
+      } catch (e) {
+        if (!(e instanceof BtfError)) throw e;
+        throw new ObjectError('core', `program "${fn.name}": its CO-RE relocations need the kernel's BTF: ${e.message}`, sec.name, fn.name);
+      }
+    }
+    const resolver = ctx.resolver ??= new CoreResolver(ctx.btf, target);
     for (const c of linked.core) resolver.apply(linked.insns, c, fn.name);
   }
   const used = [...new Set(linked.mapRefs.map((r) => r.map))];
