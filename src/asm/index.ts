@@ -11,4 +11,6 @@ export {
 } from './dsl-mem.js';
 export { assemble, program, AsmError, type Assembled, type ProgramOptions } from './assemble.js';
 export { disassemble, formatInsn, describe, unknownLine, type DisasmOptions } from './disasm.js';
-export { parseAsm } from './parse.js';
+export { parseAsm, parseAnyAsm } from './parse.js';
+export { parseUbpfAsm, isUbpfSyntax } from './parse-ubpf.js';
+export { AsmSyntaxError, excerpt } from './syntax-error.js';

@@ -6,7 +6,7 @@
 // the end of the target's enclosing block; backward jumps (loops, irreducible graphs included) set
 // a block id and branch to an outer `loop` whose head is a `br_table` over those ids. Only loop
 // heads pay for dispatch, and the instruction budget is checked there.
-import { Class, JmpOp, LD_IMM64, Mode, Pseudo, opAluJmp, opClass, opMode } from '../asm/opcodes.js';
+import { Class, JmpOp, LD_IMM64, Mode, Pseudo, Source, opAluJmp, opClass, opMode } from '../asm/opcodes.js';
 import type { RawInsn } from '../asm/encoding.js';
 import { ByteWriter, I32, I64, Op, VOID, buildModule, type FuncBody, type ValType } from './encoder.js';
 import { CompileError, JCOND, analyse, jumpTarget, type Subprog } from './cfg.js';
@@ -33,6 +33,12 @@ export interface CompileOptions {
    * r1 is such a handle at compile time is inlined (no import call); the CPU is the global "cpu".
    */
   arrayMap?: (value: bigint) => ArrayMapInfo | undefined;
+  /**
+   * Run callx (0x8d: call the helper id, or the function handle, held in register dst) through the
+   * import "callx". Linux refuses the opcode, so by default it is a CompileError like any other
+   * instruction the kernel refuses; RFC 9669 defines it as the optional conformance group "callx".
+   */
+  callx?: boolean;
 }
 
 export interface CompiledBpf {
@@ -42,12 +48,14 @@ export interface CompiledBpf {
   helpers: number[];
   /** first slot of every subprogram; subprogram k is exported as "f<start>" */
   subprogs: number[];
+  /** the program uses callx: it imports "callx" (r1..r5, target, pc, depth) -> r0 */
+  callx: boolean;
 }
 
 /** Kernel's BPF_MAX_LOOPS: may_goto falls through this many times per frame. */
 const MAY_GOTO_LOOPS = 8 * 1024 * 1024;
 
-const T_FUNC = 0, T_HELPER = 1, T_FAULT = 2, T_LDABS = 3, T_RUN = 4, T_REPEAT = 5, T_FAST = 6;
+const T_FUNC = 0, T_HELPER = 1, T_FAULT = 2, T_LDABS = 3, T_RUN = 4, T_REPEAT = 5, T_FAST = 6, T_CALLX = 7;
 const TYPES = [
   { params: [I64, I64, I64, I64, I64, I32], results: [I64] },
   { params: [I64, I64, I64, I64, I64, I32, I32], results: [I64] },
@@ -56,6 +64,7 @@ const TYPES = [
   { params: [I64, I64], results: [I64] },
   { params: [I32, I64, I64], results: [I64] },
   { params: [I32, I32, I32, I32, I32, I32, I32, I32, I32], results: [I32] },
+  { params: [I64, I64, I64, I64, I64, I64, I32, I32], results: [I64] },
 ] as Array<{ params: ValType[]; results: ValType[] }>;
 const G_STEPS = 0, G_BUDGET = 1, G_CPU = 2;
 
@@ -73,8 +82,10 @@ export function compileToWasm(insns: RawInsn[], opts: CompileOptions = {}): Comp
     }
   }
   const helpers: number[] = [];
+  let usesCallx = false;
   for (let i = 0; i < insns.length; i++) {
     const insn = insns[i];
+    if (insn.code === CALLX) usesCallx = true;
     if (insn.code === (Class.JMP | JmpOp.CALL) && insn.src === 0 && !inlined.has(i) && !helpers.includes(insn.imm)) helpers.push(insn.imm);
     if (insn.code === LD_IMM64) i++;
   }
@@ -82,12 +93,13 @@ export function compileToWasm(insns: RawInsn[], opts: CompileOptions = {}): Comp
     { module: 'env', name: 'fault', type: T_FAULT },
     { module: 'env', name: 'ldabs', type: T_LDABS },
     ...helpers.map((id) => (opts.fastMapHelpers?.has(id) ? { module: 'env', name: `m${id}`, type: T_FAST } : { module: 'env', name: `h${id}`, type: T_HELPER })),
+    ...(usesCallx ? [{ module: 'env', name: 'callx', type: T_CALLX }] : []),
   ];
   const fRun = imports.length;
   const fSub0 = fRun + 2;
   const callees: Callees = { fault: 0 };
   const ctx: Ctx = {
-    insns, opts, callees, ldabs: 1,
+    insns, opts, callees, ldabs: 1, callx: usesCallx ? fRun - 1 : -1,
     helperFn: new Map(helpers.map((id, k) => [id, 2 + k])),
     subFn: new Map(subprogs.map((sp, k) => [sp.start, fSub0 + k])),
     inlined,
@@ -113,14 +125,19 @@ export function compileToWasm(insns: RawInsn[], opts: CompileOptions = {}): Comp
     funcs,
   });
   const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-  return { module, bytes, helpers, subprogs: subprogs.map((sp) => sp.start) };
+  return { module, bytes, helpers, subprogs: subprogs.map((sp) => sp.start), callx: usesCallx };
 }
+
+const CALLX = Class.JMP | JmpOp.CALL | Source.X;
+
 
 interface Ctx {
   insns: RawInsn[];
   opts: CompileOptions;
   callees: Callees;
   ldabs: number;
+  /** function index of the callx import, or -1 */
+  callx: number;
   helperFn: Map<number, number>;
   subFn: Map<number, number>;
   /** inlined array lookups: call slot -> map and the known value of r2 (the key pointer) */
@@ -301,6 +318,17 @@ function emitJmp(ctx: Ctx, f: Fn, insn: RawInsn, pc: number, is32: boolean, jump
   if (op === JmpOp.EXIT && !is32) {
     f.get(L.steps).op(Op.global_set).w.u32(G_STEPS);
     f.get(L.r0).op(Op.return);
+    return;
+  }
+  if (insn.code === CALLX) {
+    if (!ctx.opts.callx) throw new CompileError(pc, 'callx (0x8d) is refused by the Linux kernel; the engine runs it only with VmOptions.callx (RFC 9669 conformance group callx)');
+    if (insn.src !== 0 || insn.off !== 0 || insn.imm !== 0) throw new CompileError(pc, `callx uses reserved fields (src ${insn.src}, off ${insn.off}, imm ${insn.imm}; all must be 0)`);
+    if (insn.dst > 10) throw new CompileError(pc, `register out of range (dst r${insn.dst})`);
+    f.get(L.steps).op(Op.global_set).w.u32(G_STEPS);
+    for (let r = 0; r < 5; r++) f.get(r);
+    f.get(regOf(insn.dst)).i32(pc).get(L.depth).call(ctx.callx).set(L.r0);
+    f.op(Op.global_get).w.u32(G_STEPS);
+    f.set(L.steps);
     return;
   }
   if (op === JmpOp.CALL && !is32) {

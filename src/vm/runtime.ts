@@ -6,7 +6,7 @@ import type { RawInsn } from '../asm/encoding.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
 import { helperId, helperName } from '../asm/helpers.js';
 import { compileToWasm, type ArrayMapInfo, type CompiledBpf } from './compile.js';
-import { MAP_HANDLE_BASE, MAX_REGIONS, REGION_ENTRY, Region, STACK_BYTES, STACK_WASM, regionBase } from './layout.js';
+import { FUNC_HANDLE_BASE, MAP_HANDLE_BASE, MAX_REGIONS, REGION_ENTRY, Region, STACK_BYTES, STACK_WASM, regionBase } from './layout.js';
 import { VmMap, slotBytes } from './maps.js';
 import { BpfFault, LdAbsExit } from './fault.js';
 import { BUILTIN_HELPERS } from './builtins.js';
@@ -43,6 +43,11 @@ export interface VmOptions {
   /** bytes reserved for the context and the data region (defaults 4 KiB and 64 KiB) */
   ctxSize?: number;
   dataSize?: number;
+  /**
+   * Run callx (0x8d), which Linux refuses: the register holds a helper id (or a function handle from
+   * an ld_imm64 of a subprogram). RFC 9669's optional conformance group "callx"; default false.
+   */
+  callx?: boolean;
 }
 
 export interface RunInput {
@@ -117,6 +122,7 @@ export class BpfVm {
   private dataLen = 0n;
   private r1 = 0n;
   private r2 = 0n;
+  private readonly callx: boolean;
 
   constructor(program: RawInsn[] | ProgramSpec, opts: VmOptions = {}) {
     const spec = Array.isArray(program) ? undefined : program;
@@ -133,6 +139,7 @@ export class BpfVm {
     this.clock = opts.clock ?? (() => process.hrtime.bigint());
     this.rng = (opts.seed ?? 0x2545f491) >>> 0 || 1;
     this.steps = opts.maxSteps ?? 16_000_000;
+    this.callx = opts.callx ?? false;
 
     // Layout: region table, stack frames, ctx, data, then one region per map.
     const ctxSize = (this.ctxCap = opts.ctxSize ?? 4096);
@@ -192,7 +199,7 @@ export class BpfVm {
       translate: (addr, len, pc) => ((this.currentPc = pc), this.translate(addr, len)),
     };
     const arrayMap = (v: bigint): ArrayMapInfo | undefined => arrayMapInfo(host, v);
-    const compiled = compileToWasm(this.insns, { ldImm64: this.ldImm64, fastMapHelpers: this.fast, arrayMap });
+    const compiled = compileToWasm(this.insns, { ldImm64: this.ldImm64, fastMapHelpers: this.fast, arrayMap, callx: this.callx });
     const env: Record<string, unknown> = {
       mem: this.memory,
       fault: (kind: number, pc: number, addr: bigint, width: number) => {
@@ -200,6 +207,7 @@ export class BpfVm {
       },
       ldabs: (pc: number, off: bigint, width: number) => this.ldAbs(pc, off, width),
     };
+    if (compiled.callx) env.callx = this.callxImport();
     for (const id of compiled.helpers) env[this.fast.has(id) ? `m${id}` : `h${id}`] = this.fast.has(id) ? fastMapImport(host, id) : this.helperImport(id);
     const exports = new WebAssembly.Instance(compiled.module, { env } as WebAssembly.Imports).exports as unknown as Exports;
     exports.budget.value = this.steps;
@@ -393,6 +401,28 @@ export class BpfVm {
       this.currentPc = savedPc;
       this.currentDepth = savedDepth;
       return typeof r === 'bigint' ? r : BigInt(r);
+    };
+  }
+
+  /** callx: a function handle calls that subprogram in a new frame; a number calls that helper. */
+  private callxImport(): (...a: unknown[]) => bigint {
+    const generic = new Map<number, (...a: unknown[]) => bigint>();
+    return (a, b, c, d, e, target, pc, depth) => {
+      const t = BigInt.asUintN(64, target as bigint);
+      if (t >> 32n === FUNC_HANDLE_BASE >> 32n) {
+        const start = Number(t & 0xffffffffn);
+        if (!this.compiled.subprogs.includes(start)) {
+          throw new BpfFault('helper', pc as number, `${where(this.insns, pc as number)}: callx target 0x${t.toString(16)} is not the start of a subprogram`);
+        }
+        return this.subprogram(start)(a as bigint, b as bigint, c as bigint, d as bigint, e as bigint, (depth as number) + 1);
+      }
+      if (t > 0xffffffffn || !this.helpers.has(Number(t))) {
+        throw new BpfFault('helper', pc as number, `${where(this.insns, pc as number)}: callx target 0x${t.toString(16)} is neither a known helper id nor a function`);
+      }
+      const id = Number(t);
+      let fn = generic.get(id);
+      if (!fn) generic.set(id, (fn = this.helperImport(id)));
+      return fn(a, b, c, d, e, pc, depth);
     };
   }
 

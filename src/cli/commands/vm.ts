@@ -13,6 +13,7 @@ Runs BPF bytecode in the WebAssembly engine (no BPF privilege needed) and prints
                95 00 00 00 00 00 00 00" (whitespace, commas and 0x prefixes are ignored)
   MEMORY_HEX   optional bytes, same format: the program gets r1 = pointer to them, r2 = their length
   --steps N    instruction budget (default 16000000); a runaway loop stops with an error
+  --callx      run callx (0x8d, call the helper id held in a register), which Linux refuses
   --help       this text
 
 Output: r0 as hex ("0x2a"). A fault (out-of-bounds access, budget exhausted, bad bytecode) is
@@ -28,11 +29,14 @@ export function runVmCommand(argv: string[], stdin: string): VmCommandResult {
   if (argv.includes('--help') || argv.includes('-h')) return { code: 0, stdout: VM_HELP + '\n', stderr: '' };
   let memoryHex: string | undefined;
   let steps: number | undefined;
+  let callx = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--steps') {
       steps = Number(argv[++i]);
       if (!Number.isInteger(steps) || steps <= 0 || steps > 0x7fffffff) return usage(`--steps needs a positive integer, got ${argv[i]}`);
+    } else if (a === '--callx') {
+      callx = true;
     } else if (a.startsWith('--')) {
       return usage(`unknown option ${a}`);
     } else if (memoryHex === undefined) {
@@ -45,7 +49,7 @@ export function runVmCommand(argv: string[], stdin: string): VmCommandResult {
     const code = parseHex(stdin);
     if (code.length === 0) return usage('no program on stdin');
     const memory = memoryHex === undefined ? undefined : parseHex(memoryHex);
-    const vm = new BpfVm(decodeRaw(code), { maxSteps: steps, dataSize: Math.max(65536, memory?.length ?? 0) });
+    const vm = new BpfVm(decodeRaw(code), { maxSteps: steps, callx, dataSize: Math.max(65536, memory?.length ?? 0) });
     const { r0 } = vm.run(memory ? { data: memory } : {});
     const printk = vm.printk.map((l) => `trace_printk: ${l}\n`).join('');
     return { code: 0, stdout: `0x${r0.toString(16)}\n`, stderr: printk };
