@@ -6,7 +6,7 @@ import type { RawInsn } from '../asm/encoding.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
 import { helperId, helperName } from '../asm/helpers.js';
 import { compileToWasm, type ArrayMapInfo, type CompiledBpf } from './compile.js';
-import { FUNC_HANDLE_BASE, MAP_HANDLE_BASE, MAX_REGIONS, REGION_ENTRY, Region, STACK_BYTES, STACK_WASM, regionBase } from './layout.js';
+import { FUNC_HANDLE_BASE, LAYOUT_END, MAP_HANDLE_BASE, MAX_REGIONS, REGION_ENTRY, Region, STACK_BYTES, STACK_WASM, regionBase } from './layout.js';
 import { VmMap, slotBytes } from './maps.js';
 import { BpfFault, LdAbsExit } from './fault.js';
 import { BUILTIN_HELPERS } from './builtins.js';
@@ -48,6 +48,8 @@ export interface VmOptions {
    * an ld_imm64 of a subprogram). RFC 9669's optional conformance group "callx"; default false.
    */
   callx?: boolean;
+  /** longest subprogram compiled as one wasm function; longer ones are split (CompileOptions) */
+  maxFunctionInsns?: number;
 }
 
 export interface RunInput {
@@ -123,6 +125,7 @@ export class BpfVm {
   private r1 = 0n;
   private r2 = 0n;
   private readonly callx: boolean;
+  private readonly maxFunctionInsns?: number;
 
   constructor(program: RawInsn[] | ProgramSpec, opts: VmOptions = {}) {
     const spec = Array.isArray(program) ? undefined : program;
@@ -140,11 +143,12 @@ export class BpfVm {
     this.rng = (opts.seed ?? 0x2545f491) >>> 0 || 1;
     this.steps = opts.maxSteps ?? 16_000_000;
     this.callx = opts.callx ?? false;
+    this.maxFunctionInsns = opts.maxFunctionInsns;
 
     // Layout: region table, stack frames, ctx, data, then one region per map.
     const ctxSize = (this.ctxCap = opts.ctxSize ?? 4096);
     const dataSize = (this.dataCap = opts.dataSize ?? 65536);
-    let at = STACK_WASM + STACK_BYTES;
+    let at = LAYOUT_END;
     const place = (bytes: number): number => {
       const base = at;
       at = base + ((bytes + 63) & ~63);
@@ -199,7 +203,7 @@ export class BpfVm {
       translate: (addr, len, pc) => ((this.currentPc = pc), this.translate(addr, len)),
     };
     const arrayMap = (v: bigint): ArrayMapInfo | undefined => arrayMapInfo(host, v);
-    const compiled = compileToWasm(this.insns, { ldImm64: this.ldImm64, fastMapHelpers: this.fast, arrayMap, callx: this.callx });
+    const compiled = compileToWasm(this.insns, { ldImm64: this.ldImm64, fastMapHelpers: this.fast, arrayMap, callx: this.callx, maxFunctionInsns: this.maxFunctionInsns });
     const env: Record<string, unknown> = {
       mem: this.memory,
       fault: (kind: number, pc: number, addr: bigint, width: number) => {
