@@ -26,6 +26,11 @@ export class CliError extends Error {
   }
 }
 
+/** The one line (with newline) a CliError prints on stderr. */
+export function errorLine(err: CliError): string {
+  return `denet-pure: ${err.message}\n`;
+}
+
 export class UsageError extends CliError {
   constructor(message: string) {
     super(message, EXIT.USAGE);

@@ -10,7 +10,7 @@ Usage:
   denet-pure [OPTIONS] run [--] CMD [ARGS...]
   denet-pure [OPTIONS] attach PID
   denet-pure stats FILE [--json | --format table|json|csv]
-  denet-pure vm [MEMHEX] [--steps N] < prog.hex
+  denet-pure vm [MEMHEX | --mem-file FILE] [--asm] [--steps N] [--callx] < PROGRAM
   denet-pure prog dump [--mode raw|tracefs] [--json]
   denet-pure diag [--json] [--debug]
   denet-pure --help | --version

@@ -2,7 +2,7 @@
 // Entry point: split off the global options, dispatch to a subcommand, turn expected failures into
 // one line on stderr with their exit code.
 import { COMMANDS, findCommand } from './commands/index.js';
-import { CliError, EXIT, UsageError } from './errors.js';
+import { CliError, EXIT, UsageError, errorLine } from './errors.js';
 import { printHelp } from './help.js';
 import { GLOBAL_OPTIONS, parseGlobalValues, splitAtPositional } from './options.js';
 import { packageVersion } from './version.js';
@@ -38,7 +38,7 @@ function exitAfterFlush(code: number): void {
 function report(err: unknown): number {
   const debug = process.env.DENET_DEBUG === '1';
   if (err instanceof CliError) {
-    process.stderr.write(`denet-pure: ${err.message}\n`);
+    process.stderr.write(errorLine(err));
     if (debug && err.stack) process.stderr.write(err.stack + '\n');
     return err.exitCode;
   }

@@ -14,7 +14,7 @@ import { Fn, L, LOCALS_I32, LOCALS_I64, type Callees } from './emit.js';
 import { knownAtLookups, type ArrayMapInfo, type Val } from './inline.js';
 import { Fault, MAX_FRAMES } from './layout.js';
 import { CALLX, G_BUDGET, G_STEPS, MAY_GOTO_LOOPS, emitInsn, ldImm64Value, type CompileOptions, type Ctx } from './lower.js';
-import { MAX_CHUNK_INSNS, chunkBlocks, chunkEntries, emitChunk, emitMain, framePrologue, usesMayGoto } from './split.js';
+import { MAX_CHUNK_INSNS, charge, chunkBlocks, chunkEntries, emitChunk, emitMain, framePrologue, usesMayGoto } from './split.js';
 
 export { CompileError, type ArrayMapInfo, type CompileOptions };
 
@@ -77,7 +77,7 @@ export function compileToWasm(insns: RawInsn[], opts: CompileOptions = {}): Comp
     insns, opts, callees, ldabs: 1, callx: usesCallx ? fRun - 1 : -1,
     helperFn: new Map(helpers.map((id, k) => [id, 2 + k])),
     subFn: new Map(subprogs.map((sp, k) => [sp.start, fSub0 + k])),
-    inlined,
+    inlined, blockLeft: 0,
   };
   const max = opts.maxFunctionInsns ?? 16384;
   if (!(Number.isInteger(max) && max >= 1 && max <= MAX_CHUNK_INSNS)) throw new RangeError(`maxFunctionInsns must be 1..${MAX_CHUNK_INSNS}, got ${max}`);
@@ -167,11 +167,10 @@ function emitSubprog(ctx: Ctx, sp: Subprog): Fn {
   f.set(L.steps);
   if (usesMayGoto(insns, sp)) f.i32(MAY_GOTO_LOOPS).set(L.mayGoto);
 
-  if (hasLoop) {
-    f.op(Op.loop, VOID);
-    f.get(L.steps).i32(0).op(Op.i32_lt_s).if();
-    f.fault(Fault.BUDGET, sp.start, () => f.i64(0), 0).end();
-  }
+  // Every block charges its instructions on entry and stops at once when the budget is exceeded, so
+  // a run never executes more than maxSteps instructions: the branch goes to the outermost block.
+  f.op(Op.block, VOID);
+  if (hasLoop) f.op(Op.loop, VOID);
   for (let i = 0; i < n; i++) f.op(Op.block, VOID);
   if (hasLoop) {
     f.get(L.pc).op(Op.br_table).w.u32(table.size);
@@ -182,7 +181,7 @@ function emitSubprog(ctx: Ctx, sp: Subprog): Fn {
     f.op(Op.end);
     f.nest = 0;
     const b = blocks[i];
-    f.get(L.steps).i32(b.count).op(Op.i32_sub).set(L.steps);
+    charge(f, b.count, n - 1 - i + (hasLoop ? 1 : 0));
     // Branch helpers, relative to this block's position in the nest.
     const jump = (target: number, conditional: boolean): void => {
       const tb = blockOf.get(target)!;
@@ -199,13 +198,15 @@ function emitSubprog(ctx: Ctx, sp: Subprog): Fn {
       f.get(L.steps).op(Op.global_set).w.u32(G_STEPS);
       f.get(L.r0).op(Op.return);
     };
-    for (let pc = b.start; pc < b.end; pc++) {
+    for (let pc = b.start, k = 1; pc < b.end; pc++, k++) {
+      ctx.blockLeft = b.count - k;
       emitInsn(ctx, f, pc, { jump, exit });
       if (insns[pc].code === LD_IMM64) pc++;
     }
   }
   if (hasLoop) f.op(Op.end);
   f.op(Op.unreachable, Op.end);
+  f.fault(Fault.BUDGET, sp.start, () => f.i64(0), 0).op(Op.end);
   return f;
 }
 

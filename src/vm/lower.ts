@@ -62,6 +62,8 @@ export interface Ctx {
   subFn: Map<number, number>;
   /** inlined array lookups: call slot -> map and the known value of r2 (the key pointer) */
   inlined: Map<number, [ArrayMapInfo, Val]>;
+  /** instructions of the current block after the one being lowered (charged but not yet run) */
+  blockLeft: number;
 }
 
 /** Where control goes: a jump to `target` (conditional: the condition is on the stack), and exit. */
@@ -107,6 +109,8 @@ function emitLd(ctx: Ctx, f: Fn, insn: RawInsn, pc: number): void {
   // Legacy packet loads: the runtime reads big-endian from the data region; out of bounds ends the program with 0.
   const width = { 0x00: 4, 0x08: 2, 0x10: 1 }[insn.code & 0x18];
   if (width === undefined) throw new CompileError(pc, 'ld_abs/ld_ind of 8 bytes does not exist');
+  // Out of bounds ends the run from inside the import: leave G_STEPS as if the block had stopped here.
+  f.get(L.steps).i32(ctx.blockLeft).op(Op.i32_add).op(Op.global_set).w.u32(G_STEPS);
   f.i32(pc);
   if (mode === Mode.IND) f.get(regOf(insn.src)).i64(insn.imm).op(Op.i64_add);
   else f.i64(insn.imm);

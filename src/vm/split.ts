@@ -28,6 +28,11 @@ export function framePrologue(f: Fn): void {
   f.get(L.depth).op(Op.i64_extend_i32_u).i64(FRAME_SIZE).op(Op.i64_mul).i64(STACK_FAKE + BigInt(FRAME_SIZE)).op(Op.i64_add).set(L.r10);
 }
 
+/** Block entry: subtract its instructions from the budget; below zero, branch `toBudget` levels out to the fault. */
+export function charge(f: Fn, count: number, toBudget: number): void {
+  f.get(L.steps).i32(count).op(Op.i32_sub).tee(L.steps).i32(0).op(Op.i32_lt_s, Op.br_if).w.u32(toBudget);
+}
+
 /** Cuts blocks longer than `max` instructions (an ld_imm64 stays whole) and groups them into chunks. */
 export function chunkBlocks(insns: readonly RawInsn[], blocks: readonly Block[], max: number): Block[][] {
   const pieces: Block[] = [];
@@ -130,9 +135,7 @@ export function emitChunk(ctx: Ctx, sp: Subprog, chunks: readonly Block[][], k: 
   f.set(L.steps);
   f.op(Op.global_get).w.u32(G_ENTRY);
   f.set(L.pc);
-  f.op(Op.block, VOID, Op.loop, VOID);
-  f.get(L.steps).i32(0).op(Op.i32_lt_s).if();
-  f.fault(Fault.BUDGET, sp.start, () => f.i64(0), 0).end();
+  f.op(Op.block, VOID, Op.block, VOID, Op.loop, VOID); // $budget, $leave, dispatch
   for (let i = 0; i < n; i++) f.op(Op.block, VOID);
   const order = [...table].sort((a, b) => a[1] - b[1]).map(([start]) => chunkOf.get(start)![1]);
   f.get(L.pc).op(Op.br_table).w.u32(order.length);
@@ -142,7 +145,7 @@ export function emitChunk(ctx: Ctx, sp: Subprog, chunks: readonly Block[][], k: 
     f.op(Op.end);
     f.nest = 0;
     const b = blocks[i];
-    f.get(L.steps).i32(b.count).op(Op.i32_sub).set(L.steps);
+    charge(f, b.count, n - i + 1);
     const leave = (next: number, conditional: boolean): void => {
       if (conditional) f.if();
       f.i32(next).set(L.pc).op(Op.br).w.u32(n - i + f.nest);
@@ -160,7 +163,8 @@ export function emitChunk(ctx: Ctx, sp: Subprog, chunks: readonly Block[][], k: 
       f.i32(table.get(target)!).set(L.pc).op(Op.br).w.u32(n - 1 - i + f.nest);
       if (conditional) f.end();
     };
-    for (let pc = b.start; pc < b.end; pc++) {
+    for (let pc = b.start, k = 1; pc < b.end; pc++, k++) {
+      ctx.blockLeft = b.count - k;
       emitInsn(ctx, f, pc, { jump, exit: () => leave(-1, false) });
       if (insns[pc].code === LD_IMM64) pc++;
     }
@@ -173,7 +177,8 @@ export function emitChunk(ctx: Ctx, sp: Subprog, chunks: readonly Block[][], k: 
   for (let r = 0; r < 10; r++) f.get(L.t32).get(REG[r]).mem(Op.i64_store, SAVE_WASM + 8 * r);
   if (mayGoto) f.get(L.t32).get(L.mayGoto).mem(Op.i32_store, SAVE_WASM + 80);
   f.get(L.steps).op(Op.global_set).w.u32(G_STEPS);
-  f.get(L.pc).op(Op.end);
+  f.get(L.pc).op(Op.return, Op.end);
+  f.fault(Fault.BUDGET, sp.start, () => f.i64(0), 0).op(Op.end);
   return f;
 }
 
