@@ -87,13 +87,14 @@ t('--steps N is exact: N instructions run, N+1 stop with an error naming --steps
   assert.match(loop.stderr, /needs more than 1000 instructions/);
 });
 
-t('uBPF-syntax assembly and --callx', () => {
+t('uBPF-syntax assembly and --isa rfc9669', () => {
   assert.is(vm(['--asm'], 'mov32 %r0, 7\nexit').stdout, '0x7\n');
   const callx = 'mov %r2, 5\ncall %r2\nmov %r0, 2\nexit';
-  assert.is(vm(['--asm', '--callx'], callx).stdout, '0x2\n');
+  assert.is(vm(['--asm', '--isa', 'rfc9669'], callx).stdout, '0x2\n');
   const refused = vm(['--asm'], callx);
   assert.is(refused.code, 1);
-  assert.match(refused.stderr, /insn 1: callx \(0x8d\) is refused by the Linux kernel/);
+  assert.match(refused.stderr, /insn 1: unknown opcode 0x8d/);
+  assert.is(vm(['--isa', 'x86'], '').code, 2);
 });
 
 t.run();

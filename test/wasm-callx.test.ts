@@ -1,4 +1,4 @@
-// callx (0x8d): refused by default (Linux refuses it), run with VmOptions.callx through a helper id or a
+// callx (0x8d): refused by default (Linux refuses it), run with VmOptions.isa 'rfc9669' through a helper id or a
 // function handle held in register dst; anything else is a clean fault naming the instruction.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -7,7 +7,7 @@ import { insn } from '../src/asm/insn.js';
 import { BpfVm, BpfFault, CompileError } from '../src/vm/index.js';
 
 const callx = (r: number): Item => insn({ op: 0x8d, dst: r, dsl: `callx r${r}` });
-const vm = (items: Item[], on = true) => new BpfVm(assemble(items).insns, { callx: on, clock: () => 77n });
+const vm = (items: Item[], on = true) => new BpfVm(assemble(items).insns, { isa: on ? 'rfc9669' : 'linux', clock: () => 77n });
 
 const t = suite('wasm: callx');
 
@@ -40,7 +40,7 @@ t('an unknown helper id or a non-function faults naming the instruction', () => 
 });
 
 t('without the option, and with reserved fields, it is a CompileError', () => {
-  assert.throws(() => vm([mov64.imm(R2, 5), callx(R2), exit()], false), (e: unknown) => e instanceof CompileError && /insn 1: callx \(0x8d\) is refused/.test((e as Error).message));
+  assert.throws(() => vm([mov64.imm(R2, 5), callx(R2), exit()], false), (e: unknown) => e instanceof CompileError && /insn 1: unknown opcode 0x8d .*Linux refuses it; the engine runs it with VmOptions.isa 'rfc9669'/.test((e as Error).message));
   assert.throws(() => vm([insn({ op: 0x8d, dst: 2, imm: 5, dsl: 'x' }), exit()]), /reserved fields/);
   assert.throws(() => vm([insn({ op: 0x8d, dst: 11, dsl: 'x' }), exit()]), /register out of range/);
   void R0;

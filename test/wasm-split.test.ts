@@ -45,7 +45,7 @@ timed('the conformance suite passes with chunks of 1 and 3 instructions', () => 
   for (const c of conformanceCases('tests')) {
     const insns = c.raw ? decodeRaw(c.raw) : assemble(parseUbpfAsm(c.asm!)).insns;
     for (const max of [1, 3]) {
-      const vm = new BpfVm(insns, { callx: true, maxFunctionInsns: max, dataSize: 65536 });
+      const vm = new BpfVm(insns, { isa: 'rfc9669', maxFunctionInsns: max, dataSize: 65536 });
       const r = vm.run(c.mem ? { data: c.mem } : {});
       assert.is(r.r0, c.result!, `${c.file}, chunks of ${max}`);
     }

@@ -1,6 +1,7 @@
 // Public surface of the assembler layer: opcode tables, raw encoding, the DSL, assembler,
 // disassembler, parser and helper table.
 export * from './opcodes.js';
+export * from './abi.js';
 export * from './encoding.js';
 export * from './spec.js';
 export * from './helpers.js';
@@ -14,3 +15,5 @@ export { disassemble, formatInsn, describe, unknownLine, type DisasmOptions } fr
 export { parseAsm, parseAnyAsm } from './parse.js';
 export { parseUbpfAsm, isUbpfSyntax } from './parse-ubpf.js';
 export { AsmSyntaxError, excerpt } from './syntax-error.js';
+export * from './walk.js';
+export { validateEncoding, validateInsn, type EncodingIssue, type EncodingIssueKind } from './validate.js';

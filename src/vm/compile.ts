@@ -44,7 +44,7 @@ const TYPES = [
 ] as Array<{ params: ValType[]; results: ValType[] }>;
 
 export function compileToWasm(insns: RawInsn[], opts: CompileOptions = {}): CompiledBpf {
-  const { subprogs } = analyse(insns);
+  const { subprogs } = analyse(insns, opts.isa);
   // Inlined lookups are decided first, so that a helper only they call needs no import.
   const inlined = new Map<number, [ArrayMapInfo, Val]>();
   if (opts.arrayMap && opts.fastMapHelpers?.has(1)) {

@@ -4,7 +4,7 @@
 import { Class, JmpOp, LD_IMM64, Mode, Pseudo, Source, opAluJmp, opClass, opMode } from '../asm/opcodes.js';
 import type { RawInsn } from '../asm/encoding.js';
 import { Op } from './encoder.js';
-import { CompileError, JCOND, jumpTarget } from './cfg.js';
+import { CALLX, CompileError, JCOND, jumpTarget, type Isa } from './cfg.js';
 import { Fn, L, emitAlu, emitAtomic, emitCondition, emitLdx, emitStore, type Callees } from './emit.js';
 import { emitArrayLookup, type ArrayMapInfo, type Val } from './inline.js';
 import { MAP_HANDLE_BASE, FUNC_HANDLE_BASE, Region } from './layout.js';
@@ -27,11 +27,11 @@ export interface CompileOptions {
    */
   arrayMap?: (value: bigint) => ArrayMapInfo | undefined;
   /**
-   * Run callx (0x8d: call the helper id, or the function handle, held in register dst) through the
-   * import "callx". Linux refuses the opcode, so by default it is a CompileError like any other
-   * instruction the kernel refuses; RFC 9669 defines it as the optional conformance group "callx".
+   * 'linux' (default): refuse every encoding the kernel refuses. 'rfc9669': also run what the ISA
+   * standard defines and Linux refuses (cfg.ts Isa): callx (0x8d, the helper id or function handle
+   * in register dst, through the import "callx"), constant division by 0, constant shifts out of range.
    */
-  callx?: boolean;
+  isa?: Isa;
   /**
    * Longest subprogram (in instructions) compiled as one wasm function; longer ones are split into
    * chunks of at most this many (split.ts). Default 16384; at most 65535.
@@ -48,7 +48,7 @@ export const G_STEPS = 0, G_BUDGET = 1, G_CPU = 2, G_ENTRY = 3;
 /** Kernel's BPF_MAX_LOOPS: may_goto falls through this many times per frame. */
 export const MAY_GOTO_LOOPS = 8 * 1024 * 1024;
 
-export const CALLX = Class.JMP | JmpOp.CALL | Source.X;
+export { CALLX };
 
 
 export interface Ctx {
@@ -155,7 +155,7 @@ function emitJmp(ctx: Ctx, f: Fn, insn: RawInsn, pc: number, is32: boolean, flow
   }
   if (op === JmpOp.EXIT && !is32) return flow.exit();
   if (insn.code === CALLX) {
-    if (!ctx.opts.callx) throw new CompileError(pc, 'callx (0x8d) is refused by the Linux kernel; the engine runs it only with VmOptions.callx (RFC 9669 conformance group callx)');
+    if (ctx.opts.isa !== 'rfc9669') throw new CompileError(pc, 'callx (0x8d) is refused by Linux');
     if (insn.src !== 0 || insn.off !== 0 || insn.imm !== 0) throw new CompileError(pc, `callx uses reserved fields (src ${insn.src}, off ${insn.off}, imm ${insn.imm}; all must be 0)`);
     if (insn.dst > 10) throw new CompileError(pc, `register out of range (dst r${insn.dst})`);
     f.get(L.steps).op(Op.global_set).w.u32(G_STEPS);

@@ -4,8 +4,11 @@
 import { MapType } from '../asm/opcodes.js';
 import type { RawInsn } from '../asm/encoding.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
+import { mapLoads, type MapLoad } from '../asm/walk.js';
+import { isPerCpuMapType } from '../asm/abi.js';
 import { helperId, helperName } from '../asm/helpers.js';
 import { compileToWasm, type ArrayMapInfo, type CompiledBpf } from './compile.js';
+import type { Isa } from './cfg.js';
 import { FUNC_HANDLE_BASE, LAYOUT_END, MAP_HANDLE_BASE, MAX_REGIONS, REGION_ENTRY, Region, STACK_BYTES, STACK_WASM, regionBase } from './layout.js';
 import { VmMap, slotBytes } from './maps.js';
 import { BpfFault, LdAbsExit } from './fault.js';
@@ -44,10 +47,11 @@ export interface VmOptions {
   ctxSize?: number;
   dataSize?: number;
   /**
-   * Run callx (0x8d), which Linux refuses: the register holds a helper id (or a function handle from
-   * an ld_imm64 of a subprogram). RFC 9669's optional conformance group "callx"; default false.
+   * 'linux' (default) refuses every encoding the kernel refuses; 'rfc9669' also runs what the ISA
+   * standard defines but Linux refuses: callx (the register holds a helper id, or a function handle
+   * from an ld_imm64 of a subprogram), division by a constant 0, constant shifts out of range.
    */
-  callx?: boolean;
+  isa?: Isa;
   /** longest subprogram compiled as one wasm function; longer ones are split (CompileOptions) */
   maxFunctionInsns?: number;
 }
@@ -88,6 +92,8 @@ type SubprogFn = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, de
 export class BpfVm {
   readonly insns: RawInsn[];
   readonly spec?: ProgramSpec;
+  /** map ld_imm64s of the spec, by first slot */
+  readonly loads?: ReadonlyMap<number, MapLoad>;
   compiled: CompiledBpf;
   /** the JS-side map store, by name */
   readonly maps = new Map<string, VmMap>();
@@ -124,13 +130,16 @@ export class BpfVm {
   private dataLen = 0n;
   private r1 = 0n;
   private r2 = 0n;
-  private readonly callx: boolean;
+  private readonly isa: Isa;
   private readonly maxFunctionInsns?: number;
 
   constructor(program: RawInsn[] | ProgramSpec, opts: VmOptions = {}) {
     const spec = Array.isArray(program) ? undefined : program;
     this.spec = spec;
-    this.insns = spec ? spec.insns : (program as RawInsn[]);
+    // map references resolved once, by the same rules as the verifier and the loader
+    const refs = spec ? mapLoads(spec) : undefined;
+    this.loads = refs?.byIndex;
+    this.insns = refs ? refs.insns : (program as RawInsn[]);
     this.nCpus = opts.nCpus ?? 1;
     this.cpu = opts.cpu ?? 0;
     this.pid = opts.pid ?? 1000;
@@ -142,7 +151,7 @@ export class BpfVm {
     this.clock = opts.clock ?? (() => process.hrtime.bigint());
     this.rng = (opts.seed ?? 0x2545f491) >>> 0 || 1;
     this.steps = opts.maxSteps ?? 16_000_000;
-    this.callx = opts.callx ?? false;
+    this.isa = opts.isa ?? 'linux';
     this.maxFunctionInsns = opts.maxFunctionInsns;
 
     // Layout: region table, stack frames, ctx, data, then one region per map.
@@ -170,7 +179,7 @@ export class BpfVm {
         pending.push([ms, id, 0, 8, 0]);
         return;
       }
-      const perCpu = ms.type === MapType.PERCPU_ARRAY || ms.type === MapType.PERCPU_HASH || ms.type === MapType.LRU_PERCPU_HASH;
+      const perCpu = isPerCpuMapType(ms.type);
       const slot = slotBytes(ms.valueSize);
       const slots = ms.maxEntries * (perCpu ? this.nCpus : 1);
       const base = place(slot * slots);
@@ -203,7 +212,7 @@ export class BpfVm {
       translate: (addr, len, pc) => ((this.currentPc = pc), this.translate(addr, len)),
     };
     const arrayMap = (v: bigint): ArrayMapInfo | undefined => arrayMapInfo(host, v);
-    const compiled = compileToWasm(this.insns, { ldImm64: this.ldImm64, fastMapHelpers: this.fast, arrayMap, callx: this.callx, maxFunctionInsns: this.maxFunctionInsns });
+    const compiled = compileToWasm(this.insns, { ldImm64: this.ldImm64, fastMapHelpers: this.fast, arrayMap, isa: this.isa, maxFunctionInsns: this.maxFunctionInsns });
     const env: Record<string, unknown> = {
       mem: this.memory,
       fault: (kind: number, pc: number, addr: bigint, width: number) => {

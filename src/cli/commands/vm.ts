@@ -1,4 +1,4 @@
-// `vm [MEMORY_HEX] [--mem-file F] [--asm] [--steps N] [--callx] < PROGRAM`: run BPF bytecode (hex or
+// `vm [MEMORY_HEX] [--mem-file F] [--asm] [--steps N] [--isa linux|rfc9669] < PROGRAM`: run BPF bytecode (hex or
 // assembly on stdin) in the WebAssembly engine and print r0. It also speaks the BPF conformance
 // suite's plugin protocol (program hex on stdin, memory hex as the argument, r0 on stdout).
 import { readFileSync } from 'node:fs';
@@ -8,13 +8,13 @@ import { parseAnyAsm } from '../../asm/parse.js';
 import { AsmSyntaxError, excerpt } from '../../asm/syntax-error.js';
 import { BpfVm } from '../../vm/runtime.js';
 import { BpfFault } from '../../vm/fault.js';
-import { CompileError } from '../../vm/cfg.js';
+import { CompileError, type Isa } from '../../vm/cfg.js';
 import { CliError, EXIT, UsageError, errorLine } from '../errors.js';
 import type { Command, CommandContext } from './types.js';
 
 const DEFAULT_STEPS = 16_000_000;
 
-export const VM_HELP = `usage: denet-pure vm [MEMORY_HEX] [--mem-file FILE] [--asm] [--steps N] [--callx] < PROGRAM
+export const VM_HELP = `usage: denet-pure vm [MEMORY_HEX] [--mem-file FILE] [--asm] [--steps N] [--isa ISA] < PROGRAM
 
 Runs a BPF program in the WebAssembly engine (no BPF privilege needed) and prints r0.
 
@@ -26,8 +26,9 @@ Runs a BPF program in the WebAssembly engine (no BPF privilege needed) and print
   --mem-file FILE  the memory from FILE, raw bytes (for memory too large for an argument)
   --steps N        run at most N instructions (default ${DEFAULT_STEPS}); a program that needs more
                    stops with an error before running instruction N+1
-  --callx          run callx (0x8d: call the helper id held in a register), RFC 9669's optional
-                   callx group; the Linux kernel refuses it, and so does vm without this option
+  --isa ISA        which encodings run: linux (default) refuses all the Linux kernel refuses;
+                   rfc9669 also runs what the ISA standard defines but Linux refuses: callx (call
+                   the helper id held in a register), constant shifts out of range, constant x/0
   --help           this text
 
 Output: r0 as hex ("0x2a"); trace_printk lines on stderr. A fault (out-of-bounds access, budget
@@ -45,7 +46,7 @@ interface VmArgs {
   memoryHex?: string;
   memFile?: string;
   steps?: number;
-  callx: boolean;
+  isa: Isa;
   asm: boolean;
 }
 
@@ -54,7 +55,7 @@ const usage = (msg: string): never => {
 };
 
 function parseArgs(argv: string[]): VmArgs {
-  const out: VmArgs = { callx: false, asm: false };
+  const out: VmArgs = { isa: 'linux', asm: false };
   const value = (i: number, name: string): string => (i < argv.length ? argv[i] : usage(`${name} needs a value`));
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -65,8 +66,10 @@ function parseArgs(argv: string[]): VmArgs {
       out.steps = n;
     } else if (a === '--mem-file') {
       out.memFile = value(++i, '--mem-file');
-    } else if (a === '--callx') {
-      out.callx = true;
+    } else if (a === '--isa') {
+      const v = value(++i, '--isa');
+      if (v !== 'linux' && v !== 'rfc9669') usage(`--isa is linux or rfc9669, got '${excerpt(v, 20)}'`);
+      out.isa = v as Isa;
     } else if (a === '--asm') {
       out.asm = true;
     } else if (a.startsWith('-') && a !== '-') {
@@ -128,7 +131,7 @@ export function runVm(argv: string[], stdin: string): { stdout: string; stderr: 
   const insns = program(stdin, a);
   const steps = a.steps ?? DEFAULT_STEPS;
   try {
-    const vm = new BpfVm(insns, { maxSteps: steps, callx: a.callx, dataSize: Math.max(65536, memory?.length ?? 0) });
+    const vm = new BpfVm(insns, { maxSteps: steps, isa: a.isa, dataSize: Math.max(65536, memory?.length ?? 0) });
     const { r0 } = vm.run(memory ? { data: memory } : {});
     return { stdout: `0x${r0.toString(16)}\n`, stderr: vm.printk.map((l) => `trace_printk: ${l}\n`).join('') };
   } catch (e) {

@@ -2,7 +2,7 @@
 // jump targets, ld_imm64 slot pairs, subprogram boundaries, reachability and back-edges (loops).
 // Rejecting every back-edge makes the graph acyclic, so the interpreter's walk over paths ends.
 import type { RawInsn } from '../../asm/encoding.js';
-import { Class, JmpOp, LD_IMM64, Pseudo, opAluJmp, opClass } from '../../asm/opcodes.js';
+import { isPseudoCall, successors, walk } from '../../asm/walk.js';
 
 export interface CfgIssue { index: number; message: string }
 
@@ -18,63 +18,14 @@ export interface Cfg {
   calls: Map<number, Set<number>>;
 }
 
-export const isPseudoCall = (i: RawInsn): boolean =>
-  opClass(i.code) === Class.JMP && opAluJmp(i.code) === JmpOp.CALL && i.src === Pseudo.CALL;
+export { isPseudoCall, successors };
 
-const isJmpClass = (i: RawInsn): boolean => opClass(i.code) === Class.JMP || opClass(i.code) === Class.JMP32;
-
-/** Successors of insn i inside its function (calls fall through; their targets are call edges). */
-export function successors(insns: readonly RawInsn[], i: number): number[] {
-  const insn = insns[i]!;
-  if (insn.code === LD_IMM64) return [i + 2];
-  if (!isJmpClass(insn)) return [i + 1];
-  const op = opAluJmp(insn.code);
-  if (op === JmpOp.EXIT) return [];
-  if (op === JmpOp.CALL) return [i + 1];
-  if (op === JmpOp.JA) return [i + 1 + (opClass(insn.code) === Class.JMP32 ? insn.imm : insn.off)];
-  return [i + 1, i + 1 + insn.off];
-}
-
+/** The shared walk (slots, subprograms, jump targets, the kernel's structural checks) plus our policy. */
 export function buildCfg(insns: readonly RawInsn[]): Cfg {
   const n = insns.length;
-  const issues: CfgIssue[] = [];
-  const secondSlot = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    if (insns[i]!.code !== LD_IMM64 || secondSlot[i]) continue;
-    if (i + 1 >= n) issues.push({ index: i, message: 'ld_imm64 is the last slot: its second 8-byte slot is missing' });
-    else secondSlot[i + 1] = 1;
-  }
-
-  const starts = new Set<number>([0]);
-  for (let i = 0; i < n; i++) {
-    if (secondSlot[i] || !isPseudoCall(insns[i]!)) continue;
-    const t = i + 1 + insns[i]!.imm;
-    if (t < 0 || t >= n) issues.push({ index: i, message: `call target insn ${t} is outside the program (insns 0..${n - 1})` });
-    else if (secondSlot[t]) issues.push({ index: i, message: `call target insn ${t} is the second slot of an ld_imm64` });
-    else starts.add(t);
-  }
-  const subprogStarts = [...starts].sort((a, b) => a - b);
-  const subprogOf = new Int32Array(n);
-  subprogStarts.forEach((s, k) => subprogOf.fill(k, s, subprogStarts[k + 1] ?? n));
-  const calls = new Map<number, Set<number>>(subprogStarts.map((_, k) => [k, new Set<number>()]));
-  if (issues.length) return { issues, secondSlot, subprogStarts, subprogOf, calls };
-
-  // Every edge must land on a real insn of the same subprogram.
-  for (let i = 0; i < n; i++) {
-    if (secondSlot[i]) continue;
-    for (const t of successors(insns, i)) {
-      if (t === i + 1 || (insns[i]!.code === LD_IMM64 && t === i + 2)) {
-        if (t >= n || (t < n && subprogOf[t] !== subprogOf[i])) {
-          issues.push({ index: i, message: 'execution falls off the end of the ' + (subprogOf[i] ? `subprogram starting at insn ${subprogStarts[subprogOf[i]!]}` : 'program') + ': the last instruction must be exit or goto' });
-        }
-        continue;
-      }
-      if (t < 0 || t >= n) issues.push({ index: i, message: `jump to insn ${t} is out of range (the program has insns 0..${n - 1})` });
-      else if (secondSlot[t]) issues.push({ index: i, message: `jump to insn ${t} lands in the middle of the ld_imm64 at insn ${t - 1}` });
-      else if (subprogOf[t] !== subprogOf[i]) issues.push({ index: i, message: `jump to insn ${t} leaves the subprogram (only call/exit may cross subprogram boundaries)` });
-    }
-    if (isPseudoCall(insns[i]!)) calls.get(subprogOf[i]!)!.add(subprogOf[i + 1 + insns[i]!.imm]!);
-  }
+  const w = walk(insns);
+  const { secondSlot, subprogStarts, subprogOf, calls } = w;
+  const issues: CfgIssue[] = w.issues.map(({ index, message }) => ({ index, message }));
   if (issues.length) return { issues, secondSlot, subprogStarts, subprogOf, calls };
 
   // Depth-first walk from insn 0: grey nodes are on the current path, so an edge to one closes a cycle.

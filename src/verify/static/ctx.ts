@@ -73,8 +73,3 @@ export function ctxRule(progType: number, ctxSize: number | undefined): CtxRule 
       return undefined;
   }
 }
-
-export function progTypeName(t: number): string {
-  const e = Object.entries(ProgType).find(([, v]) => v === t);
-  return e ? e[0].toLowerCase() : `type ${t}`;
-}

@@ -2,9 +2,12 @@
 // instruction, why a program would be (or, being stricter, might be) refused. It is designed never to
 // accept a program the kernel refuses for the rules it models; see docs/verifier.md for the rules.
 import type { ProgramSpec } from '../../asm/spec.js';
+import type { RawInsn } from '../../asm/encoding.js';
+import { mapLoads } from '../../asm/walk.js';
+import { progTypeName } from '../../asm/abi.js';
 import { MapType, STACK_SIZE } from '../../asm/opcodes.js';
 import { buildCfg, type Cfg } from './cfg.js';
-import { ctxRule, progTypeName } from './ctx.js';
+import { ctxRule } from './ctx.js';
 import { formatInsn } from '../../asm/disasm.js';
 import { checkFields } from './fields.js';
 import { interpret, type InterpEnv, type RawIssue } from './interp.js';
@@ -45,24 +48,21 @@ const MAX_INSNS = 1_000_000;
 
 type MapAt = InterpEnv['mapAt'];
 
-function resolveMapRefs(spec: ProgramSpec, issues: RawIssue[]): MapAt {
+/** Map loads by the shared rule (src/asm/walk.ts), plus the kernel's direct-value-access rule. */
+function resolveMapRefs(spec: ProgramSpec, issues: RawIssue[]): { insns: RawInsn[]; mapAt: MapAt } {
+  const refs = mapLoads(spec);
+  // second-slot encodings are the encoding check's (fields.ts), reported once there
+  issues.push(...refs.issues.filter((i) => i.kind !== 'second_slot').map(({ index, message }) => ({ index, message })));
   const at: MapAt = new Map();
-  for (const ref of spec.mapRefs) {
-    const map = spec.maps.findIndex((m) => m.name === ref.map);
-    const insn = spec.insns[ref.index];
-    const want = ref.kind === 'fd' ? 1 : 2;
-    if (map < 0) issues.push({ index: ref.index, message: `refers to map '${ref.map}', which is not in spec.maps (${spec.maps.map((m) => m.name).join(', ') || 'none'})` });
-    else if (!insn || insn.code !== 0x18 || insn.src !== want) issues.push({ index: ref.index, message: `spec.mapRefs names map '${ref.map}' here, but this is not an ld_imm64 with src ${want} (map ${ref.kind})` });
-    else if (at.has(ref.index)) issues.push({ index: ref.index, message: 'two spec.mapRefs entries name this instruction' });
-    else {
-      const m = spec.maps[map]!;
-      const offset = ref.offset ?? 0;
-      if (ref.kind === 'value' && (m.type !== MapType.ARRAY || m.maxEntries !== 1 || offset < 0 || offset >= m.valueSize)) {
-        issues.push({ index: ref.index, message: `direct value access needs a single-entry array map and an offset inside its value; map '${m.name}' / offset ${offset} does not qualify` });
-      } else at.set(ref.index, { map, kind: ref.kind, offset });
-    }
+  for (const load of refs.loads) {
+    if (load.map === undefined) continue;
+    const m = spec.maps[load.map]!;
+    // array_map_direct_value_addr(): one-entry arrays only, offset inside the value
+    if (load.kind === 'value' && (m.type !== MapType.ARRAY || m.maxEntries !== 1 || load.offset >= m.valueSize)) {
+      issues.push({ index: load.index, message: `direct value access needs a single-entry array map and an offset inside its value; map '${m.name}' / offset ${load.offset} does not qualify` });
+    } else at.set(load.index, { map: load.map, kind: load.kind, offset: load.offset });
   }
-  return at;
+  return { insns: refs.insns, mapAt: at };
 }
 
 /** Sum of frame sizes along the deepest call chain, rounded as the kernel's interpreter does. */
@@ -89,15 +89,14 @@ function checkCombinedStack(cfg: Cfg, depth: number[], issues: RawIssue[]): void
 }
 
 export function verifyProgram(spec: ProgramSpec, opts: VerifyOptions = {}): VerifyReport {
-  const insns = spec.insns;
   const progType = opts.progType ?? spec.type;
   const issues: RawIssue[] = [];
   const ctx = ctxRule(progType, spec.ctxSize);
   const allowed = ALLOWED[progType];
   if (!ctx || !allowed) issues.push({ index: -1, message: `program type ${progTypeName(progType)} is not supported by this verifier (supported: raw_tracepoint, tracepoint, kprobe, socket_filter, xdp)` });
+  const { insns, mapAt } = resolveMapRefs(spec, issues);
   if (insns.length === 0) issues.push({ index: -1, message: 'the program is empty' });
   if (insns.length > MAX_INSNS) issues.push({ index: -1, message: `the program has ${insns.length} instructions; the kernel allows ${MAX_INSNS}` });
-  const mapAt = resolveMapRefs(spec, issues);
 
   if (!issues.length) {
     const cfg = buildCfg(insns);

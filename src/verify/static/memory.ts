@@ -2,13 +2,12 @@
 // Each check throws Reject with the reason in plain words; the interpreter adds insn index + disasm.
 import type { MapSpec } from '../../asm/spec.js';
 import { STACK_SIZE } from '../../asm/opcodes.js';
+import { BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG } from '../../asm/abi.js';
 import type { CtxRule } from './ctx.js';
 import { BYTE_DATA, BYTE_UNINIT, UNKNOWN, describe, isPointer, type RegVal, type State } from './state.js';
 
 export class Reject extends Error {}
 
-const BPF_F_RDONLY_PROG = 1 << 7;
-const BPF_F_WRONLY_PROG = 1 << 8;
 
 /** Programs may not write maps created read-only for programs, nor read write-only ones. */
 function checkMapPerm(map: MapSpec, read: boolean, write: boolean): void {

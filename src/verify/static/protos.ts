@@ -87,7 +87,4 @@ export function gplCompatible(license: string): boolean {
   return ['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL'].includes(license);
 }
 
-export function mapTypeName(t: number): string {
-  const e = Object.entries(MapType).find(([, v]) => v === t);
-  return e ? e[0].toLowerCase() : `type ${t}`;
-}
+export { mapTypeName } from '../../asm/abi.js';
