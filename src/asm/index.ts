@@ -17,3 +17,4 @@ export { parseUbpfAsm, isUbpfSyntax } from './parse-ubpf.js';
 export { AsmSyntaxError, excerpt } from './syntax-error.js';
 export * from './walk.js';
 export { validateEncoding, validateInsn, type EncodingIssue, type EncodingIssueKind } from './validate.js';
+export * from './events.js';

@@ -17,9 +17,15 @@ export class BpfMap {
   private constructor(readonly fd: number, readonly spec: MapSpec) {}
 
   static create(spec: MapSpec): BpfMap {
+    // A ring buffer has neither keys nor values (both sizes 0); its max_entries is its size in bytes.
+    const ring = spec.type === MapType.RINGBUF;
     for (const [what, v] of [['keySize', spec.keySize], ['valueSize', spec.valueSize], ['maxEntries', spec.maxEntries]] as const) {
-      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`map "${spec.name}": ${what} must be a positive integer, got ${v}`);
+      const zeroOk = ring && what !== 'maxEntries';
+      if (!Number.isInteger(v) || v < 0 || (v === 0 && !zeroOk) || (ring && zeroOk && v !== 0)) {
+        throw new RangeError(`map "${spec.name}": ${what} must be ${zeroOk ? '0 for a ring buffer' : 'a positive integer'}, got ${v}`);
+      }
     }
+    if (ring && (spec.maxEntries & (spec.maxEntries - 1)) !== 0) throw new RangeError(`ring buffer "${spec.name}": size ${spec.maxEntries} must be a power of two (and a multiple of the page size)`);
     const fd = bpf.mapCreate({
       type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries,
       flags: spec.flags ?? 0, name: spec.name,

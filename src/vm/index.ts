@@ -5,3 +5,4 @@ export { BpfVm, type HelperFn, type VmOptions, type RunInput, type RunResult } f
 export { VmMap, Errno, UpdateFlags } from './maps.js';
 export { BpfFault, type FaultKind } from './fault.js';
 export { Region, regionBase, MAP_HANDLE_BASE, MAX_FRAMES, FRAME_SIZE } from './layout.js';
+export { VmRingBuf, VmPerfBuf } from './events.js';

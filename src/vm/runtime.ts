@@ -13,6 +13,7 @@ import { FUNC_HANDLE_BASE, LAYOUT_END, MAP_HANDLE_BASE, MAX_REGIONS, REGION_ENTR
 import { VmMap, slotBytes } from './maps.js';
 import { BpfFault, LdAbsExit } from './fault.js';
 import { BUILTIN_HELPERS } from './builtins.js';
+import { VmPerfBuf, VmRingBuf, checkRingbufSpec } from './events.js';
 import { describeAddr, faultError, where, type RegionInfo } from './messages.js';
 import { arrayMapInfo, fastMapImport, resolveMapLdImm64, type MapHost } from './map-imports.js';
 
@@ -52,6 +53,8 @@ export interface VmOptions {
    * from an ld_imm64 of a subprogram), division by a constant 0, constant shifts out of range.
    */
   isa?: Isa;
+  /** per-CPU perf buffer size in bytes (like the kernel's data pages); samples beyond it are lost (default unlimited) */
+  perfBufferBytes?: number;
   /** longest subprogram compiled as one wasm function; longer ones are split (CompileOptions) */
   maxFunctionInsns?: number;
 }
@@ -97,6 +100,10 @@ export class BpfVm {
   compiled: CompiledBpf;
   /** the JS-side map store, by name */
   readonly maps = new Map<string, VmMap>();
+  /** ring buffer maps (BPF_MAP_TYPE_RINGBUF), by name: consume() what the program submitted */
+  readonly ringbufs = new Map<string, VmRingBuf>();
+  /** perf event arrays, by name: consume() what the program output, per CPU */
+  readonly perfbufs = new Map<string, VmPerfBuf>();
   /** lines written by trace_printk */
   readonly printk: string[] = [];
   readonly memory: WebAssembly.Memory;
@@ -174,8 +181,19 @@ export class BpfVm {
     const pending: Array<[MapSpec, number, number, number, number]> = [];
     mapSpecs.forEach((ms, i) => {
       const id = Region.MAP0 + i;
-      if (ms.type === MapType.RINGBUF || ms.type === MapType.PERF_EVENT_ARRAY) {
+      if (ms.type === MapType.RINGBUF) {
+        checkRingbufSpec(ms);
+        const base = place(2 * ms.maxEntries);
+        this.regions[id] = { name: `ring buffer '${ms.name}'`, wasmBase: base, size: 2 * ms.maxEntries, mask: -1, limit: 2 * ms.maxEntries };
+        this.ringbufs.set(ms.name, new VmRingBuf(ms, id, base, () => this.mem));
+        pending.push([ms, id, base, 8, 0]);
+        return;
+      }
+      if (ms.type === MapType.PERF_EVENT_ARRAY) {
         this.regions[id] = { name: `map '${ms.name}'`, wasmBase: 0, size: 0, mask: -1, limit: 0 };
+        const pb = new VmPerfBuf(ms, this.nCpus);
+        if (opts.perfBufferBytes !== undefined) pb.capacity = opts.perfBufferBytes;
+        this.perfbufs.set(ms.name, pb);
         pending.push([ms, id, 0, 8, 0]);
         return;
       }
@@ -345,6 +363,28 @@ export class BpfVm {
       throw new BpfFault('helper', this.currentPc, `${where(this.insns, this.currentPc)}: 0x${handle.toString(16)} is not a map`);
     }
     return m;
+  }
+
+  /** The ring buffer behind a map handle, or a fault naming the current helper call. */
+  ringbufOf(handle: bigint): VmRingBuf {
+    const rb = this.ringbufs.get(this.mapOf(handle).name);
+    if (!rb) throw new BpfFault('helper', this.currentPc, `${where(this.insns, this.currentPc)}: map '${this.mapOf(handle).name}' is not a ring buffer`);
+    return rb;
+  }
+
+  /** The ring buffer whose region holds record pointer `ptr` (submit/discard), and the offset in it. */
+  ringbufAt(ptr: bigint): [VmRingBuf, number] {
+    const a = BigInt.asUintN(64, ptr);
+    const id = Number(a >> 32n);
+    for (const rb of this.ringbufs.values()) if (rb.regionId === id) return [rb, Number(a & 0xffffffffn)];
+    throw new BpfFault('helper', this.currentPc, `${where(this.insns, this.currentPc)}: 0x${a.toString(16)} is not a ring buffer record`);
+  }
+
+  /** The perf event array behind a map handle, or a fault naming the current helper call. */
+  perfbufOf(handle: bigint): VmPerfBuf {
+    const pb = this.perfbufs.get(this.mapOf(handle).name);
+    if (!pb) throw new BpfFault('helper', this.currentPc, `${where(this.insns, this.currentPc)}: map '${this.mapOf(handle).name}' is not a perf event array`);
+    return pb;
   }
 
   /** Wasm address of `len` bytes at fake address `addr`, or a fault naming the current helper call. */
