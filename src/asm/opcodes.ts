@@ -125,5 +125,5 @@ export function sizeBytes(size: number): 1 | 2 | 4 | 8 {
   }
 }
 
-// Program and map types live with the other kernel ABI values; re-exported here for existing importers.
-export { ProgType, MapType, type ProgTypeId, type MapTypeId } from './abi.js';
+// Program, map and attach types live with the other kernel ABI values; re-exported here for existing importers.
+export { ProgType, MapType, AttachType, type ProgTypeId, type MapTypeId } from './abi.js';

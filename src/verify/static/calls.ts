@@ -2,6 +2,8 @@
 // Afterwards r1-r5 are clobbered (unreadable) and r0 holds the helper's return kind.
 import type { RawInsn } from '../../asm/encoding.js';
 import { helperName } from '../../asm/helpers.js';
+import { BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG } from '../../asm/abi.js';
+import type { MapSpec } from '../../asm/spec.js';
 import { Reject, helperMem, type MemEnv } from './memory.js';
 import { PROTOS, mapTypeName, type Proto } from './protos.js';
 import { UNINIT, UNKNOWN, cur, describe, mapAllRegs, type RegVal, type State } from './state.js';
@@ -11,6 +13,8 @@ export interface CallEnv extends MemEnv {
   allowed: ReadonlySet<string>;
   gplOk: boolean;
   license: string;
+  /** number of subprograms, the main program included */
+  subprogs: number;
 }
 
 const MAX_MEM_ARG = 1 << 29;
@@ -21,6 +25,17 @@ function constArg(r: RegVal, name: string, what: string): number {
   }
   if (r.v === 0n || r.v >= BigInt(MAX_MEM_ARG)) throw new Reject(`${what} (${name}) is ${r.v}; it must be between 1 and ${MAX_MEM_ARG - 1}`);
   return Number(r.v);
+}
+
+/** Helpers that change a map's entries, and those that read them out. */
+const WRITES_MAP = new Set(['map_update_elem', 'map_delete_elem', 'map_push_elem', 'map_pop_elem']);
+const READS_MAP = new Set(['map_lookup_elem', 'map_peek_elem', 'map_pop_elem', 'map_lookup_percpu_elem']);
+
+/** BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG maps: the kernel's "write into map forbidden" and its read twin. */
+function checkMapHelperPerm(map: MapSpec, name: string, full: string): void {
+  const flags = map.flags ?? 0;
+  if (WRITES_MAP.has(name) && flags & BPF_F_RDONLY_PROG) throw new Reject(`${full} writes map '${map.name}', which is read-only for programs (BPF_F_RDONLY_PROG)`);
+  if (READS_MAP.has(name) && flags & BPF_F_WRONLY_PROG) throw new Reject(`${full} reads map '${map.name}', which is write-only for programs (BPF_F_WRONLY_PROG)`);
 }
 
 export function helperCall(env: CallEnv, st: State, insn: RawInsn, pc: number): void {
@@ -51,6 +66,7 @@ export function helperCall(env: CallEnv, st: State, insn: RawInsn, pc: number): 
           throw new Reject(`${full} cannot be used with map '${env.maps[r.map]!.name}' of type ${mapTypeName(env.maps[r.map]!.type)}`);
         }
         map = r.map;
+        checkMapHelperPerm(env.maps[r.map]!, name, full);
         return;
       case 'key':
       case 'value': {
@@ -64,8 +80,18 @@ export function helperCall(env: CallEnv, st: State, insn: RawInsn, pc: number): 
         return;
       case 'mem':
       case 'uninit_mem':
+      case 'mem_or_null':
         pending = { reg: r, name: rn, write: kind === 'uninit_mem' };
         return;
+      case 'size_or_zero': {
+        if (r.t !== 'scalar' || r.v === undefined) throw new Reject(`${what}, the size (${rn}) must be a constant known at verification time, but it is ${describe(r)}`);
+        const isNull = pending!.reg.t === 'scalar' && pending!.reg.v === 0n;
+        if (r.v === 0n) return; // nothing is read
+        if (isNull) throw new Reject(`argument ${k} of ${full} (${pending!.name}) is NULL but its size is ${r.v}`);
+        const n = constArg(r, rn, `${what}, the size`);
+        helperMem(env, st, pending!.reg, pending!.name, n, pending!.write, `argument ${k} of ${full} (${pending!.name}, ${n} bytes)`);
+        return;
+      }
       case 'size': {
         const n = constArg(r, rn, `${what}, the size`);
         helperMem(env, st, pending!.reg, pending!.name, n, pending!.write, `argument ${k} of ${full} (${pending!.name}, ${n} bytes)`);
@@ -90,6 +116,14 @@ export function helperCall(env: CallEnv, st: State, insn: RawInsn, pc: number): 
     st.refs.delete(ref);
     // every copy of the released record becomes unusable
     mapAllRegs(st, (v) => (v.t === 'mem' && v.ref === ref ? UNKNOWN : v));
+  }
+  if (name === 'tail_call') {
+    if (st.refs.size) throw new Reject('bpf_tail_call would leak the ring buffer record still reserved (submit or discard it first)');
+    if (env.subprogs > 1) throw new Reject('bpf_tail_call in a program with bpf-to-bpf calls is not supported by this verifier');
+  }
+  if (proto.changesPkt) {
+    // the packet may have moved: every packet pointer is now just a number (as the kernel does for root)
+    mapAllRegs(st, (v) => (v.t === 'pkt' || v.t === 'pkt_meta' || v.t === 'pkt_end' ? UNKNOWN : v));
   }
   for (let r = 1; r <= 5; r++) regs[r] = UNINIT;
   switch (proto.ret) {

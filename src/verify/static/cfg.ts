@@ -1,6 +1,6 @@
 // Control-flow checks done before any abstract interpretation, on the instruction graph alone:
-// jump targets, ld_imm64 slot pairs, subprogram boundaries, reachability and back-edges (loops).
-// Rejecting every back-edge makes the graph acyclic, so the interpreter's walk over paths ends.
+// jump targets, ld_imm64 slot pairs, subprogram boundaries (the shared walk), reachability and
+// recursion. Loops are allowed: the interpreter walks their iterations and bounds them.
 import type { RawInsn } from '../../asm/encoding.js';
 import { isPseudoCall, successors, walk } from '../../asm/walk.js';
 
@@ -28,7 +28,8 @@ export function buildCfg(insns: readonly RawInsn[]): Cfg {
   const issues: CfgIssue[] = w.issues.map(({ index, message }) => ({ index, message }));
   if (issues.length) return { issues, secondSlot, subprogStarts, subprogOf, calls };
 
-  // Depth-first walk from insn 0: grey nodes are on the current path, so an edge to one closes a cycle.
+  // Depth-first walk from insn 0 over jumps and calls. Loops are allowed (the walk bounds them by
+  // walking their iterations); a call back into a subprogram already on the call chain is recursion.
   const color = new Uint8Array(n); // 0 white, 1 grey, 2 black
   const stack: Array<{ node: number; edges: Array<[number, boolean]> }> = [];
   const edgesOf = (i: number): Array<[number, boolean]> => {
@@ -42,21 +43,34 @@ export function buildCfg(insns: readonly RawInsn[]): Cfg {
     const top = stack[stack.length - 1]!;
     const edge = top.edges.shift();
     if (!edge) { color[top.node] = 2; stack.pop(); continue; }
-    const [t, isCall] = edge;
-    if (color[t] === 1) {
-      issues.push({
-        index: top.node,
-        message: isCall
-          ? `recursive call: insn ${top.node} calls the subprogram at insn ${t}, which is already on the call chain; recursion is not allowed`
-          : `loop at insn ${top.node}: back-edge to insn ${t}; bounded loops are not supported by this verifier`,
-      });
-    } else if (color[t] === 0) {
+    const [t] = edge;
+    if (color[t] === 0) {
       color[t] = 1;
       stack.push({ node: t, edges: edgesOf(t) });
     }
   }
+  // recursion: a cycle in the subprogram call graph
+  const state = new Uint8Array(subprogStarts.length);
+  const visit = (k: number): void => {
+    state[k] = 1;
+    for (const c of calls.get(k) ?? []) {
+      if (state[c] === 1) {
+        const at = callSite(insns, secondSlot, subprogOf, k, c);
+        issues.push({ index: at, message: `recursive call: insn ${at} calls the subprogram at insn ${subprogStarts[c]}, which is already on the call chain; recursion is not allowed` });
+      } else if (state[c] === 0) visit(c);
+    }
+    state[k] = 2;
+  };
+  visit(0);
   for (let i = 0; i < n; i++) {
     if (!secondSlot[i] && color[i] === 0) issues.push({ index: i, message: 'unreachable instruction: no path from the program start reaches it' });
   }
   return { issues, secondSlot, subprogStarts, subprogOf, calls };
+}
+
+function callSite(insns: readonly RawInsn[], secondSlot: Uint8Array, subprogOf: Int32Array, from: number, to: number): number {
+  for (let i = 0; i < insns.length; i++) {
+    if (!secondSlot[i] && subprogOf[i] === from && isPseudoCall(insns[i]!) && subprogOf[i + 1 + insns[i]!.imm] === to) return i;
+  }
+  return -1;
 }

@@ -36,7 +36,7 @@ export function checkFields(insn: RawInsn, next: RawInsn | undefined, hasMapRef:
       return;
     }
     case Class.LD:
-      throw new Reject('legacy packet loads (ld_abs / ld_ind) are not supported by this verifier');
+      return; // ld_abs / ld_ind: checked by the walk (program type, r6)
     case Class.LDX:
       if (mode === Mode.MEMSX) throw new Reject('sign-extending loads are not supported by this verifier');
       return;

@@ -1,6 +1,6 @@
 // Programs our verifier accepts; each must also load into the kernel.
 import {
-  add64, and64, arsh64, atomic, be, call, callLocal, div64, exit, ja, jeq, jeq32, jgt, jlt32, jne, label,
+  add64, and64, arsh64, atomic, be, call, callLocal, div64, exit, ja, jeq, jeq32, jgt, jlt, jlt32, jne, label,
   ldMapFd, ldMapValue, ldx, lsh64, mod64, mov32, mov64, mul64, neg64, st, stx, sub64,
 } from '../../../src/asm/index.js';
 import { ProgType, R0, R1, R2, R3, R4, R5, R6, R7, R10 } from '../../../src/asm/opcodes.js';
@@ -9,6 +9,16 @@ import { MAPS, RAW_TP, dsl, type CorpusEntry } from './common.js';
 const ok = (name: string, spec: CorpusEntry['spec']): CorpusEntry => ({ name, spec, ours: 'accept', kernel: 'accept' });
 
 export const ACCEPTED: CorpusEntry[] = [
+  // xdp: data/data_end, a bounds check, then reads of the checked bytes (an Ethernet header)
+  ok('xdp_data_pointer', dsl('xdp_data_pointer', ProgType.XDP, [
+    ldx.w(R2, R1, 0), ldx.w(R3, R1, 4), mov64.reg(R4, R2), add64.imm(R4, 14), mov64.imm(R0, 1),
+    jgt.reg(R4, R3, 'out'), ldx.h(R5, R2, 12), mov64.imm(R0, 2), label('out'), exit(),
+  ])),
+  // bounded loops: the walk runs every iteration (the counter is a known constant)
+  ok('bounded_loop', dsl('bounded_loop', RAW_TP, [
+    mov64.imm(R0, 0), label('top'), add64.imm(R0, 1), jlt.imm(R0, 10, 'top'), exit(),
+  ])),
+
   ok('minimal', dsl('minimal', RAW_TP, [mov64.imm(R0, 0), exit()])),
 
   // The tracer's shape: count per syscall id, insert on first sight.

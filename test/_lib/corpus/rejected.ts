@@ -24,10 +24,8 @@ function callChain(depth: number) {
 
 export const REJECTED: CorpusEntry[] = [
   // control flow
-  no('bounded_loop', /loop at insn 2: back-edge to insn 1/, 'accept', dsl('bounded_loop', RAW_TP, [
-    mov64.imm(R0, 0), label('top'), add64.imm(R0, 1), jlt.imm(R0, 10, 'top'), exit(),
-  ])),
-  no('infinite_loop', /back-edge to insn 1/, 'reject', dsl('infinite_loop', RAW_TP, [mov64.imm(R0, 0), label('l'), ja('l'), exit()])),
+  no('infinite_loop', /insn 1 .*infinite loop/, 'reject', dsl('infinite_loop', RAW_TP, [mov64.imm(R0, 0), label('l'), jeq.imm(R0, 0, 'l'), exit()])),
+  no('goto_self', /unreachable/, 'reject', dsl('goto_self', RAW_TP, [mov64.imm(R0, 0), label('l'), ja('l'), exit()])),
   no('unreachable', /insn 2 .*unreachable/, 'reject', dsl('unreachable', RAW_TP, [mov64.imm(R0, 0), exit(), mov64.imm(R0, 1), exit()])),
   no('jump_out_of_range', /jump to insn 101 is out of range/, 'reject', raw('jump_out_of_range', RAW_TP, [
     MOV0, slot(Class.JMP | JmpOp.JEQ, 0, 0, 99, 0), EXIT,
@@ -124,7 +122,12 @@ export const REJECTED: CorpusEntry[] = [
   no('tracepoint_hidden_bytes', /outside the tracepoint record/, 'reject', dsl('tracepoint_hidden_bytes', ProgType.TRACEPOINT, [ldx.dw(R0, R1, 0), exit()])),
   no('modified_ctx_deref', /context pointer moved by 8 bytes/, 'reject', dsl('modified_ctx_deref', RAW_TP, [add64.imm(R1, 8), ldx.dw(R0, R1, 0), exit()])),
   no('socket_ctx_write', /socket_filter context is read-only/, 'reject', dsl('socket_ctx_write', ProgType.SOCKET_FILTER, [st.w(R1, 8, 0), mov64.imm(R0, 0), exit()])),
-  no('xdp_data_pointer', /not one of the xdp fields/, 'accept', dsl('xdp_data_pointer', ProgType.XDP, [ldx.w(R2, R1, 0), mov64.imm(R0, 2), exit()])),
+  no('xdp_unchecked_packet_read', /not proven to be inside the packet: only 0 bytes were checked against data_end/, 'reject', dsl('xdp_unchecked_packet_read', ProgType.XDP, [
+    ldx.w(R2, R1, 0), ldx.b(R0, R2, 0), mov64.imm(R0, 2), exit(),
+  ])),
+  no('unbounded_loop', /too complex|infinite loop/, 'reject', dsl('unbounded_loop', RAW_TP, [
+    ldx.dw(R2, R1, 0), mov64.imm(R0, 0), label('top'), add64.imm(R0, 1), jne.reg(R0, R2, 'top'), exit(),
+  ], { ctxSize: 8 })),
 
   // helpers
   no('helper_not_for_type', /bpf_skb_load_bytes is not allowed in raw_tracepoint programs/, 'reject', dsl('helper_not_for_type', RAW_TP, [
