@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLI, CLI_ENV } from './_lib/cli.js';
+import { ROOT } from './_lib/workloads.js';
 
 const vm = (args: string[], input: string) => {
   const r = spawnSync(process.execPath, [CLI, 'vm', ...args], { input, encoding: 'utf8', env: CLI_ENV, timeout: 60_000, maxBuffer: 1 << 26 });
@@ -95,6 +96,34 @@ t('uBPF-syntax assembly and --isa rfc9669', () => {
   assert.is(refused.code, 1);
   assert.match(refused.stderr, /insn 1: unknown opcode 0x8d/);
   assert.is(vm(['--isa', 'x86'], '').code, 2);
+});
+
+t('--elf runs a program of a BPF object with its maps and global data; its ring buffer records on stderr', () => {
+  const obj = join(ROOT, 'test/fixtures/vm-events.bpf.o');
+  const ctx = '05000000000000000200000000000000'; // ctx[0] = 5, ctx[1] = 2
+  for (const sel of [[], ['--section', 'raw_tp/sys_enter'], ['--section', 'vm_events']]) {
+    const r = vm(['--elf', obj, ...sel, ctx], '');
+    assert.is(r.code, 0, r.stderr);
+    // 5 * scale (3, .rodata) + table[2] (30, .data) + calls (0, .bss)
+    assert.is(r.stdout, '0x2d\n');
+    assert.is(r.stderr, 'ringbuf events: 2d000000000000000500000000000000\n');
+  }
+  const minimal = vm(['--elf', join(ROOT, 'test/_lib/objects/libbpf-bootstrap.minimal.o')], '');
+  assert.is(minimal.stdout, '0x0\n', minimal.stderr);
+  for (const [args, code, re] of [
+    [['--elf', join(ROOT, 'test/_lib/objects/bcc.javagc.o')], 2, /has 4 programs: pick one with --section \(usdt \(/],
+    [['--elf', join(ROOT, 'test/_lib/objects/libbpf-bootstrap.bootstrap.o'), '--section', 'handle_exec'], 1, /handle_exec\) cannot be loaded: .*CO-RE/],
+    [['--elf', obj, '--section', 'nope'], 1, /no program in section or named 'nope' \(programs: raw_tp\/sys_enter \(vm_events\)\)/],
+    [['--elf', join(dir, 'missing.o')], 1, /cannot read --elf .*ENOENT/],
+    [['--elf', '/etc/hostname'], 1, /vm: .*(ELF|elf)/],
+    [['--section', 'x'], 2, /--section needs --elf/],
+    [['--elf', obj, '--asm'], 2, /exclude each other/],
+  ] as Array<[string[], number, RegExp]>) {
+    const r = vm(args, '');
+    assert.is(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.ok(oneLine(r.stderr), r.stderr);
+    assert.match(r.stderr, re);
+  }
 });
 
 t.run();

@@ -211,6 +211,12 @@ export class BpfVm {
       const m = new VmMap(ms, id - Region.MAP0, { regionId: id, wasmBase, slot, slots }, () => this.mem, this.nCpus);
       this.maps.set(ms.name, m);
       this.mapList.push(m);
+      // A BPF object's global data (.data, .rodata): the single value starts as the file gives it.
+      if (ms.initial && m.isArray) {
+        const value = new Uint8Array(ms.valueSize);
+        value.set(ms.initial.subarray(0, ms.valueSize));
+        for (let cpu = 0; cpu < m.nCpus; cpu++) m.update(new Uint8Array(ms.keySize), value, 0, cpu);
+      }
     }
     this.regions.forEach((_, id) => this.writeRegion(id));
 

@@ -1,8 +1,11 @@
-// `vm [MEMORY_HEX] [--mem-file F] [--asm] [--steps N] [--isa linux|rfc9669] < PROGRAM`: run BPF bytecode (hex or
-// assembly on stdin) in the WebAssembly engine and print r0. It also speaks the BPF conformance
+// `vm [MEMORY_HEX] [--mem-file F] [--asm | --elf FILE.o [--section S]] [--steps N] [--isa linux|rfc9669]`:
+// run BPF bytecode (hex or assembly on stdin, or a program of a BPF object) in the WebAssembly engine
+// and print r0. It also speaks the BPF conformance
 // suite's plugin protocol (program hex on stdin, memory hex as the argument, r0 on stdout).
 import { readFileSync } from 'node:fs';
 import { decodeRaw, type RawInsn } from '../../asm/encoding.js';
+import type { ProgramSpec } from '../../asm/spec.js';
+import { ObjectError, parseObject } from '../../object/index.js';
 import { assemble, AsmError } from '../../asm/assemble.js';
 import { parseAnyAsm } from '../../asm/parse.js';
 import { AsmSyntaxError, excerpt } from '../../asm/syntax-error.js';
@@ -14,7 +17,8 @@ import type { Command, CommandContext } from './types.js';
 
 const DEFAULT_STEPS = 16_000_000;
 
-export const VM_HELP = `usage: denet-pure vm [MEMORY_HEX] [--mem-file FILE] [--asm] [--steps N] [--isa ISA] < PROGRAM
+export const VM_HELP = `usage: denet-pure vm [MEMORY_HEX | --mem-file FILE] [--asm] [--steps N] [--isa ISA] < PROGRAM
+       denet-pure vm [MEMORY_HEX | --mem-file FILE] --elf FILE.o [--section NAME] [--steps N]
 
 Runs a BPF program in the WebAssembly engine (no BPF privilege needed) and prints r0.
 
@@ -22,6 +26,10 @@ Runs a BPF program in the WebAssembly engine (no BPF privilege needed) and print
                    95 00 00 00 00 00 00 00" (whitespace, commas and 0x prefixes are ignored)
   --asm            PROGRAM is assembly instead: kernel syntax ("r0 = 42", "exit") or uBPF syntax
                    ("mov %r0, 42"), one instruction per line, "name:" labels
+  --elf FILE.o     run a program of a clang-built BPF object instead (its maps and global data
+                   too); stdin is not read
+  --section NAME   which program: its ELF section (e.g. raw_tp/sys_enter) or function name;
+                   needed when the object has more than one
   MEMORY_HEX       optional bytes, as hex: the program gets r1 = pointer to them, r2 = their length
   --mem-file FILE  the memory from FILE, raw bytes (for memory too large for an argument)
   --steps N        run at most N instructions (default ${DEFAULT_STEPS}); a program that needs more
@@ -31,7 +39,8 @@ Runs a BPF program in the WebAssembly engine (no BPF privilege needed) and print
                    the helper id held in a register), constant shifts out of range, constant x/0
   --help           this text
 
-Output: r0 as hex ("0x2a"); trace_printk lines on stderr. A fault (out-of-bounds access, budget
+Output: r0 as hex ("0x2a"); on stderr, trace_printk lines and the records the program wrote to
+ring buffers ("ringbuf NAME: HEX") and perf buffers ("perf NAME cpu N: HEX"). A fault (out-of-bounds access, budget
 exhausted) or a program the kernel would refuse is reported on stderr with the instruction, exit 1.
 Usage errors exit 2. Example: echo 'r0 = 42
 exit' | denet-pure vm --asm`;
@@ -48,6 +57,8 @@ interface VmArgs {
   steps?: number;
   isa: Isa;
   asm: boolean;
+  elf?: string;
+  section?: string;
 }
 
 const usage = (msg: string): never => {
@@ -72,6 +83,10 @@ function parseArgs(argv: string[]): VmArgs {
       out.isa = v as Isa;
     } else if (a === '--asm') {
       out.asm = true;
+    } else if (a === '--elf') {
+      out.elf = value(++i, '--elf');
+    } else if (a === '--section') {
+      out.section = value(++i, '--section');
     } else if (a.startsWith('-') && a !== '-') {
       usage(`unknown option '${excerpt(a, 30)}'`);
     } else if (out.memoryHex === undefined) {
@@ -81,6 +96,8 @@ function parseArgs(argv: string[]): VmArgs {
     }
   }
   if (out.memoryHex !== undefined && out.memFile !== undefined) usage('give the memory as MEMORY_HEX or --mem-file, not both');
+  if (out.elf !== undefined && out.asm) usage('--elf and --asm exclude each other');
+  if (out.section !== undefined && out.elf === undefined) usage('--section needs --elf');
   return out;
 }
 
@@ -124,16 +141,50 @@ function program(stdin: string, a: VmArgs): RawInsn[] {
   return decodeRaw(code);
 }
 
+/** The program of a BPF object that `--section` names (section or function), with its maps. */
+function objectProgram(a: VmArgs): ProgramSpec {
+  const file = a.elf!;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new CliError(`vm: cannot read --elf '${excerpt(file, 80)}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let obj;
+  try {
+    obj = parseObject(bytes, { source: file });
+  } catch (e) {
+    if (e instanceof ObjectError) throw new CliError(`vm: ${excerpt(e.message, 300)}`);
+    throw e;
+  }
+  const named = (x: { section: string; name: string }) => a.section === undefined || x.section === a.section || x.name === a.section;
+  const progs = obj.programs.filter((p) => named({ section: p.spec.section ?? '', name: p.spec.name }));
+  const failed = obj.failures.filter(named);
+  const all = [...obj.programs.map((p) => `${p.spec.section} (${p.spec.name})`), ...obj.failures.map((f) => `${f.section} (${f.name})`)];
+  if (progs.length === 1) return progs[0]!.spec;
+  if (progs.length === 0 && failed.length > 0) throw new CliError(`vm: ${file}: ${failed[0]!.section} (${failed[0]!.name}) cannot be loaded: ${excerpt(failed[0]!.error.message, 200)}`);
+  if (progs.length === 0) throw new CliError(`vm: ${file}: no program ${a.section === undefined ? 'in it' : `in section or named '${excerpt(a.section, 60)}'`} (programs: ${all.join(', ') || 'none'})`);
+  return usage(`${file} has ${progs.length} programs${a.section === undefined ? '' : ` matching '${excerpt(a.section, 60)}'`}: pick one with --section (${progs.map((p) => `${p.spec.section} (${p.spec.name})`).join(', ')})`);
+}
+
+/** What the program streamed: one line per ring buffer record and perf sample. */
+function eventLines(vm: BpfVm): string {
+  let out = '';
+  for (const [name, rb] of vm.ringbufs) for (const r of rb.consume()) out += `ringbuf ${name}: ${Buffer.from(r).toString('hex')}\n`;
+  for (const [name, pb] of vm.perfbufs) for (const s of pb.consume()) out += `perf ${name} cpu ${s.cpu}: ${Buffer.from(s.data).toString('hex')}\n`;
+  return out;
+}
+
 /** Runs the command; throws CliError (exit 1) or UsageError (exit 2). */
 export function runVm(argv: string[], stdin: string): { stdout: string; stderr: string } {
   const a = parseArgs(argv);
   const memory = readMemory(a);
-  const insns = program(stdin, a);
+  const prog: RawInsn[] | ProgramSpec = a.elf !== undefined ? objectProgram(a) : program(stdin, a);
   const steps = a.steps ?? DEFAULT_STEPS;
   try {
-    const vm = new BpfVm(insns, { maxSteps: steps, isa: a.isa, dataSize: Math.max(65536, memory?.length ?? 0) });
+    const vm = new BpfVm(prog, { maxSteps: steps, isa: a.isa, dataSize: Math.max(65536, memory?.length ?? 0) });
     const { r0 } = vm.run(memory ? { data: memory } : {});
-    return { stdout: `0x${r0.toString(16)}\n`, stderr: vm.printk.map((l) => `trace_printk: ${l}\n`).join('') };
+    return { stdout: `0x${r0.toString(16)}\n`, stderr: vm.printk.map((l) => `trace_printk: ${l}\n`).join('') + eventLines(vm) };
   } catch (e) {
     if (e instanceof BpfFault && e.kind === 'budget') {
       throw new CliError(`vm: the program needs more than ${steps} instructions (stopped in the subprogram at insn ${e.pc}); raise --steps if that is legitimate`);
@@ -166,8 +217,8 @@ async function run(ctx: CommandContext): Promise<number> {
     return EXIT.OK;
   }
   // Arguments first: a usage error must not wait for stdin (it may be a terminal).
-  parseArgs(ctx.args);
-  const res = runVm(ctx.args, await readStdin());
+  const a = parseArgs(ctx.args);
+  const res = runVm(ctx.args, a.elf !== undefined ? '' : await readStdin());
   process.stdout.write(res.stdout);
   process.stderr.write(res.stderr);
   return EXIT.OK;
