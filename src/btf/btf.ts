@@ -15,6 +15,14 @@ export class BtfError extends Error {
   }
 }
 
+/** The kernel's BTF is missing or unreadable (raw-tracepoint mode and CO-RE need it). */
+export class BtfUnavailableError extends Error {
+  constructor(readonly path: string, detail: string) {
+    super(`cannot read kernel BTF at ${path} (${detail}); it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y`);
+    this.name = 'BtfUnavailableError';
+  }
+}
+
 export const BtfKind = {
   INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10,
   RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19,
@@ -70,7 +78,7 @@ export class Btf {
     try {
       data = readFileSync(path);
     } catch (e) {
-      throw new BtfError(`cannot read kernel BTF at ${path} (${(e as Error).message}); it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y`);
+      throw new BtfUnavailableError(path, (e as Error).message);
     }
     return new Btf(data);
   }

@@ -12,7 +12,7 @@ import { AsmSyntaxError, excerpt } from '../../asm/syntax-error.js';
 import { BpfVm } from '../../vm/runtime.js';
 import { BpfFault } from '../../vm/fault.js';
 import { CompileError, type Isa } from '../../vm/cfg.js';
-import { CliError, EXIT, UsageError, errorLine } from '../errors.js';
+import { CliError, EXIT, UsageError, toUserError } from '../errors.js';
 import type { Command, CommandContext } from './types.js';
 
 const DEFAULT_STEPS = 16_000_000;
@@ -200,8 +200,9 @@ export function runVmCommand(argv: string[], stdin: string): VmCommandResult {
   try {
     return { code: EXIT.OK, ...runVm(argv, stdin) };
   } catch (e) {
-    if (e instanceof CliError) return { code: e.exitCode, stdout: '', stderr: errorLine(e) };
-    throw e;
+    if (!(e instanceof CliError)) throw e;
+    const { line, exitCode } = toUserError(e); // the same line and exit code main() would give
+    return { code: exitCode, stdout: '', stderr: `denet-pure: ${line}\n` };
   }
 }
 
