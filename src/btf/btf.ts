@@ -57,7 +57,7 @@ export class Btf {
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const magic = this.view.getUint16(0, true);
     if (magic !== MAGIC && this.view.getUint16(0, false) !== MAGIC) {
-      throw new BtfError(`not BTF data (magic 0x${magic.toString(16)}, expected 0xeb9f): expected a file like /sys/kernel/btf/vmlinux or a .BTF section`);
+      throw new BtfError(`not BTF data (bad magic): 0x${magic.toString(16).padStart(4, '0')}, expected 0xeb9f as in /sys/kernel/btf/vmlinux or a .BTF section`);
     }
     this.littleEndian = magic === MAGIC;
     const le = this.littleEndian, v = this.view;
