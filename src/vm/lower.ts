@@ -1,7 +1,7 @@
 // Lowering of one BPF instruction to wasm, shared by the one-function and the split layouts of a
 // subprogram. Control transfers (jumps, exit) go through callbacks, since only the layout knows
 // where a block lives.
-import { Class, JmpOp, LD_IMM64, Mode, Pseudo, Source, opAluJmp, opClass, opMode } from '../asm/opcodes.js';
+import { Class, JmpOp, LD_IMM64, Mode, Pseudo, opAluJmp, opClass, opMode } from '../asm/opcodes.js';
 import type { RawInsn } from '../asm/encoding.js';
 import { Op } from './encoder.js';
 import { CALLX, CompileError, JCOND, jumpTarget, type Isa } from './cfg.js';

@@ -6,10 +6,12 @@ import type { RawInsn } from '../asm/encoding.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
 import { mapLoads, type MapLoad } from '../asm/walk.js';
 import { isPerCpuMapType } from '../asm/abi.js';
-import { helperId, helperName } from '../asm/helpers.js';
+import { helperId } from '../asm/helpers.js';
 import { compileToWasm, type ArrayMapInfo, type CompiledBpf } from './compile.js';
+import type { HelperFn, RunInput, RunResult, VmOptions } from './options.js';
+import { callxImport, helperImport } from './imports.js';
 import type { Isa } from './cfg.js';
-import { FUNC_HANDLE_BASE, LAYOUT_END, MAP_HANDLE_BASE, MAX_REGIONS, REGION_ENTRY, Region, STACK_BYTES, STACK_WASM, regionBase } from './layout.js';
+import { LAYOUT_END, MAP_HANDLE_BASE, MAX_REGIONS, REGION_ENTRY, Region, STACK_BYTES, STACK_WASM, regionBase } from './layout.js';
 import { VmMap, slotBytes } from './maps.js';
 import { BpfFault, LdAbsExit } from './fault.js';
 import { BUILTIN_HELPERS } from './builtins.js';
@@ -17,64 +19,7 @@ import { VmPerfBuf, VmRingBuf, checkRingbufSpec } from './events.js';
 import { describeAddr, faultError, where, type RegionInfo } from './messages.js';
 import { arrayMapInfo, fastMapImport, resolveMapLdImm64, type MapHost } from './map-imports.js';
 
-/** A helper: receives r1..r5 as unsigned 64-bit values, returns r0. */
-export type HelperFn = (vm: BpfVm, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint | number;
-
-export interface VmOptions {
-  /** maps (default: the ProgramSpec's) */
-  maps?: MapSpec[];
-  /** extra or replacement helpers, by id or name ("map_lookup_elem" or "bpf_map_lookup_elem") */
-  helpers?: Record<number | string, HelperFn>;
-  /** raw bytecode only: map fd (ld_imm64 imm) -> map name; without it imm is an index into `maps` */
-  mapFds?: Record<number, string>;
-  /** the CPU the program runs on (per-CPU maps, get_smp_processor_id); default 0 */
-  cpu?: number;
-  /** CPUs per-CPU maps hold values for; default 1 */
-  nCpus?: number;
-  pid?: number;
-  tgid?: number;
-  uid?: number;
-  gid?: number;
-  comm?: string;
-  /** value of get_current_task (e.g. the fake address of a task_struct given to addKernelMemory) */
-  task?: bigint;
-  /** ktime_get_ns and friends; default process.hrtime.bigint */
-  clock?: () => bigint;
-  /** seed of get_prandom_u32 */
-  seed?: number;
-  /** instruction budget per run; a run that exceeds it faults (default 16M) */
-  maxSteps?: number;
-  /** bytes reserved for the context and the data region (defaults 4 KiB and 64 KiB) */
-  ctxSize?: number;
-  dataSize?: number;
-  /**
-   * 'linux' (default) refuses every encoding the kernel refuses; 'rfc9669' also runs what the ISA
-   * standard defines but Linux refuses: callx (the register holds a helper id, or a function handle
-   * from an ld_imm64 of a subprogram), division by a constant 0, constant shifts out of range.
-   */
-  isa?: Isa;
-  /** per-CPU perf buffer size in bytes (like the kernel's data pages); samples beyond it are lost (default unlimited) */
-  perfBufferBytes?: number;
-  /** longest subprogram compiled as one wasm function; longer ones are split (CompileOptions) */
-  maxFunctionInsns?: number;
-}
-
-export interface RunInput {
-  /** context: bytes, or u64 arguments (raw_tracepoint); r1 points at it */
-  ctx?: Uint8Array | bigint[];
-  /** data: r1 = pointer, r2 = length (with ctx as well: r1 = ctx, r2 = data pointer) */
-  data?: Uint8Array;
-  /** overrides r1 */
-  r1?: bigint;
-}
-
-export interface RunResult {
-  /** r0 as an unsigned 64-bit value */
-  r0: bigint;
-  /** instructions executed */
-  steps: number;
-}
-
+export type { HelperFn, VmOptions, RunInput, RunResult } from './options.js';
 
 interface Exports {
   run(r1: bigint, r2: bigint): bigint;
@@ -122,7 +67,8 @@ export class BpfVm {
   private readonly view: DataView;
   private readonly mapList: VmMap[] = [];
   private readonly regions: RegionInfo[] = [];
-  private readonly helpers = new Map<number, HelperFn>();
+  /** helpers by id (builtins and addHelper) */
+  readonly helpers = new Map<number, HelperFn>();
   private readonly kernelMem: Array<{ addr: bigint; bytes: Uint8Array }> = [];
   private exports: Exports;
   private readonly fast = new Set<number>();
@@ -244,8 +190,8 @@ export class BpfVm {
       },
       ldabs: (pc: number, off: bigint, width: number) => this.ldAbs(pc, off, width),
     };
-    if (compiled.callx) env.callx = this.callxImport();
-    for (const id of compiled.helpers) env[this.fast.has(id) ? `m${id}` : `h${id}`] = this.fast.has(id) ? fastMapImport(host, id) : this.helperImport(id);
+    if (compiled.callx) env.callx = callxImport(this);
+    for (const id of compiled.helpers) env[this.fast.has(id) ? `m${id}` : `h${id}`] = this.fast.has(id) ? fastMapImport(host, id) : helperImport(this, id);
     const exports = new WebAssembly.Instance(compiled.module, { env } as WebAssembly.Imports).exports as unknown as Exports;
     exports.budget.value = this.steps;
     exports.cpu.value = this.cpuNow;
@@ -445,45 +391,6 @@ export class BpfVm {
   }
 
   // ---- internals ----------------------------------------------------------------------------
-
-  private helperImport(id: number): (...a: unknown[]) => bigint {
-    const U = (v: bigint): bigint => BigInt.asUintN(64, v);
-    return (a, b, c, d, e, pc, depth) => {
-      const fn = this.helpers.get(id);
-      if (!fn) {
-        throw new BpfFault('helper', pc as number, `${where(this.insns, pc as number)}: helper ${id} (${helperName(id) ?? 'unknown'}) is not available; provide it with vm.addHelper()`);
-      }
-      const savedPc = this.currentPc, savedDepth = this.currentDepth;
-      this.currentPc = pc as number;
-      this.currentDepth = depth as number;
-      const r = fn(this, U(a as bigint), U(b as bigint), U(c as bigint), U(d as bigint), U(e as bigint));
-      this.currentPc = savedPc;
-      this.currentDepth = savedDepth;
-      return typeof r === 'bigint' ? r : BigInt(r);
-    };
-  }
-
-  /** callx: a function handle calls that subprogram in a new frame; a number calls that helper. */
-  private callxImport(): (...a: unknown[]) => bigint {
-    const generic = new Map<number, (...a: unknown[]) => bigint>();
-    return (a, b, c, d, e, target, pc, depth) => {
-      const t = BigInt.asUintN(64, target as bigint);
-      if (t >> 32n === FUNC_HANDLE_BASE >> 32n) {
-        const start = Number(t & 0xffffffffn);
-        if (!this.compiled.subprogs.includes(start)) {
-          throw new BpfFault('helper', pc as number, `${where(this.insns, pc as number)}: callx target 0x${t.toString(16)} is not the start of a subprogram`);
-        }
-        return this.subprogram(start)(a as bigint, b as bigint, c as bigint, d as bigint, e as bigint, (depth as number) + 1);
-      }
-      if (t > 0xffffffffn || !this.helpers.has(Number(t))) {
-        throw new BpfFault('helper', pc as number, `${where(this.insns, pc as number)}: callx target 0x${t.toString(16)} is neither a known helper id nor a function`);
-      }
-      const id = Number(t);
-      let fn = generic.get(id);
-      if (!fn) generic.set(id, (fn = this.helperImport(id)));
-      return fn(a, b, c, d, e, pc, depth);
-    };
-  }
 
   private ldAbs(pc: number, off: bigint, width: number): bigint {
     const o = Number(BigInt.asIntN(32, off));
