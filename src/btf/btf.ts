@@ -16,7 +16,7 @@ export class BtfError extends Error {
 }
 
 /** The kernel's BTF is missing or unreadable (raw-tracepoint mode and CO-RE need it). */
-export class BtfUnavailableError extends Error {
+export class BtfUnavailableError extends BtfError {
   constructor(readonly path: string, detail: string) {
     super(`cannot read kernel BTF at ${path} (${detail}); it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y`);
     this.name = 'BtfUnavailableError';

@@ -74,5 +74,5 @@ export class TracefsError extends Error {
   }
 }
 
-/** The kernel's BTF is missing or unreadable: thrown by the BTF reader (src/btf), re-exported here. */
+/** The kernel's BTF is missing or unreadable: defined with the BTF reader, re-exported here. */
 export { BtfUnavailableError } from '../btf/btf.js';

@@ -38,11 +38,10 @@ function boundOf(op: number, dst: RegVal, src: RegVal, bits: 32 | 64): bigint {
   switch (op) {
     case AluOp.AND: return dmax < smax ? dmax : smax;
     case AluOp.RSH: return known && smin < BigInt(bits) ? (dmax > lim ? lim : dmax) >> smin : lim;
-    case AluOp.LSH: {
-      if (!known || smin >= BigInt(bits)) return lim;
-      const r = dmax << smin;
-      return r <= lim ? r : lim;
-    }
+    case AluOp.LSH:
+      // the kernel keeps a bound only while umax <= 2^(bits-1-shift) (scalar_min_max_lsh)
+      if (!known || smin >= BigInt(bits) || dmax > 1n << (BigInt(bits) - 1n - smin)) return lim;
+      return dmax << smin;
     case AluOp.ADD: {
       const r = dmax + smax;
       return r <= lim ? r : lim;
@@ -84,7 +83,14 @@ export function aluResult(insn: RawInsn, dst: RegVal, src: RegVal, regDst: strin
         if (vmax + dst.off > MAX_PACKET_OFF) throw new Reject(`packet pointer ${regDst} may be more than ${MAX_PACKET_OFF} bytes into the packet`);
         return { t: 'pkt', id: newId(), off: dst.off, vmax, range: 0 };
       }
-      throw new Reject(`pointer arithmetic with an unknown value (${regSrc}) is not supported by this verifier: only ±constant offsets${dst.t === 'pkt' ? `, or adding a number proven at most ${MAX_PACKET_OFF} to a packet pointer` : ''}`);
+      // ctx, stack, map value and record pointers may move by a number the kernel can bound (below
+      // BPF_MAX_VAR_OFF): accesses through them are then checked against the whole range
+      if (dst.t !== 'pkt' && dst.t !== 'pkt_meta' && op === AluOp.ADD && m < BigInt(MAX_PTR_OFF)) {
+        const vmax = (dst.vmax ?? 0) + Number(m);
+        if (vmax + Math.abs(dst.off) >= MAX_PTR_OFF) throw new Reject(`pointer ${regDst} may move ${vmax} bytes: out of bounds`);
+        return { ...dst, vmax };
+      }
+      throw new Reject(`pointer arithmetic with an unknown value (${regSrc}) is not supported by this verifier: only ±constant offsets, or adding a number with a known bound${dst.t === 'pkt' ? ` (at most ${MAX_PACKET_OFF} for packet pointers)` : ''}`);
     }
     const c = Number(BigInt.asIntN(64, src.v));
     const off = dst.off + (op === AluOp.ADD ? c : -c);

@@ -51,7 +51,7 @@ export function helperCall(env: CallEnv, st: State, insn: RawInsn, pc: number): 
   }
   const regs = cur(st).regs;
   let map: number | undefined;
-  let pending: { reg: RegVal; name: string; write: boolean } | undefined;
+  let pending: { reg: RegVal; name: string; write: boolean; kind: string } | undefined;
   let record: Extract<RegVal, { t: 'mem' }> | undefined;
   let allocSize = 0;
   proto.args.forEach((kind, k) => {
@@ -76,20 +76,32 @@ export function helperCall(env: CallEnv, st: State, insn: RawInsn, pc: number): 
         return;
       }
       case 'ctx':
-        if (r.t !== 'ctx' || r.off !== 0) throw new Reject(`${what} (${rn}) must be the unmodified context pointer, but it is ${describe(r)}`);
+        if (r.t !== 'ctx' || r.off !== 0 || r.vmax) throw new Reject(`${what} (${rn}) must be the unmodified context pointer, but it is ${describe(r)}`);
         return;
       case 'mem':
       case 'uninit_mem':
       case 'mem_or_null':
-        pending = { reg: r, name: rn, write: kind === 'uninit_mem' };
+        pending = { reg: r, name: rn, write: kind === 'uninit_mem', kind };
         return;
       case 'size_or_zero': {
-        if (r.t !== 'scalar' || r.v === undefined) throw new Reject(`${what}, the size (${rn}) must be a constant known at verification time, but it is ${describe(r)}`);
-        const isNull = pending!.reg.t === 'scalar' && pending!.reg.v === 0n;
-        if (r.v === 0n) return; // nothing is read
-        if (isNull) throw new Reject(`argument ${k} of ${full} (${pending!.name}) is NULL but its size is ${r.v}`);
-        const n = constArg(r, rn, `${what}, the size`);
-        helperMem(env, st, pending!.reg, pending!.name, n, pending!.write, `argument ${k} of ${full} (${pending!.name}, ${n} bytes)`);
+        // CONST_SIZE_OR_ZERO: a constant, or a number with a known bound (the kernel checks the
+        // memory for the bound); 0 reads nothing, NULL memory is allowed only with MAYBE_NULL
+        const p = pending!;
+        const isNull = p.reg.t === 'scalar' && p.reg.v === 0n;
+        if (r.t !== 'scalar' || (r.v === undefined && (r.max === undefined || r.max >= BigInt(MAX_MEM_ARG)))) {
+          throw new Reject(`${what}, the size (${rn}) must be a constant or a number with a known upper bound, but it is ${describe(r)}`);
+        }
+        const n = Number(r.v ?? r.max!);
+        if (isNull) {
+          if (p.kind !== 'mem_or_null') throw new Reject(`argument ${k} of ${full} (${p.name}) must point to memory, but it is NULL`);
+          if (n !== 0) throw new Reject(`argument ${k} of ${full} (${p.name}) is NULL but its size may be ${n}`);
+          return;
+        }
+        if (n === 0) {
+          if (!['stack', 'value', 'mem', 'pkt'].includes(p.reg.t)) throw new Reject(`argument ${k} of ${full} (${p.name}) must point to stack, map value or ring buffer memory, but it is ${describe(p.reg)}`);
+          return;
+        }
+        helperMem(env, st, p.reg, p.name, n, p.write, `argument ${k} of ${full} (${p.name}, ${r.v === undefined ? `up to ${n}` : n} bytes)`);
         return;
       }
       case 'size': {
@@ -101,7 +113,7 @@ export function helperCall(env: CallEnv, st: State, insn: RawInsn, pc: number): 
         allocSize = constArg(r, rn, `${what}, the record size`);
         return;
       case 'ringbuf_rec':
-        if (r.t !== 'mem' || r.off !== 0 || !st.refs.has(r.ref)) {
+        if (r.t !== 'mem' || r.off !== 0 || r.vmax || !st.refs.has(r.ref)) {
           throw new Reject(`${what} (${rn}) must be an unmodified, null-checked record from bpf_ringbuf_reserve that is not yet submitted or discarded; it is ${describe(r)}`);
         }
         record = r;

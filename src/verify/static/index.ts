@@ -52,6 +52,9 @@ export class VerifierError extends Error {
   }
 }
 
+/** Program types this verifier models (the others are refused as a whole). */
+export const SUPPORTED_PROG_TYPES: ReadonlySet<number> = new Set(Object.keys(ALLOWED).map(Number));
+
 /** The kernel's limit on processed program size for privileged loaders. */
 const MAX_INSNS = 1_000_000;
 

@@ -164,8 +164,11 @@ function condJump(insn: RawInsn, pc: number, st: State): Next {
 function exitInsn(st: State): Next {
   const r0 = cur(st).regs[0]!;
   if (r0.t === 'uninit') throw new Reject('r0 is not set before exit: the return value is uninitialised on this path');
-  if (r0.t !== 'scalar') {
-    throw new Reject(`r0 at exit is ${describe(r0)}; ${st.frames.length > 1 ? 'a subprogram' : 'the program'} must return a number`);
+  // A subprogram may hand back any pointer but one into its own, ending, stack frame (the kernel's
+  // prepare_func_exit copies r0); the program itself returns a number.
+  const callee = st.frames.length - 1;
+  if (st.frames.length > 1 ? r0.t === 'stack' && r0.frame >= callee : r0.t !== 'scalar') {
+    throw new Reject(`r0 at exit is ${describe(r0)}; ${st.frames.length > 1 ? 'a subprogram must return a number or a pointer the caller can use' : 'the program must return a number'}`);
   }
   for (const { at, frame } of st.refs.values()) {
     // a subprogram must release what it reserved (older kernels check refs per frame)

@@ -29,11 +29,13 @@ export interface MemEnv {
 export type AccessKind = 'read' | 'write' | 'atomic';
 
 /** Bounds + alignment shared by map values and ring buffer records. */
-function checkRegion(what: string, off: number, size: number, limit: number): void {
-  if (off < 0 || off + size > limit) {
-    throw new Reject(`${size}-byte access at offset ${off} is outside the ${what} (${limit} bytes: valid offsets 0..${limit - size})`);
+function checkRegion(what: string, off: number, size: number, limit: number, vmax = 0): void {
+  if (off < 0 || off + vmax + size > limit) {
+    const at = vmax ? `offset ${off} + up to ${vmax}` : `offset ${off}`;
+    throw new Reject(`${size}-byte access at ${at} is outside the ${what} (${limit} bytes: valid offsets 0..${limit - size})`);
   }
-  if (off % size !== 0) throw new Reject(`${size}-byte access at offset ${off} of the ${what} is not ${size}-byte aligned`);
+  // With a variable part the kernel checks no alignment either (these hosts have efficient unaligned access).
+  if (!vmax && off % size !== 0) throw new Reject(`${size}-byte access at offset ${off} of the ${what} is not ${size}-byte aligned`);
 }
 
 /** Checks a stack range and returns the frame and its first byte index. */
@@ -80,6 +82,9 @@ export function access(env: MemEnv, st: State, ptr: RegVal, regName: string, ins
   if (value && isPointer(value) && ptr.t !== 'stack') {
     throw new Reject(`storing a pointer (${describe(value)}) into ${ptr.t === 'ctx' ? 'the context' : 'map or ring buffer memory'} is not allowed: it would leak a kernel address`);
   }
+  if ('vmax' in ptr && ptr.vmax && ptr.t !== 'pkt' && ptr.t !== 'value' && ptr.t !== 'mem') {
+    throw new Reject(`${regName} is ${describe(ptr)}: accesses through a ${ptr.t === 'ctx' ? 'context' : 'stack'} pointer moved by a variable amount are not supported by this verifier`);
+  }
   switch (ptr.t) {
     case 'stack': {
       const off = ptr.off + insnOff;
@@ -120,11 +125,11 @@ export function access(env: MemEnv, st: State, ptr: RegVal, regName: string, ins
     case 'value': {
       const map = env.maps[ptr.map]!;
       checkMapPerm(map, kind !== 'write', writes);
-      checkRegion(`value of map '${map.name}'`, ptr.off + insnOff, size, map.valueSize);
+      checkRegion(`value of map '${map.name}'`, ptr.off + insnOff, size, map.valueSize, ptr.vmax ?? 0);
       return kind === 'read' ? loaded(size) : UNKNOWN;
     }
     case 'mem':
-      checkRegion('ring buffer record', ptr.off + insnOff, size, ptr.size);
+      checkRegion('ring buffer record', ptr.off + insnOff, size, ptr.size, ptr.vmax ?? 0);
       return kind === 'read' ? loaded(size) : UNKNOWN;
     case 'pkt':
     case 'pkt_meta': {
@@ -158,6 +163,8 @@ export function access(env: MemEnv, st: State, ptr: RegVal, regName: string, ins
  * (marked initialised). Accepts stack, map value and ring buffer record pointers.
  */
 export function helperMem(env: MemEnv, st: State, reg: RegVal, regName: string, size: number, write: boolean, what: string): void {
+  const vmax = 'vmax' in reg && reg.t !== 'pkt' ? reg.vmax ?? 0 : 0;
+  if (vmax && reg.t !== 'value' && reg.t !== 'mem') throw new Reject(`${what}: ${regName} is ${describe(reg)}; a pointer moved by a variable amount is only supported into map values and ring buffer records`);
   switch (reg.t) {
     case 'stack':
       try {
@@ -172,7 +179,7 @@ export function helperMem(env: MemEnv, st: State, reg: RegVal, regName: string, 
       const map = env.maps[reg.map]!;
       const off = reg.off;
       checkMapPerm(map, !write, write);
-      if (off < 0 || off + size > map.valueSize) throw new Reject(`${what}: ${size} bytes at offset ${off} do not fit in the value of map '${map.name}' (${map.valueSize} bytes)`);
+      if (off < 0 || off + vmax + size > map.valueSize) throw new Reject(`${what}: ${size} bytes at offset ${off}${vmax ? ` + up to ${vmax}` : ''} do not fit in the value of map '${map.name}' (${map.valueSize} bytes)`);
       return;
     }
     case 'pkt':
@@ -181,7 +188,7 @@ export function helperMem(env: MemEnv, st: State, reg: RegVal, regName: string, 
       if (reg.off < 0 || reg.off + size > reg.range) throw new Reject(`${what}: ${size} bytes at packet offset ${reg.off} are not proven inside the packet (${reg.range} bytes checked against data_end)`);
       return;
     case 'mem':
-      if (reg.off < 0 || reg.off + size > reg.size) throw new Reject(`${what}: ${size} bytes at offset ${reg.off} do not fit in the ring buffer record (${reg.size} bytes)`);
+      if (reg.off < 0 || reg.off + vmax + size > reg.size) throw new Reject(`${what}: ${size} bytes at offset ${reg.off} do not fit in the ring buffer record (${reg.size} bytes)`);
       return;
     default:
       throw new Reject(`${what}: ${regName} must point to stack, map value or ring buffer memory, but it is ${describe(reg)}`);

@@ -57,12 +57,12 @@ export const PROTOS: Record<string, Proto> = {
   get_current_task: { args: [], ret: 'int', gpl: true },
   // variadic: the kernel's prototype declares only the format and its size, so r3-r5 go unchecked
   trace_printk: { args: ['mem', 'size'], ret: 'int', gpl: true },
-  probe_read_kernel: { args: ['uninit_mem', 'size', 'any'], ret: 'int', gpl: true },
-  probe_read_user: { args: ['uninit_mem', 'size', 'any'], ret: 'int', gpl: true },
-  probe_read_kernel_str: { args: ['uninit_mem', 'size', 'any'], ret: 'int', gpl: true },
-  probe_read_user_str: { args: ['uninit_mem', 'size', 'any'], ret: 'int', gpl: true },
-  perf_event_output: { args: ['ctx', 'map', 'any', 'mem', 'size'], ret: 'int', gpl: true, maps: [MapType.PERF_EVENT_ARRAY] },
-  ringbuf_output: { args: ['map', 'mem', 'size', 'any'], ret: 'int', gpl: false, maps: [MapType.RINGBUF] },
+  probe_read_kernel: { args: ['uninit_mem', 'size_or_zero', 'any'], ret: 'int', gpl: true },
+  probe_read_user: { args: ['uninit_mem', 'size_or_zero', 'any'], ret: 'int', gpl: true },
+  probe_read_kernel_str: { args: ['uninit_mem', 'size_or_zero', 'any'], ret: 'int', gpl: true },
+  probe_read_user_str: { args: ['uninit_mem', 'size_or_zero', 'any'], ret: 'int', gpl: true },
+  perf_event_output: { args: ['ctx', 'map', 'any', 'mem', 'size_or_zero'], ret: 'int', gpl: true, maps: [MapType.PERF_EVENT_ARRAY] },
+  ringbuf_output: { args: ['map', 'mem', 'size_or_zero', 'any'], ret: 'int', gpl: false, maps: [MapType.RINGBUF] },
   ringbuf_reserve: { args: ['map', 'alloc_size', 'any'], ret: 'ringbuf_or_null', gpl: false, maps: [MapType.RINGBUF] },
   ringbuf_submit: { args: ['ringbuf_rec', 'any'], ret: 'void', gpl: false },
   ringbuf_discard: { args: ['ringbuf_rec', 'any'], ret: 'void', gpl: false },
@@ -74,15 +74,17 @@ export const PROTOS: Record<string, Proto> = {
 const CTX_ONLY: Proto = { args: ['ctx'], ret: 'int', gpl: false };
 const CHANGES: Pick<Proto, 'changesPkt'> = { changesPkt: true };
 Object.assign(PROTOS, {
-  probe_read: { args: ['uninit_mem', 'size', 'any'], ret: 'int', gpl: true },
-  probe_read_str: { args: ['uninit_mem', 'size', 'any'], ret: 'int', gpl: true },
+  probe_read: { args: ['uninit_mem', 'size_or_zero', 'any'], ret: 'int', gpl: true },
+  probe_read_str: { args: ['uninit_mem', 'size_or_zero', 'any'], ret: 'int', gpl: true },
   get_stackid: { args: ['ctx', 'map', 'any'], ret: 'int', gpl: true, maps: [MapType.STACK_TRACE] },
-  get_stack: { args: ['ctx', 'uninit_mem', 'size', 'any'], ret: 'int', gpl: true },
+  get_stack: { args: ['ctx', 'uninit_mem', 'size_or_zero', 'any'], ret: 'int', gpl: true },
   perf_event_read: { args: ['map', 'any'], ret: 'int', gpl: true, maps: [MapType.PERF_EVENT_ARRAY] },
   perf_event_read_value: { args: ['map', 'any', 'uninit_mem', 'size'], ret: 'int', gpl: true, maps: [MapType.PERF_EVENT_ARRAY] },
   perf_prog_read_value: { args: ['ctx', 'uninit_mem', 'size'], ret: 'int', gpl: true },
-  tail_call: { args: ['ctx', 'map', 'any'], ret: 'int', gpl: false, maps: [MapType.PROG_ARRAY] },
+  // RET_VOID: r0 is unreadable after a tail call that did not happen
+  tail_call: { args: ['ctx', 'map', 'any'], ret: 'void', gpl: false, maps: [MapType.PROG_ARRAY] },
   get_current_cgroup_id: { args: [], ret: 'int', gpl: false },
+  current_task_under_cgroup: { args: ['map', 'any'], ret: 'int', gpl: true, maps: [MapType.CGROUP_ARRAY] },
   get_current_ancestor_cgroup_id: { args: ['any'], ret: 'int', gpl: true },
   get_numa_node_id: { args: [], ret: 'int', gpl: false },
   jiffies64: { args: [], ret: 'int', gpl: true },
@@ -135,7 +137,7 @@ const TRACING = [
   // bpf_probe_read(_str) exist only where user and kernel addresses cannot overlap (x86_64, not arm64)
   ...(process.arch === 'x64' ? ['probe_read', 'probe_read_str'] : []),
   'perf_event_read_value', 'get_current_cgroup_id', 'get_current_ancestor_cgroup_id', 'send_signal',
-  'get_ns_current_pid_tgid', 'get_stackid', 'get_stack',
+  'get_ns_current_pid_tgid', 'get_stackid', 'get_stack', 'current_task_under_cgroup',
 ];
 const SOCKET = [...BASE, 'perf_event_output', 'skb_load_bytes', 'skb_load_bytes_relative', 'get_socket_cookie', 'get_socket_uid'];
 const TC = [

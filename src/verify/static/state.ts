@@ -10,17 +10,18 @@ export type RegVal =
    * `max` an unsigned upper bound (never below the kernel's own bound for it)
    */
   | { t: 'scalar'; v?: bigint; max?: bigint }
-  | { t: 'ctx'; off: number }
+  /** `vmax`, on any pointer below: a variable part of at most that many bytes was added (bounded) */
+  | { t: 'ctx'; off: number; vmax?: number }
   /** into the stack frame `frame` (0 = main program); `off` from that frame's r10, so negative */
-  | { t: 'stack'; frame: number; off: number }
+  | { t: 'stack'; frame: number; off: number; vmax?: number }
   /** a map itself (ld_imm64 map fd); `map` indexes spec.maps */
   | { t: 'map'; map: number }
   /** map lookup result before its null check; copies share `id` so one check settles all */
   | { t: 'value_or_null'; map: number; id: number }
-  | { t: 'value'; map: number; off: number }
+  | { t: 'value'; map: number; off: number; vmax?: number }
   /** ring buffer reservation before its null check; `id` is also the reference to release */
   | { t: 'mem_or_null'; size: number; id: number }
-  | { t: 'mem'; size: number; off: number; ref: number }
+  | { t: 'mem'; size: number; off: number; ref: number; vmax?: number }
   /**
    * into the packet (xdp / skb data): `off` fixed bytes past a base, `vmax` the most any variable
    * part added to the base may be, `id` shared by pointers with the same base (0: the packet start),
@@ -91,6 +92,11 @@ export function cloneState(s: State): State {
 export const cur = (s: State): Frame => s.frames[s.frames.length - 1]!;
 
 function regKey(r: RegVal): string {
+  const v = 'vmax' in r && r.vmax && r.t !== 'pkt' ? `~${r.vmax}` : '';
+  return baseKey(r) + v;
+}
+
+function baseKey(r: RegVal): string {
   switch (r.t) {
     case 'uninit': return 'u';
     case 'scalar': return r.v !== undefined ? `s${r.v}` : r.max !== undefined ? `s<${r.max}` : 's';
@@ -124,6 +130,11 @@ export function stateKey(s: State, live?: number): string {
 
 /** Plain words for a register value, used in messages. */
 export function describe(r: RegVal): string {
+  const moved = 'vmax' in r && r.vmax && r.t !== 'pkt' ? ` moved by up to ${r.vmax} more bytes` : '';
+  return baseDescribe(r) + moved;
+}
+
+function baseDescribe(r: RegVal): string {
   switch (r.t) {
     case 'uninit': return 'uninitialised';
     case 'scalar': return r.v !== undefined ? `the number ${r.v}` : r.max !== undefined ? `a number (at most ${r.max})` : 'a number';
