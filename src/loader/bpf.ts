@@ -397,6 +397,20 @@ export function perfEventOpenTracepoint(tracepointId: number, cpu: number): numb
   return track(r.ret, 'perf', `tracepoint#${tracepointId}@cpu${cpu}`);
 }
 
+const PERF_TYPE_SOFTWARE = 1, PERF_COUNT_SW_BPF_OUTPUT = 10, PERF_SAMPLE_RAW = 1n << 10n;
+
+/** A software BPF-output event on one CPU for every process: what bpf_perf_event_output writes to. */
+export function perfEventOpenBpfOutput(cpu: number): number {
+  const attr = scratch('perf_attr', L.perfEventAttrLayout.span);
+  L.perfEventAttrLayout.encode({
+    type: PERF_TYPE_SOFTWARE, size: L.perfEventAttrLayout.span, config: BigInt(PERF_COUNT_SW_BPF_OUTPUT),
+    samplePeriod: 1n, sampleType: PERF_SAMPLE_RAW, flags: 0n, wakeupEvents: 1,
+  } as L.PerfEventAttr, attr.buf, 0);
+  const r = syscall(SYS.perfEventOpen, attr.addr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+  if (r.ret < 0) throw new BpfError(`perf_event_open(bpf output, cpu ${cpu})`, r.errno);
+  return track(r.ret, 'perf', `bpf_output@cpu${cpu}`);
+}
+
 function perfIoctl(fd: number, req: number, arg: number, what: string): void {
   const r = ioctl(fd, req, arg);
   if (r.ret < 0) throw new BpfError(`ioctl(${what})`, r.errno, `perf event fd ${fd}`);
