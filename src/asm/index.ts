@@ -12,3 +12,4 @@ export {
 export { assemble, program, AsmError, type Assembled, type ProgramOptions } from './assemble.js';
 export { disassemble, formatInsn, describe, unknownLine, type DisasmOptions } from './disasm.js';
 export { parseAsm } from './parse.js';
+export * as cbpf from './cbpf/index.js';
