@@ -1,7 +1,7 @@
 // Where output goes. Records: JSON Lines to stdout (--json) and/or a file (--out), one complete line
 // per write call so that a reader never sees a torn line. Human output: stderr, so that stdout stays
 // for the child's own output and for --json.
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { formatLiveLine, formatSummaryTable } from '../monitor/index.js';
 import type { MonitorRecord, SampleRecord, SummaryRecord, TreeRecord } from '../monitor/types.js';
 import type { LiveEbpf } from './ebpf.js';
@@ -13,8 +13,8 @@ export function useColor(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && (noColor === undefined || noColor === '');
 }
 
-function writeFully(fd: number, text: string): void {
-  const buf = Buffer.from(text, 'utf8');
+function writeFully(fd: number, data: string | Uint8Array): void {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let off = 0;
   while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
 }
@@ -77,18 +77,29 @@ export class RecordSink {
 
 /** Writes the --stats summary atomically: a reader sees the old file, nothing, or the whole summary. */
 export function writeStatsFile(path: string, summary: SummaryRecord): void {
+  writeFileAtomic(path, JSON.stringify(summary, null, 2) + '\n', '--stats');
+}
+
+/**
+ * Writes `data` to a temporary file beside `path` and renames it over `path`, so a reader sees the
+ * old file, nothing, or the whole new one. A directory at `path` is refused, never replaced.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, what: string): void {
+  let isDir = false;
+  try { isDir = statSync(path).isDirectory(); } catch { /* does not exist yet */ }
+  if (isDir) throw new CliError(`cannot write ${what} ${path}: it is a directory; give a file name`, EXIT.OUTPUT);
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     const fd = openSync(tmp, 'w');
     try {
-      writeFully(fd, JSON.stringify(summary, null, 2) + '\n');
+      writeFully(fd, data);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, path);
   } catch (err) {
     try { unlinkSync(tmp); } catch { /* never created */ }
-    throw new CliError(`cannot write --stats ${path}: ${(err as Error).message}`, EXIT.OUTPUT);
+    throw new CliError(`cannot write ${what} ${path}: ${(err as Error).message}`, EXIT.OUTPUT);
   }
 }
 

@@ -1,6 +1,7 @@
 // The monitoring session shared by `run` and `attach`: checks and opens everything in an order that
 // leaves no trace on failure, samples on the adaptive schedule, and always ends with a summary.
 import { performance } from 'node:perf_hooks';
+import { machine } from 'node:os';
 import {
   adaptiveIntervalMs,
   collectEnv,
@@ -107,6 +108,7 @@ export async function monitorTarget(s: Session, target: Target, stopper: Stopper
     executable: target.executable,
     t0_ms: Date.now(),
     version: packageVersion(),
+    arch: machine(),
     capabilities: { ebpf: s.ebpf.capability },
   };
   sink.write(metadata);
