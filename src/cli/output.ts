@@ -2,9 +2,8 @@
 // per write call so that a reader never sees a torn line. Human output: stderr, so that stdout stays
 // for the child's own output and for --json.
 import { closeSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { formatLiveLine, formatSummaryTable } from '../monitor/index.js';
+import { formatLiveLine, formatSummaryTable, type LiveEbpf } from '../monitor/index.js';
 import type { MonitorRecord, SampleRecord, SummaryRecord, TreeRecord } from '../monitor/types.js';
-import type { LiveEbpf } from './ebpf.js';
 import { CliError, EXIT } from './errors.js';
 
 /** Colours only on a terminal, and never when NO_COLOR is set (https://no-color.org). */

@@ -1,6 +1,6 @@
 // Summaries, JSON Lines parsing and CSV export. A live run and a file read back go through the same
 // SummaryAccumulator, so `stats` on a file reproduces the summary written at the end of the run.
-import type { AggregatedMetrics, Metrics, MonitorRecord, SampleRecord, SummaryRecord, TreeRecord } from './types.js';
+import type { AggregatedMetrics, EbpfBlock, Metrics, MonitorRecord, ProcessRecord, SampleRecord, SummaryRecord, TreeRecord } from './types.js';
 
 function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
@@ -24,6 +24,29 @@ export class SummaryAccumulator {
   private lastCpuTime: number | undefined;
   /** Fallback for denet files without cpu_time_secs: the integral of cpu_usage between samples. */
   private integratedCpu = 0;
+  /** Process records: their lifetimes (start, end) and the largest peak RSS among them. */
+  private readonly lifetimes: [number, number | null][] = [];
+  private processPeakRss = 0;
+
+  /** A process record: counted once; its lifetime and peak RSS bound max_processes and peak_mem_rss_kb from below. */
+  addProcess(p: ProcessRecord): void {
+    this.lifetimes.push([num(p.start_ms), typeof p.exit_ms === 'number' ? p.exit_ms : null]);
+    this.processPeakRss = Math.max(this.processPeakRss, num(p.peak_mem_rss_kb));
+  }
+
+  /** The most processes alive at one time, from the lifetimes of the process records. */
+  private concurrency(): number {
+    const events: [number, number][] = [];
+    for (const [start, end] of this.lifetimes) {
+      events.push([start, 1]);
+      events.push([end ?? Infinity, -1]);
+    }
+    // At equal times an exit comes first: a process that ends as another starts does not overlap it.
+    events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let now = 0, max = 0;
+    for (const [, d] of events) max = Math.max(max, (now += d));
+    return max;
+  }
 
   add(record: TreeRecord | SampleRecord): void {
     let m: Partial<AggregatedMetrics>;
@@ -53,16 +76,17 @@ export class SummaryAccumulator {
     this.last = m;
   }
 
-  finish(extra?: { ebpf?: unknown }): SummaryRecord {
+  finish(extra?: { ebpf?: EbpfBlock }): SummaryRecord {
     const last = this.last;
     const s: SummaryRecord = {
       kind: 'summary',
       // From the first to the last sample (the time before the first sample is not observed).
       total_time_secs: (this.lastTs - this.firstTs) / 1000,
       sample_count: this.count,
-      max_processes: this.maxProcesses,
+      // Samples see the processes alive at their instant; process records also those that lived between two.
+      max_processes: Math.max(this.maxProcesses, this.concurrency()),
       max_threads: this.maxThreads,
-      peak_mem_rss_kb: this.peakRss,
+      peak_mem_rss_kb: Math.max(this.peakRss, this.processPeakRss),
       // Mean over samples (denet's definition), not weighted by interval length.
       avg_cpu_usage: this.count > 0 ? round2(this.cpuSum / this.count) : 0,
       peak_cpu_usage: this.peakCpu,
@@ -73,6 +97,7 @@ export class SummaryAccumulator {
       total_syscall_read_bytes: num(last.syscall_read_bytes),
       total_syscall_write_bytes: num(last.syscall_write_bytes),
     };
+    if (this.lifetimes.length > 0) s.total_processes = this.lifetimes.length;
     if (extra?.ebpf !== undefined) s.ebpf = extra.ebpf;
     return s;
   }
@@ -82,11 +107,12 @@ export class SummaryAccumulator {
  * The summary of parsed records, by the same code as the live one. Without `extra`, the ebpf block of
  * the file's own summary line (if any) is carried over, so a file reproduces its live summary.
  */
-export function summarizeRecords(records: readonly MonitorRecord[], extra?: { ebpf?: unknown }): SummaryRecord {
+export function summarizeRecords(records: readonly MonitorRecord[], extra?: { ebpf?: EbpfBlock }): SummaryRecord {
   const acc = new SummaryAccumulator();
-  let fileEbpf: unknown;
+  let fileEbpf: EbpfBlock | undefined;
   for (const r of records) {
     if (r.kind === 'tree' || r.kind === 'sample') acc.add(r);
+    else if (r.kind === 'process') acc.addProcess(r);
     else if (r.kind === 'summary' && r.ebpf !== undefined) fileEbpf = r.ebpf;
   }
   return acc.finish(extra ?? (fileEbpf !== undefined ? { ebpf: fileEbpf } : undefined));
@@ -100,7 +126,7 @@ export interface ParseError {
   message: string;
 }
 
-const KINDS = new Set(['env', 'metadata', 'tree', 'sample', 'summary']);
+const KINDS = new Set(['env', 'metadata', 'tree', 'sample', 'process', 'summary']);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

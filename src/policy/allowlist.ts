@@ -84,7 +84,7 @@ export function learnAllowList(runs: readonly RunData[], opts: LearnOptions = {}
   for (const r of runs) {
     if (!r.syscalls) throw new PolicyError(`${r.source} has no syscall counts; record the run with --enable-ebpf (and --out FILE)`);
     if (r.syscallsPartial) throw new PolicyError(`${r.source} lacks its summary line, so only its most frequent syscalls are known; an allow-list needs them all: record the run again`);
-    if (r.dropped > 0) throw new PolicyError(`${r.source}: ${r.dropped} syscall events were not counted (a kernel table was full), so the allow-list could miss syscalls; record the run again`);
+    if (r.incomplete) throw new PolicyError(`${r.source}: ${r.incomplete}, so the allow-list could miss syscalls; record the run again (with larger tables)`);
   }
   const { arch, from } = resolveArch(runs, opts.arch);
   const table: SyscallTable = syscallTable(arch);

@@ -113,7 +113,7 @@ export function diffRuns(base: RunData, head: RunData, limits: readonly Limit[] 
   }
   for (const r of [base, head]) {
     if (r.syscallsPartial) notes.push(`${r.source}: the summary line is missing; per-syscall counts are only the last sample's most frequent syscalls`);
-    if (r.dropped > 0) notes.push(`${r.source}: ${r.dropped} syscall events were not counted (a kernel table was full); its counts are low`);
+    if (r.incomplete) notes.push(`${r.source}: ${r.incomplete}; its counts are low`);
   }
 
   const breaches: Breach[] = [];

@@ -38,8 +38,8 @@ export interface RunData {
   errorsTotal?: number;
   /** time spent in syscalls, microseconds, when the run recorded it */
   syscallTimeUs?: number;
-  /** syscall events the kernel side could not count (a full table): the counts are incomplete */
-  dropped: number;
+  /** why the syscall counts are incomplete (ebpf.losses: full kernel tables), when they are */
+  incomplete?: string;
   /** lines that were not records: how many, and the first one's line number and reason */
   skipped?: { count: number; first: string };
 }
@@ -93,7 +93,8 @@ export function loadRun(text: string, source: string): RunData {
     // The last sample's ebpf block is cumulative: totals and categories are whole, the syscall list is its top few.
     const last = samples[samples.length - 1]!;
     const ebpf = last.kind === 'tree' ? last.aggregated?.ebpf : last.ebpf;
-    run = fromSummary(summarizeRecords(samples, ebpf === undefined ? undefined : { ebpf }), 'rebuilt', source);
+    // Every record goes in (process records carry exited processes' figures), as `stats` does it.
+    run = fromSummary(summarizeRecords(records, ebpf === undefined ? undefined : { ebpf }), 'rebuilt', source);
   }
   if (arch !== undefined) run.arch = arch;
   if (skipped) run.skipped = skipped;
@@ -109,11 +110,18 @@ function tryJson(text: string): { ok: true; value: unknown } | { ok: false } {
 }
 
 function fromSummary(summary: SummaryRecord, origin: RunOrigin, source: string): RunData {
-  const run: RunData = { source, origin, summary, syscallsPartial: false, dropped: 0 };
+  const run: RunData = { source, origin, summary, syscallsPartial: false };
   const ebpf = isObject(summary.ebpf) ? summary.ebpf : undefined;
   const block = isObject(ebpf?.syscalls) ? ebpf.syscalls : undefined;
   if (!block) return run;
-  run.dropped = count(ebpf!.dropped) ?? 0;
+  const losses: Record<string, unknown> = isObject(ebpf!.losses) ? ebpf!.losses : {};
+  const uncounted = count(losses.syscalls_uncounted) ?? count((ebpf as Record<string, unknown>).dropped) ?? 0;
+  const untracked = count(losses.processes_untracked) ?? 0;
+  const lost = [
+    uncounted ? `${uncounted} syscall${uncounted === 1 ? ' was' : 's were'} not counted` : '',
+    untracked ? `${untracked} process${untracked === 1 ? ' was' : 'es were'} never tracked` : '',
+  ].filter(Boolean);
+  if (lost.length) run.incomplete = `${lost.join(' and ')} (a kernel table was full)`;
   run.syscallTotal = count(block.total);
   if (isObject(block.by_category)) {
     run.byCategory = Object.fromEntries(Object.entries(block.by_category).flatMap(([k, v]) => (count(v) === undefined ? [] : [[k, v as number]])));

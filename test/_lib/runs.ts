@@ -17,6 +17,8 @@ export interface FakeRun {
   noSummary?: boolean;
   /** extra fields merged into the summary's ebpf.syscalls (table, errors) */
   extraSyscalls?: Record<string, unknown>;
+  /** extra fields merged into the summary's ebpf (losses) */
+  extraEbpf?: Record<string, unknown>;
   arch?: string;
   /** no eBPF at all */
   noEbpf?: boolean;
@@ -36,7 +38,7 @@ export function runLines(r: FakeRun): string[] {
       process_count: 1,
       cpu_time_secs: (r.cpu ?? 0.5) * share,
     };
-    if (!r.noEbpf) aggregated.ebpf = { syscalls: buildSyscallsBlock(partial, wall * share) };
+    if (!r.noEbpf) aggregated.ebpf = { syscalls: buildSyscallsBlock(partial, wall * share), losses: { syscalls_uncounted: 0, processes_untracked: 0, exits_unrecorded: 0 } };
     lines.push({ kind: 'tree', ts_ms: ts, parent: null, children: [], aggregated });
   }
   if (!r.noSummary) {
@@ -45,7 +47,13 @@ export function runLines(r: FakeRun): string[] {
       avg_cpu_usage: 50, peak_cpu_usage: 50, total_cpu_time_secs: r.cpu ?? 0.5, total_disk_read_bytes: 0, total_disk_write_bytes: 0,
       total_syscall_read_bytes: 0, total_syscall_write_bytes: 0,
     };
-    if (!r.noEbpf) summary.ebpf = { syscalls: { ...buildSyscallsBlock(r.counts, wall), by_syscall: buildBySyscall(new Map(Object.entries(r.counts))), ...r.extraSyscalls } };
+    if (!r.noEbpf) {
+      summary.ebpf = {
+        syscalls: { ...buildSyscallsBlock(r.counts, wall), by_syscall: buildBySyscall(new Map(Object.entries(r.counts))), ...r.extraSyscalls },
+        losses: { syscalls_uncounted: 0, processes_untracked: 0, exits_unrecorded: 0 },
+        ...r.extraEbpf,
+      };
+    }
     lines.push(summary);
   }
   return lines.map((l) => JSON.stringify(l));

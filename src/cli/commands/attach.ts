@@ -3,9 +3,10 @@
 import { constants as osConstants } from 'node:os';
 import { EXIT, UsageError } from '../errors.js';
 import { printHelp } from '../help.js';
+import { CliOutputs, sessionOptions } from '../monitoring.js';
 import { parseMonitorArgs } from '../options.js';
 import { describeProcess, parsePid } from '../resolve.js';
-import { closeSession, monitorTarget, openSession, Stopper } from '../session.js';
+import { Session } from '../../session/index.js';
 import type { Command, CommandContext } from './types.js';
 
 const STOPPING: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -18,21 +19,26 @@ async function run(ctx: CommandContext): Promise<number> {
   const pid = parsePid(words[0]);
   if (pid === process.pid) throw new UsageError('cannot attach to denet-pure itself');
   const { cmd, executable } = describeProcess(pid);
+  const out = new CliOutputs(opts);
 
-  const session = await openSession(opts);
-  const stopper = new Stopper();
+  const session = await Session.open(sessionOptions(opts), out);
+  try {
+    out.open();
+  } catch (err) {
+    session.close();
+    throw err;
+  }
   let caught: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     caught ??= sig;
-    stopper.stop('signal');
+    session.stop('signal');
   };
   for (const sig of STOPPING) process.on(sig, onSignal);
   try {
-    session.ebpf.tracer?.trackTree(pid);
-    await monitorTarget(session, { pid, cmd, executable }, stopper);
+    await session.attach(pid, { cmd, executable });
   } finally {
     for (const sig of STOPPING) process.off(sig, onSignal);
-    closeSession(session);
+    out.close();
   }
   // Interrupted: the conventional 128+signal, after the summary has been written.
   return caught ? 128 + (osConstants.signals[caught] ?? 0) : EXIT.OK;
