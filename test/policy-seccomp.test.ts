@@ -168,7 +168,7 @@ cliTest('writes each format atomically; -o - writes stdout; disasm --cbpf reads 
   assert.equal(readFileSync(bpf), bytes);
   const d = runCli(['seccomp', ls, '--format', 'bpf', '-o', dir]);
   assert.is(d.code, 4);
-  assert.match(d.stderr, /cannot write -o .*out-seccomp: it is a directory; give a file name/);
+  assert.match(d.stderr, /cannot write --out .*out-seccomp: it is a directory; give a file name/);
   assert.ok(existsSync(join(dir, 'ls.bpf')));
 });
 

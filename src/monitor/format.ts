@@ -52,6 +52,8 @@ export interface LiveLineOptions {
   ebpf?: LiveEbpf | null;
   /** Terminal columns; segments are dropped, least important first, to fit. Default 120. */
   width?: number;
+  /** The command has exited; monitoring waits for this many descendants. */
+  waitingFor?: number;
 }
 
 interface Segment {
@@ -70,7 +72,9 @@ export function formatLiveLine(rec: TreeRecord | SampleRecord, opts: LiveLineOpt
   const label = (s: string) => paint(c, '2', s);
   const segs: Segment[] = [
     { text: paint(c, '1', formatDuration(opts.elapsedMs / 1000)), drop: 0 },
-    { text: `${procs} ${procs === 1 ? 'proc' : 'procs'}`, drop: 4 },
+    opts.waitingFor !== undefined
+      ? { text: paint(c, '33', `waiting for ${opts.waitingFor} ${opts.waitingFor === 1 ? 'descendant' : 'descendants'}`), drop: 0 }
+      : { text: `${procs} ${procs === 1 ? 'proc' : 'procs'}`, drop: 4 },
     { text: `${label('CPU')} ${paint(c, cpuCode, `${cpu.toFixed(1)}%`)}`, drop: 0 },
     { text: `${label('RSS')} ${formatBytes(m.mem_rss_kb * 1024)}`, drop: 1 },
     {

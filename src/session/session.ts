@@ -121,8 +121,6 @@ interface Target {
 export class Session {
   private readonly stopper = new Stopper();
   private closed = false;
-  /** run(): the command has been started (its failures are reported after it exits). */
-  started = false;
 
   private constructor(
     private readonly opts: SessionOptions,
@@ -162,7 +160,6 @@ export class Session {
       const tracer = this.ebpf.tracer;
       const alone = !(this.opts.includeChildren ?? true);
       child = await startChild(() => (tracer ? tracer.spawnTracked(spawnFn, { alone }) : spawnFn()), name);
-      this.started = true;
     } catch (err) {
       this.close();
       throw err;
@@ -200,7 +197,7 @@ export class Session {
         // Monitoring failed (e.g. the output disk is full): the command is not abandoned mid-run. It
         // goes on to its end, signals still reach it, and then the failure is reported.
         this.close();
-        if (err instanceof MonitoringFailedError) {
+        if (err instanceof MonitoringFailedError && status === undefined) {
           this.observer.warn?.(`${err.message}; waiting for ${name} to exit`);
           err.reported = true;
         }

@@ -15,11 +15,12 @@ import {
 } from './programs.js';
 import { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
 import { decodeExit, type ProcessExit } from './exits.js';
+import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
 
 // 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
-const DEFAULTS = { maxProcesses: 16384, maxCounts: 65536, maxSlots: DEFAULT_SLOTS };
+const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS };
 
 /** The attach points of each mode: [program, tracepoint]. */
 const ATTACH_POINTS = {

@@ -16,18 +16,13 @@ async function run(ctx: CommandContext): Promise<number> {
   if (opts.help) return printHelp(), EXIT.OK;
   if (words.length > 1) throw new UsageError(`attach takes one PID, got ${words.length} arguments; to start a command use: denet-pure run -- ${words.join(' ')}`);
   if (opts.killOnDuration) throw new UsageError('--kill-on-duration applies to run only; attach never signals the process');
+  if (opts.stopWithCommand) throw new UsageError('--stop-with-command applies to run only; attach ends when the process and its descendants have exited');
   const pid = parsePid(words[0]);
   if (pid === process.pid) throw new UsageError('cannot attach to denet-pure itself');
   const { cmd, executable } = describeProcess(pid);
   const out = new CliOutputs(opts);
 
   const session = await Session.open(sessionOptions(opts), out);
-  try {
-    out.open();
-  } catch (err) {
-    session.close();
-    throw err;
-  }
   let caught: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     caught ??= sig;

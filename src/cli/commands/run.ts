@@ -20,21 +20,15 @@ async function run(ctx: CommandContext): Promise<number> {
   // Capabilities granted to us for BPF (setpriv/capsh ambient caps) must not pass on to the command.
   await clearAmbientCapabilities();
   const session = await Session.open(sessionOptions(opts), out);
-  try {
-    out.open();
-  } catch (err) {
-    session.close();
-    throw err;
-  }
   let result;
   try {
-    result = await session.run({ executable, args, argv0: name, killOnDuration: opts.killOnDuration });
-  } catch (err) {
-    // The command never started: leave no --out file behind.
-    if (!session.started) out.abandon();
-    throw err;
+    result = await session.run({ executable, args, argv0: name, killOnDuration: opts.killOnDuration, waitForDescendants: !opts.stopWithCommand });
   } finally {
     out.close();
+  }
+  if (result.descendantsLeft > 0) {
+    const n = result.descendantsLeft;
+    out.warn(`${name} exited; ${n} ${n === 1 ? 'descendant was' : 'descendants were'} still running and ${n === 1 ? 'is' : 'are'} not monitored further (without --stop-with-command, run waits for them)`);
   }
   // --duration without --kill-on-duration: monitoring stopped, the command keeps running on its own.
   return result.status ? exitCodeOf(result.status) : EXIT.OK;

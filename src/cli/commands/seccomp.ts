@@ -3,7 +3,8 @@ import { cbpf } from '../../asm/index.js';
 import { learnAllowList, ociProfile, seccompProgram, systemdDropIn, type DenyAction } from '../../policy/index.js';
 import { EXIT, UsageError } from '../errors.js';
 import { parseStrict } from '../options.js';
-import { writeFileAtomic } from '../output.js';
+import { writeOutput } from '../output.js';
+import { checkWritable } from '../resolve.js';
 import { asCliError, readRun, stderrWarn } from '../runs.js';
 import type { Command, CommandContext } from './types.js';
 
@@ -73,6 +74,8 @@ async function run(ctx: CommandContext): Promise<number> {
   if (files.filter((f) => f === '-').length > 1) throw new UsageError("only one run can be '-' (stdin)");
   if (out === '-' && format === 'bpf' && process.stdout.isTTY) throw new UsageError('not writing a binary filter to a terminal; give -o FILE or pipe it');
 
+  // Checked before any work, so a bad -o fails at once and creates nothing.
+  const target = checkWritable('out', out);
   const runs = files.map((f) => readRun(f, stderrWarn));
   const list = asCliError(() => learnAllowList(runs, { arch: values.arch, allow: values.allow }));
   const d = deny as DenyAction;
@@ -82,8 +85,7 @@ async function run(ctx: CommandContext): Promise<number> {
     const { filters } = cbpf.assembleCbpf(seccompProgram(list, d));
     return { data: cbpf.encodeCbpf(filters), what: `${filters.length} BPF instructions` };
   });
-  if (out === '-') process.stdout.write(data);
-  else writeFileAtomic(out, data, '-o');
+  writeOutput('out', target, data);
   const added = values.allow?.length ? ' (with --allow)' : '';
   const compat = list.compat.length ? `, ${list.compat.length} 32-bit (${list.compatPrefix})` : '';
   const n = list.native.length;
