@@ -57,6 +57,13 @@ test('the most specific limit applies: own > syscall:* > the bare default', () =
   assert.equal(keys(later), ['syscall:read'], 'a later value for the same figure wins');
 });
 
+test('processes are counted: a bare limit applies; an older file without the count is skipped', () => {
+  const d = diffRuns(run({ ...BASE, processes: 3 }), run({ ...BASE, processes: 30 }), parseLimits(['10%']));
+  assert.equal(keys(d), ['processes']);
+  assert.equal(keys(diffRuns(run({ ...BASE, processes: 3 }), run({ ...BASE, processes: 6 }), parseLimits(['10%']))), [], 'under --min-count');
+  assert.equal(keys(diffRuns(run(BASE), run({ ...BASE, processes: 30 }), parseLimits(['10%']))), []);
+});
+
 test('times and sizes: only when named, and above their noise floor', () => {
   const base = run({ ...BASE, wall: 1, cpu: 0.5, rssKb: 10_000 });
   const head = run({ ...BASE, wall: 3, cpu: 0.55, rssKb: 30_000 });
@@ -133,7 +140,7 @@ test('file kinds: pretty and one-line summaries, JSON Lines; bad files get one l
 test('limit syntax errors are typed and say what is expected', () => {
   const cases: Array<[string, RegExp]> = [
     ['ten', /invalid --max-increase value 'ten': expected a percentage \(10%\) or an absolute increase \(\+100\)/],
-    ['memory=5%', /unknown figure 'memory' in --max-increase \(expected wall, cpu, rss, read, write, syscalls, errors, syscall_time/],
+    ['memory=5%', /unknown figure 'memory' in --max-increase \(expected wall, cpu, rss, read, write, processes, syscalls, errors, syscall_time/],
     ['category:disk=5%', /unknown category 'disk'/],
     ['syscall:Open At=5%', /is not a syscall name/],
     ['5%,,rss=1%', /empty element/],

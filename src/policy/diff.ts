@@ -68,6 +68,7 @@ function metricValue(run: RunData, key: MetricKey): number | undefined {
     case 'rss': return s.peak_mem_rss_kb;
     case 'read': return s.total_disk_read_bytes;
     case 'write': return s.total_disk_write_bytes;
+    case 'processes': return s.total_processes;
     case 'syscalls': return run.syscallTotal;
     case 'errors': return run.errorsTotal;
     case 'syscall_time': return run.syscallTimeUs;
@@ -77,6 +78,7 @@ function metricValue(run: RunData, key: MetricKey): number | undefined {
 const missing = (run: RunData, what: string): string => `${run.source} has no ${what}`;
 
 const NOT_RECORDED: Partial<Record<MetricKey, string>> = {
+  processes: 'no process count (recorded by an older version)',
   syscalls: 'no syscall counts (record with --enable-ebpf)',
   errors: 'no syscall errors recorded',
   syscall_time: 'no syscall times recorded',

@@ -3,6 +3,7 @@
 // from run to run. Times, memory and disk bytes vary with the machine, so they are checked only when
 // named ("cpu=20%"). A value is a percentage ("5%" or "5") or an absolute increase ("+200", in the
 // figure's unit: calls, seconds, kB, bytes, microseconds).
+// `processes` (every process of the tree, short-lived ones included) is counted too.
 import { CATEGORIES } from '../syscalls/index.js';
 
 export class LimitSyntaxError extends Error {
@@ -19,6 +20,7 @@ export const METRICS = {
   rss: { label: 'peak RSS', unit: 'kB', counted: false },
   read: { label: 'disk read', unit: 'B', counted: false },
   write: { label: 'disk write', unit: 'B', counted: false },
+  processes: { label: 'processes', unit: 'count', counted: true },
   syscalls: { label: 'syscalls', unit: 'calls', counted: true },
   errors: { label: 'syscall errors', unit: 'calls', counted: true },
   syscall_time: { label: 'time in syscalls', unit: 'us', counted: false },

@@ -20,6 +20,8 @@ export interface FakeRun {
   /** extra fields merged into the summary's ebpf (losses) */
   extraEbpf?: Record<string, unknown>;
   arch?: string;
+  /** summary.total_processes */
+  processes?: number;
   /** no eBPF at all */
   noEbpf?: boolean;
 }
@@ -45,7 +47,7 @@ export function runLines(r: FakeRun): string[] {
     const summary: Record<string, unknown> = {
       kind: 'summary', total_time_secs: wall, sample_count: n, max_processes: 1, max_threads: 1, peak_mem_rss_kb: r.rssKb ?? 4096,
       avg_cpu_usage: 50, peak_cpu_usage: 50, total_cpu_time_secs: r.cpu ?? 0.5, total_disk_read_bytes: 0, total_disk_write_bytes: 0,
-      total_syscall_read_bytes: 0, total_syscall_write_bytes: 0,
+      total_syscall_read_bytes: 0, total_syscall_write_bytes: 0, ...(r.processes !== undefined ? { total_processes: r.processes } : {}),
     };
     if (!r.noEbpf) {
       summary.ebpf = {

@@ -7,18 +7,20 @@ import type { Command, CommandContext } from './types.js';
 
 export const DIFF_HELP = `usage: denet-pure diff BASE HEAD [--max-increase LIMITS] [--min-count N] [--min-change N] [--json] [--all]
 
-Compares two runs, figure by figure: wall time, CPU time, peak RSS, disk read/write, syscalls in all,
-syscall errors and time (when recorded), each category and each syscall: base -> head, the change
+Compares two runs, figure by figure: wall time, CPU time, peak RSS, disk read/write, processes,
+syscalls in all, syscall errors and time (when recorded), each category and each syscall: base -> head, the change
 and the change in %. BASE and HEAD are JSON Lines files (--out FILE) or summaries (--stats FILE);
 '-' reads one of them from stdin. A file whose summary line is missing (the run was cut short) is
 summarized again from its samples, and diff says so.
 
   --max-increase LIMITS  fail (exit 1) when a figure grew by more than its limit, naming each one.
                          LIMITS is a comma list; the option may be repeated:
-                           10%                 every counted figure: syscalls, each syscall, each
-                                               category, errors (they repeat exactly run to run)
-                           syscalls=5%         one figure: wall, cpu, rss, read, write, syscalls,
-                                               errors, syscall_time (times and sizes only when named)
+                           10%                 every counted figure: processes, syscalls, each
+                                               syscall, each category, errors (they repeat exactly
+                                               run to run)
+                           syscalls=5%         one figure: wall, cpu, rss, read, write, processes,
+                                               syscalls, errors, syscall_time (times and sizes are
+                                               checked only when named)
                            syscall:openat=20%  one syscall (syscall:ia32:read for a 32-bit one)
                            category:network=0  one category; syscall:* and category:* for all
                            syscall:futex=+50   an absolute increase instead of a percentage
