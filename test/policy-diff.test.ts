@@ -186,6 +186,15 @@ cliTest('a cut-short file is rebuilt and diff says so on stderr', () => {
   assert.match(r.stdout, /head  .*\(summary line missing: rebuilt from 3 samples/);
 });
 
+cliTest('a large cut-short file (50,000 samples, a torn last line) is read in reasonable time', () => {
+  const lines = runLines({ ...BASE, noSummary: true, samples: 50_000 });
+  const big = writeRun(lines.join('\n') + '\n{"kind":"tree","ts_ms":1');
+  const r = runCli(['diff', big, big, '--json'], { timeout: 60_000 });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).head.samples, 50_000);
+  assert.match(r.stderr, /1 line skipped \(line 50002: invalid JSON/);
+});
+
 cliTest('usage errors exit 2 with one line; unusable files exit 1 with one line', () => {
   const a = writeRun(BASE);
   const dir = join(scratchDir(), 'a-dir');

@@ -209,6 +209,17 @@ cliTest('usage errors exit 2, unusable runs exit 1, each with one line', () => {
   }
 });
 
+cliTest('disasm without --cbpf: eBPF slots, hex or raw, in the verifier syntax', () => {
+  const prog = Buffer.from('b7000000' + '2a000000' + '95000000' + '00000000', 'hex');
+  const expected = '   0: r0 = 42\n   1: exit\n';
+  assert.is(runCli(['disasm'], { input: 'b7 00 00 00 2a 00 00 00 95 00 00 00 00 00 00 00' }).stdout, expected);
+  assert.is(runCli(['disasm', '-'], { input: prog }).stdout, expected);
+  const odd = runCli(['disasm'], { input: prog.subarray(0, 12) });
+  assert.is(odd.code, 1);
+  assert.match(odd.stderr, /12 bytes is not a whole number of 8-byte eBPF slots \(classic BPF\? use --cbpf\)/);
+  assert.is(runCli(['disasm', 'a', 'b']).code, 2);
+});
+
 cliTest('--help teaches the formats and what a launcher needs', () => {
   const r = runCli(['seccomp', '--help']);
   assert.is(r.code, 0);
