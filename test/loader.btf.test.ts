@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { kernelTest } from './_lib/privilege.js';
-import { Btf, BtfKind } from '../src/loader/btf.js';
+import { Btf, BtfKind } from '../src/btf/index.js';
 
 const t = suite('loader btf');
 const VMLINUX = '/sys/kernel/btf/vmlinux';

@@ -154,7 +154,7 @@ cliTest('writes each format atomically; -o - writes stdout; disasm --cbpf reads 
   assert.is(dis.code, 0, dis.stderr);
   assert.match(dis.stdout, /^l0:\tld \[4\]\t; seccomp_data\.arch\n/);
   assert.match(dis.stdout, /; openat\n/);
-  const hex = runCli(['disasm', '--cbpf', '--no-notes'], { input: bytes.toString('hex').replace(/(..)/g, '$1 ') });
+  const hex = runCli(['disasm', '--cbpf', '--no-notes', '-'], { input: bytes.toString('hex').replace(/(..)/g, '$1 ') });
   assert.is(hex.stdout, cbpf.disassembleCbpf(cbpf.decodeCbpf(bytes)), 'hex on stdin, no notes');
   const oci = runCli(['seccomp', ls, '--format', 'oci', '-o', '-', '--deny', 'kill']);
   assert.is(oci.code, 0, oci.stderr);
@@ -203,21 +203,13 @@ cliTest('usage errors exit 2, unusable runs exit 1, each with one line', () => {
     assert.is(r.stdout, '');
   }
   for (const [input, re] of [['', /stdin is empty/], ['\x01\x02\x03', /3 bytes is not a whole number of 8-byte struct sock_filter entries/], ['abc', /looks like hex text but is not/]] as const) {
-    const r = runCli(['disasm', '--cbpf'], { input });
+    const r = runCli(['disasm', '--cbpf', '-'], { input });
     assert.is(r.code, 1, r.stderr);
     assert.match(r.stderr, re);
   }
-});
-
-cliTest('disasm without --cbpf: eBPF slots, hex or raw, in the verifier syntax', () => {
-  const prog = Buffer.from('b7000000' + '2a000000' + '95000000' + '00000000', 'hex');
-  const expected = '   0: r0 = 42\n   1: exit\n';
-  assert.is(runCli(['disasm'], { input: 'b7 00 00 00 2a 00 00 00 95 00 00 00 00 00 00 00' }).stdout, expected);
-  assert.is(runCli(['disasm', '-'], { input: prog }).stdout, expected);
-  const odd = runCli(['disasm'], { input: prog.subarray(0, 12) });
-  assert.is(odd.code, 1);
-  assert.match(odd.stderr, /12 bytes is not a whole number of 8-byte eBPF slots \(classic BPF\? use --cbpf\)/);
-  assert.is(runCli(['disasm', 'a', 'b']).code, 2);
+  const mixed = runCli(['disasm', '--cbpf', '--raw', '-'], { input: '' });
+  assert.is(mixed.code, 2);
+  assert.match(mixed.stderr, /--section, --raw and --opcodes are for eBPF, not --cbpf/);
 });
 
 cliTest('--help teaches the formats and what a launcher needs', () => {

@@ -12,8 +12,9 @@ Usage:
   denet-pure stats FILE [--json | --format table|json|csv]
   denet-pure diff BASE HEAD [--max-increase LIMITS] [--json]
   denet-pure seccomp RUN... --format oci|systemd|bpf -o FILE [--deny errno|kill] [--allow NAMES]
-  denet-pure disasm [--cbpf] [FILE]
   denet-pure vm [MEMHEX] [--steps N] < prog.hex
+  denet-pure disasm [--section NAME] [--raw] FILE.o | disasm - < prog.hex
+  denet-pure disasm --cbpf FILE | -          (classic BPF: a seccomp filter)
   denet-pure prog dump [--mode raw|tracefs] [--json]
   denet-pure diag [--json] [--debug]
   denet-pure --help | --version

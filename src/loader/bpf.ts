@@ -13,7 +13,7 @@ import { possibleCpuCount } from './cpus.js';
 export const Cmd = {
   MAP_CREATE: 0, MAP_LOOKUP_ELEM: 1, MAP_UPDATE_ELEM: 2, MAP_DELETE_ELEM: 3, MAP_GET_NEXT_KEY: 4,
   PROG_LOAD: 5, PROG_TEST_RUN: 10, PROG_GET_NEXT_ID: 11, MAP_GET_NEXT_ID: 12, OBJ_GET_INFO_BY_FD: 15,
-  RAW_TRACEPOINT_OPEN: 17, MAP_LOOKUP_BATCH: 24,
+  RAW_TRACEPOINT_OPEN: 17, MAP_FREEZE: 22, MAP_LOOKUP_BATCH: 24,
 } as const;
 const CMD_NAMES = Object.fromEntries(Object.entries(Cmd).map(([k, v]) => [v, `BPF_${k}`])) as Record<number, string>;
 
@@ -67,12 +67,14 @@ function checkLen(what: string, fd: number, given: number, expected: number, exa
 
 export interface MapCreateOptions {
   type: number; keySize: number; valueSize: number; maxEntries: number; flags?: number; name?: string;
+  /** maps of maps: an fd of a map shaped like the inner maps */
+  innerMapFd?: number;
 }
 
 export function mapCreate(o: MapCreateOptions): number {
   const { ret, errno } = bpf(Cmd.MAP_CREATE, L.mapCreateAttr, {
     mapType: o.type, keySize: o.keySize, valueSize: o.valueSize, maxEntries: o.maxEntries,
-    mapFlags: o.flags ?? 0, name: sanitizeName(o.name ?? ''),
+    mapFlags: o.flags ?? 0, name: sanitizeName(o.name ?? ''), innerMapFd: o.innerMapFd ?? 0,
   });
   if (ret < 0) {
     fail(Cmd.MAP_CREATE, errno, `map "${o.name ?? ''}" type ${o.type} key ${o.keySize} value ${o.valueSize} entries ${o.maxEntries}` +
@@ -80,6 +82,12 @@ export function mapCreate(o: MapCreateOptions): number {
   }
   shapes.set(ret, { type: o.type, keySize: o.keySize, valueSize: o.valueSize, name: o.name ?? '' });
   return track(ret, 'map', o.name ?? `map#${ret}`);
+}
+
+/** BPF_MAP_FREEZE: user space can no longer write the map (programs still can, unless BPF_F_RDONLY_PROG). */
+export function mapFreeze(fd: number): void {
+  const { ret, errno } = bpf(Cmd.MAP_FREEZE, L.mapElemAttr, { mapFd: fd });
+  if (ret < 0) fail(Cmd.MAP_FREEZE, errno, `map fd ${fd}`);
 }
 
 /** Copies the value for `key` into `valueOut`; false when the key is absent. */
@@ -232,6 +240,10 @@ export interface ProgLoadOptions {
   logSize?: number;
   expectedAttachType?: number;
   progFlags?: number;
+  /** tracing programs (fentry, tp_btf, lsm …): the kernel BTF id of the function or tracepoint */
+  attachBtfId?: number;
+  /** LINUX_VERSION_CODE, which kernels before 5.0 checked for kprobe programs */
+  kernVersion?: number;
 }
 
 const MAX_LOG = 64 << 20;
@@ -256,7 +268,7 @@ export function progLoad(o: ProgLoadOptions): number {
     const { ret, errno, attr } = bpf(Cmd.PROG_LOAD, L.progLoadAttr, {
       progType: o.type, insnCnt: o.insns.length / 8, insns, license, logLevel, logSize,
       logBuf: log?.addr ?? 0n, name: sanitizeName(name), expectedAttachType: o.expectedAttachType ?? 0,
-      progFlags: o.progFlags ?? 0,
+      progFlags: o.progFlags ?? 0, attachBtfId: o.attachBtfId ?? 0, kernVersion: o.kernVersion ?? 0,
     });
     if (ret >= 0) return track(ret, 'prog', name || `prog#${ret}`);
     if (errno === ERRNO.EAGAIN && ++interrupted <= MAX_INTERRUPTED_LOADS) continue;

@@ -1,7 +1,7 @@
 // The loader's public API: raw bpf() wrappers, and the object layer over them.
 export * as bpf from './bpf.js';
 export {
-  mapCreate, mapLookupElem, mapUpdateElem, mapDeleteElem, mapGetNextKey, mapLookupBatch, progLoad, progTestRun,
+  mapCreate, mapFreeze, mapLookupElem, mapUpdateElem, mapDeleteElem, mapGetNextKey, mapLookupBatch, progLoad, progTestRun,
   objGetInfoByFd, progGetInfo, mapGetInfo, progGetNextId, mapGetNextId, rawTracepointOpen, perfEventOpenTracepoint,
   perfEventSetBpf, perfEventEnable, perfEventDisable, closeFd, UpdateFlag, isPerCpuMapType, valueBytes, usesBatchFallback,
   type MapCreateOptions, type BatchArgs, type ProgLoadOptions, type TestRunOptions, type TestRunResult,
@@ -13,11 +13,14 @@ export * as codec from './codec.js';
 export type { Codec } from './codec.js';
 export { BpfMap, TypedMap, BPF_F_MMAPABLE } from './map.js';
 export { LoadedProgram, resolveMapRefs, type LoadOptions, type MapSet } from './program.js';
+export {
+  loadObject, loadObjectProgram, createObjectMaps, attachBtfIdFor, kernelMapSpec, LoadedObject, ObjectLoadError, type ObjectLoadOptions,
+} from './object.js';
 export { Link, attachRawTracepoint, attachTracepoint } from './attach.js';
 export {
   findTracefs, mountTracefs, unmountTracefs, tracepointId, tracepointFormat, parseTracepointFormat,
   type Tracefs, type TracepointField, type TracepointFormat,
 } from './tracefs.js';
-export { Btf, BtfKind, type BtfMember } from './btf.js';
+export { Btf, BtfKind, BtfError, type BtfMember } from '../btf/index.js';
 export { possibleCpuCount, onlineCpus, parseCpuList } from './cpus.js';
 export { ambientCapabilities, clearAmbientCapabilities } from './caps.js';

@@ -36,7 +36,7 @@ const pad = (n: number) => BL.blob(n);
 const name16 = (p: string) => new FixedCString(16, p);
 
 export interface MapCreateAttr {
-  mapType: number; keySize: number; valueSize: number; maxEntries: number; mapFlags: number; name: string;
+  mapType: number; keySize: number; valueSize: number; maxEntries: number; mapFlags: number; name: string; innerMapFd: number;
 }
 export const mapCreateAttr: Structure<MapCreateAttr> = BL.struct([
   u32('mapType'), u32('keySize'), u32('valueSize'), u32('maxEntries'), u32('mapFlags'),
@@ -62,7 +62,7 @@ export const mapBatchAttr: Structure<MapBatchAttr> = BL.struct([
 export interface ProgLoadAttr {
   progType: number; insnCnt: number; insns: bigint; license: bigint; logLevel: number; logSize: number;
   logBuf: bigint; progFlags: number; name: string; expectedAttachType: number; attachBtfId: number;
-  logTrueSize: number;
+  logTrueSize: number; kernVersion: number;
 }
 export const progLoadAttr: Structure<ProgLoadAttr> = BL.struct([
   u32('progType'), u32('insnCnt'), u64('insns'), u64('license'), u32('logLevel'), u32('logSize'),

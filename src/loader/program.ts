@@ -12,7 +12,11 @@ export interface LoadOptions {
   /** verifier log level: 0 (default) logs only on failure, 1 or 2 always */
   logLevel?: number;
   logSize?: number;
+  /** overrides spec.expectedAttachType */
   expectedAttachType?: number;
+  /** tracing programs (fentry, tp_btf, lsm …): the kernel BTF id of the target (see attachBtfIdFor) */
+  attachBtfId?: number;
+  kernVersion?: number;
   /**
    * Run our static verifier first (default true): a program it refuses never reaches the kernel, and
    * the error names the instruction and the reason in plain words. false skips it (e.g. to compare
@@ -66,7 +70,8 @@ export class LoadedProgram {
     opts.beforeLoad?.(spec, bytes);
     const fd = bpf.progLoad({
       type: spec.type, insns: bytes, license: spec.license, name: spec.name,
-      logLevel: opts.logLevel, logSize: opts.logSize, expectedAttachType: opts.expectedAttachType,
+      logLevel: opts.logLevel, logSize: opts.logSize, expectedAttachType: opts.expectedAttachType ?? spec.expectedAttachType,
+      progFlags: spec.progFlags, attachBtfId: opts.attachBtfId, kernVersion: opts.kernVersion,
     });
     const used = new Map<string, BpfMap>();
     for (const ref of spec.mapRefs) {

@@ -14,8 +14,8 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'stats', summary: 'summarize a JSON Lines file written by --out/--json', load: () => import('./stats.js') },
   { name: 'diff', summary: 'compare two runs; --max-increase fails (exit 1) when syscalls or other figures grew', load: () => import('./diff.js') },
   { name: 'seccomp', summary: 'write the syscalls seen in runs as a seccomp allow-list (OCI, systemd or BPF)', load: () => import('./seccomp.js') },
-  { name: 'disasm', summary: 'disassemble BPF bytecode (hex or raw); --cbpf for classic BPF such as seccomp filters', load: () => import('./disasm.js') },
   { name: 'vm', summary: 'run a BPF program (hex on stdin) in the WebAssembly engine', load: () => import('./vm.js') },
+  { name: 'disasm', summary: 'print BPF bytecode (a clang-built .o, or hex on stdin) in the kernel verifier\'s syntax; --cbpf for classic BPF (seccomp filters)', load: () => import('./disasm.js') },
   { name: 'prog', summary: "inspect BPF programs: 'prog dump' prints the tracer's programs", load: () => import('./prog.js') },
   { name: 'diag', summary: 'check whether eBPF counting can work here, and say what to fix', load: () => import('./diag.js') },
 ];
