@@ -74,5 +74,5 @@ export class TracefsError extends Error {
   }
 }
 
-/** The kernel's BTF is missing or unreadable: defined with the BTF reader, typed here for the tracer. */
+// Defined with the BTF reader (which raises it); named here with the loader's other errors.
 export { BtfUnavailableError } from '../btf/index.js';
