@@ -87,7 +87,7 @@ export const progLoadAttr = struct<ProgLoadAttr>([
 ]);
 
 export interface BtfLoadAttr { btf: bigint; btfLogBuf: bigint; btfSize: number; btfLogSize: number; btfLogLevel: number }
-export const btfLoadAttr: Structure<BtfLoadAttr> = BL.struct([
+export const btfLoadAttr: StructLayout<BtfLoadAttr> = struct([
   u64('btf'), u64('btfLogBuf'), u32('btfSize'), u32('btfLogSize'), u32('btfLogLevel'), u32('btfLogTrueSize'),
 ]);
 
