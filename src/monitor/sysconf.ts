@@ -48,6 +48,10 @@ export function systemUptimeSecs(root = PROC_ROOT): number {
 
 /** Boot time in ms since the epoch (whole seconds: /proc/stat btime). */
 export function bootTimeMs(root = PROC_ROOT): number {
+  // /proc/uptime is precise to 10 ms; btime in /proc/stat only to the second.
+  const up = readText(`${root}/uptime`);
+  const secs = up === null ? NaN : parseFloat(up);
+  if (Number.isFinite(secs)) return Date.now() - secs * 1000;
   const t = readText(`${root}/stat`);
   const m = t === null ? null : /^btime (\d+)/m.exec(t);
   return m ? Number(m[1]) * 1000 : 0;
