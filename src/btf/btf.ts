@@ -7,19 +7,19 @@ import { readFileSync } from 'node:fs';
 
 const MAGIC = 0xeb9f;
 
-/** The kernel's BTF is missing or unreadable (raw-tracepoint mode needs it). */
-export class BtfUnavailableError extends Error {
-  constructor(readonly path: string, detail: string) {
-    super(`cannot read kernel BTF at ${path} (${detail}); it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y`);
-    this.name = 'BtfUnavailableError';
-  }
-}
-
 /** Unreadable or inconsistent BTF, or a question it cannot answer (no such type or member). */
 export class BtfError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'BtfError';
+  }
+}
+
+/** The kernel's BTF is missing or unreadable (raw-tracepoint mode and CO-RE need it). */
+export class BtfUnavailableError extends BtfError {
+  constructor(readonly path: string, detail: string) {
+    super(`cannot read kernel BTF at ${path} (${detail}); it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y`);
+    this.name = 'BtfUnavailableError';
   }
 }
 
@@ -57,7 +57,7 @@ export class Btf {
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const magic = this.view.getUint16(0, true);
     if (magic !== MAGIC && this.view.getUint16(0, false) !== MAGIC) {
-      throw new BtfError(`not BTF data (bad magic): 0x${magic.toString(16).padStart(4, '0')}, expected 0xeb9f as in /sys/kernel/btf/vmlinux or a .BTF section`);
+      throw new BtfError(`not BTF data (bad magic): 0x${magic.toString(16)} where 0xeb9f was expected; expected a file like /sys/kernel/btf/vmlinux or a .BTF section`);
     }
     this.littleEndian = magic === MAGIC;
     const le = this.littleEndian, v = this.view;

@@ -35,10 +35,8 @@ function fail(cmd: number, errno: number, detail?: string): never {
 interface MapShape { type: number; keySize: number; valueSize: number; name: string }
 const shapes = new Map<number, MapShape>();
 
-const PERCPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, 15 /* PERCPU_CGROUP_STORAGE */]);
-export function isPerCpuMapType(type: number): boolean {
-  return PERCPU_TYPES.has(type);
-}
+import { isPerCpuMapType } from '../asm/abi.js';
+export { isPerCpuMapType };
 
 /** Bytes one lookup reads or writes: per-CPU maps hold one 8-byte-aligned slot per possible CPU. */
 export function valueBytes(type: number, valueSize: number): number {

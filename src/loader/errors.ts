@@ -74,5 +74,5 @@ export class TracefsError extends Error {
   }
 }
 
-// Defined with the BTF reader (which raises it); named here with the loader's other errors.
-export { BtfUnavailableError } from '../btf/index.js';
+/** The kernel's BTF is missing or unreadable: defined with the BTF reader, re-exported here. */
+export { BtfUnavailableError } from '../btf/btf.js';

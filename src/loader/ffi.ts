@@ -2,7 +2,7 @@
 // The kernel reads and writes user memory by address, so every buffer it sees lives here:
 // malloc'd once, exposed to JS as a zero-copy Buffer, and grown (never shrunk) on demand.
 import { open, load, DataType, createExternalBuffer, type JsExternal } from 'ffi-rs';
-import { constants } from 'node:os';
+import { ERRNO, errnoName } from '../asm/abi.js';
 
 const LIBC = 'libc';
 open({ library: LIBC, path: 'libc.so.6' });
@@ -157,17 +157,10 @@ export function scratchCString(slot: string, s: string): bigint {
 }
 
 // errno number -> symbolic name, from Node's table, plus kernel-internal codes that leak out of bpf().
-const ERRNO_NAMES = new Map<number, string>();
-for (const [name, num] of Object.entries(constants.errno)) {
-  if (!ERRNO_NAMES.has(num)) ERRNO_NAMES.set(num, name);
-}
-// Linux codes Node's table lacks; bpf() returns EBADFD for a bad fd in some commands.
-for (const [num, name] of [[77, 'EBADFD'], [524, 'ENOTSUPP']] as const) ERRNO_NAMES.set(num, name);
 const EXTRA_MESSAGES: Record<number, string> = { 524: 'Operation is not supported' };
 
-export function errnoName(errno: number): string {
-  return ERRNO_NAMES.get(errno) ?? `E${errno}`;
-}
+/** errno numbers and names: the one table in src/asm/abi.ts. */
+export { errnoName };
 
 const messageCache = new Map<number, string>();
 /** strerror(errno), cached. */
@@ -185,7 +178,4 @@ export function errnoMessage(errno: number): string {
   return text;
 }
 
-export const ERRNO = {
-  EPERM: 1, ENOENT: 2, E2BIG: 7, EBADF: 9, EBADFD: 77, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16,
-  EEXIST: 17, EINVAL: 22, ENOSPC: 28, ENOSYS: 38, EOPNOTSUPP: 95, ENOTSUPP: 524,
-} as const;
+export { ERRNO };

@@ -1,14 +1,15 @@
 // BpfMap: a kernel map created from a MapSpec, with typed handles whose codecs are checked
 // against the spec up front, so a wrong key or value type fails at construction, not mid-run.
 import type { MapSpec } from '../asm/spec.js';
-import { MapType } from '../asm/opcodes.js';
 import * as bpf from './bpf.js';
 import { perCpu, type Codec } from './codec.js';
 import { possibleCpuCount } from './cpus.js';
 import { MappedMemory } from './ffi.js';
 
+import { BPF_F_MMAPABLE, MapType } from '../asm/abi.js';
+
 /** BPF_F_MMAPABLE: an array map whose values user space can map and read with no syscall. */
-export const BPF_F_MMAPABLE = 0x400;
+export { BPF_F_MMAPABLE };
 
 const ZERO_KEY_TYPES = new Set<number>([MapType.RINGBUF, MapType.USER_RINGBUF, MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER, MapType.ARENA]);
 const ZERO_VALUE_TYPES = new Set<number>([MapType.RINGBUF, MapType.USER_RINGBUF, MapType.ARENA]);
@@ -135,7 +136,7 @@ export class BpfMap {
    */
   mmap(): Buffer {
     if (this.mapping) return this.mapping.buf;
-    if (this.spec.type !== 2 || !((this.spec.flags ?? 0) & BPF_F_MMAPABLE)) {
+    if (this.spec.type !== MapType.ARRAY || !((this.spec.flags ?? 0) & BPF_F_MMAPABLE)) {
       throw new TypeError(`map "${this.name}" cannot be mapped: only array maps created with BPF_F_MMAPABLE can`);
     }
     const bytes = this.spec.maxEntries * Math.ceil(this.spec.valueSize / 8) * 8;

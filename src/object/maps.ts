@@ -7,8 +7,9 @@ import { Btf, BtfError, BtfKind } from '../btf/index.js';
 import { SHF, SHT, STT, type ElfFile, type ElfSection, type ElfSymbol } from '../elf/index.js';
 import { ObjectError } from './errors.js';
 
-/** BPF_F_RDONLY_PROG: programs may only read the map (.rodata). */
-export const BPF_F_RDONLY_PROG = 0x80;
+/** BPF_F_RDONLY_PROG: programs may only read the map (.rodata); from the shared ABI table. */
+import { BPF_F_RDONLY_PROG } from '../asm/abi.js';
+export { BPF_F_RDONLY_PROG };
 
 export interface ObjectMap {
   spec: MapSpec;

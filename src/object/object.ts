@@ -174,7 +174,14 @@ function fromElf(elf: ElfFile, opts: ParseOptions): BpfObject {
     coreBySection = readCoreRelos(extData, btf);
     funcInfos = readFuncInfos(extData, btf);
   }
-  const loadBtf = btf && funcInfos.size > 0 ? kernelBtf(btf, elf.sections, symbols) : undefined;
+  let loadBtf: Uint8Array | undefined;
+  try {
+    loadBtf = btf && funcInfos.size > 0 ? kernelBtf(btf, elf.sections, symbols) : undefined;
+  } catch (e) {
+    // BTF that cannot be prepared for the kernel: programs load without it (and the maps needed none).
+    if (!(e instanceof BtfError)) throw e;
+    btfProblem = `cannot be prepared for the kernel (${e.message})`;
+  }
 
   // Code sections, their functions and relocations.
   const relocsFor = new Map<number, ReturnType<typeof readRelocations>>();
@@ -254,7 +261,16 @@ function buildProgram(ctx: ProgramContext, sec: CodeSection, fn: Func, implied: 
   }
   if (linked.core.length > 0 && opts.core === 'apply') {
     if (!ctx.btf) throw new ObjectError('core', `program "${fn.name}": CO-RE relocations need the object's .BTF, which ${ctx.btfProblem ?? 'is missing'}`, sec.name, fn.name);
-    const resolver = ctx.resolver ??= new CoreResolver(ctx.btf, opts.targetBtf ?? Btf.vmlinux());
+    let target = opts.targetBtf;
+    if (!target) {
+      try {
+        target = Btf.vmlinux();
+      } catch (e) {
+        if (!(e instanceof BtfError)) throw e;
+        throw new ObjectError('core', `program "${fn.name}": its CO-RE relocations need the kernel's BTF: ${e.message}`, sec.name, fn.name);
+      }
+    }
+    const resolver = ctx.resolver ??= new CoreResolver(ctx.btf, target);
     for (const c of linked.core) resolver.apply(linked.insns, c, fn.name);
   }
   const used = [...new Set(linked.mapRefs.map((r) => r.map))];

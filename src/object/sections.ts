@@ -126,13 +126,5 @@ export const PROG_TYPE_NAMES: Readonly<Record<string, ProgTypeId>> = Object.from
   Object.entries(P).map(([k, v]) => [k.toLowerCase(), v]),
 );
 
-/** The type named `name` ('xdp', 'SCHED_CLS', 'BPF_PROG_TYPE_KPROBE'), or undefined. */
-export function progTypeByName(name: string): ProgTypeId | undefined {
-  const key = name.toLowerCase().replace(/^bpf_prog_type_/, '');
-  return Object.hasOwn(PROG_TYPE_NAMES, key) ? PROG_TYPE_NAMES[key] : undefined;
-}
-
-/** The lowercase kernel name of a program type ('sched_cls'), or its number when unknown. */
-export function progTypeName(type: number): string {
-  return Object.entries(PROG_TYPE_NAMES).find(([, v]) => v === type)?.[0] ?? String(type);
-}
+/** Program type names (the kernel's, without BPF_PROG_TYPE_): the shared ABI table's. */
+export { progTypeByName, progTypeName } from '../asm/abi.js';

@@ -3,10 +3,12 @@
 // Each map is one region of power-of-two slots: slot (entry * nCpus + cpu) holds one value.
 // Return codes follow the kernel (kernel/bpf/hashtab.c, arraymap.c): negative errno.
 import { MapType } from '../asm/opcodes.js';
+import { ERRNO, isPerCpuMapType } from '../asm/abi.js';
 import type { MapSpec } from '../asm/spec.js';
 import { regionBase } from './layout.js';
 
-export const Errno = { ENOENT: 2, E2BIG: 7, ENOMEM: 12, EFAULT: 14, EEXIST: 17, EINVAL: 22, EBUSY: 16 } as const;
+/** Errno numbers, from the shared kernel ABI table. */
+export const Errno = ERRNO;
 export const UpdateFlags = { ANY: 0, NOEXIST: 1, EXIST: 2, F_LOCK: 4 } as const;
 
 /**
@@ -51,7 +53,7 @@ export class VmMap {
     nCpus: number,
   ) {
     const t = spec.type;
-    this.perCpu = t === MapType.PERCPU_ARRAY || t === MapType.PERCPU_HASH || t === MapType.LRU_PERCPU_HASH;
+    this.perCpu = isPerCpuMapType(t);
     this.nCpus = this.perCpu ? nCpus : 1;
     if (this.isHash) for (let e = spec.maxEntries - 1; e >= 0; e--) this.free.push(e);
   }

@@ -4,6 +4,8 @@
 import { MapType } from '../asm/opcodes.js';
 import type { RawInsn } from '../asm/encoding.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
+import { mapLoads, type MapLoad } from '../asm/walk.js';
+import { isPerCpuMapType } from '../asm/abi.js';
 import { helperId, helperName } from '../asm/helpers.js';
 import { compileToWasm, type ArrayMapInfo, type CompiledBpf } from './compile.js';
 import { MAP_HANDLE_BASE, MAX_REGIONS, REGION_ENTRY, Region, STACK_BYTES, STACK_WASM, regionBase } from './layout.js';
@@ -81,6 +83,8 @@ type SubprogFn = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, de
 export class BpfVm {
   readonly insns: RawInsn[];
   readonly spec?: ProgramSpec;
+  /** map ld_imm64s of the spec, by first slot */
+  readonly loads?: ReadonlyMap<number, MapLoad>;
   compiled: CompiledBpf;
   /** the JS-side map store, by name */
   readonly maps = new Map<string, VmMap>();
@@ -121,7 +125,10 @@ export class BpfVm {
   constructor(program: RawInsn[] | ProgramSpec, opts: VmOptions = {}) {
     const spec = Array.isArray(program) ? undefined : program;
     this.spec = spec;
-    this.insns = spec ? spec.insns : (program as RawInsn[]);
+    // map references resolved once, by the same rules as the verifier and the loader
+    const refs = spec ? mapLoads(spec) : undefined;
+    this.loads = refs?.byIndex;
+    this.insns = refs ? refs.insns : (program as RawInsn[]);
     this.nCpus = opts.nCpus ?? 1;
     this.cpu = opts.cpu ?? 0;
     this.pid = opts.pid ?? 1000;
@@ -159,7 +166,7 @@ export class BpfVm {
         pending.push([ms, id, 0, 8, 0]);
         return;
       }
-      const perCpu = ms.type === MapType.PERCPU_ARRAY || ms.type === MapType.PERCPU_HASH || ms.type === MapType.LRU_PERCPU_HASH;
+      const perCpu = isPerCpuMapType(ms.type);
       const slot = slotBytes(ms.valueSize);
       const slots = ms.maxEntries * (perCpu ? this.nCpus : 1);
       const base = place(slot * slots);

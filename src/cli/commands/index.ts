@@ -16,6 +16,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'seccomp', summary: 'write the syscalls seen in runs as a seccomp allow-list (OCI, systemd or BPF)', load: () => import('./seccomp.js') },
   { name: 'vm', summary: 'run a BPF program (hex on stdin) in the WebAssembly engine', load: () => import('./vm.js') },
   { name: 'disasm', summary: 'print BPF bytecode (a clang-built .o, or hex on stdin) in the kernel verifier\'s syntax; --cbpf for classic BPF (seccomp filters)', load: () => import('./disasm.js') },
+  { name: 'verify', summary: 'check the programs of a BPF object (FILE.o) with the static verifier; --kernel compares', load: () => import('./verify.js') },
   { name: 'prog', summary: "inspect BPF programs: 'prog dump' prints the tracer's programs", load: () => import('./prog.js') },
   { name: 'diag', summary: 'check whether eBPF counting can work here, and say what to fix', load: () => import('./diag.js') },
 ];
