@@ -18,3 +18,4 @@ export { AsmSyntaxError, excerpt } from './syntax-error.js';
 export * from './walk.js';
 export { validateEncoding, validateInsn, type EncodingIssue, type EncodingIssueKind } from './validate.js';
 export * from './events.js';
+export * as cbpf from './cbpf/index.js';

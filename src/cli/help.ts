@@ -10,9 +10,12 @@ Usage:
   denet-pure [OPTIONS] run [--] CMD [ARGS...]
   denet-pure [OPTIONS] attach PID
   denet-pure stats FILE [--json | --format table|json|csv]
+  denet-pure diff BASE HEAD [--max-increase LIMITS] [--json]
+  denet-pure seccomp RUN... --format oci|systemd|bpf -o FILE [--deny errno|kill] [--allow NAMES]
   denet-pure vm [MEMHEX | --mem-file FILE] [--asm | --elf FILE.o [--section NAME]] [--steps N] [--isa ISA] [< PROGRAM]
   denet-pure disasm [--section NAME] [--raw] FILE.o | disasm - < prog.hex
   denet-pure verify FILE.o|- [--section NAME] [--type TYPE] [--json] [--kernel]
+  denet-pure disasm --cbpf FILE | -          (classic BPF: a seccomp filter)
   denet-pure prog dump [--mode raw|tracefs] [--json]
   denet-pure diag [--json] [--debug]
   denet-pure --help | --version
@@ -27,6 +30,8 @@ Examples:
   denet-pure --enable-ebpf --out run.jsonl run -- tar czf /tmp/x.tgz src
   denet-pure -d 30 attach 1234                    watch PID 1234 (and its children) for 30 s
   denet-pure stats run.jsonl                      the summary again; --format csv for the samples
+  denet-pure diff base.jsonl head.jsonl --max-increase 5%   exit 1 when syscalls grew by more
+  denet-pure seccomp run.jsonl --format bpf -o run.bpf      allow-list for bwrap --seccomp
 
 Options (before the subcommand, or between run/attach and the command):
   --enable-ebpf           count syscalls in the kernel (needs root or CAP_BPF+CAP_PERFMON); if that
@@ -71,7 +76,7 @@ Where output goes:
   FILE     records with --out; the summary with --stats
 
 Records (one JSON object per line, each with "kind"):
-  env (with --write-env), metadata (pid, cmd, executable, t0_ms, version, capabilities.ebpf),
+  env (with --write-env), metadata (pid, cmd, executable, t0_ms, version, arch, capabilities.ebpf),
   one tree record per sample (sample with --exclude-children), a process record for each process
   of the tree when it has exited (its final figures, once), and a final summary.
   With eBPF, each sample carries ebpf.syscalls (cumulative totals, categories, top syscalls,
@@ -90,7 +95,7 @@ Exit codes:
            ended monitoring and the command was left running)
   attach   0 when the process exited or --duration passed, 128+N when interrupted by signal N
   ${String(EXIT.OK).padEnd(8)} success (stats, vm, help)
-  ${String(EXIT.RUNTIME).padEnd(8)} failure while monitoring or reading input
+  ${String(EXIT.RUNTIME).padEnd(8)} failure while monitoring or reading input; diff: a --max-increase limit was passed
   ${String(EXIT.USAGE).padEnd(8)} usage error: unknown option, bad value, missing command
   ${String(EXIT.NO_PROCESS).padEnd(8)} attach: no such process
   ${String(EXIT.OUTPUT).padEnd(8)} --out or --stats cannot be written

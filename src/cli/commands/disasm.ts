@@ -1,11 +1,14 @@
 // `disasm FILE.o | -`: BPF bytecode in the kernel verifier's syntax — every program of a clang-built
 // object as it would be loaded (subprograms linked, maps named), each section as in the file with
-// --raw, or hex slots from stdin.
+// --raw, or hex slots from stdin. `--cbpf`: classic BPF (struct sock_filter, e.g. a seccomp filter)
+// in the syntax of the kernel's tools/bpf, raw or hex.
 import { readFileSync } from 'node:fs';
+import { cbpf } from '../../asm/index.js';
 import { decodeRaw, parseHex, type RawInsn } from '../../asm/encoding.js';
 import { disassemble, type DisasmOptions } from '../../asm/disasm.js';
 import type { MapRef } from '../../asm/spec.js';
 import { ObjectError, parseObject, progTypeName, type BpfObject } from '../../object/index.js';
+import { looksLikeSeccomp, seccompNotes } from '../../policy/index.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { parseStrict } from '../options.js';
 import type { Command, CommandContext } from './types.js';
@@ -15,11 +18,14 @@ const OPTIONS = {
   section: { type: 'string' },
   raw: { type: 'boolean' },
   opcodes: { type: 'boolean' },
+  cbpf: { type: 'boolean' },
+  'no-notes': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const DISASM_HELP = `Usage: denet-pure disasm [--section NAME] [--raw] [--opcodes] FILE.o
        denet-pure disasm [--opcodes] - < PROGRAM_HEX
+       denet-pure disasm --cbpf [--no-notes] FILE | -
 
 Prints BPF bytecode in the kernel verifier's syntax (as 'bpftool prog dump xlated' and verifier logs
 print it), one instruction per line with its index.
@@ -32,6 +38,13 @@ print it), one instruction per line with its index.
   --section NAME only the programs of section NAME (e.g. xdp, kprobe/do_unlinkat)
   --raw          each code section exactly as in the file (.text included, before relocation)
   --opcodes      prefix each instruction with its opcode byte, "(b7) r0 = 42", as verifier logs do
+  --cbpf         classic BPF instead: struct sock_filter entries {u16 code, u8 jt, u8 jf, u32 k},
+                 raw bytes or hex (e.g. the filter 'denet-pure seccomp --format bpf' writes),
+                 printed in the syntax of the kernel's tools/bpf (bpf_dbg's listing, which
+                 bpf_asm reads): "l1:\tjeq #0xc000003e, l3, l2". A seccomp filter (one that
+                 checks seccomp_data.arch) gets notes: the fields loaded, architectures, syscall
+                 names on the ABI each path has checked, the actions returned
+  --no-notes     --cbpf without the notes
 
 Exit status: 0 on success, 1 when the input cannot be read, 2 on usage errors.`;
 
@@ -97,6 +110,26 @@ export function disasmHex(text: string, o: DisasmRequest = {}): string {
   return lines(decodeRaw(bytes), o).join('\n');
 }
 
+/** Classic BPF, raw bytes or hex text (told apart by content), with seccomp notes when it is a seccomp filter. */
+export function disasmCbpf(data: Buffer, source: string, notes = true): string {
+  let bytes = data;
+  const text = data.toString('latin1');
+  if (text.trim() !== '' && /^[\s,0-9a-fA-Fx]*$/.test(text)) {
+    try {
+      bytes = parseHex(text);
+    } catch (e) {
+      throw new CliError(`${source} looks like hex text but is not: ${(e as Error).message}`, EXIT.RUNTIME);
+    }
+  }
+  if (bytes.length === 0) throw new CliError(`${source} is empty; expected classic BPF (struct sock_filter entries)`, EXIT.RUNTIME);
+  if (bytes.length % cbpf.SOCK_FILTER_SIZE !== 0) {
+    throw new CliError(`${source}: ${bytes.length} bytes is not a whole number of 8-byte struct sock_filter entries`, EXIT.RUNTIME);
+  }
+  const filters = cbpf.decodeCbpf(bytes);
+  const list = notes && looksLikeSeccomp(filters) ? seccompNotes(filters) : undefined;
+  return cbpf.disassembleCbpf(filters, { comment: list && ((i) => list[i]) });
+}
+
 const isElf = (b: Uint8Array) => b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
 
 async function readStdin(): Promise<Buffer> {
@@ -106,7 +139,9 @@ async function readStdin(): Promise<Buffer> {
 }
 
 async function run(ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseStrict(ctx.args, OPTIONS, true);
+  const parsed = parseStrict(ctx.args, OPTIONS, true);
+  const { positionals } = parsed;
+  const values = parsed.values as { section?: string; raw?: boolean; opcodes?: boolean; cbpf?: boolean; 'no-notes'?: boolean; help?: boolean };
   if (values.help || ctx.globalValues.help) return process.stdout.write(DISASM_HELP + '\n'), EXIT.OK;
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? 'missing FILE.o (or - for hex on stdin); see denet-pure disasm --help' : `expected one FILE, got ${positionals.length}`);
@@ -123,7 +158,10 @@ async function run(ctx: CommandContext): Promise<number> {
     }
   }
   let text: string;
-  if (isElf(data)) {
+  if (values.cbpf) {
+    if (req.section !== undefined || req.raw || req.opcodes) throw new UsageError('--section, --raw and --opcodes are for eBPF, not --cbpf');
+    text = disasmCbpf(data, file === '-' ? 'stdin' : file, values['no-notes'] !== true);
+  } else if (isElf(data)) {
     let obj: BpfObject;
     try {
       obj = parseObject(data, { source: file === '-' ? 'stdin' : file, core: 'keep' });
