@@ -4,20 +4,11 @@ import { EXIT } from './errors.js';
 
 export function helpText(): string {
   const commands = COMMANDS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n');
+  const usage = COMMANDS.flatMap((c) => c.usage.map((u) => `  denet-pure ${u}`)).join('\n');
   return `denet-pure: a streaming process monitor with in-kernel eBPF syscall counting.
 
 Usage:
-  denet-pure [OPTIONS] run [--] CMD [ARGS...]
-  denet-pure [OPTIONS] attach PID
-  denet-pure stats FILE [--json | --format table|json|csv]
-  denet-pure diff BASE HEAD [--max-increase LIMITS] [--json]
-  denet-pure seccomp RUN... --format oci|systemd|bpf -o FILE [--deny errno|kill] [--allow NAMES]
-  denet-pure vm [MEMHEX | --mem-file FILE] [--asm | --elf FILE.o [--section NAME]] [--steps N] [--isa ISA] [< PROGRAM]
-  denet-pure disasm [--section NAME] [--raw] FILE.o | disasm - < prog.hex
-  denet-pure verify FILE.o|- [--section NAME] [--type TYPE] [--json] [--kernel]
-  denet-pure disasm --cbpf FILE | -          (classic BPF: a seccomp filter)
-  denet-pure prog dump [--mode raw|tracefs] [--json]
-  denet-pure diag [--json] [--debug]
+${usage}
   denet-pure --help | --version
 
 Commands:

@@ -2,7 +2,6 @@
 // interrupted. The process is never signalled: it is not ours.
 import { constants as osConstants } from 'node:os';
 import { EXIT, UsageError } from '../errors.js';
-import { printHelp } from '../help.js';
 import { CliOutputs, sessionOptions } from '../monitoring.js';
 import { parseMonitorArgs } from '../options.js';
 import { describeProcess, parsePid } from '../resolve.js';
@@ -13,7 +12,7 @@ const STOPPING: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 async function run(ctx: CommandContext): Promise<number> {
   const { opts, words } = parseMonitorArgs(ctx.globalValues, ctx.args);
-  if (opts.help) return printHelp(), EXIT.OK;
+  if (opts.help) return ctx.printHelp(), EXIT.OK;
   if (words.length > 1) throw new UsageError(`attach takes one PID, got ${words.length} arguments; to start a command use: denet-pure run -- ${words.join(' ')}`);
   if (opts.killOnDuration) throw new UsageError('--kill-on-duration applies to run only; attach never signals the process');
   if (opts.stopWithCommand) throw new UsageError('--stop-with-command applies to run only; attach ends when the process and its descendants have exited');

@@ -1,7 +1,6 @@
 // `run -- CMD [ARGS...]`: start CMD (resolved to an absolute path first), monitor it and its
 // children, exit with its exit code.
 import { EXIT, UsageError } from '../errors.js';
-import { printHelp } from '../help.js';
 import { CliOutputs, sessionOptions } from '../monitoring.js';
 import { parseMonitorArgs } from '../options.js';
 import { resolveCommand } from '../resolve.js';
@@ -11,7 +10,7 @@ import type { Command, CommandContext } from './types.js';
 
 async function run(ctx: CommandContext): Promise<number> {
   const { opts, words } = parseMonitorArgs(ctx.globalValues, ctx.args);
-  if (opts.help) return printHelp(), EXIT.OK;
+  if (opts.help) return ctx.printHelp(), EXIT.OK;
   const [name, ...args] = words;
   if (name === undefined) throw new UsageError('run needs a command, e.g. denet-pure run -- sleep 1');
   const executable = resolveCommand(name);
