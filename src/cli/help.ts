@@ -10,6 +10,7 @@ Usage:
   denet-pure [OPTIONS] run [--] CMD [ARGS...]
   denet-pure [OPTIONS] attach PID
   denet-pure stats FILE [--json | --format table|json|csv]
+  denet-pure report FILE [-o OUT.html]             (report --help for more)
   denet-pure vm [MEMHEX] [--steps N] < prog.hex
   denet-pure prog dump [--mode raw|tracefs] [--json]
   denet-pure diag [--json] [--debug]
@@ -25,6 +26,7 @@ Examples:
   denet-pure --enable-ebpf --out run.jsonl run -- tar czf /tmp/x.tgz src
   denet-pure -d 30 attach 1234                    watch PID 1234 (and its children) for 30 s
   denet-pure stats run.jsonl                      the summary again; --format csv for the samples
+  denet-pure report run.jsonl -o report.html      plots, process timeline, phases, syscalls in one file
 
 Options (before the subcommand, or between run/attach and the command):
   --enable-ebpf           count syscalls in the kernel (needs root or CAP_BPF+CAP_PERFMON); if that
@@ -37,6 +39,8 @@ Options (before the subcommand, or between run/attach and the command):
                           same stdout; use --out for a clean file
   -o, --out FILE          write records as JSON Lines to FILE (created or truncated)
   --stats FILE            write the final summary as JSON to FILE at the end (written whole, atomically)
+  --report FILE           write the HTML report of the run to FILE at the end (as 'report' would);
+                          the records go to a temporary file when --out is not given
   -i, --interval MS       first sampling interval in milliseconds (default 100)
   -m, --max-interval MS   longest interval (default 1000, or -i if larger); the interval grows from
                           -i to -m as the run gets longer, so long runs do not produce huge files

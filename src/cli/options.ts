@@ -13,6 +13,7 @@ export const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
   out: { type: 'string', short: 'o' },
   stats: { type: 'string' },
+  report: { type: 'string' },
   interval: { type: 'string', short: 'i' },
   'max-interval': { type: 'string', short: 'm' },
   duration: { type: 'string', short: 'd' },
@@ -33,6 +34,8 @@ export interface GlobalOptions {
   json: boolean;
   out?: string;
   stats?: string;
+  /** run/attach: write the HTML report of the run to this file at the end. */
+  report?: string;
   intervalMs: number;
   maxIntervalMs: number;
   /** Seconds; 0 = until the process exits. */
@@ -125,8 +128,8 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
   if (attach !== 'auto' && attach !== 'raw' && attach !== 'tracefs') {
     throw new UsageError(`invalid --ebpf-attach '${attach}': expected auto, raw or tracefs`);
   }
-  for (const k of ['out', 'stats'] as const) {
-    if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} run.jsonl`);
+  for (const k of ['out', 'stats', 'report'] as const) {
+    if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} ${k === 'report' ? 'report.html' : 'run.jsonl'}`);
   }
   return {
     // Asking for eBPF in any way turns it on.
@@ -136,6 +139,7 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     json: flag('json'),
     out: str('out'),
     stats: str('stats'),
+    report: str('report'),
     intervalMs,
     maxIntervalMs,
     durationSec,

@@ -77,18 +77,23 @@ export class RecordSink {
 
 /** Writes the --stats summary atomically: a reader sees the old file, nothing, or the whole summary. */
 export function writeStatsFile(path: string, summary: SummaryRecord): void {
+  writeFileAtomic('stats', path, JSON.stringify(summary, null, 2) + '\n');
+}
+
+/** Writes `text` to `path` through a temporary file and a rename; failures name the option. */
+export function writeFileAtomic(option: string, path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     const fd = openSync(tmp, 'w');
     try {
-      writeFully(fd, JSON.stringify(summary, null, 2) + '\n');
+      writeFully(fd, text);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, path);
   } catch (err) {
     try { unlinkSync(tmp); } catch { /* never created */ }
-    throw new CliError(`cannot write --stats ${path}: ${(err as Error).message}`, EXIT.OUTPUT);
+    throw new CliError(`cannot write --${option} ${path}: ${(err as Error).message}`, EXIT.OUTPUT);
   }
 }
 

@@ -100,7 +100,8 @@ export interface ParseError {
   message: string;
 }
 
-const KINDS = new Set(['env', 'metadata', 'tree', 'sample', 'summary']);
+// `process`: one record per process of the tree at its exit (read by `report`; other readers skip it).
+const KINDS = new Set(['env', 'metadata', 'tree', 'sample', 'summary', 'process']);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -12,6 +12,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'run', summary: 'run CMD and monitor it and its children until it exits', load: () => import('./run.js') },
   { name: 'attach', summary: 'monitor an already running process (and its children) until it exits', load: () => import('./attach.js') },
   { name: 'stats', summary: 'summarize a JSON Lines file written by --out/--json', load: () => import('./stats.js') },
+  { name: 'report', summary: 'one self-contained HTML report (plots, processes, phases, syscalls) of a JSON Lines file', load: () => import('./report.js') },
   { name: 'vm', summary: 'run a BPF program (hex on stdin) in the WebAssembly engine', load: () => import('./vm.js') },
   { name: 'prog', summary: "inspect BPF programs: 'prog dump' prints the tracer's programs", load: () => import('./prog.js') },
   { name: 'diag', summary: 'check whether eBPF counting can work here, and say what to fix', load: () => import('./diag.js') },

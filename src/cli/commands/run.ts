@@ -9,6 +9,7 @@ import { parseMonitorArgs } from '../options.js';
 import { resolveCommand } from '../resolve.js';
 import { clearAmbientCapabilities } from '../../loader/caps.js';
 import { closeSession, monitorTarget, openSession, Stopper } from '../session.js';
+import { withRunReport } from '../run-report.js';
 import type { Command, CommandContext } from './types.js';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -16,6 +17,9 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const KILL_GRACE_MS = 2000;
 
 type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
+
+/** The command's exit status once it is known (for --report). */
+let finalStatus: ExitStatus | undefined;
 
 /** Whether we belong to our controlling terminal's foreground process group (so does the command). */
 function inTerminalForeground(): boolean {
@@ -96,7 +100,7 @@ async function run(ctx: CommandContext): Promise<number> {
     // on to its end, signals still reach it, and then the failure is reported with its exit code.
     const message = failure instanceof Error ? failure.message : String(failure);
     process.stderr.write(`denet-pure: ${message.split('\n')[0]}; waiting for ${name} to exit\n`);
-    await exited;
+    finalStatus = await exited;
     for (const sig of FORWARDED) process.off(sig, forward);
     throw failure;
   }
@@ -110,14 +114,14 @@ async function run(ctx: CommandContext): Promise<number> {
       }
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-      const status = await exited;
+      const status = (finalStatus = await exited);
       clearTimeout(timer);
       return exitCodeOf(status);
     }
-    return exitCodeOf(await exited);
+    return exitCodeOf((finalStatus = await exited));
   } finally {
     for (const sig of FORWARDED) process.off(sig, forward);
   }
 }
 
-export const command: Command = { run };
+export const command: Command = { run: (ctx) => withRunReport(ctx, run, () => finalStatus) };
