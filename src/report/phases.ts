@@ -8,8 +8,8 @@ import type { Phase } from './types.js';
 
 /**
  * Below these a resource is not "used" at all, whatever its share of the run's peak: 10 % of a core,
- * 1 MiB/s of disk, 100 KiB/s of network, 1000 syscalls/s. They are also the smallest scales, so a run
- * that barely touches a resource is not cut into phases by its noise.
+ * 1 MiB/s of disk, 100 KiB/s of network, 1000 syscalls/s. They are also the detector's scales, so a
+ * run that barely touches a resource is not cut into phases by its noise.
  */
 export const FLOORS = { cpu: 10, disk: 1 << 20, network: 100 << 10, syscalls: 1000 } as const;
 type Resource = keyof typeof FLOORS;
@@ -38,7 +38,8 @@ export function buildPhases(run: Run, s: Series): { phases: Phase[]; note: strin
   };
   const used = (Object.keys(FLOORS) as Resource[]).filter((r) => feats[r].some((v) => v > 0));
   const scales = Object.fromEntries(used.map((r) => [r, Math.max(p99(feats[r]), FLOORS[r])])) as Record<Resource, number>;
-  const cps = used.length > 0 && n >= 6 ? changePoints(used.map((r) => feats[r]), { scales: used.map((r) => scales[r]) }) : [];
+  // The detector's scale of each resource is its floor: levels below it are all "not used".
+  const cps = used.length > 0 && n >= 6 ? changePoints(used.map((r) => feats[r]), { scales: used.map((r) => FLOORS[r]) }) : [];
   const bounds = [0, ...cps, n];
   const note = `${bounds.length - 1} phase${bounds.length === 2 ? '' : 's'} found by binary segmentation (BIC stop rule) of ${used.length ? used.join(', ') : 'no active resource'} over ${n} samples`;
 
@@ -63,11 +64,12 @@ export function buildPhases(run: Run, s: Series): { phases: Phase[]; note: strin
       cpu: mean(s.cpu), disk: mean(sum(s.disk_read, s.disk_write)), network: mean(sum(s.net_tx, s.net_rx)), syscalls: mean(s.sys_rate),
     };
     const mix = syscallMix(run, from, to);
-    // The dominant resource: the largest share of its own peak in this run, among those in use.
+    // The dominant resource: the largest share of its own peak in this run, among those in use;
+    // shares within 0.1 of each other (resources busy together) go to the one furthest above its floor.
     const ranked = used
       .filter((r) => means[r] >= FLOORS[r])
-      .map((r) => ({ r, share: means[r] / scales[r] }))
-      .sort((a, b) => b.share - a.share);
+      .map((r) => ({ r, share: means[r] / scales[r], above: means[r] / FLOORS[r] }))
+      .sort((a, b) => (Math.abs(b.share - a.share) >= 0.1 ? b.share - a.share : b.above - a.above));
     let dominant: string = ranked[0]?.r ?? 'idle';
     let why = ranked.length
       ? ranked.map((x) => `${x.r} ${Math.round(x.share * 100)} %`).join(', ') + ' of its peak in the run'

@@ -120,7 +120,8 @@ function fromSamples(run: Run): Draft[] {
         d = {
           pid: p.pid, ppid: null, command: p.command, start: Math.max(0, start), end: f.t, lastT: f.t,
           exit_code: null, signal: null, cpu_secs: 0, peak_rss_kb: null, read_bytes: null, write_bytes: null,
-          ...(up === null || start < 0 ? { start_approx: true } : {}),
+          // Half a second before monitoring began: it started before us (attach), not just before the first sample.
+          ...(up === null || start < -0.5 ? { start_approx: true } : {}),
         };
         seen.set(p.pid, d);
       }

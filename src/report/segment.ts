@@ -1,12 +1,16 @@
 // Change points of a multivariate series by binary segmentation with a BIC stop rule
-// (docs/report.md, "Phases"). Each feature is divided by its scale (the size of a change that
-// matters) and then by its noise (estimated from the median absolute first difference, which change
-// points barely move), so the cost of a segment is its squared deviation from its mean in noise
-// units, as in a Gaussian model with known variance. A split is kept while it lowers the cost by more
-// than the BIC price of its parameters: one new mean per feature plus the location, ln(n) each.
+// (docs/report.md, "Phases"). Each feature (a non-negative rate) is first put on a log scale,
+// log(1 + x / scale), where `scale` is the smallest level that matters: resource use varies by
+// ratios (noise grows with the level), and the log makes a change from 1 to 2 cores weigh like one
+// from 50 to 100 MB/s, while levels far below the scale stay near 0. Then each feature is divided by
+// its noise, estimated from the median absolute first difference (which change points barely move)
+// and never taken below SIGMA_FLOOR, so the cost of a segment is its squared deviation from its mean
+// in noise units, as in a Gaussian model with known variance. A split is kept while it lowers the
+// cost by more than the BIC price of its parameters: one new mean per feature plus the location,
+// ln(n) each.
 
 export interface SegmentOptions {
-  /** Per feature: the size of a change that matters (default: the feature's 99th percentile). */
+  /** Per feature: the smallest level that matters (default: a tenth of the feature's 99th percentile). */
   scales?: number[];
   /** Shortest segment, in samples (default max(3, n/50)). */
   minLength?: number;
@@ -14,8 +18,11 @@ export interface SegmentOptions {
   maxSegments?: number;
 }
 
-/** The noise floor, in scale units: changes below a few % of the scale are never worth a phase. */
-export const SIGMA_FLOOR = 0.05;
+/**
+ * The noise floor on the log scale: level changes under about 20 % count as noise however steady the
+ * series, so short stretches of drift do not become phases.
+ */
+export const SIGMA_FLOOR = 0.2;
 
 function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return 0;
@@ -45,8 +52,8 @@ export function changePoints(features: readonly (readonly number[])[], opts: Seg
   const S1: Float64Array[] = [];
   const S2: Float64Array[] = [];
   features.forEach((raw, j) => {
-    const scale = opts.scales?.[j] ?? percentile(raw.map(Math.abs), 0.99);
-    const scaled = raw.map((v) => (scale > 0 ? v / scale : 0));
+    const scale = opts.scales?.[j] ?? percentile(raw.map(Math.abs), 0.99) / 10;
+    const scaled = raw.map((v) => (scale > 0 ? Math.log1p(Math.max(0, v) / scale) : 0));
     const sigma = Math.max(noiseSigma(scaled), SIGMA_FLOOR);
     const s1 = new Float64Array(n + 1);
     const s2 = new Float64Array(n + 1);
