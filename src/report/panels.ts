@@ -38,7 +38,7 @@ export function buildPanels(s: Series, maxPoints: number): PanelResult {
 
   const cpuSeries: Draft['series'] = s.cpuByCommand.map((c, i) => ({ label: c.name, color: PALETTE[i % PALETTE.length]!, stack: true, values: c.values }));
   if (active(s.cpuUnattributed)) cpuSeries.push({ label: 'not attributed (exited between samples)', color: '#d0d0d0', stack: true, values: s.cpuUnattributed });
-  cpuSeries.push({ label: 'tree total', color: '#222', values: s.cpu });
+  cpuSeries.push({ label: 'tree total', color: '#222222', values: s.cpu });
   add({ id: 'cpu', title: 'CPU', note: 'per command, stacked, and the whole tree; 100 % = one core', unit: 'percent', series: cpuSeries }, 'CPU: 0 % throughout');
 
   add({ id: 'memory', title: 'Memory (RSS)', note: 'resident set size summed over the live processes', unit: 'bytes',
@@ -62,7 +62,7 @@ export function buildPanels(s: Series, maxPoints: number): PanelResult {
   }
 
   add({ id: 'syscalls', title: 'Syscalls by category', note: 'syscalls per second, stacked by category (counted in the kernel)', unit: 'per_sec',
-    series: Object.entries(s.sys_by_cat).map(([cat, values]) => ({ label: cat, color: CATEGORY_COLORS[cat] ?? '#999', stack: true, values })) }, 'syscalls: none counted');
+    series: Object.entries(s.sys_by_cat).map(([cat, values]) => ({ label: cat, color: CATEGORY_COLORS[cat] ?? '#999999', stack: true, values })) }, 'syscalls: none counted');
 
   add({ id: 'errors', title: 'Syscall errors', note: 'failed syscalls per second (return value -4095..-1)', unit: 'per_sec',
     series: [{ label: 'errors', color: PALETTE[3]!, values: s.sys_errors }] }, 'syscall errors: none');
@@ -78,7 +78,7 @@ export function buildPanels(s: Series, maxPoints: number): PanelResult {
 
   const psiColors: Record<string, string> = { cpu: PALETTE[1]!, memory: PALETTE[2]!, io: PALETTE[0]! };
   add({ id: 'psi', title: `Pressure (PSI, ${s.psiSource ?? 'unknown source'})`, note: '% of time some (or all) tasks were stalled on the resource', unit: 'percent',
-    series: Object.entries(s.psi).map(([key, values]) => ({ label: key, color: psiColors[key.split(' ')[0]!] ?? '#999', dash: key.endsWith('full'), values })) },
+    series: Object.entries(s.psi).map(([key, values]) => ({ label: key, color: psiColors[key.split(' ')[0]!] ?? '#999999', dash: key.endsWith('full'), values })) },
   'pressure (PSI): no stalls');
 
   add({ id: 'threads', title: 'Threads and processes', note: 'live threads and processes of the tree', unit: 'count', series: [
