@@ -141,20 +141,22 @@ export function buildSeries(run: Run): Series {
 function cpuByCommand(fr: Frame[], tree: Col): { byCommand: { name: string; values: Col }[]; unattributed: Col } {
   const per = new Map<string, Float64Array>();
   const weight = new Map<string, number>();
+  const names = new Map<string, string>();
   fr.forEach((f, i) => {
     for (const p of f.procs) {
       const v = num(p.metrics.cpu_usage);
       if (v === null || v <= 0) continue;
-      const name = commandName(p.command);
+      let name = names.get(p.command);
+      if (name === undefined) names.set(p.command, (name = commandName(p.command)));
       let arr = per.get(name);
       if (!arr) per.set(name, (arr = new Float64Array(fr.length)));
       arr[i]! += v;
       weight.set(name, (weight.get(name) ?? 0) + v);
     }
   });
-  const names = [...weight.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([n]) => n);
-  const top = names.slice(0, TOP_COMMANDS);
-  const rest = names.slice(TOP_COMMANDS);
+  const ranked = [...weight.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([n]) => n);
+  const top = ranked.slice(0, TOP_COMMANDS);
+  const rest = ranked.slice(TOP_COMMANDS);
   const byCommand = top.map((name) => ({ name, values: Array.from(per.get(name)!) as Col }));
   if (rest.length > 0) {
     const other = new Array<number>(fr.length).fill(0);
