@@ -8,3 +8,4 @@ export * as asm from './asm/index.js';
 export * as loader from './loader/index.js';
 export * as vm from './vm/index.js';
 export * as verifier from './verify/static/index.js';
+export * as report from './report/index.js';

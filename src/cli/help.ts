@@ -78,11 +78,11 @@ Exit codes:
   run      the command's exit code, or 128+N when a signal N killed it (0 when --duration
            ended monitoring and the command was left running)
   attach   0 when the process exited or --duration passed, 128+N when interrupted by signal N
-  ${String(EXIT.OK).padEnd(8)} success (stats, vm, help)
+  ${String(EXIT.OK).padEnd(8)} success (stats, report, vm, help)
   ${String(EXIT.RUNTIME).padEnd(8)} failure while monitoring or reading input
   ${String(EXIT.USAGE).padEnd(8)} usage error: unknown option, bad value, missing command
   ${String(EXIT.NO_PROCESS).padEnd(8)} attach: no such process
-  ${String(EXIT.OUTPUT).padEnd(8)} --out or --stats cannot be written
+  ${String(EXIT.OUTPUT).padEnd(8)} --out, --stats or --report (report: -o) cannot be written
   ${String(EXIT.EBPF_REQUIRED).padEnd(8)} --require-ebpf (or diag) and eBPF counting is unavailable here
   ${String(EXIT.NOT_EXECUTABLE).padEnd(8)} run: the command cannot be executed
   ${String(EXIT.NOT_FOUND).padEnd(8)} run: the command was not found

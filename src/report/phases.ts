@@ -84,15 +84,14 @@ export function buildPhases(run: Run, s: Series): { phases: Phase[]; note: strin
     const end = s.t[to - 1]!;
     const elapsed = Math.max(0, end - start);
     let behavior: string | null = null;
-    if (mix && mix.total > 0) {
-      const share = (c: string) => Math.round((mix.by_category[c]! / mix.total) * 100) / 100;
+    if (mix) {
+      const share = (c: string) => (mix.total > 0 ? Math.round((mix.by_category[c]! / mix.total) * 100) / 100 : 0);
       behavior = classify(mix.total, elapsed, {
         syscall_rate_per_sec: elapsed > 0 ? Math.round((mix.total / elapsed) * 100) / 100 : 0,
         io_intensity: share('file_io'), memory_intensity: share('memory'), network_intensity: share('network'),
         cpu_intensity: Math.round(Math.min(1, Math.max(0, means.cpu / 100)) * 100) / 100,
       }, true);
-    } else if (mix) {
-      why += '; no syscalls counted';
+      if (mix.total === 0) why += '; no syscalls in this phase';
     }
     phases.push({
       start, end, from, to, dominant, why,

@@ -87,6 +87,9 @@ function render(data: ReportData): void {
     tl.append(host);
     gantt = new Gantt(host, procs, colorOf);
     gantt.onHover = (t) => charts.moveCursor(t);
+    // The same time range as the panels (their first to last sample).
+    const x = charts.plots[0]?.scales.x;
+    if (x && x.min != null && x.max != null) gantt.setRange(x.min, x.max);
     state.gantt = gantt;
   } else {
     tl.insertAdjacentHTML('beforeend', '<p class="muted">No process was listed in any sample.</p>');
