@@ -45,14 +45,18 @@ Records.before(() => {
   records = readRecords(out);
 });
 
-Records('every line parses and has a kind; metadata first, summary last, tree records between', () => {
+Records('every line parses and has a kind; metadata first, summary last, tree and process records between', () => {
   assert.ok(records.length >= 4, `${records.length} records`);
   for (const rec of records) assert.type(rec.kind, 'string');
   assert.is(records[0]!.kind, 'metadata');
   assert.is(records[records.length - 1]!.kind, 'summary');
   const middle = records.slice(1, -1);
-  assert.ok(middle.length >= 2);
-  for (const rec of middle) assert.is(rec.kind, 'tree');
+  assert.ok(middle.filter((r) => r.kind === 'tree').length >= 2);
+  for (const rec of middle) assert.ok(rec.kind === 'tree' || rec.kind === 'process', rec.kind);
+  // Each process of the tree once (sh and its two sleeps), after its last sample.
+  const procs = middle.filter((r) => r.kind === 'process');
+  assert.is(new Set(procs.map((p) => p.pid)).size, procs.length, 'no process twice');
+  assert.ok(procs.length >= 2, `${procs.length} process records`);
 });
 
 Records('metadata names the command, its absolute executable and the capabilities', () => {
@@ -131,8 +135,9 @@ Modes('--exclude-children gives sample records', () => {
   const r = cli(['--out', f, '--exclude-children', '-i', '50', '-q', 'run', '--', 'sleep', '0.3']);
   assert.is(r.code, 0, r.stderr);
   const recs = readRecords(f);
-  const kinds = new Set(recs.slice(1, -1).map((x) => x.kind));
+  const kinds = new Set(recs.slice(1, -1).map((x) => x.kind).filter((k) => k !== 'process'));
   assert.equal([...kinds], ['sample']);
+  assert.equal(recs.filter((x) => x.kind === 'process').map((x) => x.command), ['sleep 0.3'], 'the process alone');
   assert.ok(recs.length >= 3);
 });
 

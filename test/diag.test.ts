@@ -10,7 +10,12 @@ import { kernelTest, bpfUnavailableReason } from './_lib/privilege.js';
 import { decodeCaps, capEff, systemChecks, runDiag, type SystemFacts, type Check } from '../src/diag/index.js';
 import { capsCheck, configCheck, kernelCheck, lockdownCheck, memlockCheck, memlockLimit, tracefsCheck, btfCheck } from '../src/diag/system.js';
 import { describeFailure, EbpfUnavailableError, type FailureContext } from '../src/tracer/errors.js';
-import { BpfError, VerifierRejectedError } from '../src/loader/index.js';
+import { BpfError, BtfUnavailableError, TracefsError, VerifierRejectedError } from '../src/loader/index.js';
+import { assertVerified, VerifierError } from '../src/verify/static/index.js';
+import { R0, R1, exit, ldx, mov64, program } from '../src/asm/index.js';
+import { ProgType } from '../src/asm/opcodes.js';
+import { EbpfRequiredError } from '../src/session/index.js';
+import { EXIT, toUserError } from '../src/cli/errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = resolve(here, '../cli.mjs'); // the package's bin, as users run it
@@ -149,16 +154,28 @@ F('lockdown and verifier refusals quote the verifier line', () => {
 });
 
 F('tracefs: not mounted vs mounted but unreadable; BTF missing; old kernels', () => {
-  const mountErr = new Error('mount -t tracefs nodev /sys/kernel/tracing failed: EPERM (Operation not permitted); mounting needs root (CAP_SYS_ADMIN)');
+  const mountErr = new TracefsError('mount-denied', 'mount -t tracefs nodev /sys/kernel/tracing failed: EPERM (Operation not permitted); mounting needs root (CAP_SYS_ADMIN)');
   assert.match(oneLine(describeFailure(mountErr, ctx())).reason, /not mounted.*CAP_SYS_ADMIN/);
   const unreadable = oneLine(describeFailure(mountErr, ctx({ tracefsMounts: ['/sys/kernel/tracing'] })));
   assert.match(unreadable.reason, /\/sys\/kernel\/tracing is not readable by alice/);
   assert.match(unreadable.fix, /setup_tracefs_permissions\.sh --user alice/);
-  const eacces = Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES', path: '/sys/kernel/tracing/events/task/task_newtask/format' });
+  const eacces = new TracefsError('access-denied', 'cannot read /sys/kernel/tracing/events/task/task_newtask/format: EACCES', '/sys/kernel/tracing/events/task/task_newtask/format');
   assert.match(oneLine(describeFailure(eacces, ctx({ tracefsMounts: ['/sys/kernel/tracing'] }))).reason, /not readable/);
-  assert.match(oneLine(describeFailure(new Error('cannot read kernel BTF at /sys/kernel/btf/vmlinux (ENOENT)'), ctx())).fix, /--ebpf-attach tracefs/);
+  assert.match(oneLine(describeFailure(new BtfUnavailableError('/sys/kernel/btf/vmlinux', 'ENOENT'), ctx())).fix, /--ebpf-attach tracefs/);
   assert.match(oneLine(describeFailure(new BpfError('BPF_RAW_TRACEPOINT_OPEN', 22), ctx({ kernel: [4, 14] }))).reason, /4\.17/);
   assert.match(oneLine(describeFailure(new BpfError('BPF_PROG_LOAD', 38), ctx())).fix, /CONFIG_BPF_SYSCALL/);
+});
+
+F('a refusal by our own verifier reaches the user with its reason (through --require-ebpf)', () => {
+  const bad = program({ name: 'dp_bad', type: ProgType.RAW_TRACEPOINT, items: [mov64.reg(R0, R1), ldx.dw(R0, R0, 4096), exit()] });
+  let refusal: unknown;
+  try { assertVerified(bad); } catch (err) { refusal = err; }
+  assert.instance(refusal, VerifierError);
+  const e = describeFailure(refusal, ctx({ caps: capMask(21) }));
+  assert.match(e.reason, /our static verifier refused the tracer's program: insn 1 .*: /);
+  const user = toUserError(new EbpfRequiredError(e.reason, e.fix));
+  assert.match(user.line!, /^eBPF unavailable: our static verifier refused .*insn 1.*--require-ebpf given, nothing started\)$/);
+  assert.is(user.exitCode, EXIT.EBPF_REQUIRED);
 });
 
 F.run();

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { buildSyscallsBlock } from '../src/syscalls/index.js';
 import {
   ProcessTreeMonitor,
   SummaryAccumulator,
@@ -34,7 +35,8 @@ s('a live run summarised from its JSON Lines file reproduces the live summary ex
       lines.push(JSON.stringify(r));
     }
     m.close();
-    const live = acc.finish({ ebpf: { total_syscalls: 1234, top: 'file' } });
+    const ebpf = { syscalls: buildSyscallsBlock({ read: 1234 }, 0.5), losses: { syscalls_uncounted: 0, processes_untracked: 0, exits_unrecorded: 0 } };
+    const live = acc.finish({ ebpf });
     lines.push(JSON.stringify(live));
     assert.ok(live.sample_count >= 5, 'the run produced samples');
     assert.ok(live.max_processes >= 2, 'children were seen');

@@ -144,7 +144,15 @@ kernelTest(test, 'a real eBPF run (compute, disk, 20 short children, sleep, exit
   assert.ok(data.header.facts.some((f) => f.label === 'eBPF' && f.tone === 'ok'));
   assert.ok(data.header.facts.some((f) => f.label === 'host'));
   assert.ok(data.syscalls && data.syscalls.total > 1000 && data.syscalls.table.some((t) => t.name === 'execve'));
-  assert.ok(data.processes.rows.length >= 3, `${data.processes.rows.length} processes`);
+  // Every process, the 20 children that lived between samples included, on the samples' clock.
+  assert.is(data.processes.source, 'process records');
+  const trues = data.processes.rows.filter((r) => data.processes.commands[r.cmd] === 'true');
+  assert.is(trues.length, 20, `${trues.length} /bin/true children`);
+  for (const r of data.processes.rows) {
+    assert.ok(!r.start_approx, `pid ${r.pid} started under monitoring`);
+    assert.ok(r.end !== null && r.end >= r.start && r.end <= data.processes.end + 0.5, `pid ${r.pid}: ${r.start}..${r.end} within the run (${data.processes.end})`);
+  }
+  assert.is(data.processes.rows.find((r) => r.depth === 0)?.exit_code, 3);
   assert.ok(data.phases.length >= 2, `${data.phases.length} phases`);
   await checkPage(page, data, join(dir, 'browser-ebpf.png'));
   await checkCursorAndZoom(page, data.panels.length);

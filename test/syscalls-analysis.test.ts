@@ -167,7 +167,8 @@ test('window block: per-name difference over the window', () => {
   const prev = new Map([['read', 100], ['mmap', 10], ['gone', 5]]);
   const cur = new Map([['read', 160], ['mmap', 10], ['sendto', 20], ['ia32:read', 20]]);
   const w = buildWindowBlock(prev, cur, 500.4);
-  assert.equal(Object.keys(w), ['duration_ms', 'total', 'rate_per_sec', 'by_category', 'top_syscalls']);
+  assert.equal(Object.keys(w), ['duration_ms', 'total', 'rate_per_sec', 'by_category', 'top_syscalls', 'by_syscall']);
+  assert.equal(w.by_syscall, { read: 60, 'ia32:read': 20, sendto: 20 }, 'every syscall of the window (so windows add up)');
   assert.is(w.duration_ms, 500);
   assert.is(w.total, 100);
   assert.is(w.rate_per_sec, 199.84);

@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { kernelTest } from './_lib/privilege.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,12 +112,9 @@ const AUSYSCALL_SPELLINGS: Record<string, Record<number, string>> = {
   },
 };
 
-test('cross-check against ausyscall when it is installed', () => {
-  const probe = spawnSync('ausyscall', ['x86_64', '--dump'], { encoding: 'utf8' });
-  if (probe.error) {
-    console.log('  (ausyscall not installed: cross-check skipped; `apt-get install auditd` enables it)');
-    return;
-  }
+const noAusyscall = () => (spawnSync('ausyscall', ['x86_64', '--dump'], { encoding: 'utf8' }).error
+  ? 'ausyscall not installed (apt-get install auditd enables this cross-check)' : null);
+kernelTest(test, 'cross-check against ausyscall', () => {
   for (const [arch, rows] of Object.entries(RAW)) {
     const ours = new Map(rows);
     const dump = spawnSync('ausyscall', [arch, '--dump'], { encoding: 'utf8' }).stdout;
@@ -130,20 +128,20 @@ test('cross-check against ausyscall when it is installed', () => {
     // ARM's ausyscall table also lists old-ABI calls that EABI (and so arm64 compat) does not have.
     assert.ok(agreed >= pairs.length * (arch === 'arm' ? 0.9 : 0.97), `${arch}: ${agreed}/${pairs.length} agree`);
   }
-});
+}, noAusyscall);
 
 // Live: strace -n prints the number the kernel received next to strace's own name for it.
-test('cross-check against syscalls traced live with strace -n', () => {
-  if (process.arch !== 'x64' && process.arch !== 'arm64') return;
+const noStraceN = () => {
+  if (process.arch !== 'x64' && process.arch !== 'arm64') return `no table check for ${process.arch}`;
+  const r = spawnSync('strace', ['-n', '-qq', '-o', '/dev/null', 'true']);
+  return r.error || r.status !== 0 ? 'strace with -n (strace 6.x) is not installed' : null;
+};
+kernelTest(test, 'cross-check against syscalls traced live with strace -n', () => {
   const dir = mkdtempSync(join(tmpdir(), 'syscalls-strace-'));
   const out = join(dir, 'trace');
   const run = spawnSync('strace', ['-n', '-f', '-qq', '-o', out, 'sh', '-c',
     'ls -la / >/dev/null; cat /proc/self/status >/dev/null; sleep 0.01; echo x | tr x y >/dev/null']);
-  if (run.error || run.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    console.log('  (strace -n unavailable: live cross-check skipped)');
-    return;
-  }
+  assert.ok(!run.error && run.status === 0, `strace ran (${run.error?.message ?? run.status})`);
   const trace = readFileSync(out, 'utf8');
   rmSync(dir, { recursive: true, force: true });
   const table = syscallTable();
@@ -151,6 +149,6 @@ test('cross-check against syscalls traced live with strace -n', () => {
   for (const m of trace.matchAll(/\[\s*(\d+)\]\s+([a-z0-9_]+)\(/g)) seen.set(Number(m[1]), m[2]!);
   assert.ok(seen.size >= 15, `only ${seen.size} distinct syscalls traced`);
   for (const [nr, name] of seen) assert.is(table.name(nr), name, `syscall ${nr}`);
-});
+}, noStraceN);
 
 test.run();

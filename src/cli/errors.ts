@@ -1,4 +1,6 @@
 // Expected failures carry their exit code and a one-line message; main prints them without a stack.
+import { ReportAssetError, ReportInputError } from '../report/errors.js';
+import { EbpfRequiredError, MonitoringFailedError, SpawnError, TargetError } from '../session/errors.js';
 
 /** Exit codes of denet-pure itself (for `run`, the child's own code is passed through otherwise). */
 export const EXIT = {
@@ -31,4 +33,34 @@ export class UsageError extends CliError {
     super(message, EXIT.USAGE);
     this.name = 'UsageError';
   }
+}
+
+/** What the user sees for an error: one line (null when it was already shown) and the exit code. */
+export interface UserError {
+  line: string | null;
+  exitCode: number;
+  /** Not an expected failure: a bug, worth its stack trace. */
+  internal?: boolean;
+}
+
+/** The one place where errors become the user's line and exit code. */
+export function toUserError(err: unknown): UserError {
+  if (err instanceof CliError) return { line: err.message, exitCode: err.exitCode };
+  if (err instanceof EbpfRequiredError) {
+    return { line: `${err.message} (--require-ebpf given, nothing started)`, exitCode: EXIT.EBPF_REQUIRED };
+  }
+  if (err instanceof MonitoringFailedError) {
+    const cause = err.cause instanceof CliError ? err.cause : undefined;
+    return { line: err.reported ? null : err.message, exitCode: cause?.exitCode ?? EXIT.RUNTIME };
+  }
+  if (err instanceof SpawnError) {
+    return { line: err.message, exitCode: err.code === 'ENOENT' ? EXIT.NOT_FOUND : EXIT.NOT_EXECUTABLE };
+  }
+  // A file that cannot be reported on, or an installation without the report viewer.
+  if (err instanceof ReportInputError || err instanceof ReportAssetError) return { line: err.message, exitCode: EXIT.RUNTIME };
+  if (err instanceof TargetError) {
+    return { line: err.message, exitCode: err.why === 'self' ? EXIT.USAGE : EXIT.NO_PROCESS };
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return { line: `internal error: ${msg.split('\n')[0]}`, exitCode: EXIT.RUNTIME, internal: true };
 }

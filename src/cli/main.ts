@@ -2,10 +2,10 @@
 // Entry point: split off the global options, dispatch to a subcommand, turn expected failures into
 // one line on stderr with their exit code.
 import { COMMANDS, findCommand } from './commands/index.js';
-import { CliError, EXIT, UsageError } from './errors.js';
+import { EXIT, UsageError, toUserError } from './errors.js';
 import { printHelp } from './help.js';
 import { GLOBAL_OPTIONS, parseGlobalValues, splitAtPositional } from './options.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../session/version.js';
 
 async function main(argv: string[]): Promise<number> {
   const split = splitAtPositional(argv, GLOBAL_OPTIONS);
@@ -37,16 +37,10 @@ function exitAfterFlush(code: number): void {
 
 function report(err: unknown): number {
   const debug = process.env.DENET_DEBUG === '1';
-  if (err instanceof CliError) {
-    process.stderr.write(`denet-pure: ${err.message}\n`);
-    if (debug && err.stack) process.stderr.write(err.stack + '\n');
-    return err.exitCode;
-  }
-  // Unexpected: still one line, unless debugging.
-  const msg = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`denet-pure: internal error: ${msg.split('\n')[0]}${debug ? '' : ' (DENET_DEBUG=1 for details)'}\n`);
+  const { line, exitCode, internal } = toUserError(err);
+  if (line !== null) process.stderr.write(`denet-pure: ${line}${internal && !debug ? ' (DENET_DEBUG=1 for details)' : ''}\n`);
   if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-  return EXIT.RUNTIME;
+  return exitCode;
 }
 
 main(process.argv.slice(2)).then(exitAfterFlush, (err) => exitAfterFlush(report(err)));

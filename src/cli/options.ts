@@ -10,7 +10,10 @@ export const GLOBAL_OPTIONS = {
   'enable-ebpf': { type: 'boolean' },
   'require-ebpf': { type: 'boolean' },
   'ebpf-attach': { type: 'string' },
-  json: { type: 'boolean' },
+  json: { type: 'boolean', short: 'j' },
+  'max-processes': { type: 'string' },
+  'max-counts': { type: 'string' },
+  'stop-with-command': { type: 'boolean' },
   out: { type: 'string', short: 'o' },
   stats: { type: 'string' },
   report: { type: 'string' },
@@ -31,6 +34,11 @@ export interface GlobalOptions {
   enableEbpf: boolean;
   requireEbpf: boolean;
   ebpfAttach: 'auto' | 'raw' | 'tracefs';
+  /** Bounds of the kernel's tables (undefined: the tracer's defaults). */
+  maxProcesses?: number;
+  maxCounts?: number;
+  /** run: end monitoring when the command exits, not when its whole tree has. */
+  stopWithCommand: boolean;
   json: boolean;
   out?: string;
   stats?: string;
@@ -102,25 +110,43 @@ export function parseGlobalValues(args: string[]): RawValues {
 /** Plain decimal notation only: Number() alone would also take '0x10', '1e3' and ' 5 '. */
 const DECIMAL = /^(\d+\.?\d*|\.\d+)$/;
 
-function positiveNumber(name: string, raw: string, unit: string, example: string, allowZero = false): number {
+/** A number in [min, max] (plain decimal), or a usage error naming the allowed range. */
+function numberIn(name: string, raw: string, unit: string, min: number, max: number, opts: { integer?: boolean; zero?: boolean } = {}): number {
   const v = DECIMAL.test(raw) ? Number(raw) : NaN;
-  if (!Number.isFinite(v) || (!allowZero && v === 0)) {
-    throw new UsageError(`invalid --${name} '${raw}': expected a ${allowZero ? 'non-negative' : 'positive'} number of ${unit}, e.g. --${name} ${example}`);
+  const ok = Number.isFinite(v) && ((opts.zero && v === 0) || (v >= min && v <= max)) && (!opts.integer || Number.isInteger(v));
+  if (!ok) {
+    const range = `from ${fmt(min)} to ${fmt(max)}${opts.zero ? ', or 0 for no limit' : ''}`;
+    throw new UsageError(`invalid --${name} '${raw}': expected ${opts.integer ? 'a whole number' : 'a number'} of ${unit} ${range}`);
   }
   return v;
 }
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** Sampling more often than this measures the monitor more than the tree. */
+export const MIN_INTERVAL_MS = 10;
+/** A day: longer intervals say nothing a summary does not. */
+export const MAX_INTERVAL_MS = 86_400_000;
+/** Ten years, in seconds. */
+export const MAX_DURATION_SEC = 315_360_000;
+/** Bounds of the kernel tables (each entry costs memory: see docs/ebpf.md). */
+export const MAX_TABLE = { processes: [64, 4_194_304], counts: [1024, 16_777_216] } as const;
 
 /** Validates merged raw values into GlobalOptions. */
 export function toGlobalOptions(values: RawValues): GlobalOptions {
   const str = (k: string) => values[k] as string | undefined;
   const flag = (k: string) => values[k] === true;
 
-  const intervalMs = str('interval') === undefined ? 100 : positiveNumber('interval', str('interval')!, 'milliseconds', '200');
-  const maxIntervalMs = str('max-interval') === undefined ? Math.max(1000, intervalMs) : positiveNumber('max-interval', str('max-interval')!, 'milliseconds', '2000');
+  const intervalMs = str('interval') === undefined ? 100 : numberIn('interval', str('interval')!, 'milliseconds', MIN_INTERVAL_MS, MAX_INTERVAL_MS);
+  const maxIntervalMs = str('max-interval') === undefined ? Math.max(1000, intervalMs) : numberIn('max-interval', str('max-interval')!, 'milliseconds', MIN_INTERVAL_MS, MAX_INTERVAL_MS);
   if (str('max-interval') !== undefined && intervalMs > maxIntervalMs) {
     throw new UsageError(`--interval (${intervalMs} ms) is greater than --max-interval (${maxIntervalMs} ms); lower -i or raise -m`);
   }
-  const durationSec = str('duration') === undefined ? 0 : positiveNumber('duration', str('duration')!, 'seconds', '30', true);
+  const durationSec = str('duration') === undefined ? 0 : numberIn('duration', str('duration')!, 'seconds', 0.01, MAX_DURATION_SEC, { zero: true });
+  const table = (k: 'max-processes' | 'max-counts', range: readonly [number, number], unit: string) =>
+    str(k) === undefined ? undefined : numberIn(k, str(k)!, unit, range[0], range[1], { integer: true });
+  const maxProcesses = table('max-processes', MAX_TABLE.processes, 'processes');
+  const maxCounts = table('max-counts', MAX_TABLE.counts, '(process, syscall) pairs');
   if (flag('kill-on-duration') && durationSec === 0) {
     throw new UsageError('--kill-on-duration needs --duration S (how long to let the command run)');
   }
@@ -128,14 +154,21 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
   if (attach !== 'auto' && attach !== 'raw' && attach !== 'tracefs') {
     throw new UsageError(`invalid --ebpf-attach '${attach}': expected auto, raw or tracefs`);
   }
+  const ebpf = flag('enable-ebpf') || flag('require-ebpf') || str('ebpf-attach') !== undefined;
+  for (const k of ['max-processes', 'max-counts'] as const) {
+    if (str(k) !== undefined && !ebpf) throw new UsageError(`--${k} sizes a kernel table of the eBPF counting: give --enable-ebpf too`);
+  }
   for (const k of ['out', 'stats', 'report'] as const) {
     if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} ${k === 'report' ? 'report.html' : 'run.jsonl'}`);
   }
   return {
     // Asking for eBPF in any way turns it on.
-    enableEbpf: flag('enable-ebpf') || flag('require-ebpf') || str('ebpf-attach') !== undefined,
+    enableEbpf: ebpf,
     requireEbpf: flag('require-ebpf'),
     ebpfAttach: attach,
+    maxProcesses,
+    maxCounts,
+    stopWithCommand: flag('stop-with-command'),
     json: flag('json'),
     out: str('out'),
     stats: str('stats'),

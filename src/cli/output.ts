@@ -2,10 +2,11 @@
 // per write call so that a reader never sees a torn line. Human output: stderr, so that stdout stays
 // for the child's own output and for --json.
 import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { formatLiveLine, formatSummaryTable } from '../monitor/index.js';
+import { basename, dirname, join } from 'node:path';
+import { formatLiveLine, formatSummaryTable, type LiveEbpf } from '../monitor/index.js';
 import type { MonitorRecord, SampleRecord, SummaryRecord, TreeRecord } from '../monitor/types.js';
-import type { LiveEbpf } from './ebpf.js';
 import { CliError, EXIT } from './errors.js';
+import type { OutputTarget } from './resolve.js';
 
 /** Colours only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
 export function useColor(stream: NodeJS.WriteStream): boolean {
@@ -21,28 +22,26 @@ function writeFully(fd: number, text: string): void {
 
 export class RecordSink {
   private stdoutBroken = false;
-  private constructor(private fd: number | undefined, private readonly toStdout: boolean, private readonly path?: string) {
-    if (toStdout) {
+  private fd: number | undefined;
+  private readonly toStdout: boolean;
+  private readonly path?: string;
+
+  /**
+   * Records to standard output (--json, or --out -) and/or a file. The file is opened (created or
+   * truncated) at the first record, i.e. once the command has started: a failure before leaves no
+   * file behind and an existing one untouched. Devices and FIFOs are written in place.
+   */
+  constructor(opts: { json: boolean; out?: OutputTarget }) {
+    this.toStdout = opts.json || opts.out?.kind === 'stdout';
+    if (opts.out?.kind === 'path') this.path = opts.out.path;
+    if (this.toStdout) {
       // A reader that goes away (`| head`) must not crash the monitor or orphan the child.
       process.stdout.on('error', () => { this.stdoutBroken = true; });
     }
   }
 
-  /** Opens --out for writing (truncating). Call only after every other check has passed. */
-  static open(opts: { json: boolean; out?: string }): RecordSink {
-    let fd: number | undefined;
-    if (opts.out !== undefined) {
-      try {
-        fd = openSync(opts.out, 'w');
-      } catch (err) {
-        throw new CliError(`cannot write --out ${opts.out}: ${(err as Error).message}`, EXIT.OUTPUT);
-      }
-    }
-    return new RecordSink(fd, opts.json, opts.out);
-  }
-
   get active(): boolean {
-    return this.fd !== undefined || this.toStdout;
+    return this.path !== undefined || this.toStdout;
   }
 
   write(rec: MonitorRecord): void {
@@ -50,20 +49,13 @@ export class RecordSink {
     const line = JSON.stringify(rec) + '\n';
     // One write call per line on each destination: a line is never split or interleaved with ours.
     if (this.toStdout && !this.stdoutBroken) process.stdout.write(line);
-    if (this.fd === undefined) return;
+    if (this.path === undefined) return;
     try {
+      this.fd ??= openSync(this.path, 'w');
       writeFully(this.fd, line);
     } catch (err) {
       // Disk full or similar: a clear cause and exit code instead of an internal error.
       throw new CliError(`cannot write --out ${this.path}: ${(err as Error).message}`, EXIT.OUTPUT);
-    }
-  }
-
-  /** The command never started: remove the --out file we created rather than leave an empty one. */
-  abandon(): void {
-    this.close();
-    if (this.path !== undefined) {
-      try { unlinkSync(this.path); } catch { /* already gone */ }
     }
   }
 
@@ -75,16 +67,34 @@ export class RecordSink {
   }
 }
 
-/** Writes the --stats summary atomically: a reader sees the old file, nothing, or the whole summary. */
-export function writeStatsFile(path: string, summary: SummaryRecord): void {
-  writeFileAtomic('stats', path, JSON.stringify(summary, null, 2) + '\n');
+/**
+ * Writes the --stats summary. A file is replaced atomically (a reader sees the old file, nothing, or
+ * the whole summary; through a symlink, the file it names is replaced); a device or FIFO is written
+ * in place; `-` is standard output.
+ */
+export function writeStatsFile(target: OutputTarget, summary: SummaryRecord): void {
+  writeOutputFile('stats', target, JSON.stringify(summary, null, 2) + '\n');
 }
 
-/** Writes `text` to `path` through a temporary file and a rename; failures name the option. */
-export function writeFileAtomic(option: string, path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
+/** Writes `text` whole to an output target as writeStatsFile does; failures name --OPTION. */
+export function writeOutputFile(option: string, target: OutputTarget, text: string): void {
+  if (target.kind === 'stdout') {
+    process.stdout.write(text);
+    return;
+  }
+  const { path } = target;
+  if (target.special) {
+    try {
+      const fd = openSync(path, 'w');
+      try { writeFully(fd, text); } finally { closeSync(fd); }
+    } catch (err) {
+      throw new CliError(`cannot write --${option} ${path}: ${(err as Error).message}`, EXIT.OUTPUT);
+    }
+    return;
+  }
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    const fd = openSync(tmp, 'w');
+    const fd = openSync(tmp, 'wx', 0o644);
     try {
       writeFully(fd, text);
     } finally {
@@ -112,11 +122,11 @@ export class Terminal {
     this.stream.on('error', () => {});
   }
 
-  sample(rec: TreeRecord | SampleRecord, elapsedMs: number, ebpf: LiveEbpf | null): void {
+  sample(rec: TreeRecord | SampleRecord, elapsedMs: number, ebpf: LiveEbpf | null, waitingFor?: number): void {
     if (this.opts.quiet) return;
     // One column short of the terminal: a line of exactly full width wraps on some terminals.
     const width = this.live && this.stream.columns ? this.stream.columns - 1 : undefined;
-    const text = formatLiveLine(rec, { color: this.color, elapsedMs, ebpf, width });
+    const text = formatLiveLine(rec, { color: this.color, elapsedMs, ebpf, width, waitingFor });
     if (this.live) {
       // \r + erase-to-end rewrites the same line; the width keeps it from wrapping.
       this.stream.write(`\r${text}\x1b[K`);

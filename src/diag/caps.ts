@@ -1,4 +1,5 @@
 // Capability numbers to names (include/uapi/linux/capability.h), to show CapEff as people read it.
+import { effectiveCaps } from '../loader/host.js';
 
 export const CAP_NAMES = [
   'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap',
@@ -22,7 +23,7 @@ export function decodeCaps(mask: bigint): string[] {
 
 /** The CapEff line of a /proc/PID/status text. */
 export function capEff(status: string): bigint {
-  return BigInt('0x' + (/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'));
+  return effectiveCaps(status);
 }
 
 export function hasCap(mask: bigint, bit: number): boolean {

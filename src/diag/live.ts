@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { pass, fail, type Check } from './types.js';
 import type { AttachMode } from '../tracer/types.js';
-import type { BpfMap } from '../loader/index.js';
 
 /** r0 = 0; exit — the smallest program the verifier accepts. */
 const TRIVIAL = Buffer.from('b700000000000000' + '9500000000000000', 'hex');
@@ -76,43 +75,21 @@ export async function liveChecks(): Promise<LiveResult> {
 function tryMode(engine: Engine, mode: AttachMode, checks: Check[], failed: (name: string, err: unknown) => Check): boolean {
   const { loader } = engine;
   const label = MODE_LABEL[mode];
-  // 1. load (separately from attaching, so a verifier refusal is told apart from an attach refusal)
-  let mounted: string | null = null;
-  const opened: Array<{ close(): void }> = [];
+  // 1. load, then 2. attach: the tracer's own two steps, so a verifier refusal is told apart from an attach refusal
+  let tracer;
   try {
-    let layout;
-    if (mode === 'raw') layout = engine.rawLayout();
-    else {
-      const t = loader.findTracefs({ mountIfMissing: true });
-      if (t.mountedByUs) mounted = t.path;
-      layout = engine.tracefsLayout(t.path);
-    }
-    const specs = engine.tracerPrograms(layout);
-    const maps = new Map<string, BpfMap>();
-    for (const spec of specs[0]!.maps) {
-      const m = loader.BpfMap.create(spec);
-      maps.set(spec.name, m);
-      opened.push(m);
-    }
-    let insns = 0;
-    for (const spec of specs) {
-      opened.push(loader.LoadedProgram.load(spec, maps));
-      insns += spec.insns.length;
-    }
-    checks.push(pass(`${label}: load`, `${specs.length} programs (${insns} instructions) and ${maps.size} maps accepted by the kernel verifier`));
+    tracer = engine.SyscallTracer.load(mode);
+    const n = tracer.loadedSizes();
+    checks.push(pass(`${label}: load`, `${n.programs} programs (${n.instructions} instructions) and ${n.maps} maps accepted by the kernel verifier`));
   } catch (err) {
     checks.push(failed(`${label}: load`, err));
     return false;
-  } finally {
-    for (const o of opened.reverse()) o.close();
-    if (mounted) loader.unmountTracefs(mounted);
   }
-  // 2. attach, through the tracer itself
-  let tracer;
   try {
-    tracer = engine.SyscallTracer.open({ attach: mode });
+    tracer.attach();
     checks.push(pass(`${label}: attach`, `attached to ${ATTACH_POINTS[mode]}`));
   } catch (err) {
+    tracer.close();
     checks.push(failed(`${label}: attach`, err));
     return false;
   }
@@ -128,7 +105,7 @@ function tryMode(engine: Engine, mode: AttachMode, checks: Check[], failed: (nam
       checks.push(pass(`${label}: count`, `child ${TRUE_BIN} (pid ${child.pid}): ${n} syscalls counted in the kernel, ${execs} execve`));
       return true;
     }
-    checks.push(fail(`${label}: count`, `attached, but no syscall of child ${TRUE_BIN} (pid ${child.pid}) was counted (total ${snap.total}, dropped ${snap.dropped})`,
+    checks.push(fail(`${label}: count`, `attached, but no syscall of child ${TRUE_BIN} (pid ${child.pid}) was counted (total ${snap.total}, not counted ${snap.losses.syscallsUncounted})`,
       'please report it with the output of `denet-pure diag --debug --json`'));
     return false;
   } catch (err) {

@@ -3,10 +3,10 @@
 // gathered once into plain text so the checks are pure functions, testable on made-up machines.
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { release, userInfo } from 'node:os';
+import { currentUser, kernelRelease, kernelSysctl, mountPoints as mountsOf, readText as read } from '../loader/host.js';
 import { capEff, decodeCaps, hasCap, CAP } from './caps.js';
 import { pass, warn, fail, type Check } from './types.js';
-import { parseKernelVersion } from '../tracer/errors.js';
+import { parseKernelVersion } from '../loader/host.js';
 
 export interface SystemFacts {
   release: string;
@@ -30,20 +30,16 @@ export interface SystemFacts {
   tracefsAccess: Record<string, string | null>;
 }
 
-function read(path: string): string | undefined {
-  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
-}
-
 function errCode(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? String(err);
 }
 
 export function mountPoints(mounts: string, fstype: string): string[] {
-  return mounts.split('\n').map((l) => l.split(' ')).filter((f) => f[2] === fstype && f[1]).map((f) => f[1]!.replace(/\\040/g, ' '));
+  return mountsOf(fstype, mounts);
 }
 
 export function gatherFacts(): SystemFacts {
-  const rel = release();
+  const rel = kernelRelease();
   let config: SystemFacts['config'] = null;
   try {
     config = { source: '/proc/config.gz', text: gunzipSync(readFileSync('/proc/config.gz')).toString('utf8') };
@@ -58,9 +54,8 @@ export function gatherFacts(): SystemFacts {
   for (const m of mountPoints(mounts, 'tracefs')) {
     try { readFileSync(`${m}/events/raw_syscalls/sys_enter/id`); tracefsAccess[m] = null; } catch (e) { tracefsAccess[m] = errCode(e); }
   }
-  let user = process.env.USER ?? 'USER';
-  try { user = userInfo().username; } catch { /* no passwd entry */ }
-  const sysctl = (n: string) => read(`/proc/sys/kernel/${n}`)?.trim();
+  const { uid, user } = currentUser();
+  const sysctl = kernelSysctl;
   return {
     release: rel, config, btf, mounts, tracefsAccess, user,
     sysctl: { unprivileged_bpf_disabled: sysctl('unprivileged_bpf_disabled'), kptr_restrict: sysctl('kptr_restrict'), perf_event_paranoid: sysctl('perf_event_paranoid') },
@@ -68,7 +63,7 @@ export function gatherFacts(): SystemFacts {
     lockdown: read('/sys/kernel/security/lockdown')?.trim(),
     cmdline: read('/proc/cmdline') ?? '',
     limits: read('/proc/self/limits') ?? '',
-    uid: process.getuid?.() ?? -1,
+    uid,
   };
 }
 

@@ -2,7 +2,6 @@
 // Thin on purpose: Buffers in, fds and booleans out, BpfError on failure. Everything the kernel
 // reads or writes goes through native scratch memory (ffi.ts); sizes are checked before the call
 // so a short Buffer can never let the kernel write past our memory.
-import type { Structure } from 'buffer-layout';
 import { ERRNO, SYS, closeRaw, ioctl, scratch, scratchCString, scratchCopy, syscall } from './ffi.js';
 import * as L from './layouts.js';
 import { BpfError, VerifierRejectedError, trimVerifierLog } from './errors.js';
@@ -20,7 +19,7 @@ const CMD_NAMES = Object.fromEntries(Object.entries(Cmd).map(([k, v]) => [v, `BP
 /** BPF_MAP_UPDATE_ELEM flags. */
 export const UpdateFlag = { ANY: 0, NOEXIST: 1, EXIST: 2, LOCK: 4 } as const;
 
-function bpf<T>(cmd: number, layout: Structure<T>, fields: Partial<T>): { ret: number; errno: number; attr: Buffer } {
+function bpf<T>(cmd: number, layout: L.StructLayout<T>, fields: Partial<T>): { ret: number; errno: number; attr: Buffer } {
   const attr = scratch('attr', layout.span);
   layout.encode(fields as T, attr.buf, 0);
   const r = syscall(SYS.bpf, cmd, attr.addr, layout.span);

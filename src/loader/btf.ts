@@ -2,6 +2,7 @@
 // vmlinux BTF is several MB and ~100k types, so we index only where each type starts (one pass
 // over the info words) and compare names as bytes in place; answers are cached.
 import { readFileSync } from 'node:fs';
+import { BtfUnavailableError } from './errors.js';
 
 const MAGIC = 0xeb9f;
 
@@ -49,7 +50,7 @@ export class Btf {
     try {
       data = readFileSync(path);
     } catch (e) {
-      throw new Error(`cannot read kernel BTF at ${path} (${(e as Error).message}); it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y`);
+      throw new BtfUnavailableError(path, (e as Error).message);
     }
     return new Btf(data);
   }

@@ -49,3 +49,35 @@ export function trimVerifierLog(log: string, context = 10): { excerpt: string; f
   }
   return { excerpt: kept.join('\n'), failedInsn };
 }
+
+/** What went wrong with tracefs, as a kind the caller can act on (the message says it in words). */
+export type TracefsErrorKind =
+  /** not mounted, and we were not to mount it */
+  | 'not-mounted'
+  /** mounting it was refused (needs CAP_SYS_ADMIN) */
+  | 'mount-denied'
+  /** unmounting failed */
+  | 'umount-failed'
+  /** mounted, but without events/: a kernel without CONFIG_FTRACE */
+  | 'no-events'
+  /** the tracepoint does not exist on this kernel */
+  | 'no-tracepoint'
+  /** a file under tracefs cannot be read by this user */
+  | 'access-denied'
+  /** a format file we cannot parse, or a name we refuse */
+  | 'bad-input';
+
+export class TracefsError extends Error {
+  constructor(readonly kind: TracefsErrorKind, message: string, readonly path?: string) {
+    super(message);
+    this.name = 'TracefsError';
+  }
+}
+
+/** The kernel's BTF is missing or unreadable (raw-tracepoint mode needs it). */
+export class BtfUnavailableError extends Error {
+  constructor(readonly path: string, detail: string) {
+    super(`cannot read kernel BTF at ${path} (${detail}); it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y`);
+    this.name = 'BtfUnavailableError';
+  }
+}

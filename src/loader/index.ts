@@ -7,7 +7,7 @@ export {
   type MapCreateOptions, type BatchArgs, type ProgLoadOptions, type TestRunOptions, type TestRunResult,
 } from './bpf.js';
 export type { ProgInfo, MapInfo } from './layouts.js';
-export { BpfError, VerifierRejectedError, trimVerifierLog } from './errors.js';
+export { BpfError, VerifierRejectedError, TracefsError, BtfUnavailableError, trimVerifierLog, type TracefsErrorKind } from './errors.js';
 export { closeAll, openFds, type OpenFd, type FdKind } from './registry.js';
 export * as codec from './codec.js';
 export type { Codec } from './codec.js';

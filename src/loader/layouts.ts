@@ -3,6 +3,18 @@
 // (zero-filled), so a variant's span is only as long as the last field we use.
 import BL, { Layout, type Structure } from 'buffer-layout';
 
+/**
+ * What we use of a buffer-layout Structure: a fixed-size struct codec. Declared here so that our
+ * published type declarations do not depend on buffer-layout, which ships none.
+ */
+export interface StructLayout<T> {
+  span: number;
+  encode(src: T, b: Uint8Array, offset?: number): number;
+  decode(b: Uint8Array, offset?: number): T;
+}
+
+const struct = <T>(fields: Layout<unknown>[]): StructLayout<T> => BL.struct(fields) as Structure<T>;
+
 /** u64 as bigint (buffer-layout 1.x only has lossy number u64s). */
 class U64 extends Layout<bigint> {
   constructor(property?: string) { super(8, property); }
@@ -38,7 +50,7 @@ const name16 = (p: string) => new FixedCString(16, p);
 export interface MapCreateAttr {
   mapType: number; keySize: number; valueSize: number; maxEntries: number; mapFlags: number; name: string;
 }
-export const mapCreateAttr: Structure<MapCreateAttr> = BL.struct([
+export const mapCreateAttr = struct<MapCreateAttr>([
   u32('mapType'), u32('keySize'), u32('valueSize'), u32('maxEntries'), u32('mapFlags'),
   u32('innerMapFd'), u32('numaNode'), name16('name'),
   u32('mapIfindex'), u32('btfFd'), u32('btfKeyTypeId'), u32('btfValueTypeId'), u32('btfVmlinuxValueTypeId'),
@@ -46,7 +58,7 @@ export const mapCreateAttr: Structure<MapCreateAttr> = BL.struct([
 ]);
 
 export interface MapElemAttr { mapFd: number; key: bigint; value: bigint; flags: bigint }
-export const mapElemAttr: Structure<MapElemAttr> = BL.struct([
+export const mapElemAttr = struct<MapElemAttr>([
   u32('mapFd'), pad(4), u64('key'), u64('value'), u64('flags'),
 ]);
 
@@ -54,7 +66,7 @@ export interface MapBatchAttr {
   inBatch: bigint; outBatch: bigint; keys: bigint; values: bigint; count: number; mapFd: number;
   elemFlags: bigint; flags: bigint;
 }
-export const mapBatchAttr: Structure<MapBatchAttr> = BL.struct([
+export const mapBatchAttr = struct<MapBatchAttr>([
   u64('inBatch'), u64('outBatch'), u64('keys'), u64('values'), u32('count'), u32('mapFd'),
   u64('elemFlags'), u64('flags'),
 ]);
@@ -64,7 +76,7 @@ export interface ProgLoadAttr {
   logBuf: bigint; progFlags: number; name: string; expectedAttachType: number; attachBtfId: number;
   logTrueSize: number;
 }
-export const progLoadAttr: Structure<ProgLoadAttr> = BL.struct([
+export const progLoadAttr = struct<ProgLoadAttr>([
   u32('progType'), u32('insnCnt'), u64('insns'), u64('license'), u32('logLevel'), u32('logSize'),
   u64('logBuf'), u32('kernVersion'), u32('progFlags'), name16('name'), u32('progIfindex'),
   u32('expectedAttachType'), u32('progBtfFd'), u32('funcInfoRecSize'), u64('funcInfo'), u32('funcInfoCnt'),
@@ -75,20 +87,20 @@ export const progLoadAttr: Structure<ProgLoadAttr> = BL.struct([
 ]);
 
 export interface InfoByFdAttr { bpfFd: number; infoLen: number; info: bigint }
-export const infoByFdAttr: Structure<InfoByFdAttr> = BL.struct([u32('bpfFd'), u32('infoLen'), u64('info')]);
+export const infoByFdAttr = struct<InfoByFdAttr>([u32('bpfFd'), u32('infoLen'), u64('info')]);
 
 export interface RawTracepointAttr { name: bigint; progFd: number }
-export const rawTracepointAttr: Structure<RawTracepointAttr> = BL.struct([u64('name'), u32('progFd'), pad(4)]);
+export const rawTracepointAttr = struct<RawTracepointAttr>([u64('name'), u32('progFd'), pad(4)]);
 
 export interface GetNextIdAttr { startId: number; nextId: number }
-export const getNextIdAttr: Structure<GetNextIdAttr> = BL.struct([u32('startId'), u32('nextId'), u32('openFlags')]);
+export const getNextIdAttr = struct<GetNextIdAttr>([u32('startId'), u32('nextId'), u32('openFlags')]);
 
 export interface TestRunAttr {
   progFd: number; retval: number; dataSizeIn: number; dataSizeOut: number; dataIn: bigint; dataOut: bigint;
   repeat: number; duration: number; ctxSizeIn: number; ctxSizeOut: number; ctxIn: bigint; ctxOut: bigint;
   flags: number; cpu: number;
 }
-export const testRunAttr: Structure<TestRunAttr> = BL.struct([
+export const testRunAttr = struct<TestRunAttr>([
   u32('progFd'), u32('retval'), u32('dataSizeIn'), u32('dataSizeOut'), u64('dataIn'), u64('dataOut'),
   u32('repeat'), u32('duration'), u32('ctxSizeIn'), u32('ctxSizeOut'), u64('ctxIn'), u64('ctxOut'),
   u32('flags'), u32('cpu'),
@@ -99,7 +111,7 @@ export interface ProgInfo {
   loadTime: bigint; createdByUid: number; nrMapIds: number; name: string; runTimeNs: bigint;
   runCnt: bigint; verifiedInsns: number;
 }
-export const progInfoLayout: Structure<ProgInfo> = BL.struct([
+export const progInfoLayout = struct<ProgInfo>([
   u32('type'), u32('id'), BL.blob(8, 'tag'), u32('jitedProgLen'), u32('xlatedProgLen'),
   u64('jitedProgInsns'), u64('xlatedProgInsns'), u64('loadTime'), u32('createdByUid'), u32('nrMapIds'),
   u64('mapIds'), name16('name'), u32('ifindex'), u32('gplCompatible'), u64('netnsDev'), u64('netnsIno'),
@@ -113,7 +125,7 @@ export const progInfoLayout: Structure<ProgInfo> = BL.struct([
 export interface MapInfo {
   type: number; id: number; keySize: number; valueSize: number; maxEntries: number; mapFlags: number; name: string;
 }
-export const mapInfoLayout: Structure<MapInfo> = BL.struct([
+export const mapInfoLayout = struct<MapInfo>([
   u32('type'), u32('id'), u32('keySize'), u32('valueSize'), u32('maxEntries'), u32('mapFlags'), name16('name'),
   u32('ifindex'), u32('btfVmlinuxValueTypeId'), u64('netnsDev'), u64('netnsIno'), u32('btfId'),
   u32('btfKeyTypeId'), u32('btfValueTypeId'), pad(4), u64('mapExtra'),
@@ -124,7 +136,7 @@ export interface PerfEventAttr {
   type: number; size: number; config: bigint; samplePeriod: bigint; sampleType: bigint; readFormat: bigint;
   flags: bigint; wakeupEvents: number;
 }
-export const perfEventAttrLayout: Structure<PerfEventAttr> = BL.struct([
+export const perfEventAttrLayout = struct<PerfEventAttr>([
   u32('type'), u32('size'), u64('config'), u64('samplePeriod'), u64('sampleType'), u64('readFormat'),
   // the bitfield word: bit 0 = disabled, 1 = inherit, ...
   u64('flags'), u32('wakeupEvents'), u32('bpType'), u64('config1'), u64('config2'),

@@ -3,6 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { libcInt, scratchCString, errnoName, errnoMessage } from './ffi.js';
+import { TracefsError } from './errors.js';
+import { mountPoints } from './host.js';
 
 const DEFAULT_MOUNT = '/sys/kernel/tracing';
 const CANDIDATES = [DEFAULT_MOUNT, '/sys/kernel/debug/tracing'];
@@ -13,11 +15,6 @@ export interface Tracefs {
   mountedByUs: boolean;
 }
 
-function tracefsMountPoints(): string[] {
-  let text = '';
-  try { text = readFileSync('/proc/mounts', 'utf8'); } catch { return []; }
-  return text.split('\n').map((l) => l.split(' ')).filter((f) => f[2] === 'tracefs' && f[1]).map((f) => f[1]!.replace(/\\040/g, ' '));
-}
 
 function usable(path: string): boolean {
   return existsSync(join(path, 'events'));
@@ -25,7 +22,7 @@ function usable(path: string): boolean {
 
 /** Finds a usable tracefs (one with events/); mounts it at /sys/kernel/tracing when allowed. */
 export function findTracefs(opts: { mountIfMissing: boolean }): Tracefs {
-  const mounted = tracefsMountPoints();
+  const mounted = mountPoints('tracefs');
   for (const path of [...CANDIDATES.filter((c) => mounted.includes(c)), ...mounted]) {
     if (usable(path)) return { path, mountedByUs: false };
   }
@@ -35,13 +32,13 @@ export function findTracefs(opts: { mountIfMissing: boolean }): Tracefs {
     if (usable(CANDIDATES[1]!)) return { path: CANDIDATES[1]!, mountedByUs: false };
   }
   if (!opts.mountIfMissing) {
-    throw new Error(`tracefs is not mounted (looked at ${CANDIDATES.join(', ')} and /proc/mounts); ` +
+    throw new TracefsError('not-mounted', `tracefs is not mounted (looked at ${CANDIDATES.join(', ')} and /proc/mounts); ` +
       `mount it with: mount -t tracefs nodev ${DEFAULT_MOUNT}  (or let us mount it: mountIfMissing: true)`);
   }
   mountTracefs(DEFAULT_MOUNT);
   if (!usable(DEFAULT_MOUNT)) {
     unmountTracefs(DEFAULT_MOUNT);
-    throw new Error(`mounted tracefs at ${DEFAULT_MOUNT} but it has no events/ directory: is CONFIG_FTRACE enabled in this kernel?`);
+    throw new TracefsError('no-events', `mounted tracefs at ${DEFAULT_MOUNT} but it has no events/ directory: is CONFIG_FTRACE enabled in this kernel?`, DEFAULT_MOUNT);
   }
   return { path: DEFAULT_MOUNT, mountedByUs: true };
 }
@@ -52,8 +49,9 @@ export function mountTracefs(path: string = DEFAULT_MOUNT): void {
   const fstype = scratchCString('mnt_type', 'tracefs');
   const r = libcInt('mount', src, target, fstype, 0, 0);
   if (r.ret < 0) {
-    throw new Error(`mount -t tracefs nodev ${path} failed: ${errnoName(r.errno)} (${errnoMessage(r.errno)})` +
-      (r.errno === 1 ? '; mounting needs root (CAP_SYS_ADMIN)' : ''));
+    throw new TracefsError(r.errno === 1 || r.errno === 13 ? 'mount-denied' : 'not-mounted',
+      `mount -t tracefs nodev ${path} failed: ${errnoName(r.errno)} (${errnoMessage(r.errno)})` +
+      (r.errno === 1 ? '; mounting needs root (CAP_SYS_ADMIN)' : ''), path);
   }
 }
 
@@ -61,22 +59,33 @@ export function unmountTracefs(path: string): void {
   const target = scratchCString('mnt_target', path);
   const r = libcInt('umount2', target, 0);
   if (r.ret < 0) {
-    throw new Error(`umount ${path} failed: ${errnoName(r.errno)} (${errnoMessage(r.errno)})` +
-      (r.errno === 16 ? '; something still uses it (an open file under it?)' : ''));
+    throw new TracefsError('umount-failed', `umount ${path} failed: ${errnoName(r.errno)} (${errnoMessage(r.errno)})` +
+      (r.errno === 16 ? '; something still uses it (an open file under it?)' : ''), path);
   }
 }
 
 function eventDir(group: string, event: string, root?: string): string {
-  if (!/^[\w.-]+$/.test(group) || !/^[\w.-]+$/.test(event)) throw new Error(`invalid tracepoint name "${group}/${event}"`);
+  if (!/^[\w.-]+$/.test(group) || !/^[\w.-]+$/.test(event)) throw new TracefsError('bad-input', `invalid tracepoint name "${group}/${event}"`);
   const base = root ?? findTracefs({ mountIfMissing: false }).path;
   const dir = join(base, 'events', group, event);
-  if (!existsSync(dir)) throw new Error(`tracepoint ${group}/${event} does not exist (no ${dir}); list them in ${join(base, 'available_events')}`);
+  if (!existsSync(dir)) throw new TracefsError('no-tracepoint', `tracepoint ${group}/${event} does not exist (no ${dir}); list them in ${join(base, 'available_events')}`, dir);
   return dir;
 }
 
 /** The id perf_event_open wants for a tracepoint. */
 export function tracepointId(group: string, event: string, root?: string): number {
-  return Number(readFileSync(join(eventDir(group, event, root), 'id'), 'utf8').trim());
+  return Number(readTracefsFile(join(eventDir(group, event, root), 'id')).trim());
+}
+
+/** Reads a tracefs file; a permission error becomes TracefsError('access-denied'). */
+function readTracefsFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new TracefsError('access-denied', `cannot read ${path}: ${code}`, path);
+    throw err;
+  }
 }
 
 export interface TracepointField {
@@ -108,11 +117,11 @@ export function parseTracepointFormat(text: string): TracepointFormat {
     const name = /([A-Za-z_]\w*)\s*(\[[^\]]*\])?\s*$/.exec(decl)?.[1] ?? decl;
     fields.push({ name, type: decl, offset: Number(m[2]), size: Number(m[3]), signed: m[4] === '1', common: name.startsWith('common_') });
   }
-  if (fields.length === 0) throw new Error('tracepoint format has no fields: is this a tracefs format file?');
+  if (fields.length === 0) throw new TracefsError('bad-input', 'tracepoint format has no fields: is this a tracefs format file?');
   const size = Math.max(...fields.map((f) => f.offset + f.size));
   return { id, fields, size };
 }
 
 export function tracepointFormat(group: string, event: string, root?: string): TracepointFormat {
-  return parseTracepointFormat(readFileSync(join(eventDir(group, event, root), 'format'), 'utf8'));
+  return parseTracepointFormat(readTracefsFile(join(eventDir(group, event, root), 'format')));
 }

@@ -1,15 +1,20 @@
 // Finding the processes that joined a tree since the last sample: list /proc, read the stat of pids not
 // yet known, and keep those whose parent is a member, transitively. Pids found outside the tree are
 // remembered so that between rescans only new pids cost a read.
-import { closeProc, openProc } from './procfs-fd.js';
-import type { ProcStat } from './procfs-parse.js';
+import { READ_GONE, SCRATCH, closeProc, openProc, preadProc } from './procfs-fd.js';
+import { parseStatBuf, type ProcStat } from './procfs-parse.js';
 import { listPids } from './procfs.js';
-import { readStatFd } from './member.js';
 
-export interface Candidate {
-  st: ProcStat;
-  /** Open descriptor on its stat: the new member keeps it. */
-  statFd: number;
+export interface DiscoveryOptions {
+  /** How often the pids in `outside` are read again (a pid may have been freed and reused meanwhile), ms. */
+  rescanMs: number;
+  /** Pids never joined, nor their descendants (this process, when it monitors its own ancestors). */
+  exclude?: ReadonlySet<number>;
+  /**
+   * A process that adopts orphans of the tree (this process, a child subreaper in `run`): its children
+   * are members, except the excluded ones.
+   */
+  adopter?: number;
 }
 
 export class Discovery {
@@ -19,16 +24,15 @@ export class Discovery {
 
   constructor(
     private readonly root: string,
-    /** How often the pids in `outside` are read again (a pid may have been freed and reused meanwhile). */
-    private readonly rescanMs: number,
+    private readonly opts: DiscoveryOptions,
   ) {}
 
   /**
    * The new descendants of `members`, parents before their children (so each one's parent has joined
    * before it). Zombies are included: an exited child carries its counters until its parent reaps it.
    */
-  find(members: ReadonlySet<number> | ReadonlyMap<number, unknown>, now: number): Candidate[] {
-    const rescan = now - this.lastRescanMs >= this.rescanMs;
+  find(members: ReadonlyMap<number, unknown>, now: number): ProcStat[] {
+    const rescan = now - this.lastRescanMs >= this.opts.rescanMs;
     if (rescan) this.lastRescanMs = now;
     let pids: number[];
     try {
@@ -36,30 +40,26 @@ export class Discovery {
     } catch {
       return [];
     }
+    const exclude = this.opts.exclude;
     // Between rescans, pids that left /proc stay in the set until the next rescan rebuilds it.
     const outside = rescan ? new Set<number>() : this.outside;
-    const candidates = new Map<number, Candidate>();
+    const candidates = new Map<number, ProcStat>();
     for (const pid of pids) {
-      if (members.has(pid)) continue;
+      if (members.has(pid) || exclude?.has(pid)) continue;
       if (!rescan && outside.has(pid)) continue;
-      const statFd = openProc(`${this.root}/${pid}/stat`);
-      if (statFd < 0) continue;
-      const st = readStatFd(statFd);
-      if (!st || st === 'gone') {
-        closeProc(statFd);
-        continue;
-      }
-      candidates.set(pid, { st, statFd });
+      const st = readStat(`${this.root}/${pid}/stat`);
+      if (st) candidates.set(pid, st);
     }
-    // Breadth-first from the members: a candidate joins when its parent is (or just became) a member.
+    // Breadth-first from the members (and the adopter): a candidate joins when its parent is (or just became) one.
     const byParent = new Map<number, number[]>();
-    for (const [pid, c] of candidates) {
-      const list = byParent.get(c.st.ppid);
+    for (const [pid, st] of candidates) {
+      const list = byParent.get(st.ppid);
       if (list) list.push(pid);
-      else byParent.set(c.st.ppid, [pid]);
+      else byParent.set(st.ppid, [pid]);
     }
-    const joined: Candidate[] = [];
+    const joined: ProcStat[] = [];
     const queue = [...members.keys()];
+    if (this.opts.adopter !== undefined) queue.push(this.opts.adopter);
     for (let q = 0; q < queue.length; q++) {
       for (const pid of byParent.get(queue[q]!) ?? []) {
         joined.push(candidates.get(pid)!);
@@ -67,11 +67,18 @@ export class Discovery {
         queue.push(pid);
       }
     }
-    for (const [pid, c] of candidates) {
-      closeProc(c.statFd);
-      outside.add(pid);
-    }
+    for (const pid of candidates.keys()) outside.add(pid);
     this.outside = outside;
     return joined;
   }
+}
+
+/** One stat read by path into a fresh object; null when the process is gone or unreadable. */
+export function readStat(path: string): ProcStat | null {
+  const fd = openProc(path);
+  if (fd < 0) return null;
+  const n = preadProc(fd);
+  closeProc(fd);
+  if (n === READ_GONE || n <= 0) return null;
+  return parseStatBuf(SCRATCH, n);
 }

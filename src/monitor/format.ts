@@ -1,6 +1,5 @@
 // Human-readable renderings: the one-line live status and the end-of-run summary table.
-import type { SampleRecord, SummaryRecord, TreeRecord } from './types.js';
-import type { SyscallsBlock } from '../syscalls/index.js';
+import type { EbpfBlock, SampleRecord, SummaryRecord, TreeRecord } from './types.js';
 
 const ESC = '\x1b[';
 const paint = (on: boolean, code: string, s: string) => (on ? `${ESC}${code}m${s}${ESC}0m` : s);
@@ -41,12 +40,20 @@ function formatRate(perSec: number): string {
   return `${Math.round(perSec)}/s`;
 }
 
+/** The syscall part of the live line. */
+export interface LiveEbpf {
+  ratePerSec: number;
+  topCategory: string;
+}
+
 export interface LiveLineOptions {
   color: boolean;
   elapsedMs: number;
-  ebpf?: { ratePerSec: number; topCategory: string } | null;
+  ebpf?: LiveEbpf | null;
   /** Terminal columns; segments are dropped, least important first, to fit. Default 120. */
   width?: number;
+  /** The command has exited; monitoring waits for this many descendants. */
+  waitingFor?: number;
 }
 
 interface Segment {
@@ -65,7 +72,9 @@ export function formatLiveLine(rec: TreeRecord | SampleRecord, opts: LiveLineOpt
   const label = (s: string) => paint(c, '2', s);
   const segs: Segment[] = [
     { text: paint(c, '1', formatDuration(opts.elapsedMs / 1000)), drop: 0 },
-    { text: `${procs} ${procs === 1 ? 'proc' : 'procs'}`, drop: 4 },
+    opts.waitingFor !== undefined
+      ? { text: paint(c, '33', `waiting for ${opts.waitingFor} ${opts.waitingFor === 1 ? 'descendant' : 'descendants'}`), drop: 0 }
+      : { text: `${procs} ${procs === 1 ? 'proc' : 'procs'}`, drop: 4 },
     { text: `${label('CPU')} ${paint(c, cpuCode, `${cpu.toFixed(1)}%`)}`, drop: 0 },
     { text: `${label('RSS')} ${formatBytes(m.mem_rss_kb * 1024)}`, drop: 1 },
     {
@@ -134,21 +143,33 @@ export function formatSummaryTable(s: SummaryRecord, opts: { color: boolean }): 
 const count = (n: number): string => n.toLocaleString('en-US');
 
 /** The syscall part of the summary table, from the summary's `ebpf` block (absent: no rows). */
-function ebpfRows(ebpf: unknown): [string, string][] {
-  const block = ebpf as { syscalls?: Partial<SyscallsBlock>; dropped?: number } | undefined;
+function ebpfRows(block: EbpfBlock | undefined): [string, string][] {
   const sc = block?.syscalls;
-  if (!sc || typeof sc.total !== 'number') return [];
+  if (!sc) return [];
   const rows: [string, string][] = [];
-  const rate = sc.analysis?.syscall_rate_per_sec;
-  rows.push(['Syscalls', `${count(sc.total)}${rate !== undefined ? ` (${count(Math.round(rate))}/s)` : ''}`]);
-  if (sc.top_syscalls?.length) {
+  rows.push(['Syscalls', `${count(sc.total)} (${count(Math.round(sc.analysis.syscall_rate_per_sec))}/s)`]);
+  if (sc.top_syscalls.length > 0) {
     rows.push(['Top syscalls', sc.top_syscalls.slice(0, 5).map((t) => `${t.name} ${count(t.count)}`).join(', ')]);
   }
-  if (sc.by_category && sc.total > 0) {
+  if (sc.total > 0) {
     const shares = Object.entries(sc.by_category).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
-    rows.push(['Categories', shares.slice(0, 4).map(([k, n]) => `${k} ${((n / sc.total!) * 100).toFixed(1)}%`).join(', ')]);
+    rows.push(['Categories', shares.slice(0, 4).map(([k, n]) => `${k} ${((n / sc.total) * 100).toFixed(1)}%`).join(', ')]);
   }
-  if (sc.analysis?.behavior_classification) rows.push(['Behaviour', sc.analysis.behavior_classification]);
-  if (block?.dropped) rows.push(['Not counted', `${count(block.dropped)} syscalls (a kernel table was full)`]);
+  rows.push(['Behaviour', sc.analysis.behavior_classification]);
+  const lost = block.losses;
+  if (lost.syscalls_uncounted > 0) rows.push(['Not counted', `${count(lost.syscalls_uncounted)} syscalls (the count table was full: raise --max-counts)`]);
+  if (lost.processes_untracked > 0) rows.push(['Not tracked', `${count(lost.processes_untracked)} processes (the process table was full: raise --max-processes)`]);
   return rows;
+}
+
+/** What the live line shows of a sample's eBPF block: the last interval's rate and busiest category. */
+export function liveEbpfOf(block: EbpfBlock | undefined): LiveEbpf | null {
+  const window = block?.syscalls.window;
+  if (!window) return null;
+  let topCategory = '';
+  let best = 0;
+  for (const [cat, n] of Object.entries(window.by_category)) {
+    if (n > best) [best, topCategory] = [n, cat];
+  }
+  return { ratePerSec: window.rate_per_sec, topCategory };
 }

@@ -1,10 +1,10 @@
 // Public API of the monitor layer: /proc sampling of a process tree, records, summaries, rendering.
 export type * from './types.js';
 export { ProcessTreeMonitor, type ProcessTreeMonitorOptions } from './tree.js';
-export { SummaryAccumulator, summarizeRecords, parseJsonLines, recordsToCsv, csvField, type ParseError } from './summary.js';
+export { SummaryAccumulator, summarizeRecords, hasSummary, parseJsonLines, recordsToCsv, csvField, type ParseError } from './summary.js';
 export { collectEnv, parseCpuList } from './env.js';
 export { adaptiveIntervalMs } from './interval.js';
-export { formatLiveLine, formatSummaryTable, formatBytes, formatDuration, type LiveLineOptions } from './format.js';
+export { formatLiveLine, formatSummaryTable, formatBytes, formatDuration, liveEbpfOf, type LiveEbpf, type LiveLineOptions } from './format.js';
 export {
   parseStat,
   parseStatus,

@@ -1,10 +1,16 @@
-// One tracked process: its open /proc descriptors, the counters the tree totals are built from, and
-// how one read of its stat (and io) updates them.
-import { READ_GONE, SCRATCH, closeProc, preadProc } from './procfs-fd.js';
+// One tracked process: how its /proc files are read, the counters the tree totals are built from,
+// and how one read of its stat (and io) updates them.
+//
+// Descriptors are a bounded resource: a member keeps its stat/schedstat/io open (re-read with one
+// pread, and failing once the process is gone even if its pid is reused) only while the FdBudget
+// allows; beyond it, files are opened by path for each read, and a pid reused by another process is
+// recognised by its start time. So the number of monitored processes is not limited by RLIMIT_NOFILE.
+import { readdirSync } from 'node:fs';
+import { READ_GONE, SCRATCH, closeProc, openProc, preadProc } from './procfs-fd.js';
 import { decimalAt, parseIoBuf, parseStatBuf, type ProcStat } from './procfs-parse.js';
 import { readCmdline, readText } from './procfs.js';
 
-// Counter slots. CPU in clock ticks, the rest in bytes / faults.
+// Counter slots. CPU in seconds, the rest in bytes / faults.
 export const CPU = 0;
 export const RCHAR = 1;
 export const WCHAR = 2;
@@ -13,16 +19,46 @@ export const WBYTES = 4;
 export const MINFLT = 5;
 export const MAJFLT = 6;
 export const NC = 7;
+/** The I/O slots, which the kernel keeps per thread (the rest are per process in stat). */
+export const IO_SLOTS = [RCHAR, WCHAR, RBYTES, WBYTES] as const;
+
+/** How a member's I/O is read: its whole /proc/PID/io (its own and its reaped children's), or its threads' own. */
+export type IoMode = 'whole' | 'own';
+
+interface Fds {
+  stat: number;
+  sched: number;
+  io: number;
+}
+
+/** How many descriptors members may hold open at once (a quarter of the soft RLIMIT_NOFILE). */
+export class FdBudget {
+  private left: number;
+  constructor(total = FdBudget.fromLimit()) {
+    this.left = total;
+  }
+  static fromLimit(root = '/proc'): number {
+    const limits = readText(`${root}/self/limits`) ?? '';
+    const soft = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1] ?? 1024);
+    return Math.max(0, Math.floor(soft / 4) - 16);
+  }
+  take(n: number): boolean {
+    if (this.left < n) return false;
+    this.left -= n;
+    return true;
+  }
+  give(n: number): void {
+    this.left += n;
+  }
+}
 
 export interface Member {
   pid: number;
+  /** stat's starttime (clock ticks after boot): with the pid, names the process across pid reuse. */
   starttime: number;
-  statFd: number;
-  /** -1: no descriptor (denied or never opened): I/O counts as 0 for this member. */
-  ioFd: number;
-  /** /proc/PID/schedstat: the main thread's run time, to skip processes that have not run; -1 if unreadable. */
-  schedFd: number;
-  /** Last run time read from schedFd, ns; -1 before the first read. */
+  /** Open descriptors while the budget allows; null: read by path. */
+  fds: Fds | null;
+  /** Last run time of the main thread (schedstat, ns); -1 before the first read or when unreadable. */
   runtime: number;
   /** Reads left in which to retry an empty command line (set when exec had not yet set up argv). */
   cmdlineRetries: number;
@@ -33,18 +69,22 @@ export interface Member {
   netns: string;
   /** An exited, unreaped process: still holds counters, no longer listed. */
   zombie: boolean;
-  /** The process's own cumulative values (CPU = utime+stime, faults own), for its per-process metrics. */
+  /** The process's own cumulative values: CPU (utime+stime, s), its own faults, its I/O (see IoMode). */
   own: Float64Array;
-  /** What it contributes to S (includes reaped children when following the tree). */
+  /** What it contributes to the subtree sum: own plus the children it reaped (cutime, cminflt, whole io). */
   full: Float64Array;
-  /** Per-process baseline subtracted from `own` (and from I/O). */
+  /** What predates monitoring (subtracted from own). */
   base: Float64Array;
   /** own[CPU] at the previous sample, for its per-process cpu_usage. */
   prevOwnCpu: number;
   rssPages: number;
+  /** Largest RSS seen, pages. */
+  peakRssPages: number;
   vsize: number;
   threads: number;
   processor: number;
+  /** When it was first seen, ms since the epoch. */
+  firstSeenMs: number;
 }
 
 export function isDead(st: ProcStat): boolean {
@@ -52,27 +92,70 @@ export function isDead(st: ProcStat): boolean {
   return (st.state === 'Z' || st.state === 'X') && st.numThreads <= 1;
 }
 
-/** First field of schedstat (ns on CPU); 'gone' after exit; null if unreadable. */
-export function readRuntime(fd: number): number | 'gone' | null {
+/** Reads `path` whole into SCRATCH (open, read, close); the byte count or a negative READ_* status. */
+function readPath(path: string): number {
+  const fd = openProc(path);
+  if (fd < 0) return fd;
   const n = preadProc(fd);
+  closeProc(fd);
+  return n;
+}
+
+export function newMember(st: ProcStat, root: string, budget: FdBudget, nowMs: number): Member {
+  let fds: Fds | null = null;
+  if (budget.take(3)) {
+    const stat = openProc(`${root}/${st.pid}/stat`);
+    const sched = openProc(`${root}/${st.pid}/schedstat`);
+    const io = openProc(`${root}/${st.pid}/io`);
+    fds = { stat, sched, io };
+  }
+  return {
+    pid: st.pid,
+    starttime: st.starttime,
+    fds,
+    runtime: -1,
+    cmdlineRetries: 0,
+    comm: '', // differs from any name: the first update reads the command line
+    command: st.comm,
+    ppid: st.ppid,
+    netns: 'unknown',
+    zombie: false,
+    own: new Float64Array(NC),
+    full: new Float64Array(NC),
+    base: new Float64Array(NC),
+    prevOwnCpu: 0,
+    rssPages: 0,
+    peakRssPages: 0,
+    vsize: 0,
+    threads: 0,
+    processor: -1,
+    firstSeenMs: nowMs,
+  };
+}
+
+/** schedstat's first field (ns on CPU of the main thread); 'gone' after exit; null if unreadable. */
+export function readRuntime(m: Member, root: string): number | 'gone' | null {
+  const n = m.fds && m.fds.sched >= 0 ? preadProc(m.fds.sched) : readPath(`${root}/${m.pid}/schedstat`);
   if (n === READ_GONE) return 'gone';
   if (n <= 0) return null;
   return decimalAt(SCRATCH, 0, n);
 }
 
-/** 'gone' when the process no longer exists; null when the read failed otherwise (keep old values). */
-export function readStatFd(fd: number, out?: ProcStat): ProcStat | 'gone' | null {
-  const n = preadProc(fd);
+/** 'gone' when the process no longer exists (or its pid now names another); null when the read failed otherwise. */
+export function readMemberStat(m: Member, root: string, out?: ProcStat): ProcStat | 'gone' | null {
+  const n = m.fds && m.fds.stat >= 0 ? preadProc(m.fds.stat) : readPath(`${root}/${m.pid}/stat`);
   if (n === READ_GONE) return 'gone';
   if (n <= 0) return null;
-  return parseStatBuf(SCRATCH, n, out);
+  const st = parseStatBuf(SCRATCH, n, out);
+  if (st && st.starttime !== m.starttime) return 'gone';
+  return st;
 }
 
 /**
  * Takes a fresh stat of `m` into its fields and counters, and re-reads its io. `subtree`: its `full`
  * counters include the children it reaped (cutime, cminflt, ...), as when following the tree.
  */
-export function updateMember(m: Member, st: ProcStat, subtree: boolean, root: string): void {
+export function updateMember(m: Member, st: ProcStat, subtree: boolean, io: IoMode, root: string, hz: number): void {
   m.ppid = st.ppid;
   m.zombie = isDead(st);
   if (st.comm !== m.comm || (m.cmdlineRetries > 0 && !m.zombie)) {
@@ -89,32 +172,70 @@ export function updateMember(m: Member, st: ProcStat, subtree: boolean, root: st
     }
   }
   m.rssPages = st.rss;
+  if (st.rss > m.peakRssPages) m.peakRssPages = st.rss;
   m.vsize = st.vsize;
   m.threads = st.numThreads;
   m.processor = st.processor;
-  m.own[CPU] = st.utime + st.stime;
+  m.own[CPU] = (st.utime + st.stime) / hz;
   m.own[MINFLT] = st.minflt;
   m.own[MAJFLT] = st.majflt;
-  m.full[CPU] = subtree ? m.own[CPU]! + st.cutime + st.cstime : m.own[CPU]!;
+  m.full[CPU] = subtree ? (st.utime + st.stime + st.cutime + st.cstime) / hz : m.own[CPU]!;
   m.full[MINFLT] = subtree ? st.minflt + st.cminflt : st.minflt;
   m.full[MAJFLT] = subtree ? st.majflt + st.cmajflt : st.majflt;
-  if (m.ioFd >= 0) {
-    const n = preadProc(m.ioFd);
-    if (n > 0) {
-      // The kernel does not separate a process's own I/O from its reaped children's: own = full.
-      const io = parseIoBuf(SCRATCH, n);
-      m.own[RCHAR] = m.full[RCHAR] = io.rchar;
-      m.own[WCHAR] = m.full[WCHAR] = io.wchar;
-      m.own[RBYTES] = m.full[RBYTES] = io.readBytes;
-      m.own[WBYTES] = m.full[WBYTES] = io.writeBytes;
-    }
-  }
+  if (io === 'whole') readWholeIo(m, root);
+  else readOwnIo(m, root);
 }
 
-export function closeMember(m: Member): void {
-  closeProc(m.statFd);
-  closeProc(m.ioFd);
-  closeProc(m.schedFd);
+/** /proc/PID/io: the process's I/O and (the kernel does not separate them) its reaped children's. */
+function readWholeIo(m: Member, root: string): void {
+  const n = m.fds && m.fds.io >= 0 ? preadProc(m.fds.io) : readPath(`${root}/${m.pid}/io`);
+  if (n <= 0) return;
+  const io = parseIoBuf(SCRATCH, n);
+  m.own[RCHAR] = m.full[RCHAR] = io.rchar;
+  m.own[WCHAR] = m.full[WCHAR] = io.wchar;
+  m.own[RBYTES] = m.full[RBYTES] = io.readBytes;
+  m.own[WBYTES] = m.full[WBYTES] = io.writeBytes;
+}
+
+/**
+ * The I/O of the process's live threads alone (/proc/PID/task/TID/io): without its reaped children,
+ * whose own figures the exit accounting counts, and without its exited threads (counted there too).
+ */
+function readOwnIo(m: Member, root: string): void {
+  let tids: (string | number)[] = [m.pid];
+  if (m.threads > 1) {
+    try {
+      tids = readdirSync(`${root}/${m.pid}/task`);
+    } catch {
+      return; // gone: the exit figures take over
+    }
+  }
+  let rchar = 0, wchar = 0, rbytes = 0, wbytes = 0, read = 0;
+  for (const tid of tids) {
+    const n = readPath(`${root}/${m.pid}/task/${tid}/io`);
+    if (n <= 0) continue;
+    const io = parseIoBuf(SCRATCH, n);
+    rchar += io.rchar;
+    wchar += io.wchar;
+    rbytes += io.readBytes;
+    wbytes += io.writeBytes;
+    read++;
+  }
+  if (read === 0) return;
+  // A thread that has exited drops out of this sum: its figures are in the exit accounting.
+  m.own[RCHAR] = rchar;
+  m.own[WCHAR] = wchar;
+  m.own[RBYTES] = rbytes;
+  m.own[WBYTES] = wbytes;
+}
+
+export function closeMember(m: Member, budget: FdBudget): void {
+  if (!m.fds) return;
+  closeProc(m.fds.stat);
+  closeProc(m.fds.sched);
+  closeProc(m.fds.io);
+  m.fds = null;
+  budget.give(3);
 }
 
 export function ignoresSigchld(pid: number, root: string): boolean {

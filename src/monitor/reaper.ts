@@ -6,6 +6,7 @@ import { readdirSync } from 'node:fs';
 import { CPU, MAJFLT, MINFLT, NC, RBYTES, RCHAR, WBYTES, WCHAR } from './member.js';
 import { parseIo, parseStat, type ProcIo } from './procfs-parse.js';
 import { PROC_ROOT, readText } from './procfs.js';
+import { clockTicksPerSec } from './sysconf.js';
 
 function ioOf(path: string): ProcIo | null {
   const text = readText(path);
@@ -13,7 +14,7 @@ function ioOf(path: string): ProcIo | null {
 }
 
 /**
- * Counters credited to this process for reaped children: CPU ticks (cutime+cstime), cminflt/cmajflt,
+ * Counters credited to this process for reaped children: CPU seconds (cutime+cstime), cminflt/cmajflt,
  * and the I/O of /proc/self/io beyond what its live threads did themselves.
  */
 export function reapedTotals(root = PROC_ROOT): Float64Array {
@@ -21,7 +22,7 @@ export function reapedTotals(root = PROC_ROOT): Float64Array {
   const statText = readText(`${root}/self/stat`);
   const st = statText === null ? null : parseStat(statText);
   if (st) {
-    out[CPU] = st.cutime + st.cstime;
+    out[CPU] = (st.cutime + st.cstime) / clockTicksPerSec();
     out[MINFLT] = st.cminflt;
     out[MAJFLT] = st.cmajflt;
   }

@@ -1,6 +1,7 @@
 // Summaries, JSON Lines parsing and CSV export. A live run and a file read back go through the same
 // SummaryAccumulator, so `stats` on a file reproduces the summary written at the end of the run.
-import type { AggregatedMetrics, Metrics, MonitorRecord, SampleRecord, SummaryRecord, TreeRecord } from './types.js';
+import { CATEGORIES, buildBySyscall, buildSyscallsBlock } from '../syscalls/index.js';
+import type { AggregatedMetrics, EbpfBlock, Metrics, MonitorRecord, ProcessRecord, SampleRecord, SummaryRecord, TreeRecord } from './types.js';
 
 function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
@@ -24,6 +25,29 @@ export class SummaryAccumulator {
   private lastCpuTime: number | undefined;
   /** Fallback for denet files without cpu_time_secs: the integral of cpu_usage between samples. */
   private integratedCpu = 0;
+  /** Process records: their lifetimes (start, end) and the largest peak RSS among them. */
+  private readonly lifetimes: [number, number | null][] = [];
+  private processPeakRss = 0;
+
+  /** A process record: counted once; its lifetime and peak RSS bound max_processes and peak_mem_rss_kb from below. */
+  addProcess(p: ProcessRecord): void {
+    this.lifetimes.push([num(p.start_ms), typeof p.exit_ms === 'number' ? p.exit_ms : null]);
+    this.processPeakRss = Math.max(this.processPeakRss, num(p.peak_mem_rss_kb));
+  }
+
+  /** The most processes alive at one time, from the lifetimes of the process records. */
+  private concurrency(): number {
+    const events: [number, number][] = [];
+    for (const [start, end] of this.lifetimes) {
+      events.push([start, 1]);
+      events.push([end ?? Infinity, -1]);
+    }
+    // At equal times an exit comes first: a process that ends as another starts does not overlap it.
+    events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let now = 0, max = 0;
+    for (const [, d] of events) max = Math.max(max, (now += d));
+    return max;
+  }
 
   add(record: TreeRecord | SampleRecord): void {
     let m: Partial<AggregatedMetrics>;
@@ -53,16 +77,17 @@ export class SummaryAccumulator {
     this.last = m;
   }
 
-  finish(extra?: { ebpf?: unknown }): SummaryRecord {
+  finish(extra?: { ebpf?: EbpfBlock }): SummaryRecord {
     const last = this.last;
     const s: SummaryRecord = {
       kind: 'summary',
       // From the first to the last sample (the time before the first sample is not observed).
       total_time_secs: (this.lastTs - this.firstTs) / 1000,
       sample_count: this.count,
-      max_processes: this.maxProcesses,
+      // Samples see the processes alive at their instant; process records also those that lived between two.
+      max_processes: Math.max(this.maxProcesses, this.concurrency()),
       max_threads: this.maxThreads,
-      peak_mem_rss_kb: this.peakRss,
+      peak_mem_rss_kb: Math.max(this.peakRss, this.processPeakRss),
       // Mean over samples (denet's definition), not weighted by interval length.
       avg_cpu_usage: this.count > 0 ? round2(this.cpuSum / this.count) : 0,
       peak_cpu_usage: this.peakCpu,
@@ -73,6 +98,7 @@ export class SummaryAccumulator {
       total_syscall_read_bytes: num(last.syscall_read_bytes),
       total_syscall_write_bytes: num(last.syscall_write_bytes),
     };
+    if (this.lifetimes.length > 0) s.total_processes = this.lifetimes.length;
     if (extra?.ebpf !== undefined) s.ebpf = extra.ebpf;
     return s;
   }
@@ -80,16 +106,50 @@ export class SummaryAccumulator {
 
 /**
  * The summary of parsed records, by the same code as the live one. Without `extra`, the ebpf block of
- * the file's own summary line (if any) is carried over, so a file reproduces its live summary.
+ * the file's own summary line is carried over, so a file reproduces its live summary; a file without
+ * one (the run was cut short) gets it rebuilt from its samples: the last one's cumulative counts, and
+ * every syscall's count as the sum of the samples' windows.
  */
-export function summarizeRecords(records: readonly MonitorRecord[], extra?: { ebpf?: unknown }): SummaryRecord {
+export function summarizeRecords(records: readonly MonitorRecord[], extra?: { ebpf?: EbpfBlock }): SummaryRecord {
   const acc = new SummaryAccumulator();
-  let fileEbpf: unknown;
+  let fileEbpf: EbpfBlock | undefined;
+  let lastBlock: EbpfBlock | undefined;
+  let firstTs: number | undefined;
+  let lastTs = 0;
+  const bySyscall = new Map<string, number>();
+  let windowsComplete = true;
   for (const r of records) {
-    if (r.kind === 'tree' || r.kind === 'sample') acc.add(r);
+    if (r.kind === 'tree' || r.kind === 'sample') {
+      acc.add(r);
+      const block = r.kind === 'tree' ? r.aggregated.ebpf : r.ebpf;
+      if (block?.syscalls) {
+        lastBlock = block;
+        const w = block.syscalls.window?.by_syscall;
+        if (w) for (const [name, n] of Object.entries(w)) bySyscall.set(name, (bySyscall.get(name) ?? 0) + n);
+        else windowsComplete = false;
+      }
+      const ts = r.kind === 'tree' ? r.ts_ms ?? r.aggregated.ts_ms : r.ts_ms;
+      firstTs ??= ts;
+      lastTs = ts;
+    } else if (r.kind === 'process') acc.addProcess(r);
     else if (r.kind === 'summary' && r.ebpf !== undefined) fileEbpf = r.ebpf;
   }
-  return acc.finish(extra ?? (fileEbpf !== undefined ? { ebpf: fileEbpf } : undefined));
+  if (extra) return acc.finish(extra);
+  if (fileEbpf !== undefined) return acc.finish({ ebpf: fileEbpf });
+  if (!lastBlock) return acc.finish();
+  const base = acc.finish();
+  const total = [...bySyscall.values()].reduce((a, b) => a + b, 0);
+  // The windows add up to the cumulative total when no sample line was lost; else the last sample's block stands.
+  const syscalls = windowsComplete && total === lastBlock.syscalls.total
+    ? { ...buildSyscallsBlock(bySyscall, Math.max(0, lastTs - (firstTs ?? lastTs)) / 1000, { cpuUsagePercent: base.avg_cpu_usage }), by_syscall: buildBySyscall(bySyscall) }
+    : { ...lastBlock.syscalls, window: undefined };
+  delete (syscalls as { window?: unknown }).window;
+  return acc.finish({ ebpf: { syscalls, losses: lastBlock.losses } });
+}
+
+/** Whether the records end with a summary line (a run cut short, e.g. by SIGKILL, has none). */
+export function hasSummary(records: readonly MonitorRecord[]): boolean {
+  return records.some((r) => r.kind === 'summary');
 }
 
 // ---------------------------------------------------------------- JSON Lines
@@ -100,8 +160,7 @@ export interface ParseError {
   message: string;
 }
 
-// `process`: one record per process of the tree at its exit (read by `report`; other readers skip it).
-const KINDS = new Set(['env', 'metadata', 'tree', 'sample', 'summary', 'process']);
+const KINDS = new Set(['env', 'metadata', 'tree', 'sample', 'process', 'summary']);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -182,6 +241,16 @@ const CSV_COLUMNS = [
   'cpu_time_secs',
 ] as const;
 
+/** With eBPF: the cumulative syscall count, the last interval's count and rate, and its count per category. */
+const SYSCALL_COLUMNS = ['syscalls_total', 'syscalls_window', 'syscalls_per_sec', ...CATEGORIES.map((c) => `syscalls_${c}`)];
+
+function syscallCells(block: EbpfBlock | undefined): unknown[] {
+  const sc = block?.syscalls;
+  if (!sc) return SYSCALL_COLUMNS.map(() => undefined);
+  const w = sc.window;
+  return [sc.total, w?.total, w?.rate_per_sec, ...CATEGORIES.map((c) => w?.by_category[c])];
+}
+
 /** One RFC 4180 field: quoted when it holds a comma, a quote or a line break; quotes doubled. */
 export function csvField(v: unknown): string {
   if (v === undefined || v === null) return '';
@@ -189,15 +258,25 @@ export function csvField(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** One row per sample (tree records: the aggregated metrics), with a header row; CRLF line ends (RFC 4180). */
+/**
+ * One row per sample (tree records: the aggregated metrics), with a header row; CRLF line ends (RFC 4180).
+ * Files with syscall counts get the syscall columns too.
+ */
 export function recordsToCsv(records: readonly MonitorRecord[]): string {
-  const rows = [['kind', ...CSV_COLUMNS].map(csvField).join(',')];
+  const withSyscalls = records.some((r) => (r.kind === 'tree' ? r.aggregated.ebpf : r.kind === 'sample' ? r.ebpf : undefined) !== undefined);
+  const rows = [['kind', ...CSV_COLUMNS, ...(withSyscalls ? SYSCALL_COLUMNS : [])].map(csvField).join(',')];
   for (const r of records) {
     let m: Record<string, unknown>;
-    if (r.kind === 'tree') m = { ...r.aggregated, ts_ms: r.ts_ms ?? r.aggregated.ts_ms };
-    else if (r.kind === 'sample') m = { ...r, process_count: 1 };
-    else continue;
-    rows.push([r.kind, ...CSV_COLUMNS.map((c) => m[c])].map(csvField).join(','));
+    let block: EbpfBlock | undefined;
+    if (r.kind === 'tree') {
+      m = { ...r.aggregated, ts_ms: r.ts_ms ?? r.aggregated.ts_ms };
+      block = r.aggregated.ebpf;
+    } else if (r.kind === 'sample') {
+      m = { ...r, process_count: 1 };
+      block = r.ebpf;
+    } else continue;
+    const cells = [r.kind, ...CSV_COLUMNS.map((c) => m[c]), ...(withSyscalls ? syscallCells(block) : [])];
+    rows.push(cells.map(csvField).join(','));
   }
   return rows.join('\r\n') + '\r\n';
 }

@@ -46,8 +46,14 @@ export function systemUptimeSecs(root = PROC_ROOT): number {
   return t === null ? 0 : parseFloat(t) || 0;
 }
 
-/** Boot time in ms since the epoch (whole seconds: /proc/stat btime). */
+/**
+ * Boot time in ms since the epoch, to within 10 ms: now minus /proc/uptime (CLOCK_BOOTTIME, the clock
+ * of stat's starttime and of the kernel's exit times). /proc/stat's btime is whole seconds, which put
+ * process start and exit times up to a second early; it is the fallback when uptime is unreadable.
+ */
 export function bootTimeMs(root = PROC_ROOT): number {
+  const up = systemUptimeSecs(root);
+  if (up > 0) return Date.now() - up * 1000;
   const t = readText(`${root}/stat`);
   const m = t === null ? null : /^btime (\d+)/m.exec(t);
   return m ? Number(m[1]) * 1000 : 0;

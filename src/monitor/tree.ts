@@ -1,39 +1,32 @@
-// Samples a process and its whole descendant tree from /proc.
+// Samples a process and its whole descendant tree from /proc, and keeps the tree's cumulative totals
+// (CPU, I/O, page faults) exact across exits. Two accounting models, one per source of exit figures
+// (docs/metrics.md has the whole argument):
 //
-// Exited children are not lost: when a process is reaped, the kernel adds its CPU time to the
-// reaper's cutime/cstime and its I/O to the reaper's /proc/PID/io. So for each counter the tree
-// total is S - B + E, where
-//   S = sum over tracked members (live or zombie) of their "subtree" value (own + reaped children),
-//   B = the part of S that predates monitoring (0 with sinceProcessStart),
-//   E = last seen values of members that were reaped by a process outside the tree.
-// A member reaped by another member moves its value into that member's counters: S is unchanged.
-// Members are read parents-first, so a reap between two reads can only hide a value for one sample
-// (never count it twice); reported totals are clamped to be monotonic. See docs/metrics.md.
-import { Discovery } from './discovery.js';
+// - Exit accounting (the tracer's `exits`, with eBPF): every process contributes its OWN figures once:
+//     total = Σ live members (own now − own at start) + Σ exited processes (final − own at start)
+//   where "own" leaves out reaped children (they count for themselves) and a live process's exited
+//   threads are added from the kernel's record. Nothing depends on who reaps whom, or when.
+// - Without it, the kernel's own bookkeeping: a reaped child's CPU, faults and I/O move into its
+//   reaper's cutime/cstime, cminflt/cmajflt and /proc/PID/io. So
+//     total = Σ members' subtree values (own + reaped) − what predates monitoring
+//             + what this process was credited for the processes it reaped (`run`, as subreaper)
+//             + the last seen values of members whose value left the tree otherwise
+//   Members are read parents first, so a reap between two reads can hide a value for one sample but
+//   never count it twice.
+// Either way reported totals never decrease, and a sample's CPU use never exceeds the online CPUs.
+import { availableParallelism } from 'node:os';
+import { Discovery, readStat } from './discovery.js';
 import {
-  CPU,
-  MAJFLT,
-  MINFLT,
-  NC,
-  RBYTES,
-  RCHAR,
-  WBYTES,
-  WCHAR,
-  closeMember,
-  ignoresSigchld,
-  isDead,
-  readRuntime,
-  readStatFd,
-  updateMember,
-  type Member,
+  CPU, FdBudget, IO_SLOTS, MAJFLT, MINFLT, NC, RBYTES, RCHAR, WBYTES, WCHAR,
+  closeMember, ignoresSigchld, isDead, newMember, readMemberStat, readRuntime, updateMember, type Member,
 } from './member.js';
 import { NetnsCounters } from './netns.js';
 import { SCRATCH, closeProc, openProc, preadProc } from './procfs-fd.js';
 import type { ProcStat } from './procfs-parse.js';
 import { PROC_ROOT, readNetNs } from './procfs.js';
 import { reapedTotals } from './reaper.js';
-import { clockTicksPerSec, pageSize } from './sysconf.js';
-import type { AggregatedMetrics, ChildEntry, Metrics, SampleRecord, TreeRecord } from './types.js';
+import { bootTimeMs, clockTicksPerSec, pageSize } from './sysconf.js';
+import type { AggregatedMetrics, ChildEntry, ExitFigures, Metrics, ProcessRecord, SampleRecord, TreeRecord } from './types.js';
 
 export interface ProcessTreeMonitorOptions {
   pid: number;
@@ -52,10 +45,35 @@ export interface ProcessTreeMonitorOptions {
   procRoot?: string;
   /**
    * The root is a child of this process, started for monitoring (`run`): its counters count from its
-   * start, and when it is reaped its final totals are read from this process's own counters (see
-   * reaper.ts) instead of being cut off at the last sample; one last record (process_count 0) carries them.
+   * start, and the figures the kernel credits to this process when it reaps the root (or, as child
+   * subreaper, the tree's orphans) are the exact totals of what it reaped.
    */
   reapedByThisProcess?: boolean;
+  /** This process adopts the tree's orphans (PR_SET_CHILD_SUBREAPER): its children join the tree. */
+  adoptsOrphans?: boolean;
+  /**
+   * Exit accounting gives the final figures of exited processes: pass them to each sample() (the
+   * tracer's exits, read just before the sample). Switches to the own-figures model above.
+   */
+  exitAccounting?: boolean;
+  /** Pids never joined, nor their descendants (e.g. this process, when attached to its own shell). */
+  exclude?: readonly number[];
+  /** Descriptors members may hold open (default: a quarter of RLIMIT_NOFILE); beyond it, files are read by path. */
+  fdBudget?: number;
+}
+
+export interface SampleInput {
+  nowMs?: number;
+  /** With exitAccounting: the exit figures read (from the kernel) just before this sample. */
+  exits?: readonly ExitFigures[];
+}
+
+/** A process that exited and is settled with its final figures; kept while late threads may still add. */
+interface Settled {
+  final: Float64Array;
+  record: ProcessRecord;
+  /** What the process had used before monitoring began (subtracted from its final figures). */
+  base?: Float64Array;
 }
 
 export class ProcessTreeMonitor {
@@ -67,12 +85,22 @@ export class ProcessTreeMonitor {
   private readonly discovery: Discovery;
   private readonly hz = clockTicksPerSec();
   private readonly pageKb = pageSize() / 1024;
+  private readonly maxCpuPercent = availableParallelism() * 100;
+  private readonly budget: FdBudget;
   /** In insertion order, which is parents before children: the order members are read in. */
   private readonly members = new Map<number, Member>();
-  /** B and E of the header comment, per counter slot. */
+  /** Subtree model: B (what predates monitoring) and E (values that left the tree), per counter slot. */
   private readonly B = new Float64Array(NC);
   private readonly E = new Float64Array(NC);
-  /** The totals last reported: S - B + E, never decreasing. */
+  /** Exit model: the sum over settled processes of (final − own at start). */
+  private readonly X = new Float64Array(NC);
+  /** Exit model: the I/O of members' exited threads, from the kernel (pid -> io slots). */
+  private readonly deadThreadIo = new Map<number, Float64Array>();
+  /** Exit model: settled processes, by "pid:starttime". */
+  private readonly settled = new Map<string, Settled>();
+  /** Exit model: members gone from /proc whose exit record has not arrived: samples waited. */
+  private readonly awaitingRecord = new Map<number, number>();
+  /** The totals last reported: never decreasing. */
   private readonly reported = new Float64Array(NC);
   private prevReportedCpu = 0;
   private prevMs: number;
@@ -84,31 +112,41 @@ export class ProcessTreeMonitor {
   /** Reused for members' stat reads (updateMember() copies what it keeps). */
   private readonly statScratch = {} as ProcStat;
   private finished = false;
-  /** reapedTotals() at start, when the root is our own child. */
+  /** reapedTotals() at start, when the root is our own child (subtree model). */
   private readonly reaperBase: Float64Array | null;
   private readonly ownChild: boolean;
+  private readonly exitModel: boolean;
+  private readonly records: ProcessRecord[] = [];
+  /** Every process seen in the tree (members joined, and processes known only from their exit). */
+  private processesSeen = 0;
+  private readonly bootMs = bootTimeMs();
+  private readonly adopts: boolean;
 
   constructor(opts: ProcessTreeMonitorOptions) {
     this.pid = opts.pid;
     this.includeChildren = opts.includeChildren ?? true;
     this.sinceStart = opts.sinceProcessStart ?? false;
     this.root = opts.procRoot ?? PROC_ROOT;
-    this.discovery = new Discovery(this.root, opts.rescanMs ?? 2000);
+    this.exitModel = opts.exitAccounting ?? false;
+    this.adopts = opts.adoptsOrphans ?? false;
+    this.discovery = new Discovery(this.root, {
+      rescanMs: opts.rescanMs ?? 2000,
+      exclude: opts.exclude ? new Set(opts.exclude) : undefined,
+      adopter: opts.adoptsOrphans ? process.pid : undefined,
+    });
+    this.budget = new FdBudget(opts.fdBudget);
     this.fullRefreshMs = opts.fullRefreshMs ?? 1000;
     this.ownChild = opts.reapedByThisProcess ?? false;
-    this.reaperBase = opts.reapedByThisProcess && this.includeChildren ? reapedTotals(this.root) : null;
+    this.reaperBase = this.ownChild && this.includeChildren && !this.exitModel ? reapedTotals(this.root) : null;
     this.t0Ms = Date.now();
     this.prevMs = this.t0Ms;
     this.uptimeFd = openProc(`${this.root}/uptime`);
     this.net = new NetnsCounters(this.root, this.sinceStart);
-    const fd = openProc(`${this.root}/${this.pid}/stat`);
-    const st = fd >= 0 ? readStatFd(fd) : null;
+    const st = readStat(`${this.root}/${this.pid}/stat`);
     // Our own child may already have exited (a zombie until Node reaps it): its counters still count.
-    if (st && st !== 'gone' && (!isDead(st) || this.reaperBase)) {
-      this.join(st, fd, true);
+    if (st && (!isDead(st) || this.ownChild)) {
+      this.join(st, true);
       if (this.includeChildren) this.discover(this.t0Ms, true);
-    } else {
-      closeProc(fd);
     }
     this.updateTotals();
     this.prevReportedCpu = this.reported[CPU]!;
@@ -116,11 +154,16 @@ export class ProcessTreeMonitor {
   }
 
   /** One sample; null once the root is gone and no descendant remains (descriptors are then closed). */
-  sample(nowMs?: number): TreeRecord | SampleRecord | null {
+  sample(input?: SampleInput | number): TreeRecord | SampleRecord | null {
     if (this.finished) return null;
-    const now = nowMs ?? Date.now();
+    const hadMembers = this.members.size > 0;
+    const inp: SampleInput = typeof input === 'number' ? { nowMs: input } : input ?? {};
+    const now = inp.nowMs ?? Date.now();
     const dtSecs = (now - this.prevMs) / 1000;
     const uptime = this.uptimeSecs();
+    // What the kernel credited to us comes first: a member reaped after this read is still in its reaper's
+    // counters or ours at the next one, never in both.
+    const reaped = this.reaperBase ? reapedTotals(this.root) : null;
 
     // 1. Re-read members, parents first (insertion order). A single-threaded process whose run time
     //    (schedstat, ns) has not moved has not run: its counters cannot have changed, so its stat and io
@@ -133,9 +176,11 @@ export class ProcessTreeMonitor {
     const vanished: Member[] = [];
     // New children appear only if some member ran (fork takes CPU); otherwise /proc need not be listed.
     let anyRan = false;
+    const io = this.exitModel ? 'own' : 'whole';
     for (const m of this.members.values()) {
-      if (m.schedFd >= 0 && m.threads === 1 && !m.zombie) {
-        const rt = readRuntime(m.schedFd);
+      if (this.awaitingRecord.has(m.pid)) continue;
+      if (m.threads === 1 && !m.zombie) {
+        const rt = readRuntime(m, this.root);
         if (rt === 'gone') {
           vanished.push(m);
           continue;
@@ -145,40 +190,48 @@ export class ProcessTreeMonitor {
         if (!unchanged) anyRan = true;
         if (unchanged && !readAll) continue;
       } else if (!m.zombie) {
-        // Multi-threaded (the main thread's run time does not cover the others) or no schedstat: assume it ran.
+        // Multi-threaded (the main thread's run time does not cover the others): assume it ran.
         anyRan = true;
       }
-      const st = readStatFd(m.statFd, this.statScratch);
+      const st = readMemberStat(m, this.root, this.statScratch);
       if (st === 'gone') vanished.push(m);
-      else if (st) updateMember(m, st, this.includeChildren, this.root);
+      else if (st) updateMember(m, st, this.includeChildren, io, this.root, this.hz);
     }
-    if (vanished.length > 0) {
-      this.settleVanished(vanished);
-      // Orphans of vanished members get a new ppid without running: read everyone next time.
-      this.forceFull = true;
-    }
-    // 2. New processes.
-    if (this.includeChildren && this.members.size > 0 && anyRan) this.discover(now, false);
+    if (this.exitModel) this.applyExits(inp.exits ?? [], vanished, now);
+    else if (vanished.length > 0) this.settleVanished(vanished, now);
+    // Orphans of vanished members get a new ppid without running: read everyone next time.
+    if (vanished.length > 0) this.forceFull = true;
 
-    let live = 0;
-    for (const m of this.members.values()) if (!m.zombie) live++;
-    // The tree is gone. With the root our child, wait until we have reaped it: then one last record
-    // carries its final totals.
+    // 2. New processes. With orphans adopted, the tree may go on after its last member is gone.
+    if (this.includeChildren && (anyRan || (this.adopts && this.liveCount() === 0)) && (hadMembers || this.adopts)) {
+      this.discover(now, false);
+    }
+
+    // 3. The tree has ended when no member runs and none waits for its final figures: the root of `run`
+    //    (subtree model) until we have reaped it, an exited member (exit model) until its record came.
+    const live = this.liveCount();
     const awaitingReap = this.reaperBase !== null && this.members.has(this.pid);
-    const ending = live === 0 && !awaitingReap;
-    if (ending && !(this.reaperBase && vanished.some((m) => m.pid === this.pid))) {
+    const ending = live === 0 && !awaitingReap && this.awaitingRecord.size === 0;
+    // One last record when it carries final figures the previous one could not have (exit records,
+    // or what the kernel credited us for the root); else the previous record stands as the last.
+    const finalFigures = this.exitModel || (this.reaperBase !== null && vanished.some((m) => m.pid === this.pid));
+    if (ending && (!hadMembers || !finalFigures)) {
       this.close();
       return null;
     }
-    this.updateTotals();
+    this.updateTotals(reaped);
     const cpuDelta = this.reported[CPU]! - this.prevReportedCpu;
     this.prevReportedCpu = this.reported[CPU]!;
     this.prevMs = now;
     const net = this.net.refresh(this.liveMembers());
+    const cpuUsage = (secs: number) => (dtSecs > 0 ? round2(Math.min(this.maxCpuPercent, (Math.max(0, secs) / dtSecs) * 100)) : 0);
 
     if (!this.includeChildren) {
-      const metrics = this.metricsOf(this.members.get(this.pid)!, now, dtSecs, uptime);
-      return { kind: 'sample', ...metrics, cpu_time_secs: this.reported[CPU]! / this.hz };
+      const m = this.members.get(this.pid);
+      const metrics = m ? this.metricsOf(m, now, dtSecs, uptime) : this.emptyMetrics(now);
+      metrics.cpu_usage = cpuUsage(cpuDelta);
+      if (ending) this.close();
+      return { kind: 'sample', ...metrics, cpu_time_secs: this.reported[CPU]! };
     }
 
     let parent: Metrics | null = null;
@@ -187,8 +240,7 @@ export class ProcessTreeMonitor {
     let vms = 0;
     let threads = 0;
     let maxUptime = 0;
-    for (const m of this.members.values()) {
-      if (m.zombie) continue;
+    for (const m of this.liveMembers()) {
       const metrics = this.metricsOf(m, now, dtSecs, uptime);
       if (m.pid === this.pid) parent = metrics;
       else children.push({ pid: m.pid, command: m.command, metrics });
@@ -200,7 +252,7 @@ export class ProcessTreeMonitor {
     const r = this.reported;
     const aggregated: AggregatedMetrics = {
       ts_ms: now,
-      cpu_usage: dtSecs > 0 ? round2((cpuDelta / this.hz / dtSecs) * 100) : 0,
+      cpu_usage: cpuUsage(cpuDelta),
       mem_rss_kb: rss,
       mem_vms_kb: vms,
       disk_read_bytes: r[RBYTES]!,
@@ -214,10 +266,20 @@ export class ProcessTreeMonitor {
       netns_rx_bytes: net.rx,
       netns_tx_bytes: net.tx,
       process_count: live,
-      cpu_time_secs: r[CPU]! / this.hz,
+      cpu_time_secs: round6(r[CPU]!),
     };
     if (ending) this.close();
     return { kind: 'tree', ts_ms: now, parent, children, aggregated };
+  }
+
+  /** Process records of the processes that exited since the last call (each process once). */
+  takeProcessRecords(): ProcessRecord[] {
+    return this.records.splice(0);
+  }
+
+  /** Every process seen in the tree so far, the short-lived ones known only from their exit included. */
+  get processCount(): number {
+    return this.processesSeen;
   }
 
   /** Pids currently tracked (live and zombie members). */
@@ -225,10 +287,20 @@ export class ProcessTreeMonitor {
     return [...this.members.keys()];
   }
 
-  /** Releases the descriptors held open on /proc files. */
+  /**
+   * Releases the descriptors held open on /proc files. Processes still running get a record with
+   * their figures so far ('running'); settled ones not yet final get theirs as they stand.
+   */
   close(): void {
+    if (this.finished) return;
     this.finished = true;
-    for (const m of this.members.values()) closeMember(m);
+    for (const s of this.settled.values()) this.records.push(s.record);
+    this.settled.clear();
+    const now = Date.now();
+    for (const m of this.members.values()) {
+      this.records.push(this.recordOf(m, { figures: this.awaitingRecord.has(m.pid) || m.zombie ? 'proc' : 'running', exitMs: null, now }));
+      closeMember(m, this.budget);
+    }
     this.members.clear();
     closeProc(this.uptimeFd);
     this.uptimeFd = -1;
@@ -237,6 +309,12 @@ export class ProcessTreeMonitor {
 
   // ------------------------------------------------------------ internals
 
+  private liveCount(): number {
+    let live = 0;
+    for (const m of this.members.values()) if (!m.zombie && !this.awaitingRecord.has(m.pid)) live++;
+    return live;
+  }
+
   private uptimeSecs(): number {
     if (this.uptimeFd < 0) return 0;
     const n = preadProc(this.uptimeFd);
@@ -244,74 +322,124 @@ export class ProcessTreeMonitor {
   }
 
   /**
-   * Accounts for members that have gone, and drops them. A vanished member's value moved to its
-   * reaper. Follow its parents through the members that vanished too: ending at a member still
-   * present, the value was absorbed (S keeps it); ending outside the tree, it left S: keep its last
-   * seen value in E. A parent's last read predates this child's reap (the child was still present
-   * then), so nothing is counted twice.
+   * Exit model: settles the processes whose exit the kernel recorded, adds what late threads added
+   * since, and takes live members' exited-thread I/O. A member gone from /proc without a record waits
+   * one more sample for it (the record is taken before /proc is read, so it may lag by one), then
+   * falls back to its last seen figures (the record was lost: the exit table was full).
    */
-  private settleVanished(vanished: Member[]): void {
+  private applyExits(exits: readonly ExitFigures[], vanished: Member[], now: number): void {
+    for (const e of exits) {
+      const ticks = this.ticksOf(e.startBootNs);
+      const key = `${e.pid}:${ticks}`;
+      const prior = this.settled.get(key);
+      if (prior) {
+        // Late threads: add what they brought; a final entry will not change again.
+        const figures = finalOf(e);
+        for (let k = 0; k < NC; k++) this.X[k]! += Math.max(0, figures[k]! - prior.final[k]!);
+        prior.final = figures;
+        updateRecordFigures(prior.record, e, this.pageKb, prior.base);
+        if (e.final) {
+          this.records.push(prior.record);
+          this.settled.delete(key);
+        }
+        continue;
+      }
+      const m = this.members.get(e.pid);
+      const member = m && m.starttime === ticks ? m : undefined;
+      if (e.dead) this.settle(e, member, key, now);
+      else if (member) this.deadThreadIo.set(member.pid, ioOf(e));
+    }
+    // Exited members whose record is not in this read (it is taken just before /proc): wait one
+    // sample; a second without it means it was lost (the exit table was full): last seen figures.
+    for (const m of vanished) if (this.members.has(m.pid)) this.awaitingRecord.set(m.pid, 0);
+    for (const m of this.members.values()) if (m.zombie && !this.awaitingRecord.has(m.pid)) this.awaitingRecord.set(m.pid, 0);
+    for (const [pid, waited] of this.awaitingRecord) {
+      const m = this.members.get(pid);
+      if (!m) this.awaitingRecord.delete(pid);
+      else if (waited >= 2) this.fallBack(m, now);
+      else this.awaitingRecord.set(pid, waited + 1);
+    }
+  }
+
+  private settle(e: ExitFigures, m: Member | undefined, key: string, now: number): void {
+    const final = finalOf(e);
+    const base = m ? Float64Array.from(m.base) : undefined;
+    for (let k = 0; k < NC; k++) this.X[k]! += Math.max(0, final[k]! - (base?.[k] ?? 0));
+    const record = m
+      ? this.recordOf(m, { figures: 'kernel', exitMs: this.bootMs + e.exitBootNs / 1e6, now })
+      : this.unseenRecord(e);
+    updateRecordFigures(record, e, this.pageKb, base);
+    if (m) {
+      record.peak_mem_rss_kb = Math.max(record.peak_mem_rss_kb, m.peakRssPages * this.pageKb);
+      this.drop(m);
+    } else {
+      this.processesSeen++;
+    }
+    if (e.final) this.records.push(record);
+    else this.settled.set(key, { final, record, base });
+  }
+
+  /** A member whose exit figures never came: it counts as last seen, in X. */
+  private fallBack(m: Member, now: number): void {
+    const dead = this.deadThreadIo.get(m.pid);
+    for (let k = 0; k < NC; k++) this.X[k]! += Math.max(0, m.own[k]! + (dead?.[k] ?? 0) - m.base[k]!);
+    this.records.push(this.recordOf(m, { figures: 'proc', exitMs: now, now }));
+    this.drop(m);
+  }
+
+  private drop(m: Member): void {
+    closeMember(m, this.budget);
+    this.members.delete(m.pid);
+    this.deadThreadIo.delete(m.pid);
+    this.awaitingRecord.delete(m.pid);
+  }
+
+  /**
+   * Subtree model: accounts for members that have gone, and drops them. A vanished member's value moved
+   * to its reaper. Follow its parents through the members that vanished too: ending at a member still
+   * present, the value was absorbed (S keeps it); ending at this process (`run`: the root and, as
+   * subreaper, every orphan) it is in what the kernel credited us; ending elsewhere, it left the tree:
+   * keep its last seen value in E. A parent's last read predates this child's reap (the child was still
+   * present then), so nothing is counted twice.
+   */
+  private settleVanished(vanished: Member[], now: number): void {
     const gone = new Set(vanished.map((m) => m.pid));
     // Siblings that exited together share a reaper: read its SIGCHLD disposition once.
     const ignoring = new Map<number, boolean>();
     for (const m of vanished) {
       let p = m.ppid;
       for (let hops = 0; gone.has(p) && hops < 10_000; hops++) p = this.members.get(p)!.ppid;
-      let lost = !this.members.has(p) || gone.has(p);
-      if (!lost) {
-        // A parent that ignores SIGCHLD has its children reaped by the kernel without taking their counters.
-        let ign = ignoring.get(p);
-        if (ign === undefined) ignoring.set(p, (ign = ignoresSigchld(p, this.root)));
-        lost = ign;
+      let lost: boolean;
+      if (this.reaperBase && (p === process.pid || m.pid === this.pid)) lost = false;
+      else {
+        lost = !this.members.has(p) || gone.has(p);
+        if (!lost || this.reaperBase) {
+          // A parent that ignores SIGCHLD has its children reaped by the kernel without taking their counters.
+          let ign = ignoring.get(p);
+          if (ign === undefined) ignoring.set(p, (ign = ignoresSigchld(p, this.root)));
+          lost = lost || ign;
+        }
       }
-      if (!lost) continue;
-      // Reaped by us: the kernel credited its final totals to our counters.
-      const final = m.pid === this.pid && this.reaperBase ? reapedTotals(this.root) : null;
-      for (let k = 0; k < NC; k++) {
-        this.E[k]! += final ? Math.max(m.full[k]!, final[k]! - this.reaperBase![k]!) : m.full[k]!;
-      }
+      if (lost) for (let k = 0; k < NC; k++) this.E[k]! += m.full[k]!;
+      this.records.push(this.recordOf(m, { figures: 'proc', exitMs: now, now }));
     }
     for (const m of vanished) {
-      closeMember(m);
+      closeMember(m, this.budget);
       this.members.delete(m.pid);
     }
   }
 
-  private join(st: ProcStat, statFd: number, initial: boolean): Member {
-    const ioFd = openProc(`${this.root}/${st.pid}/io`);
-    const schedFd = openProc(`${this.root}/${st.pid}/schedstat`);
+  private join(st: ProcStat, initial: boolean): Member {
     const parent = this.members.get(st.ppid);
-    const m: Member = {
-      pid: st.pid,
-      starttime: st.starttime,
-      statFd,
-      ioFd: ioFd >= 0 ? ioFd : -1,
-      schedFd: schedFd >= 0 ? schedFd : -1,
-      runtime: -1,
-      cmdlineRetries: 0,
-      comm: '', // differs from any name: updateMember() below reads the command line
-      command: st.comm,
-      ppid: st.ppid,
-      netns: readNetNs(st.pid, this.root) ?? parent?.netns ?? 'unknown',
-      zombie: false,
-      own: new Float64Array(NC),
-      full: new Float64Array(NC),
-      base: new Float64Array(NC),
-      prevOwnCpu: 0,
-      rssPages: 0,
-      vsize: 0,
-      threads: 0,
-      processor: -1,
-    };
+    const m = newMember(st, this.root, this.budget, Date.now());
+    m.netns = readNetNs(st.pid, this.root) ?? parent?.netns ?? 'unknown';
     // Run time first, then stat again: the counters kept must be at least as new as the run time that
     // gates the next re-read (the discovery read may predate an exec).
-    if (m.schedFd >= 0) {
-      const rt = readRuntime(m.schedFd);
-      m.runtime = typeof rt === 'number' ? rt : -1;
-      const again = readStatFd(statFd);
-      if (again && again !== 'gone') st = again;
-    }
-    updateMember(m, st, this.includeChildren, this.root);
+    const rt = readRuntime(m, this.root);
+    m.runtime = typeof rt === 'number' ? rt : -1;
+    const again = readMemberStat(m, this.root);
+    if (again && again !== 'gone') st = again;
+    updateMember(m, st, this.includeChildren, this.exitModel ? 'own' : 'whole', this.root, this.hz);
     // History before monitoring start is excluded for the processes found at start. Anything found
     // later was forked after the initial listing (a process existing then would have been listed),
     // so all of its counters belong to the monitored period.
@@ -324,43 +452,113 @@ export class ProcessTreeMonitor {
     // CPU % of a process first seen now: since the previous sample if it is new, else unknown (0).
     m.prevOwnCpu = excludeHistory ? m.own[CPU]! : 0;
     this.members.set(m.pid, m);
+    this.processesSeen++;
     return m;
   }
 
   /** Joins the processes whose parent is a member, transitively; `initial` marks the constructor's pass. */
   private discover(now: number, initial: boolean): void {
-    for (const c of this.discovery.find(this.members, now)) {
-      const m = this.join(c.st, c.statFd, initial);
+    for (const st of this.discovery.find(this.members, now)) {
+      // In the exit model, a process already settled from its exit record is not a member again.
+      if (this.exitModel && this.settled.has(`${st.pid}:${st.starttime}`)) continue;
+      const m = this.join(st, initial);
       if (!m.zombie) this.net.track(m.netns, m.pid);
     }
   }
 
   private *liveMembers(): Iterable<Member> {
-    for (const m of this.members.values()) if (!m.zombie) yield m;
+    for (const m of this.members.values()) if (!m.zombie && !this.awaitingRecord.has(m.pid)) yield m;
   }
 
-  private updateTotals(): void {
+  private updateTotals(reaped: Float64Array | null = null): void {
     for (let k = 0; k < NC; k++) {
-      let s = 0;
-      for (const m of this.members.values()) s += m.full[k]!;
-      const v = s - this.B[k]! + this.E[k]!;
+      let v: number;
+      if (this.exitModel) {
+        v = this.X[k]!;
+        for (const m of this.members.values()) v += m.own[k]! - m.base[k]!;
+        if (IO_SLOTS.includes(k as 1)) for (const io of this.deadThreadIo.values()) v += io[k]!;
+      } else {
+        v = -this.B[k]! + this.E[k]!;
+        for (const m of this.members.values()) v += m.full[k]!;
+        if (reaped && this.reaperBase) v += reaped[k]! - this.reaperBase[k]!;
+      }
       if (v > this.reported[k]!) this.reported[k] = v;
     }
   }
 
+  private ticksOf(bootNs: number): number {
+    return Math.floor(bootNs / (1e9 / this.hz));
+  }
+
+  private recordOf(m: Member, o: { figures: ProcessRecord['figures']; exitMs: number | null; now: number }): ProcessRecord {
+    const dead = this.deadThreadIo.get(m.pid);
+    const own = (k: number) => Math.max(0, m.own[k]! + (dead && IO_SLOTS.includes(k as 1) ? dead[k]! : 0) - m.base[k]!);
+    return {
+      kind: 'process',
+      pid: m.pid,
+      ppid: m.ppid,
+      command: m.command,
+      start_ms: Math.round(this.bootMs + (m.starttime / this.hz) * 1000),
+      exit_ms: o.exitMs === null ? null : Math.round(o.exitMs),
+      exit_code: null,
+      signal: null,
+      cpu_time_secs: round6(own(CPU)),
+      peak_mem_rss_kb: m.peakRssPages * this.pageKb,
+      disk_read_bytes: own(RBYTES),
+      disk_write_bytes: own(WBYTES),
+      syscall_read_bytes: own(RCHAR),
+      syscall_write_bytes: own(WCHAR),
+      page_faults_minor: own(MINFLT),
+      page_faults_major: own(MAJFLT),
+      figures: o.figures,
+    };
+  }
+
+  private unseenRecord(e: ExitFigures): ProcessRecord {
+    return {
+      kind: 'process',
+      pid: e.pid,
+      ppid: e.ppid,
+      command: e.comm,
+      start_ms: Math.round(this.bootMs + e.startBootNs / 1e6),
+      exit_ms: Math.round(this.bootMs + e.exitBootNs / 1e6),
+      exit_code: null,
+      signal: null,
+      cpu_time_secs: 0,
+      peak_mem_rss_kb: 0,
+      disk_read_bytes: 0,
+      disk_write_bytes: 0,
+      syscall_read_bytes: 0,
+      syscall_write_bytes: 0,
+      page_faults_minor: 0,
+      page_faults_major: 0,
+      figures: 'kernel',
+    };
+  }
+
+  private emptyMetrics(now: number): Metrics {
+    return {
+      ts_ms: now, cpu_usage: 0, mem_rss_kb: 0, mem_vms_kb: 0, disk_read_bytes: 0, disk_write_bytes: 0,
+      syscall_read_bytes: 0, syscall_write_bytes: 0, page_faults_minor: 0, page_faults_major: 0,
+      thread_count: 0, uptime_secs: 0, netns_rx_bytes: 0, netns_tx_bytes: 0,
+    };
+  }
+
   private metricsOf(m: Member, now: number, dtSecs: number, uptime: number): Metrics {
-    const cpuTicks = m.own[CPU]! - m.prevOwnCpu;
+    const cpuSecs = m.own[CPU]! - m.prevOwnCpu;
     m.prevOwnCpu = m.own[CPU]!;
     const n = this.net.of(m.netns);
+    const dead = this.deadThreadIo.get(m.pid);
+    const io = (k: number) => m.own[k]! + (dead?.[k] ?? 0) - m.base[k]!;
     return {
       ts_ms: now,
-      cpu_usage: dtSecs > 0 ? round2((Math.max(0, cpuTicks) / this.hz / dtSecs) * 100) : 0,
+      cpu_usage: dtSecs > 0 ? round2(Math.min(this.maxCpuPercent, (Math.max(0, cpuSecs) / dtSecs) * 100)) : 0,
       mem_rss_kb: m.rssPages * this.pageKb,
       mem_vms_kb: Math.floor(m.vsize / 1024),
-      disk_read_bytes: m.own[RBYTES]! - m.base[RBYTES]!,
-      disk_write_bytes: m.own[WBYTES]! - m.base[WBYTES]!,
-      syscall_read_bytes: m.own[RCHAR]! - m.base[RCHAR]!,
-      syscall_write_bytes: m.own[WCHAR]! - m.base[WCHAR]!,
+      disk_read_bytes: io(RBYTES),
+      disk_write_bytes: io(WBYTES),
+      syscall_read_bytes: io(RCHAR),
+      syscall_write_bytes: io(WCHAR),
       page_faults_minor: m.own[MINFLT]! - m.base[MINFLT]!,
       page_faults_major: m.own[MAJFLT]! - m.base[MAJFLT]!,
       thread_count: m.threads,
@@ -372,6 +570,48 @@ export class ProcessTreeMonitor {
   }
 }
 
+/** The counters of an exit record, by slot. */
+function finalOf(e: ExitFigures): Float64Array {
+  const f = new Float64Array(NC);
+  f[CPU] = e.cpuSecs;
+  f[RCHAR] = e.rchar;
+  f[WCHAR] = e.wchar;
+  f[RBYTES] = e.readBytes;
+  f[WBYTES] = e.writeBytes;
+  f[MINFLT] = e.minflt;
+  f[MAJFLT] = e.majflt;
+  return f;
+}
+
+function ioOf(e: ExitFigures): Float64Array {
+  const f = new Float64Array(NC);
+  f[RCHAR] = e.rchar;
+  f[WCHAR] = e.wchar;
+  f[RBYTES] = e.readBytes;
+  f[WBYTES] = e.writeBytes;
+  return f;
+}
+
+function updateRecordFigures(r: ProcessRecord, e: ExitFigures, pageKb: number, base?: Float64Array): void {
+  const b = (k: number) => base?.[k] ?? 0;
+  r.cpu_time_secs = round6(Math.max(0, e.cpuSecs - b(CPU)));
+  r.disk_read_bytes = Math.max(0, e.readBytes - b(RBYTES));
+  r.disk_write_bytes = Math.max(0, e.writeBytes - b(WBYTES));
+  r.syscall_read_bytes = Math.max(0, e.rchar - b(RCHAR));
+  r.syscall_write_bytes = Math.max(0, e.wchar - b(WCHAR));
+  r.page_faults_minor = Math.max(0, e.minflt - b(MINFLT));
+  r.page_faults_major = Math.max(0, e.majflt - b(MAJFLT));
+  r.peak_mem_rss_kb = Math.max(r.peak_mem_rss_kb, e.maxRssPages * pageKb);
+  r.exit_code = e.exitCode;
+  r.signal = e.signal;
+  if (e.comm && !r.command) r.command = e.comm;
+  r.figures = 'kernel';
+}
+
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
 }

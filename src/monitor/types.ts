@@ -1,5 +1,40 @@
 // Record shapes of the JSON Lines stream. Every line carries `kind`.
 // Field names follow denet where denet has the field; new fields say truthfully what they measure.
+import type { SyscallsBlock, WindowBlock } from '../syscalls/index.js';
+import type { ProcessExit } from '../tracer/exits.js';
+
+/** What exit accounting gives the monitor for a process that had threads exit (see src/tracer/exits.ts). */
+export type ExitFigures = ProcessExit;
+
+/** What the in-kernel accounting could not record. Each figure is exact; none is ever silent. */
+export interface EbpfLosses {
+  /** Syscalls of tracked processes that were not counted: the (process, syscall) table was full (--max-counts). */
+  syscalls_uncounted: number;
+  /** Processes of the tree that were never tracked: the process table was full (--max-processes). None of their syscalls is counted. */
+  processes_untracked: number;
+  /** Exited processes whose final figures the kernel could not record (the exit table was full): their last /proc figures count instead. */
+  exits_unrecorded: number;
+}
+
+export interface EbpfSyscalls extends SyscallsBlock {
+  /** Samples: the interval since the previous sample. */
+  window?: WindowBlock;
+  /** Summary: every syscall of the run and its count, most frequent first. */
+  by_syscall?: Record<string, number>;
+}
+
+/** The `ebpf` object of samples (cumulative since monitoring began, plus the window) and of the summary. */
+export interface EbpfBlock {
+  syscalls: EbpfSyscalls;
+  losses: EbpfLosses;
+}
+
+/** Whether the run had in-kernel counting, how it was attached, or why not. */
+export interface EbpfCapability {
+  available: boolean;
+  mode?: string;
+  reason?: string;
+}
 
 /** Metrics of one process (or, in `aggregated`, summed over the tree). */
 export interface Metrics {
@@ -30,7 +65,7 @@ export interface AggregatedMetrics extends Omit<Metrics, 'cpu_core'> {
   process_count: number;
   /** Total CPU seconds used by the tree since monitoring start, exited children included. */
   cpu_time_secs: number;
-  ebpf?: unknown;
+  ebpf?: EbpfBlock;
 }
 
 export interface ChildEntry {
@@ -60,7 +95,7 @@ export interface MetadataRecord {
   /** When monitoring started, ms since the Unix epoch. */
   t0_ms: number;
   version: string;
-  capabilities: { ebpf: { available: boolean; mode?: string; reason?: string } };
+  capabilities: { ebpf: EbpfCapability };
 }
 
 export interface TreeRecord {
@@ -75,7 +110,7 @@ export interface SampleRecord extends Metrics {
   kind: 'sample';
   /** CPU seconds used by the process since monitoring start (children not followed). Absent in denet files. */
   cpu_time_secs?: number;
-  ebpf?: unknown;
+  ebpf?: EbpfBlock;
 }
 
 export interface SummaryRecord {
@@ -93,7 +128,40 @@ export interface SummaryRecord {
   total_disk_write_bytes: number;
   total_syscall_read_bytes: number;
   total_syscall_write_bytes: number;
-  ebpf?: unknown;
+  /** Every process of the tree during monitoring, short-lived ones included (from process records; absent in older files). */
+  total_processes?: number;
+  ebpf?: EbpfBlock;
 }
 
-export type MonitorRecord = EnvRecord | MetadataRecord | TreeRecord | SampleRecord | SummaryRecord;
+/**
+ * One process of the tree, written when it has exited (and, for those still running, when monitoring
+ * ends): the whole of what it did while monitored, each process once.
+ */
+export interface ProcessRecord {
+  kind: 'process';
+  pid: number;
+  ppid: number;
+  command: string;
+  /** When it started and ended, ms since the Unix epoch (exit null: still running at the end). */
+  start_ms: number;
+  exit_ms: number | null;
+  /** Its exit code, or the signal that ended it (both null when unknown or still running). */
+  exit_code: number | null;
+  signal: number | null;
+  cpu_time_secs: number;
+  /** Its peak resident set (of its last program image, the one after its last exec). */
+  peak_mem_rss_kb: number;
+  disk_read_bytes: number;
+  disk_write_bytes: number;
+  syscall_read_bytes: number;
+  syscall_write_bytes: number;
+  page_faults_minor: number;
+  page_faults_major: number;
+  /**
+   * Where the figures come from: 'kernel' = final figures taken at its exit (exact); 'proc' = last
+   * seen in /proc (what it did after the last sample is missing); 'running' = still running at the end.
+   */
+  figures: 'kernel' | 'proc' | 'running';
+}
+
+export type MonitorRecord = EnvRecord | MetadataRecord | TreeRecord | SampleRecord | ProcessRecord | SummaryRecord;

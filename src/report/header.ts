@@ -1,7 +1,7 @@
 // The report's header: what ran, for how long, how it ended, where; what the run had (eBPF mode,
 // losses, PSI, stacks) and, for every panel or table that is not there, why not and how to get it.
 import { formatBytes, formatDuration } from '../monitor/index.js';
-import { isObj, num, runEbpf, str, syscallsOf, type Obj, type Run } from './read.js';
+import { isObj, num, runEbpf, signalName, str, syscallsOf, type Obj, type Run } from './read.js';
 import type { Series } from './series.js';
 import type { FlameView, Header, ProcessView, SyscallView } from './types.js';
 
@@ -27,12 +27,10 @@ const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 function exitStatus(inp: HeaderInput): ExitStatus | null {
   if (inp.exit) return inp.exit;
   const s = inp.run.summary;
-  if (num(s.exit_code) !== null || str(s.exit_signal) !== null) return { code: num(s.exit_code), signal: str(s.exit_signal) };
+  if (num(s.exit_code) !== null || signalName(s.exit_signal) !== null) return { code: num(s.exit_code), signal: signalName(s.exit_signal) };
   const root = num(inp.run.meta?.pid);
   const rec = inp.run.processes.find((p) => num(p.pid) === root);
-  if (rec && (num(rec.exit_code) !== null || rec.signal !== undefined && rec.signal !== null)) {
-    return { code: num(rec.exit_code), signal: str(rec.signal) ?? (num(rec.signal) !== null ? `signal ${rec.signal}` : null) };
-  }
+  if (rec && (num(rec.exit_code) !== null || signalName(rec.signal) !== null)) return { code: num(rec.exit_code), signal: signalName(rec.signal) };
   return null;
 }
 
@@ -59,11 +57,13 @@ export function buildHeader(inp: HeaderInput): Header {
   const ebpf = runEbpf(run);
   if (cap?.available === true || ebpf) {
     facts.push({ label: 'eBPF', value: `syscalls counted in the kernel${str(cap?.mode) ? ` (${cap!.mode} tracepoints)` : ''}`, tone: 'ok' });
-    const losses = ['dropped', 'syscalls_uncounted', 'processes_untracked']
-      .map((k) => [k, num(ebpf?.[k]) ?? 0] as const)
+    // ebpf.losses (this version), or the counters older versions put in ebpf itself.
+    const where = isObj(ebpf?.losses) ? (ebpf!.losses as Obj) : ebpf;
+    const losses = ['dropped', 'syscalls_uncounted', 'processes_untracked', 'exits_unrecorded']
+      .map((k) => [k, num(where?.[k]) ?? 0] as const)
       .filter(([, v]) => v > 0);
     facts.push(losses.length
-      ? { label: 'losses', value: losses.map(([k, v]) => `${fmtInt(v)} ${k.replace('_', ' ')}`).join(', ') + ' (counts are incomplete)', tone: 'warn' }
+      ? { label: 'losses', value: losses.map(([k, v]) => `${fmtInt(v)} ${k.replace(/_/g, ' ')}`).join(', ') + ' (counts are incomplete)', tone: 'warn' }
       : { label: 'losses', value: 'none reported', tone: 'ok' });
   } else {
     const reason = str(cap?.reason);
@@ -112,7 +112,7 @@ export function buildHeader(inp: HeaderInput): Header {
   push('disk written', f('total_disk_write_bytes'), formatBytes);
   push('processes (max)', f('max_processes'), fmtInt);
   if (sc) push('syscalls', num(sc.total), fmtInt);
-  if (inp.processes.source === 'process records') push('processes (all)', inp.processes.rows.length + inp.processes.hidden.count, fmtInt);
+  if (inp.processes.source === 'process records') push('processes (all)', f('total_processes') ?? inp.processes.rows.length + inp.processes.hidden.count, fmtInt);
 
   const warnings = [...run.warnings];
   const duration = f('total_time_secs') ?? run.frames[samples - 1]!.t - run.frames[0]!.t;

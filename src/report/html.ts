@@ -4,14 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ReportAssetError } from './errors.js';
 import type { ReportData } from './types.js';
-
-export class ReportAssetError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReportAssetError';
-  }
-}
 
 let cachedView: string | undefined;
 

@@ -10,8 +10,9 @@ import { buildFlame, buildSyscalls } from './syscalls.js';
 import type { ReportData } from './types.js';
 
 export type * from './types.js';
-export { ReportInputError, readRun, type Run } from './read.js';
-export { ReportAssetError, renderHtml, scriptSafeJson } from './html.js';
+export { ReportAssetError, ReportInputError } from './errors.js';
+export { readRun, type Run } from './read.js';
+export { renderHtml, scriptSafeJson } from './html.js';
 export { selectRows } from './downsample.js';
 export { changePoints, noiseSigma, SIGMA_FLOOR, type SegmentOptions } from './segment.js';
 export { FLOORS } from './phases.js';
@@ -24,13 +25,15 @@ export interface ReportOptions {
   exit?: ExitStatus;
   /** Recorded in the file as its generator. */
   generator?: string;
+  /** The input's name in error messages (default "the input"). */
+  source?: string;
 }
 
 export const DEFAULT_MAX_POINTS = 2000;
 
 /** Everything the report shows, computed from the text of a JSON Lines file. */
 export function buildReportData(text: string, opts: ReportOptions = {}): ReportData {
-  const run = readRun(text);
+  const run = readRun(text, opts.source);
   const series = buildSeries(run);
   const { panels, quiet } = buildPanels(series, Math.max(16, opts.maxPoints ?? DEFAULT_MAX_POINTS));
   const { phases, note } = buildPhases(run, series);

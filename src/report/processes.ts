@@ -2,7 +2,7 @@
 // per-process exit records when the run wrote them (exact, short-lived children included), else from
 // what the samples saw (start from the process's uptime at first sight, exit at the last sample it
 // was listed in; processes that lived between two samples are not seen).
-import { commandName, isObj, num, runEbpf, str, type Obj, type Run } from './read.js';
+import { commandName, isObj, num, runEbpf, signalName, str, type Obj, type Run } from './read.js';
 import type { ProcRow, ProcessView } from './types.js';
 
 /** Rows kept in the file: beyond this the lightest processes are counted, not drawn. */
@@ -91,12 +91,13 @@ function fromRecords(run: Run): Draft[] {
       ppid: num(p.ppid),
       command: str(p.command) ?? str(p.comm) ?? `pid ${pid}`,
       start: start === null ? 0 : Math.max(0, start),
-      ...(start === null || start < 0 ? { start_approx: true } : {}),
+      // A start just before monitoring began is the command's own spawn; much earlier, it predates us.
+      ...(start === null || start < -0.5 ? { start_approx: true } : {}),
       end: t(p.exit_ms),
       exit_code: num(p.exit_code),
-      signal: str(p.signal) ?? (num(p.signal) !== null ? String(p.signal) : null),
+      signal: signalName(p.signal),
       cpu_secs: num(p.cpu_time_secs),
-      peak_rss_kb: num(p.peak_rss_kb),
+      peak_rss_kb: num(p.peak_mem_rss_kb) ?? num(p.peak_rss_kb),
       read_bytes: num(p.disk_read_bytes),
       write_bytes: num(p.disk_write_bytes),
     });

@@ -2,16 +2,11 @@
 // the per-process exit records when the file has them, and whatever else the file says about the run.
 // Reads files of this version, older denet-pure versions and denet (records without `kind`):
 // every field is optional here, and a missing one means "not recorded", never 0.
+import { constants as osConstants } from 'node:os';
 import { parseJsonLines, SummaryAccumulator, type ParseError } from '../monitor/index.js';
+import { ReportInputError } from './errors.js';
 
 export type Obj = Record<string, unknown>;
-
-export class ReportInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReportInputError';
-  }
-}
 
 export interface ProcEntry {
   pid: number;
@@ -79,7 +74,7 @@ interface Sample {
 function keepEbpf(m: Obj): void {
   const e = m.ebpf;
   if (!isObj(e)) return;
-  const out: Obj = keep(e, ['dropped', 'syscalls_uncounted', 'processes_untracked']);
+  const out: Obj = keep(e, ['losses', 'dropped', 'syscalls_uncounted', 'processes_untracked']);
   if (isObj(e.syscalls)) out.syscalls = keep(e.syscalls, ['total', 'by_category', 'window']);
   m.ebpf = out;
 }
@@ -102,7 +97,7 @@ function reduce(r: Obj): Sample {
 }
 
 /** Parses the text; throws ReportInputError when nothing in it is a sample. */
-export function readRun(text: string): Run {
+export function readRun(text: string, source = 'the input'): Run {
   const warnings: string[] = [];
   const errors: ParseError[] = [];
   let meta: Obj | undefined;
@@ -153,8 +148,8 @@ export function readRun(text: string): Run {
   }
   if (samples.length === 0) {
     throw new ReportInputError(records === 0
-      ? 'holds no records; expected JSON Lines written by denet-pure --out (or denet)'
-      : 'holds no samples (no tree or sample records), so there is nothing to plot');
+      ? `${source} holds no records; expected JSON Lines written by denet-pure --out (or denet)`
+      : `${source} holds no samples (no tree or sample records), so there is nothing to plot`);
   }
   const trees = samples.filter((r) => r.kind === 'tree').length;
   const tree = trees > 0;
@@ -164,7 +159,7 @@ export function readRun(text: string): Run {
   const rootCmd = Array.isArray(meta?.cmd) ? (meta!.cmd as unknown[]).map(String).join(' ') : '';
 
   const raw = kept.filter((r) => r.ts !== null).sort((a, b) => a.ts! - b.ts!);
-  if (raw.length === 0) throw new ReportInputError('holds samples but none with a time stamp (ts_ms)');
+  if (raw.length === 0) throw new ReportInputError(`${source} holds samples but none with a time stamp (ts_ms)`);
   if (raw.length < kept.length) warnings.push(`${kept.length - raw.length} samples without a time stamp ignored`);
   const t0_ms = num(meta?.t0_ms) ?? raw[0]!.ts!;
   const frames: Frame[] = raw.map((r) => {
@@ -204,4 +199,13 @@ export function commandName(command: string): string {
   const first = command.trim().split(/\s+/)[0] ?? '';
   const base = first.slice(first.lastIndexOf('/') + 1);
   return base || command.trim() || '?';
+}
+
+/** 9 -> "SIGKILL"; a name stays a name; anything else: null. */
+export function signalName(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  const n = num(v);
+  if (n === null) return null;
+  const name = Object.entries(osConstants.signals).find(([, k]) => k === n)?.[0];
+  return name ?? `signal ${n}`;
 }

@@ -34,6 +34,8 @@ export interface WindowBlock {
   rate_per_sec: number;
   by_category: ByCategory;
   top_syscalls: SyscallCount[];
+  /** Every syscall made in the window and its count (so the windows of a run add up to its totals). */
+  by_syscall: Record<string, number>;
 }
 
 export interface BlockOptions {
@@ -142,6 +144,7 @@ export function buildWindowBlock(prev: CountsLike, cur: CountsLike, windowMs: nu
     rate_per_sec: windowMs > 0 ? round2((total * 1000) / windowMs) : 0,
     by_category,
     top_syscalls,
+    by_syscall: buildBySyscall(delta),
   };
 }
 

@@ -10,15 +10,17 @@ import {
 import type { ProgramSpec } from '../asm/spec.js';
 import { syscallTable, nameOf, COMPAT_BIT } from '../syscalls/index.js';
 import {
-  CHECK_ABI, DEFAULT_SLOTS, execProgram, exitProgram, forkProgram, NO_SLOT, ROW, ROW_COMPAT, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps,
+  CHECK_ABI, CHILDREN_ALONE, NO_CHILDREN, DEFAULT_SLOTS, execProgram, exitProgram, forkProgram, NO_SLOT, ROW, ROW_COMPAT, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps,
   type MapSizes,
 } from './programs.js';
 import { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
+import { decodeExit, type ProcessExit } from './exits.js';
+import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
 
 // 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
-const DEFAULTS = { maxProcesses: 16384, maxCounts: 65536, maxSlots: DEFAULT_SLOTS };
+const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS };
 
 /** The attach points of each mode: [program, tracepoint]. */
 const ATTACH_POINTS = {
@@ -50,6 +52,10 @@ export class SyscallTracer {
   private tracefsMountedByUs: string | null = null;
   private closed = false;
   private readonly table = syscallTable();
+  /** Exit accounting is on (the kernel's BTF gave the task's field offsets). */
+  private accounting = false;
+  /** exits keys (hex) seen dead at the previous read. */
+  private deadBefore = new Set<string>();
   private readonly names = new Map<number, string>();
 
   private constructor(readonly mode: AttachMode) {}
@@ -62,7 +68,8 @@ export class SyscallTracer {
     for (const mode of order) {
       const tracer = new SyscallTracer(mode);
       try {
-        tracer.setUp(opts);
+        tracer.loadAll(opts);
+        tracer.attach();
         return tracer;
       } catch (err) {
         tracer.close();
@@ -72,16 +79,38 @@ export class SyscallTracer {
     throw firstError instanceof EbpfUnavailableError ? firstError : describeFailure(firstError);
   }
 
-  private setUp(opts: TracerOptions): void {
+  /**
+   * Creates the maps and loads the programs of one mode without attaching them (so a refusal by a
+   * verifier is told apart from one at attach time, as `diag` does). Throws the loader's own errors;
+   * call attach() next, or close().
+   */
+  static load(mode: AttachMode, opts: Omit<TracerOptions, 'attach'> = {}): SyscallTracer {
+    const tracer = new SyscallTracer(mode);
+    try {
+      tracer.loadAll(opts);
+      return tracer;
+    } catch (err) {
+      tracer.close();
+      throw err;
+    }
+  }
+
+  /** What is loaded: programs, their instructions, maps. */
+  loadedSizes(): { programs: number; instructions: number; maps: number } {
+    return { programs: this.programs.length, instructions: this.programs.reduce((n, p) => n + p.spec.insns.length, 0), maps: this.maps.size };
+  }
+
+  private tracefsPath = '';
+
+  private loadAll(opts: Omit<TracerOptions, 'attach'>): void {
     let layout: TracerLayout;
-    let tracefsPath = '';
     if (this.mode === 'raw') {
       layout = rawLayout();
     } else {
       const found = findTracefs({ mountIfMissing: true });
-      tracefsPath = found.path;
+      this.tracefsPath = found.path;
       if (found.mountedByUs) this.tracefsMountedByUs = found.path;
-      layout = tracefsLayout(tracefsPath);
+      layout = tracefsLayout(found.path);
     }
     const sizes = {
       maxProcesses: opts.maxProcesses ?? DEFAULTS.maxProcesses,
@@ -89,15 +118,18 @@ export class SyscallTracer {
       maxSlots: Math.max(1, Math.min(opts.maxRows ?? DEFAULTS.maxSlots, NO_SLOT - 1)),
     };
     const specs = tracerPrograms(layout, sizes);
+    this.accounting = layout.exit.accounting !== undefined;
     for (const spec of specs[0]!.maps) this.maps.set(spec.name, BpfMap.create(spec));
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
-    const [sysEnter, fork, exit, exec] = specs.map((spec) => {
-      const prog = LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier });
-      this.programs.push(prog);
-      return prog;
-    }) as [LoadedProgram, LoadedProgram, LoadedProgram, LoadedProgram | undefined];
-    // Fork and exit first, so that no child of a tracked process can slip between attachments.
+    for (const spec of specs) this.programs.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
+  }
+
+  /** Attaches the loaded programs: fork and exit first, so no child of a tracked process slips between attachments. */
+  attach(): void {
+    this.live();
+    if (this.links.length > 0) return;
+    const [sysEnter, fork, exit, exec] = this.programs as [LoadedProgram, LoadedProgram, LoadedProgram, LoadedProgram | undefined];
     if (this.mode === 'raw') {
       const p = ATTACH_POINTS.raw;
       this.links.push(attachRawTracepoint(fork, p.fork), attachRawTracepoint(exit, p.exit));
@@ -105,10 +137,11 @@ export class SyscallTracer {
       this.links.push(attachRawTracepoint(sysEnter, p.sysEnter));
     } else {
       const p = ATTACH_POINTS.tracefs;
+      const tracefs = this.tracefsPath;
       this.links.push(
-        attachTracepoint(fork, p.fork[0], p.fork[1], { tracefs: tracefsPath }),
-        attachTracepoint(exit, p.exit[0], p.exit[1], { tracefs: tracefsPath }),
-        attachTracepoint(sysEnter, p.sysEnter[0], p.sysEnter[1], { tracefs: tracefsPath }),
+        attachTracepoint(fork, p.fork[0], p.fork[1], { tracefs }),
+        attachTracepoint(exit, p.exit[0], p.exit[1], { tracefs }),
+        attachTracepoint(sysEnter, p.sysEnter[0], p.sysEnter[1], { tracefs }),
       );
     }
   }
@@ -137,12 +170,16 @@ export class SyscallTracer {
     this.map('stats').update(key, value);
   }
 
-  /** `attach PID`: count PID and all its current and future descendants. */
-  trackTree(pid: number): void {
+  /**
+   * `attach PID`: count PID and all its current and future descendants. `alone`: PID only (its
+   * children are not tracked). `exclude`: a process never tracked, nor its descendants (this one).
+   */
+  trackTree(pid: number, opts: { alone?: boolean; exclude?: number } = {}): void {
     // The root first: from then on the kernel adds every new child, so the walk below cannot miss one.
     // CHECK_ABI: the kernel learns at each one's next syscall whether it is a 32-bit process.
-    this.setState(pid, State.COUNT | CHECK_ABI);
-    for (const child of descendants(pid)) {
+    this.setState(pid, State.COUNT | CHECK_ABI | (opts.alone ? NO_CHILDREN : 0));
+    if (opts.alone) return;
+    for (const child of descendants(pid, opts.exclude)) {
       try {
         // NOEXIST: a child the kernel already added (forked after the root went in) keeps its entry.
         this.tracked.set(child, State.COUNT | CHECK_ABI, UpdateFlag.NOEXIST);
@@ -168,15 +205,21 @@ export class SyscallTracer {
   /**
    * `run`: calls `spawnFn`, which must spawn exactly one child (by absolute path, so that exactly one
    * execve happens). The child is added in the kernel at fork and counted from its own execve on.
+   * `alone`: its own children are not tracked.
    */
-  spawnTracked<T>(spawnFn: () => T): T {
-    this.setState(process.pid, State.ARM);
+  spawnTracked<T>(spawnFn: () => T, opts: { alone?: boolean } = {}): T {
+    this.setState(process.pid, State.ARM | (opts.alone ? CHILDREN_ALONE : 0));
     try {
       return spawnFn();
     } finally {
       // Node's spawn returns after the child has exec'd (or failed to); later forks of ours are not tracked.
       this.untrack(process.pid);
     }
+  }
+
+  /** Whether exited processes' final figures are taken in the kernel (see exits.ts). */
+  get accountsExits(): boolean {
+    return this.accounting;
   }
 
   /** The kernel's ids of the loaded programs (what `bpftool prog show` lists). */
@@ -208,9 +251,35 @@ export class SyscallTracer {
       bySyscall,
       byProcess,
       total,
-      dropped: stats[Stat.DROPPED_COUNTS]! + stats[Stat.DROPPED_TRACKED]!,
+      losses: {
+        syscallsUncounted: stats[Stat.DROPPED_COUNTS]!,
+        processesUntracked: stats[Stat.DROPPED_TRACKED]!,
+        exitsUnrecorded: stats[Stat.DROPPED_EXITS]!,
+      },
       tracked,
+      exits: this.readExits(),
     };
+  }
+
+  /**
+   * Every exits entry. An entry seen dead at the previous read is removed after this one: a thread
+   * that decremented the group's live count before the last one may reach its tracepoint a moment
+   * after it, and its figures must land first. Removed entries are reported with `final`.
+   */
+  private readExits(): ProcessExit[] {
+    if (!this.accounting) return [];
+    const exits = this.map('exits');
+    const out: ProcessExit[] = [];
+    const deadNow = new Set<string>();
+    for (const [key, value] of exits.rawEntries()) {
+      const id = key.toString('hex');
+      const e = decodeExit(key, value, this.deadBefore.has(id));
+      if (e.final) exits.remove(key);
+      else if (e.dead) deadNow.add(id);
+      out.push(e);
+    }
+    this.deadBefore = deadNow;
+    return out;
   }
 
   /** The rows of the first `used` slots, read in place through their mappings. */
@@ -291,8 +360,8 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** All current descendants of pid, from the kernel's children lists (threads are not children). */
-export function descendants(pid: number): number[] {
+/** All current descendants of pid, from the kernel's children lists (threads are not children), without `exclude`'s subtree. */
+export function descendants(pid: number, exclude?: number): number[] {
   const out: number[] = [];
   const queue = [pid];
   while (queue.length > 0) {
@@ -312,7 +381,7 @@ export function descendants(pid: number): number[] {
       }
       for (const c of text.split(' ')) {
         const child = Number(c);
-        if (child > 0) {
+        if (child > 0 && child !== exclude) {
           out.push(child);
           queue.push(child);
         }

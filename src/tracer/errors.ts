@@ -2,9 +2,9 @@
 // The same errno means different things depending on who we are and on what kernel (EPERM from
 // BPF_MAP_CREATE is a missing CAP_BPF on 6.x but an exhausted memlock limit before 5.11), so the
 // mapping looks at a small snapshot of the environment. docs/ebpf.md has the measured requirements.
-import { readFileSync } from 'node:fs';
-import { release, userInfo } from 'node:os';
-import { BpfError, VerifierRejectedError } from '../loader/index.js';
+import { BpfError, BtfUnavailableError, TracefsError, VerifierRejectedError } from '../loader/index.js';
+import { currentUser, effectiveCaps, kernelRelease, kernelSysctl, lockdownMode, mountPoints, parseKernelVersion } from '../loader/host.js';
+import { VerifierError } from '../verify/static/index.js';
 
 /** eBPF counting cannot work here: `reason` says why in one line, `fix` what to do. */
 export class EbpfUnavailableError extends Error {
@@ -32,28 +32,16 @@ export interface FailureContext {
   lockdown?: string;
 }
 
-function readOr(path: string): string | undefined {
-  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
-}
-
-export function parseKernelVersion(rel: string): [number, number] {
-  const m = /^(\d+)\.(\d+)/.exec(rel);
-  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
-}
+export { parseKernelVersion };
 
 export function failureContext(): FailureContext {
-  const capHex = /^CapEff:\s*([0-9a-f]+)/m.exec(readOr('/proc/self/status') ?? '')?.[1] ?? '0';
-  let user = process.env.USER ?? 'USER';
-  try { user = userInfo().username; } catch { /* uid without a passwd entry */ }
-  const mounts = (readOr('/proc/mounts') ?? '').split('\n').map((l) => l.split(' ')).filter((f) => f[2] === 'tracefs').map((f) => f[1]!);
   return {
-    kernel: parseKernelVersion(release()),
-    caps: BigInt('0x' + capHex),
-    uid: process.getuid?.() ?? -1,
-    user,
-    sysctl: (name) => readOr(`/proc/sys/kernel/${name}`)?.trim(),
-    tracefsMounts: mounts,
-    lockdown: /\[(\w+)\]/.exec(readOr('/sys/kernel/security/lockdown') ?? '')?.[1],
+    kernel: parseKernelVersion(kernelRelease()),
+    caps: effectiveCaps(),
+    ...currentUser(),
+    sysctl: kernelSysctl,
+    tracefsMounts: mountPoints('tracefs'),
+    lockdown: lockdownMode(),
   };
 }
 
@@ -150,24 +138,30 @@ export function describeFailure(err: unknown, ctx: FailureContext = failureConte
   const detail = err instanceof VerifierRejectedError ? `${err.message}\n${err.log}` : err instanceof Error ? err.message : String(err);
   if (err instanceof VerifierRejectedError) return verifier(err, ctx, detail);
   if (err instanceof BpfError) return bpfError(err, ctx, detail);
-  const msg = err instanceof Error ? err.message : String(err);
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const path = (err as NodeJS.ErrnoException | undefined)?.path ?? '';
-  // Messages of the loader's tracefs and BTF helpers (src/loader/tracefs.ts, btf.ts).
-  if (/mount -t tracefs .* failed: EPERM/.test(msg) || ((code === 'EACCES' || code === 'EPERM') && /tracing/.test(path))) {
-    return tracefsAccess(ctx, detail);
+  if (err instanceof VerifierError) {
+    // Our own verifier refused one of our programs: a bug of ours on this kernel, with its reason.
+    const first = err.report.errors[0];
+    const reason = first ? first.message : 'no reason given';
+    return new EbpfUnavailableError(`our static verifier refused the tracer's program: ${reason}`,
+      'please report it with the output of `denet-pure diag --debug`; meanwhile try the other --ebpf-attach mode', detail);
   }
-  if (/cannot read kernel BTF/.test(msg)) {
+  if (err instanceof TracefsError) {
+    switch (err.kind) {
+      case 'mount-denied':
+      case 'access-denied':
+      case 'not-mounted':
+        return tracefsAccess(ctx, detail);
+      case 'no-events':
+        return new EbpfUnavailableError('tracefs has no events: the kernel is built without CONFIG_FTRACE/CONFIG_BPF_EVENTS', 'use --ebpf-attach raw', detail);
+      case 'no-tracepoint':
+        return new EbpfUnavailableError(err.message.split(';')[0]!, 'use --ebpf-attach raw', detail);
+      default:
+        return new EbpfUnavailableError(`tracefs: ${err.message}`, 'use --ebpf-attach raw', detail);
+    }
+  }
+  if (err instanceof BtfUnavailableError) {
     return new EbpfUnavailableError('no kernel BTF at /sys/kernel/btf/vmlinux: raw mode needs CONFIG_DEBUG_INFO_BTF=y (Linux ≥ 5.4)', 'use --ebpf-attach tracefs', detail);
   }
-  if (/no events\/ directory|CONFIG_FTRACE/.test(msg)) {
-    return new EbpfUnavailableError('tracefs has no events: the kernel is built without CONFIG_FTRACE/CONFIG_BPF_EVENTS', 'use --ebpf-attach raw', detail);
-  }
-  if (/tracepoint \S+ does not exist/.test(msg)) {
-    return new EbpfUnavailableError(msg.split(';')[0]!, 'use --ebpf-attach raw', detail);
-  }
-  if (/our static verifier rejected/.test(msg)) {
-    return new EbpfUnavailableError(msg.split('\n')[0]!, 'please report it with the output of `denet-pure diag --debug`; meanwhile try the other --ebpf-attach mode', detail);
-  }
+  const msg = err instanceof Error ? err.message : String(err);
   return new EbpfUnavailableError(`eBPF set-up failed: ${msg.split('\n')[0]}`, 'run `denet-pure diag` for a full diagnosis', detail);
 }

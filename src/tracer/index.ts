@@ -3,4 +3,5 @@ export { EbpfUnavailableError, describeFailure } from './errors.js';
 export { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
 export { TracerSimulator } from './simulate.js';
 export { State, Stat, STATE_MASK, CHECK_ABI, COMPAT, tracerMaps, sysEnterProgram, forkProgram, exitProgram } from './programs.js';
-export type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
+export type { AttachMode, SyscallSnapshot, TracerLosses, TracerOptions } from './types.js';
+export { decodeExit, type ProcessExit, type ExitOffsets } from './exits.js';

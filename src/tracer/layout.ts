@@ -4,6 +4,7 @@
 import { Btf, tracepointFormat } from '../loader/index.js';
 import { syscallTable } from '../syscalls/index.js';
 import type { ExitLayout, ForkLayout, SysEnterLayout } from './programs.js';
+import type { ExitOffsets } from './exits.js';
 
 export interface TracerLayout {
   mode: 'raw' | 'tracefs';
@@ -35,6 +36,62 @@ function execveNumbers(): { execveNr: number; execveatNr: number; compat?: SysEn
   };
 }
 
+/**
+ * Where an exiting task's figures are, from BTF; undefined when a field the accounting cannot do
+ * without is missing (then exits are not accounted and the monitor uses /proc alone).
+ */
+export function exitOffsets(btf: Btf, beforeExitMm: boolean): ExitOffsets | undefined {
+  try {
+    const off = (s: string, m: string) => btf.memberOffset(s, m);
+    const opt = (s: string, m: string) => { try { return btf.memberOffset(s, m); } catch { return -1; } };
+    let ioac = -1, ioacSize = 0;
+    try {
+      ioac = off('task_struct', 'ioac');
+      ioacSize = btf.structSize('task_io_accounting');
+    } catch { /* CONFIG_TASK_IO_ACCOUNTING/XACCT off: I/O stays /proc's */ }
+    return {
+      sumExecRuntime: off('task_struct', 'se') + off('sched_entity', 'sum_exec_runtime'),
+      ioac,
+      ioacSize: Math.min(ioacSize, 56),
+      rchar: ioac >= 0 ? opt('task_io_accounting', 'rchar') : -1,
+      wchar: ioac >= 0 ? opt('task_io_accounting', 'wchar') : -1,
+      readBytes: ioac >= 0 ? opt('task_io_accounting', 'read_bytes') : -1,
+      writeBytes: ioac >= 0 ? opt('task_io_accounting', 'write_bytes') : -1,
+      cancelledWriteBytes: ioac >= 0 ? opt('task_io_accounting', 'cancelled_write_bytes') : -1,
+      minFlt: off('task_struct', 'min_flt'),
+      majFlt: off('task_struct', 'maj_flt'),
+      exitCode: off('task_struct', 'exit_code'),
+      groupLeader: off('task_struct', 'group_leader'),
+      startBoottime: off('task_struct', 'start_boottime'),
+      realParent: off('task_struct', 'real_parent'),
+      tgid: off('task_struct', 'tgid'),
+      comm: off('task_struct', 'comm'),
+      signal: off('task_struct', 'signal'),
+      sigMaxrss: off('signal_struct', 'maxrss'),
+      mmRss: beforeExitMm ? mmRssOffsets(btf) : undefined,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** task->mm and the resident-page counters of an mm (percpu_counter rss_stat[], Linux 6.2+). */
+function mmRssOffsets(btf: Btf): ExitOffsets['mmRss'] {
+  try {
+    const stat = btf.memberOffset('mm_struct', 'rss_stat');
+    const counter = btf.structSize('percpu_counter');
+    const count = btf.memberOffset('percpu_counter', 'count');
+    // enum mm_counters: MM_FILEPAGES 0, MM_ANONPAGES 1, MM_SWAPENTS 2 (not resident), MM_SHMEMPAGES 3.
+    return {
+      mm: btf.memberOffset('task_struct', 'mm'),
+      hiwaterRss: btf.memberOffset('mm_struct', 'hiwater_rss'),
+      rssCounts: [0, 1, 3].map((i) => stat + i * counter + count),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Raw tracepoints: context = the tracepoint's arguments as u64s; task fields located through BTF. */
 export function rawLayout(): TracerLayout {
   const btf = Btf.vmlinux();
@@ -46,7 +103,7 @@ export function rawLayout(): TracerLayout {
     mode: 'raw',
     sysEnter: { type: 'raw', idOffset: 8, ctxSize: 16, ...execveNumbers() },
     fork: { type: 'raw', taskPidOffset, taskTgidOffset, ctxSize: 16 },
-    exit: { type: 'raw', groupDeadOffset: exitArgs >= 2 ? 8 : undefined, ctxSize: 8 * Math.max(1, exitArgs) },
+    exit: { type: 'raw', groupDeadOffset: exitArgs >= 2 ? 8 : undefined, ctxSize: 8 * Math.max(1, exitArgs), accounting: exitOffsets(btf, exitArgs >= 2) },
   };
 }
 
@@ -68,6 +125,17 @@ export function tracefsLayout(tracefsPath: string): TracerLayout {
     // tracefs records carry no pt_regs pointer: compat tasks cannot be told apart in this mode.
     sysEnter: { type: 'tracefs', idOffset: id.f.offset, ctxSize: id.size, ...execveNumbers(), compat: undefined },
     fork: { type: 'tracefs', pidOffset: pid.f.offset, pidSize: pid.f.size, cloneFlagsOffset: flags.f.offset, ctxSize: pid.size },
-    exit: { type: 'tracefs', groupDeadOffset: groupDead?.offset, ctxSize: exitFormat.size },
+    exit: { type: 'tracefs', groupDeadOffset: groupDead?.offset, ctxSize: exitFormat.size, accounting: tracefsExitOffsets() },
   };
+}
+
+/** tracefs mode is the fallback for kernels without BTF; where BTF is readable all the same, exits are accounted. */
+function tracefsExitOffsets(): ExitOffsets | undefined {
+  try {
+    const btf = Btf.vmlinux();
+    // The tracepoint moved before exit_mm when it gained group_dead (6.16).
+    return exitOffsets(btf, btf.rawTracepointArgCount('sched_process_exit') >= 2);
+  } catch {
+    return undefined;
+  }
 }

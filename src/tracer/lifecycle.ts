@@ -1,11 +1,12 @@
 // dp_fork, dp_exit and dp_exec: keep the tracked set equal to the monitored tree as processes come, go and exec.
 import {
-  R0, R1, R2, R3, R6, R7, R8, R10, add64, mov64, mov32, rsh64, and64, or64, ldx, stx, atomic, ja, jeq, jne, call, label, ldMapFd,
+  R0, R1, R2, R3, R6, R7, R8, R9, R10, add64, mov64, rsh64, and64, or64, ldx, stx, atomic, ja, jeq, jne, call, label, ldMapFd,
 } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
-import { BPF_ANY, CHECK_ABI, CLONE_THREAD, COMPAT, STATE_MASK, Stat, State } from './maps.js';
-import { bumpStat, lookupCurrent, probeRead, returnZero, tracepointProgram, updateElem } from './blocks.js';
+import { BPF_ANY, CHECK_ABI, CHILDREN_ALONE, CLONE_THREAD, COMPAT, NO_CHILDREN, STATE_MASK, Stat, State } from './maps.js';
+import { bumpStat, lookup, lookupCurrent, probeRead, returnZero, tracepointProgram, updateElem } from './blocks.js';
+import { accountGroupDeath, accountThread, type ExitOffsets } from './exits.js';
 
 /** Where the fork program finds the new task's pid, and how it tells a thread from a process. */
 export type ForkLayout =
@@ -23,6 +24,10 @@ export function forkProgram(layout: ForkLayout, maps: MapSpec[]): ProgramSpec {
     mov64.reg(R6, R1),
     ...lookupCurrent('out'),
     ldx.w(R8, R0, 0),
+    // --exclude-children: the process alone; its children are not part of what is monitored.
+    mov64.reg(R1, R8),
+    and64.imm(R1, NO_CHILDREN),
+    jne.imm(R1, 0, 'out'),
   ];
   if (layout.type === 'raw') {
     items.push(
@@ -45,15 +50,21 @@ export function forkProgram(layout: ForkLayout, maps: MapSpec[]): ProgramSpec {
     );
   }
   items.push(
-    // The child of a COUNT process is COUNT; of ARM or PENDING, PENDING. fork keeps the ABI (COMPAT).
+    // The child of a COUNT process is COUNT; of ARM or PENDING, PENDING. fork keeps the ABI (COMPAT);
+    // a child forked while ARM has CHILDREN_ALONE gets NO_CHILDREN.
     mov64.reg(R2, R8),
     and64.imm(R2, STATE_MASK),
+    mov64.reg(R3, R8),
+    and64.imm(R3, CHILDREN_ALONE),
     and64.imm(R8, COMPAT),
     mov64.imm(R1, State.PENDING),
     jne.imm(R2, State.COUNT, 'store'),
     mov64.imm(R1, State.COUNT),
     label('store'),
     or64.reg(R1, R8),
+    jeq.imm(R3, 0, 'flags_done'),
+    or64.imm(R1, NO_CHILDREN),
+    label('flags_done'),
     stx.w(R10, -16, R1),
     ...updateElem('tracked', -8, -16, BPF_ANY),
     jne.imm(R0, 0, 'full'),
@@ -68,34 +79,60 @@ export function forkProgram(layout: ForkLayout, maps: MapSpec[]): ProgramSpec {
   return tracepointProgram('dp_fork', layout, items, maps);
 }
 
-/** How the exit program knows the whole thread group is gone. */
+/** How the exit program knows the whole thread group is gone, and where the task's figures are. */
 export interface ExitLayout {
   type: 'raw' | 'tracefs';
   /** ctx offset of a `group_dead` flag (sched_process_exit has one since 6.16); else: the leader's exit. */
   groupDeadOffset?: number;
   ctxSize: number;
+  /** Exit accounting (needs kernel BTF): where each exiting thread's figures are. */
+  accounting?: ExitOffsets;
 }
 
 /**
- * Removes an exited process from `tracked`, so a recycled pid is not counted. Its counts stay in `counts`.
+ * Runs at every thread exit. For a tracked process: adds the thread's figures to `exits` (exit
+ * accounting); when its thread group is dead, completes that entry and removes the process from
+ * `tracked`, so a recycled pid is not counted. Its syscall counts stay in `counts`/`rows`.
  */
 export function exitProgram(layout: ExitLayout, maps: MapSpec[]): ProgramSpec {
-  const items: (Instruction | Label)[] = [
-    mov64.reg(R6, R1),
+  const acc = layout.accounting;
+  const items: (Instruction | Label)[] = [mov64.reg(R6, R1)];
+  if (acc) {
+    // The exiting task: raw sched_process_exit(p, ...) passes it; a tracefs record does not.
+    if (layout.type === 'raw') items.push(ldx.dw(R7, R6, 0));
+    else items.push(call('get_current_task'), mov64.reg(R7, R0));
+  }
+  items.push(
     call('get_current_pid_tgid'),
-    mov64.reg(R7, R0),
-    rsh64.imm(R7, 32),
-  ];
+    mov64.reg(R8, R0),
+    rsh64.imm(R8, 32),
+    stx.w(R10, -4, R8),
+    stx.w(R10, -8, R0), // the thread's pid (low half)
+    ...lookup('tracked', -4),
+    jeq.imm(R0, 0, 'out'),
+  );
+  if (acc) {
+    items.push(
+      mov64.imm(R9, 0),
+      // The monitor itself (ARM, while it spawns the command) is not part of the tree.
+      ldx.w(R1, R0, 0),
+      and64.imm(R1, STATE_MASK),
+      jeq.imm(R1, State.ARM, 'group'),
+      mov64.reg(R1, R8),
+      ...accountThread(acc),
+      label('group'),
+    );
+  }
   if (layout.groupDeadOffset !== undefined) {
     // raw tracepoint arguments are u64 slots (read whole, keep the bool's byte); tracefs has a 1-byte field.
     if (layout.type === 'raw') items.push(ldx.dw(R1, R6, layout.groupDeadOffset), and64.imm(R1, 0xff));
     else items.push(ldx.b(R1, R6, layout.groupDeadOffset));
     items.push(jeq.imm(R1, 0, 'out'));
   } else {
-    items.push(mov32.reg(R1, R0), jne.reg(R1, R7, 'out'));
+    items.push(ldx.w(R1, R10, -8), jne.reg(R1, R8, 'out'));
   }
+  if (acc) items.push(...accountGroupDeath(acc));
   items.push(
-    stx.w(R10, -4, R7),
     ldMapFd(R1, 'tracked'),
     mov64.reg(R2, R10),
     add64.imm(R2, -4),

@@ -9,6 +9,10 @@ export const STATE_MASK = 0xff;
 export const CHECK_ABI = 0x100;
 /** Flag: the process runs a 32-bit (compat) image. */
 export const COMPAT = 0x200;
+/** Flag: do not track the children this process forks (--exclude-children: the process alone). */
+export const NO_CHILDREN = 0x400;
+/** Flag (on ARM): the children forked while armed get NO_CHILDREN. */
+export const CHILDREN_ALONE = 0x800;
 /** Bits 16..31 of a state word: the process's row slot + 1; 0 = none yet; NO_SLOT = none left. */
 export const SLOT_SHIFT = 16;
 export const NO_SLOT = 0xffff;
@@ -18,8 +22,8 @@ export const ROW_COMPAT = 512;
 const BPF_F_MMAPABLE = 0x400;
 
 /** Slots of the `stats` array map. */
-export const Stat = { DROPPED_COUNTS: 0, DROPPED_TRACKED: 1, FORKS: 2, EXITS: 3, EPOCH: 4, NEXT_SLOT: 5 } as const;
-export const STAT_SLOTS = 6;
+export const Stat = { DROPPED_COUNTS: 0, DROPPED_TRACKED: 1, FORKS: 2, EXITS: 3, EPOCH: 4, NEXT_SLOT: 5, DROPPED_EXITS: 6 } as const;
+export const STAT_SLOTS = 7;
 
 export const BPF_ANY = 0;
 export const BPF_NOEXIST = 1;
@@ -45,6 +49,31 @@ export function tracerMaps(sizes: MapSizes): MapSpec[] {
     { name: 'slots', type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: sizes.maxSlots ?? DEFAULT_SLOTS, flags: BPF_F_MMAPABLE },
     // {u32 tgid, u32 state, u64 epoch}
     { name: 'cache', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 16, maxEntries: 1 },
+    exitsMap(sizes.maxProcesses),
   ];
+}
+
+
+/** Byte offsets in an exits value (u64 unless noted). */
+export const ExitValue = {
+  CPU_NS: 0, RCHAR: 8, WCHAR: 16, READ_BYTES: 24, WRITE_BYTES: 32, CANCELLED: 40, MINFLT: 48, MAJFLT: 56,
+  THREADS: 64, MAXRSS_PAGES: 72, EXIT_NS: 80,
+  /** u32: the wait-style status (code << 8, or the signal number) */
+  STATUS: 88,
+  /** u32 */
+  FLAGS: 92,
+  /** u32 */
+  PPID: 96,
+  /** char[16] */
+  COMM: 104,
+  SIZE: 120,
+} as const;
+/** FLAGS: the whole thread group has exited. */
+export const EXIT_DEAD = 1;
+export const EXIT_KEY_SIZE = 16;
+
+/** exits: {u32 tgid, u32 0, u64 start_boottime} -> ExitValue, one entry per process that had a thread exit. */
+export function exitsMap(maxProcesses: number): MapSpec {
+  return { name: 'exits', type: MapType.HASH, keySize: EXIT_KEY_SIZE, valueSize: ExitValue.SIZE, maxEntries: maxProcesses };
 }
 

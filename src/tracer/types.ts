@@ -1,3 +1,4 @@
+import type { ProcessExit } from './exits.js';
 // The public shape of the syscall-counting engine. The monitor and CLI program against this.
 
 export type AttachMode = 'raw' | 'tracefs';
@@ -27,8 +28,19 @@ export interface SyscallSnapshot {
   byProcess: Map<number, Map<string, number>>;
   /** Sum of bySyscall. */
   total: number;
-  /** Events that could not be recorded because a bounded map was full (0 when the numbers are exact). */
-  dropped: number;
+  /** What a full kernel table kept from being recorded (all 0 when the numbers are exact). */
+  losses: TracerLosses;
   /** Processes currently in the kernel's tracked set. */
   tracked: number;
+  /** Exit accounting: per process that had a thread exit, the sum of its exited threads' figures. */
+  exits: ProcessExit[];
+}
+
+export interface TracerLosses {
+  /** Syscalls of tracked processes not counted: the (process, syscall) table was full (maxCounts). */
+  syscallsUncounted: number;
+  /** Processes forked in the tree but never tracked: the process table was full (maxProcesses). */
+  processesUntracked: number;
+  /** Processes whose exit figures could not be recorded: the exit table was full (maxProcesses). */
+  exitsUnrecorded: number;
 }

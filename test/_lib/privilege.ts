@@ -37,7 +37,7 @@ export function kernelTest(suite: Test, name: string, fn: () => unknown | Promis
   const key = `${reason}`;
   if (!announced.has(key)) {
     announced.add(key);
-    console.log(`  [skip] kernel tests skipped: ${reason}`);
+    console.log(`  [skip] tests skipped: ${reason}`);
   }
   console.log(`  [skip] ${name}`);
   suite.skip(name, fn as () => void);

@@ -77,7 +77,7 @@ export function synthRun(o: SynthOptions): string {
     if ((i + 1) % life === 0 || i === n - 1) {
       for (const c of children) {
         const alive = i === n - 1;
-        procRecs.push(JSON.stringify({ kind: 'process', pid: c.pid, ppid: rootPid, command: c.command, start_ms: SYNTH_T0 + (slot * life + 1) * dt, exit_ms: alive ? null : ts, exit_code: alive ? null : (c.pid % 7 === 0 ? 1 : 0), signal: null, cpu_time_secs: Math.round(life * secs * (cpu / 200) * 1000) / 1000, peak_rss_kb: 50_000 + 1000 * life, disk_read_bytes: 1000, disk_write_bytes: 2000 }));
+        procRecs.push(JSON.stringify({ kind: 'process', pid: c.pid, ppid: rootPid, command: c.command, start_ms: SYNTH_T0 + (slot * life + 1) * dt, exit_ms: alive ? null : ts, exit_code: alive || c.pid % 11 === 0 ? null : (c.pid % 7 === 0 ? 1 : 0), signal: !alive && c.pid % 11 === 0 ? 9 : null, cpu_time_secs: Math.round(life * secs * (cpu / 200) * 1000) / 1000, peak_mem_rss_kb: 50_000 + 1000 * life, disk_read_bytes: 1000, disk_write_bytes: 2000, syscall_read_bytes: 0, syscall_write_bytes: 0, page_faults_minor: 0, page_faults_major: 0, figures: alive ? 'running' : 'kernel' }));
       }
     }
     const top = Object.entries(sysWin).sort((a, b) => b[1] - a[1]).map(([name, count]) => ({ name, count }));
@@ -109,7 +109,7 @@ export function synthRun(o: SynthOptions): string {
   }
   if (future) lines.push(...procRecs);
   if (future) {
-    lines.push(JSON.stringify({ kind: 'process', pid: rootPid, ppid: 1, command: 'make -j2', start_ms: SYNTH_T0, exit_ms: SYNTH_T0 + n * dt, exit_code: 2, signal: null, cpu_time_secs: 1, peak_rss_kb: 2000, disk_read_bytes: 0, disk_write_bytes: 0 }));
+    lines.push(JSON.stringify({ kind: 'process', pid: rootPid, ppid: 1, command: 'make -j2', start_ms: SYNTH_T0, exit_ms: SYNTH_T0 + n * dt, exit_code: 2, signal: null, cpu_time_secs: 1, peak_mem_rss_kb: 2000, disk_read_bytes: 0, disk_write_bytes: 0, syscall_read_bytes: 0, syscall_write_bytes: 0, page_faults_minor: 0, page_faults_major: 0, figures: 'kernel' }));
   }
 
   const summary: Record<string, unknown> = {
@@ -127,7 +127,7 @@ export function synthRun(o: SynthOptions): string {
       ...(future ? {
         by_process: [{ pid: rootPid, ppid: 1, comm: 'make', total: 500, errors: 3, by_syscall: { read: 300, write: 200 } }, { pid: 99999, ppid: rootPid, comm: 'sh', total: 40, errors: 0, by_syscall: { execve: 1, exit_group: 1 } }],
         stacks: { folded: synthStacks(o.stacks ?? 1500, rnd), unique: o.stacks ?? 1500, lost: 0 },
-        dropped: 0, syscalls_uncounted: 0, processes_untracked: 0,
+        losses: { syscalls_uncounted: 0, processes_untracked: 0, exits_unrecorded: 0 },
       } : {}),
     },
   };

@@ -3,9 +3,10 @@
 import { constants as osConstants } from 'node:os';
 import { EXIT, UsageError } from '../errors.js';
 import { printHelp } from '../help.js';
+import { CliOutputs, sessionOptions } from '../monitoring.js';
 import { parseMonitorArgs } from '../options.js';
 import { describeProcess, parsePid } from '../resolve.js';
-import { closeSession, monitorTarget, openSession, Stopper } from '../session.js';
+import { Session } from '../../session/index.js';
 import { withRunReport } from '../run-report.js';
 import type { Command, CommandContext } from './types.js';
 
@@ -16,24 +17,24 @@ async function run(ctx: CommandContext): Promise<number> {
   if (opts.help) return printHelp(), EXIT.OK;
   if (words.length > 1) throw new UsageError(`attach takes one PID, got ${words.length} arguments; to start a command use: denet-pure run -- ${words.join(' ')}`);
   if (opts.killOnDuration) throw new UsageError('--kill-on-duration applies to run only; attach never signals the process');
+  if (opts.stopWithCommand) throw new UsageError('--stop-with-command applies to run only; attach ends when the process and its descendants have exited');
   const pid = parsePid(words[0]);
   if (pid === process.pid) throw new UsageError('cannot attach to denet-pure itself');
   const { cmd, executable } = describeProcess(pid);
+  const out = new CliOutputs(opts);
 
-  const session = await openSession(opts);
-  const stopper = new Stopper();
+  const session = await Session.open(sessionOptions(opts), out);
   let caught: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     caught ??= sig;
-    stopper.stop('signal');
+    session.stop('signal');
   };
   for (const sig of STOPPING) process.on(sig, onSignal);
   try {
-    session.ebpf.tracer?.trackTree(pid);
-    await monitorTarget(session, { pid, cmd, executable }, stopper);
+    await session.attach(pid, { cmd, executable });
   } finally {
     for (const sig of STOPPING) process.off(sig, onSignal);
-    closeSession(session);
+    out.close();
   }
   // Interrupted: the conventional 128+signal, after the summary has been written.
   return caught ? 128 + (osConstants.signals[caught] ?? 0) : EXIT.OK;

@@ -2,12 +2,12 @@
 // timeline, phases, syscalls). Written whole and atomically: a reader sees the old file or the new one.
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildReport, DEFAULT_MAX_POINTS, ReportAssetError, ReportInputError } from '../../report/index.js';
+import { buildReport, DEFAULT_MAX_POINTS } from '../../report/index.js';
+import { packageVersion } from '../../session/index.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { parseStrict } from '../options.js';
-import { writeFileAtomic } from '../output.js';
+import { writeOutputFile } from '../output.js';
 import { checkWritable } from '../resolve.js';
-import { packageVersion } from '../version.js';
 import type { Command, CommandContext } from './types.js';
 
 const OPTIONS = {
@@ -64,8 +64,8 @@ async function run(ctx: CommandContext): Promise<number> {
       throw new UsageError(`invalid --max-points '${given.maxPoints}': expected a whole number from 100 to 1000000, e.g. --max-points 4000`);
     }
   }
-  const outPath = output === '-' ? undefined : checkWritable('output', output);
-  if (outPath !== undefined && file !== '-' && sameFile(file, outPath)) {
+  const target = checkWritable('output', output);
+  if (target.kind === 'path' && file !== '-' && sameFile(file, target.path)) {
     throw new UsageError(`-o ${output} would overwrite the input file; give another name, e.g. -o ${defaultOutput(file)}`);
   }
 
@@ -75,21 +75,13 @@ async function run(ctx: CommandContext): Promise<number> {
   } catch (err) {
     throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
-  const html = renderReport(text, file, { maxPoints });
-  if (outPath === undefined) process.stdout.write(html);
-  else writeFileAtomic('output', outPath, html);
+  writeOutputFile('output', target, renderReport(text, file, { maxPoints }));
   return EXIT.OK;
 }
 
-/** buildReport with its failures as one-line CLI errors. Also used by `run --report`. */
+/** The report of a file's text, with this version as its generator. Also used by `run --report`. */
 export function renderReport(text: string, file: string, opts: Parameters<typeof buildReport>[1] = {}): string {
-  try {
-    return buildReport(text, { generator: `denet-pure ${packageVersion()}`, ...opts });
-  } catch (err) {
-    if (err instanceof ReportInputError) throw new CliError(`${file} ${err.message}`);
-    if (err instanceof ReportAssetError) throw new CliError(err.message);
-    throw err;
-  }
+  return buildReport(text, { generator: `denet-pure ${packageVersion()}`, source: file, ...opts });
 }
 
 export const command: Command = { run };

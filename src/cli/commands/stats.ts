@@ -1,7 +1,7 @@
 // `stats FILE`: the summary of a JSON Lines file written by --out/--json. Corrupt lines are reported
 // with their line numbers and skipped; on a complete file the result equals the run's summary record.
 import { readFileSync } from 'node:fs';
-import { parseJsonLines, recordsToCsv, summarizeRecords, formatSummaryTable } from '../../monitor/index.js';
+import { hasSummary, parseJsonLines, recordsToCsv, summarizeRecords, formatSummaryTable } from '../../monitor/index.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { printHelp } from '../help.js';
 import { parseStrict } from '../options.js';
@@ -42,6 +42,11 @@ async function run(ctx: CommandContext): Promise<number> {
   if (format === 'csv') {
     process.stdout.write(recordsToCsv(records));
     return EXIT.OK;
+  }
+  if (!hasSummary(records)) {
+    const samples = records.filter((r) => r.kind === 'tree' || r.kind === 'sample').length;
+    if (samples === 0) throw new CliError(`${file} holds no samples and no summary; nothing to summarize`);
+    process.stderr.write(`denet-pure: ${file} has no summary record (the run was cut short?): rebuilt from its ${samples} samples\n`);
   }
   const summary = summarizeRecords(records);
   if (format === 'json') process.stdout.write(JSON.stringify(summary) + '\n');

@@ -1,0 +1,81 @@
+// What `run` and `attach` share in the CLI: their options as SessionOptions, and the observer that
+// turns the session's records into files (--out, --json, --stats) and terminal output.
+import { liveEbpfOf, type MonitorRecord, type SummaryRecord } from '../monitor/index.js';
+import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from '../tracer/limits.js';
+import type { RecordInfo, SessionObserver, SessionOptions } from '../session/index.js';
+import { UsageError } from './errors.js';
+import type { GlobalOptions } from './options.js';
+import { RecordSink, Terminal, writeStatsFile } from './output.js';
+import { checkWritable, type OutputTarget } from './resolve.js';
+
+export function sessionOptions(opts: GlobalOptions): SessionOptions {
+  return {
+    intervalMs: opts.intervalMs,
+    maxIntervalMs: opts.maxIntervalMs,
+    durationSec: opts.durationSec,
+    includeChildren: !opts.excludeChildren,
+    sinceProcessStart: opts.sinceProcessStart,
+    writeEnv: opts.writeEnv,
+    ebpf: opts.enableEbpf ? { attach: opts.ebpfAttach, required: opts.requireEbpf, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts } : undefined,
+  };
+}
+
+/** The CLI's outputs for one session. Validated (without creating anything) by prepare(), opened by open(). */
+export class CliOutputs implements SessionObserver {
+  readonly term: Terminal;
+  private readonly sink: RecordSink;
+  private readonly statsTarget?: OutputTarget;
+
+  /** Checks the outputs (creating nothing: --out is opened at the first record). */
+  constructor(private readonly opts: GlobalOptions) {
+    this.term = new Terminal({ quiet: opts.quiet, noUpdate: opts.noUpdate });
+    const out = opts.out !== undefined ? checkWritable('out', opts.out) : undefined;
+    const stats = opts.stats !== undefined ? checkWritable('stats', opts.stats) : undefined;
+    const same = (a?: OutputTarget, b?: OutputTarget) => a?.kind === 'path' && b?.kind === 'path' && a.path === b.path && !a.special;
+    if (same(out, stats)) throw new UsageError('--out and --stats name the same file; give them different names');
+    const recordsOnStdout = opts.json || out?.kind === 'stdout';
+    if (stats?.kind === 'stdout' && recordsOnStdout) {
+      throw new UsageError('--stats - and the records (--json or --out -) would both go to standard output; send one of them to a file');
+    }
+    this.sink = new RecordSink({ json: opts.json, out });
+    this.statsTarget = stats;
+  }
+
+  record(rec: MonitorRecord, info: RecordInfo): void {
+    const sink = this.sink;
+    if (rec.kind === 'env' && !sink.active) return;
+    sink.write(rec);
+    if (rec.kind === 'tree') this.term.sample(rec, info.elapsedMs, liveEbpfOf(rec.aggregated.ebpf), info.waitingFor);
+    else if (rec.kind === 'sample') this.term.sample(rec, info.elapsedMs, liveEbpfOf(rec.ebpf));
+    else if (rec.kind === 'summary') {
+      this.warnLosses(rec);
+      this.term.summary(rec);
+      if (this.statsTarget !== undefined) writeStatsFile(this.statsTarget, rec);
+    }
+  }
+
+  warn(message: string): void {
+    this.term.warn(message);
+  }
+
+  /** What the kernel could not record, with the exact figures of the whole run and what to raise. */
+  private warnLosses(rec: SummaryRecord): void {
+    const l = rec.ebpf?.losses;
+    if (!l) return;
+    const n = (x: number) => x.toLocaleString('en-US');
+    if (l.processes_untracked > 0) {
+      this.term.warn(`eBPF: ${n(l.processes_untracked)} processes of the tree were not tracked (the process table was full; raise --max-processes, now ${n(this.opts.maxProcesses ?? DEFAULT_MAX_PROCESSES)}): none of their syscalls is counted`);
+    }
+    if (l.syscalls_uncounted > 0) {
+      this.term.warn(`eBPF: ${n(l.syscalls_uncounted)} syscalls were not counted (the (process, syscall) table was full; raise --max-counts, now ${n(this.opts.maxCounts ?? DEFAULT_MAX_COUNTS)})`);
+    }
+    if (l.exits_unrecorded > 0) {
+      this.term.warn(`eBPF: the final figures of ${n(l.exits_unrecorded)} exited processes were not recorded (the exit table was full; raise --max-processes): their last /proc figures count instead`);
+    }
+  }
+
+  close(): void {
+    this.term.endLine();
+    this.sink.close();
+  }
+}

@@ -1,0 +1,45 @@
+// What can end a session early, as types: the CLI maps each to the user's line and exit code in one
+// place (src/cli/errors.ts), embedders catch the class they care about.
+
+/** eBPF counting was required (`ebpf.required`) but cannot run here; nothing was started. */
+export class EbpfRequiredError extends Error {
+  constructor(readonly reason: string, readonly fix: string) {
+    super(`eBPF unavailable: ${reason}; ${fix}`);
+    this.name = 'EbpfRequiredError';
+  }
+}
+
+/**
+ * Monitoring stopped before the target ended, e.g. the observer could not write a record (disk full).
+ * The summary of what was sampled has still been delivered; `cause` is what went wrong.
+ */
+export class MonitoringFailedError extends Error {
+  /** The cause has already been shown to the user (run warns while it waits for the command). */
+  reported = false;
+  constructor(override readonly cause: unknown) {
+    super(`monitoring failed: ${firstLine(cause)}`);
+    this.name = 'MonitoringFailedError';
+  }
+}
+
+/** The command of `run` could not be started (not found, not executable, bad interpreter). */
+export class SpawnError extends Error {
+  constructor(readonly command: string, readonly code: string, readonly hint?: string) {
+    super(`cannot execute ${command}: ${code}${hint ? ` (${hint})` : ''}`);
+    this.name = 'SpawnError';
+  }
+}
+
+/** The process to attach to does not exist, has exited, or is this process. */
+export class TargetError extends Error {
+  constructor(readonly pid: number, readonly why: 'no-such-process' | 'exited' | 'self') {
+    super(why === 'self' ? 'cannot attach to denet-pure itself'
+      : why === 'exited' ? `process ${pid} has already exited (a zombie waiting for its parent); nothing to monitor`
+        : `no such process: ${pid} (see ps -e for running PIDs)`);
+    this.name = 'TargetError';
+  }
+}
+
+export function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}
