@@ -100,6 +100,7 @@ function fromRecords(run: Run): Draft[] {
       peak_rss_kb: num(p.peak_mem_rss_kb) ?? num(p.peak_rss_kb),
       read_bytes: num(p.disk_read_bytes),
       write_bytes: num(p.disk_write_bytes),
+      ...(str(p.figures) !== null ? { figures: str(p.figures)! } : {}),
     });
   }
   return out;

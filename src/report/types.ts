@@ -72,6 +72,8 @@ export interface ProcRow {
   depth: number;
   /** The start is when it was first seen, not its real start (it predates monitoring or the sample). */
   start_approx?: boolean;
+  /** Where its figures come from (process records): 'kernel' (exact, at exit), 'proc' (last seen), 'running'. */
+  figures?: string;
 }
 
 export interface ProcessView {

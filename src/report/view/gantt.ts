@@ -164,6 +164,8 @@ function describe(r: ProcRow, v: ProcessView): string {
   if (r.cpu_secs !== null) lines.push(`CPU ${r.cpu_secs.toFixed(3)} s`);
   if (r.peak_rss_kb !== null) lines.push(`peak RSS ${fmt.bytes(r.peak_rss_kb * 1024)}`);
   if (r.read_bytes !== null || r.write_bytes !== null) lines.push(`disk read ${fmt.bytes(r.read_bytes ?? 0)}, written ${fmt.bytes(r.write_bytes ?? 0)}`);
+  if (r.figures === 'kernel') lines.push('<span class="path">figures taken by the kernel at its exit</span>');
+  else if (r.figures === 'proc') lines.push('<span class="path">figures as last seen in /proc (its last interval is missing)</span>');
   return lines.join('<br>');
 }
 
