@@ -199,16 +199,16 @@ Modes('--duration stops monitoring and leaves the command running; --kill-on-dur
   const f = join(dir, 'dur.jsonl');
   const t = Date.now();
   // Not spawnSync: it would wait for the still-running command to close the inherited pipes.
-  const mon = spawn(process.execPath, [CLI, '--out', f, '-q', '-d', '0.4', 'run', '--', 'sh', '-c', `echo $$ > '${pidFile}'; exec sleep 5`], { env: ENV, stdio: 'ignore' });
+  const mon = spawn(process.execPath, [CLI, '--out', f, '-q', '-d', '0.4', 'run', '--', 'sh', '-c', `echo $$ > '${pidFile}'; exec sleep 60`], { env: ENV, stdio: 'ignore' });
   const code = await new Promise<number | null>((r) => mon.on('exit', (c) => r(c)));
   assert.is(code, 0);
-  assert.ok(Date.now() - t < 4000, 'did not wait for the command');
+  assert.ok(Date.now() - t < 30_000, 'did not wait for the command');
   const pid = Number(readFileSync(pidFile, 'utf8'));
   assert.ok(alive(pid), 'the command is still running');
   process.kill(pid, 'SIGKILL');
   assert.is(readRecords(f).at(-1)!.kind, 'summary');
 
-  const k = cli(['-q', '-d', '0.3', '--kill-on-duration', 'run', '--', 'sh', '-c', `echo $$ > '${pidFile}'; exec sleep 5`]);
+  const k = cli(['-q', '-d', '0.3', '--kill-on-duration', 'run', '--', 'sh', '-c', `echo $$ > '${pidFile}'; exec sleep 60`]);
   assert.is(k.code, 143);
   await sleep(50);
   assert.not.ok(alive(Number(readFileSync(pidFile, 'utf8'))));
@@ -220,13 +220,13 @@ const Signals = suite('cli: signals and attach');
 
 Signals('SIGINT mid-run: forwarded, summary written, last line complete', async () => {
   const f = join(dir, 'sigint.jsonl');
-  const child = spawn(process.execPath, [CLI, '--out', f, '-q', '-i', '50', 'run', '--', 'sleep', '10'], { env: ENV, stdio: 'ignore' });
+  const child = spawn(process.execPath, [CLI, '--out', f, '-q', '-i', '50', 'run', '--', 'sleep', '60'], { env: ENV, stdio: 'ignore' });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   await waitFor(() => existsSync(f) && readFileSync(f, 'utf8').split('\n').length >= 3);
   const t = Date.now();
   child.kill('SIGINT');
   const code = await exited;
-  assert.ok(Date.now() - t < 5000, 'did not wait for sleep 10');
+  assert.ok(Date.now() - t < 30_000, 'did not wait for sleep 60');
   assert.is(code, 130, 'sleep died of the forwarded SIGINT');
   const recs = readRecords(f);
   assert.is(recs.at(-1)!.kind, 'summary');
@@ -252,12 +252,15 @@ Signals('attach: SIGTERM stops monitoring, writes the summary, leaves the proces
 });
 
 Signals('attach to a process that exits ends normally with a summary', async () => {
-  const target = spawn('sleep', ['0.4'], { stdio: 'ignore' });
+  // The target exits when told to, once the monitor has attached (however long its start takes).
+  const target = spawn('sh', ['-c', 'read go; sleep 0.1'], { stdio: ['pipe', 'ignore', 'ignore'] });
   const f = join(dir, 'attach-exit.jsonl');
   // Asynchronously, so that this process reaps the target when it exits (no lingering zombie).
   const mon = spawn(process.execPath, [CLI, '--out', f, '-q', '-i', '50', 'attach', String(target.pid)], { env: ENV, stdio: 'ignore' });
-  const code = await new Promise<number | null>((r) => mon.on('exit', (c) => r(c)));
-  assert.is(code, 0);
+  const code = new Promise<number | null>((r) => mon.on('exit', (c) => r(c)));
+  await waitFor(() => existsSync(f) && readFileSync(f, 'utf8').includes('"kind":"tree"'), 30_000);
+  target.stdin!.end('go\n');
+  assert.is(await code, 0);
   const recs = readRecords(f);
   assert.is(recs.at(-1)!.kind, 'summary');
   assert.ok(recs.some((x) => x.kind === 'tree'));

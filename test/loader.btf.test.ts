@@ -56,7 +56,7 @@ function bpftoolMember(struct: string, member: string): { bits: number; bitfield
   return null;
 }
 
-kernelTest(t, 'task_struct pid/tgid/real_parent and signal_struct offsets are found fast and plausible', () => {
+kernelTest(t, 'task_struct pid/tgid/real_parent and signal_struct offsets are found and plausible (the time is printed; bench/ measures it)', () => {
   const t0 = performance.now();
   const btf = Btf.load();
   const pid = btf.memberOffset('task_struct', 'pid');
@@ -71,7 +71,6 @@ kernelTest(t, 'task_struct pid/tgid/real_parent and signal_struct offsets are fo
   assert.is(btf.member('task_struct', 'real_parent').size, 8, 'a pointer');
   assert.ok(tgid >= pid + 4, 'tgid follows pid');
   assert.ok(btf.structSize('signal_struct') > 0);
-  assert.ok(ms < 500, `lookups must stay cheap (took ${ms.toFixed(1)} ms)`);
 }, noBtf);
 
 const CROSS_CHECKED: Array<[string, string]> = [

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { ProcessTreeMonitor, SummaryAccumulator, readIo, readStat } from '../src/monitor/index.js';
 import type { SampleRecord, TreeRecord } from '../src/monitor/types.js';
 import { sleep, waitFor } from './_lib/wait.js';
+import { blockBackedDir } from './_lib/workloads.js';
 
 const WORKLOAD_C = String.raw`
 #include <fcntl.h>
@@ -101,23 +102,6 @@ function tree(r: TreeRecord | SampleRecord | null): TreeRecord {
   return r as TreeRecord;
 }
 
-/** A directory on a real block device (write_bytes is 0 on tmpfs): tmpdir, /var/tmp, or the tree's parent. */
-function blockBackedDir(): string {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [pre, post] = l.split(' - ');
-      return { point: pre!.split(' ')[4]!, fstype: post!.split(' ')[0]! };
-    });
-  const fsOf = (p: string) =>
-    mounts.filter((m) => p === m.point || p.startsWith(m.point.endsWith('/') ? m.point : m.point + '/')).sort((a, b) => b.point.length - a.point.length)[0]?.fstype;
-  for (const d of [tmpdir(), '/var/tmp', dirname(resolve('.'))]) {
-    const t = fsOf(d);
-    if (t && !['tmpfs', 'ramfs'].includes(t) && existsSync(d)) return d;
-  }
-  return tmpdir();
-}
 
 const live = suite('monitor live workloads');
 live.after.each(stopAll);

@@ -35,19 +35,28 @@ Options (before the subcommand, or between run/attach and the command):
                           nothing is started
   --ebpf-attach MODE      auto (default), raw or tracefs: how the counting programs attach
                           (implies --enable-ebpf)
-  --json                  write records as JSON Lines to stdout. The command's own output goes to the
+  --max-processes N       eBPF: processes the kernel tables hold at once (default 16384, 64 to
+                          4194304; about 280 bytes of kernel memory each). Forks beyond it are not
+                          tracked: the summary says how many
+  --max-counts N          eBPF: (process, syscall) pairs beyond the first 256 processes' own rows
+                          (default 65536, 1024 to 16777216; about 80 bytes each)
+  -j, --json              write records as JSON Lines to stdout. The command's own output goes to the
                           same stdout; use --out for a clean file
-  -o, --out FILE          write records as JSON Lines to FILE (created or truncated)
-  --stats FILE            write the final summary as JSON to FILE at the end (written whole, atomically)
+  -o, --out FILE          write records as JSON Lines to FILE (created or truncated once the command
+                          has started; '-' = stdout; a device or FIFO is written in place)
+  --stats FILE            write the final summary as JSON to FILE at the end (replaced atomically;
+                          through a symlink, the file it names; '-' = stdout)
   --report FILE           write the HTML report of the run to FILE at the end (as 'report' would);
                           the records go to a temporary file when --out is not given
-  -i, --interval MS       first sampling interval in milliseconds (default 100)
+  -i, --interval MS       first sampling interval in milliseconds (default 100; 10 to 86400000)
   -m, --max-interval MS   longest interval (default 1000, or -i if larger); the interval grows from
                           -i to -m as the run gets longer, so long runs do not produce huge files
   -d, --duration S        stop monitoring after S seconds (decimals allowed; 0 = until it exits).
                           run: the command is NOT killed, it keeps running and denet-pure exits 0
   --kill-on-duration      run: when --duration ends, send the command SIGTERM (SIGKILL after 2 s)
                           and exit with its status
+  --stop-with-command     run: stop when the command exits, even if descendants it started still
+                          run (by default run follows the whole tree to its end, like strace -f)
   -n, --no-update         print one plain line per sample instead of updating a line in place
   -q, --quiet             no progress and no summary table (warnings and errors still print)
   --exclude-children      monitor the process alone: 'sample' records instead of 'tree' records
@@ -65,12 +74,16 @@ Where output goes:
 
 Records (one JSON object per line, each with "kind"):
   env (with --write-env), metadata (pid, cmd, executable, t0_ms, version, capabilities.ebpf),
-  one tree record per sample (sample with --exclude-children), and a final summary.
+  one tree record per sample (sample with --exclude-children), a process record for each process
+  of the tree when it has exited (its final figures, once), and a final summary.
   With eBPF, each sample carries ebpf.syscalls (cumulative totals, categories, top syscalls,
-  analysis, and the last interval in ebpf.syscalls.window); the summary adds by_syscall.
+  analysis, and the last interval in ebpf.syscalls.window) and ebpf.losses; the summary adds
+  by_syscall. Totals count every process once, exited ones with their final figures
+  (docs/metrics.md).
 
 Signals:
-  run      SIGINT/SIGTERM/SIGHUP are passed to the command; monitoring goes on until it exits
+  run      SIGINT/SIGTERM/SIGHUP are passed to the command; monitoring goes on until it and its
+           descendants have exited. If denet-pure is killed (even kill -9), the command is killed
   attach   SIGINT/SIGTERM/SIGHUP stop monitoring (the process is left alone)
   Either way the summary is written and the output file ends with a complete line.
 

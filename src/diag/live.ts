@@ -12,10 +12,6 @@ const ARRAY = 2;
 const TRUE_BIN = ['/bin/true', '/usr/bin/true'].find((p) => existsSync(p)) ?? '/bin/true';
 
 const MODE_LABEL: Record<AttachMode, string> = { raw: 'raw tracepoints', tracefs: 'tracefs tracepoints' };
-const ATTACH_POINTS: Record<AttachMode, string> = {
-  raw: 'sys_enter, sched_process_fork, sched_process_exit, sched_process_exec',
-  tracefs: 'raw_syscalls/sys_enter, task/task_newtask, sched/sched_process_exit',
-};
 
 export interface LiveResult {
   checks: Check[];
@@ -87,7 +83,8 @@ function tryMode(engine: Engine, mode: AttachMode, checks: Check[], failed: (nam
   }
   try {
     tracer.attach();
-    checks.push(pass(`${label}: attach`, `attached to ${ATTACH_POINTS[mode]}`));
+    const points = tracer.programIds().map(({ name }) => engine.ATTACH_POINTS[name]).map((a) => (mode === 'raw' ? a?.raw : a?.tracefs?.join('/')));
+    checks.push(pass(`${label}: attach`, `attached to ${points.filter(Boolean).join(', ')}`));
   } catch (err) {
     tracer.close();
     checks.push(failed(`${label}: attach`, err));

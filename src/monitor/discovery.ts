@@ -31,8 +31,8 @@ export class Discovery {
    * The new descendants of `members`, parents before their children (so each one's parent has joined
    * before it). Zombies are included: an exited child carries its counters until its parent reaps it.
    */
-  find(members: ReadonlyMap<number, unknown>, now: number): ProcStat[] {
-    const rescan = now - this.lastRescanMs >= this.opts.rescanMs;
+  find(members: ReadonlyMap<number, unknown>, now: number, forceRescan = false): ProcStat[] {
+    const rescan = forceRescan || now - this.lastRescanMs >= this.opts.rescanMs;
     if (rescan) this.lastRescanMs = now;
     let pids: number[];
     try {

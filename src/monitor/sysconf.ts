@@ -46,14 +46,12 @@ export function systemUptimeSecs(root = PROC_ROOT): number {
   return t === null ? 0 : parseFloat(t) || 0;
 }
 
-/**
- * Boot time in ms since the epoch, to within 10 ms: now minus /proc/uptime (CLOCK_BOOTTIME, the clock
- * of stat's starttime and of the kernel's exit times). /proc/stat's btime is whole seconds, which put
- * process start and exit times up to a second early; it is the fallback when uptime is unreadable.
- */
+/** Boot time in ms since the epoch (whole seconds: /proc/stat btime). */
 export function bootTimeMs(root = PROC_ROOT): number {
-  const up = systemUptimeSecs(root);
-  if (up > 0) return Date.now() - up * 1000;
+  // /proc/uptime is precise to 10 ms; btime in /proc/stat only to the second.
+  const up = readText(`${root}/uptime`);
+  const secs = up === null ? NaN : parseFloat(up);
+  if (Number.isFinite(secs)) return Date.now() - secs * 1000;
   const t = readText(`${root}/stat`);
   const m = t === null ? null : /^btime (\d+)/m.exec(t);
   return m ? Number(m[1]) * 1000 : 0;

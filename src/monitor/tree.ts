@@ -121,6 +121,8 @@ export class ProcessTreeMonitor {
   private processesSeen = 0;
   private readonly bootMs = bootTimeMs();
   private readonly adopts: boolean;
+  /** Processes of the tree settled as exited so far (any source). */
+  private exitsSeen = 0;
 
   constructor(opts: ProcessTreeMonitorOptions) {
     this.pid = opts.pid;
@@ -197,14 +199,17 @@ export class ProcessTreeMonitor {
       if (st === 'gone') vanished.push(m);
       else if (st) updateMember(m, st, this.includeChildren, io, this.root, this.hz);
     }
+    const exitsBefore = this.exitsSeen;
     if (this.exitModel) this.applyExits(inp.exits ?? [], vanished, now);
     else if (vanished.length > 0) this.settleVanished(vanished, now);
     // Orphans of vanished members get a new ppid without running: read everyone next time.
     if (vanished.length > 0) this.forceFull = true;
 
-    // 2. New processes. With orphans adopted, the tree may go on after its last member is gone.
-    if (this.includeChildren && (anyRan || (this.adopts && this.liveCount() === 0)) && (hadMembers || this.adopts)) {
-      this.discover(now, false);
+    // 2. New processes. A process of the tree exited (seen or not): its orphans may now have another
+    //    parent (this process, when it adopts them), so pids known outside the tree are read again.
+    const someExited = vanished.length > 0 || this.exitsSeen !== exitsBefore;
+    if (this.includeChildren && (anyRan || someExited || (this.adopts && this.liveCount() === 0)) && (hadMembers || this.adopts)) {
+      this.discover(now, false, someExited);
     }
 
     // 3. The tree has ended when no member runs and none waits for its final figures: the root of `run`
@@ -362,6 +367,7 @@ export class ProcessTreeMonitor {
   }
 
   private settle(e: ExitFigures, m: Member | undefined, key: string, now: number): void {
+    this.exitsSeen++;
     const final = finalOf(e);
     const base = m ? Float64Array.from(m.base) : undefined;
     for (let k = 0; k < NC; k++) this.X[k]! += Math.max(0, final[k]! - (base?.[k] ?? 0));
@@ -381,6 +387,7 @@ export class ProcessTreeMonitor {
 
   /** A member whose exit figures never came: it counts as last seen, in X. */
   private fallBack(m: Member, now: number): void {
+    this.exitsSeen++;
     const dead = this.deadThreadIo.get(m.pid);
     for (let k = 0; k < NC; k++) this.X[k]! += Math.max(0, m.own[k]! + (dead?.[k] ?? 0) - m.base[k]!);
     this.records.push(this.recordOf(m, { figures: 'proc', exitMs: now, now }));
@@ -421,6 +428,7 @@ export class ProcessTreeMonitor {
         }
       }
       if (lost) for (let k = 0; k < NC; k++) this.E[k]! += m.full[k]!;
+      this.exitsSeen++;
       this.records.push(this.recordOf(m, { figures: 'proc', exitMs: now, now }));
     }
     for (const m of vanished) {
@@ -444,7 +452,8 @@ export class ProcessTreeMonitor {
     // later was forked after the initial listing (a process existing then would have been listed),
     // so all of its counters belong to the monitored period.
     // A root we started ourselves (`run`) has no history before monitoring: all of it counts.
-    const excludeHistory = !this.sinceStart && initial && !(this.ownChild && st.pid === this.pid);
+    // In `run` the whole tree started under monitoring (its root is our child): nothing is history.
+    const excludeHistory = !this.sinceStart && initial && !this.ownChild;
     if (excludeHistory) {
       m.base.set(m.own);
       for (let k = 0; k < NC; k++) this.B[k]! += m.full[k]!;
@@ -457,8 +466,8 @@ export class ProcessTreeMonitor {
   }
 
   /** Joins the processes whose parent is a member, transitively; `initial` marks the constructor's pass. */
-  private discover(now: number, initial: boolean): void {
-    for (const st of this.discovery.find(this.members, now)) {
+  private discover(now: number, initial: boolean, rescan = false): void {
+    for (const st of this.discovery.find(this.members, now, rescan)) {
       // In the exit model, a process already settled from its exit record is not a member again.
       if (this.exitModel && this.settled.has(`${st.pid}:${st.starttime}`)) continue;
       const m = this.join(st, initial);

@@ -22,15 +22,17 @@ import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
 // 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
 const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS };
 
-/** The attach points of each mode: [program, tracepoint]. */
-const ATTACH_POINTS = {
-  raw: { sysEnter: 'sys_enter', fork: 'sched_process_fork', exit: 'sched_process_exit', exec: 'sched_process_exec' },
-  tracefs: {
-    sysEnter: ['raw_syscalls', 'sys_enter'],
-    fork: ['task', 'task_newtask'],
-    exit: ['sched', 'sched_process_exit'],
-  },
-} as const;
+/**
+ * Where each program attaches, by program name: the raw tracepoint, the tracefs event (absent: the
+ * program exists in raw mode only), and the phase (lower attaches first: the programs that keep the
+ * tracked set right go in before anything that counts, so no child slips between attachments).
+ */
+export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, string]; phase: number }> = {
+  dp_fork: { raw: 'sched_process_fork', tracefs: ['task', 'task_newtask'], phase: 0 },
+  dp_exit: { raw: 'sched_process_exit', tracefs: ['sched', 'sched_process_exit'], phase: 0 },
+  dp_exec: { raw: 'sched_process_exec', phase: 1 },
+  dp_sys_enter: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 9 },
+};
 
 /**
  * Builds the program specs for a layout (exported for `prog dump` and the WASM tests): sys_enter, fork
@@ -125,24 +127,19 @@ export class SyscallTracer {
     for (const spec of specs) this.programs.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
   }
 
-  /** Attaches the loaded programs: fork and exit first, so no child of a tracked process slips between attachments. */
+  /** Attaches the loaded programs in ATTACH_POINTS order (fork and exit first). */
   attach(): void {
     this.live();
     if (this.links.length > 0) return;
-    const [sysEnter, fork, exit, exec] = this.programs as [LoadedProgram, LoadedProgram, LoadedProgram, LoadedProgram | undefined];
-    if (this.mode === 'raw') {
-      const p = ATTACH_POINTS.raw;
-      this.links.push(attachRawTracepoint(fork, p.fork), attachRawTracepoint(exit, p.exit));
-      if (exec) this.links.push(attachRawTracepoint(exec, p.exec));
-      this.links.push(attachRawTracepoint(sysEnter, p.sysEnter));
-    } else {
-      const p = ATTACH_POINTS.tracefs;
-      const tracefs = this.tracefsPath;
-      this.links.push(
-        attachTracepoint(fork, p.fork[0], p.fork[1], { tracefs }),
-        attachTracepoint(exit, p.exit[0], p.exit[1], { tracefs }),
-        attachTracepoint(sysEnter, p.sysEnter[0], p.sysEnter[1], { tracefs }),
-      );
+    const point = (p: LoadedProgram) => {
+      const at = ATTACH_POINTS[p.name];
+      if (!at) throw new Error(`the tracer has no attach point for program '${p.name}'`);
+      return at;
+    };
+    for (const prog of [...this.programs].sort((a, b) => point(a).phase - point(b).phase)) {
+      const at = point(prog);
+      if (this.mode === 'raw') this.links.push(attachRawTracepoint(prog, at.raw));
+      else if (at.tracefs) this.links.push(attachTracepoint(prog, at.tracefs[0], at.tracefs[1], { tracefs: this.tracefsPath }));
     }
   }
 

@@ -1,4 +1,4 @@
-export { SyscallTracer, tracerPrograms, descendants } from './engine.js';
+export { SyscallTracer, tracerPrograms, descendants, ATTACH_POINTS } from './engine.js';
 export { EbpfUnavailableError, describeFailure } from './errors.js';
 export { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
 export { TracerSimulator } from './simulate.js';

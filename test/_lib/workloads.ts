@@ -3,7 +3,7 @@
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const ROOT = resolve(new URL('../../..', import.meta.url).pathname);
 /** The CLI as users run it: the bundle the package's bin points to. */
@@ -53,4 +53,22 @@ export function countDiff(expected: Map<string, number>, actual: Map<string, num
     if (get(name) !== n) diffs.push(`${name}: strace ${n}, ours ${get(name)}`);
   }
   return diffs;
+}
+
+/** A directory on a real block device (write_bytes is 0 on tmpfs): tmpdir, /var/tmp, or the tree's parent. */
+export function blockBackedDir(): string {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [pre, post] = l.split(' - ');
+      return { point: pre!.split(' ')[4]!, fstype: post!.split(' ')[0]! };
+    });
+  const fsOf = (p: string) =>
+    mounts.filter((m) => p === m.point || p.startsWith(m.point.endsWith('/') ? m.point : m.point + '/')).sort((a, b) => b.point.length - a.point.length)[0]?.fstype;
+  for (const d of [tmpdir(), '/var/tmp', dirname(resolve('.'))]) {
+    const t = fsOf(d);
+    if (t && !['tmpfs', 'ramfs'].includes(t) && existsSync(d)) return d;
+  }
+  return tmpdir();
 }
