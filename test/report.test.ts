@@ -46,6 +46,14 @@ test('a 1-hour run (36 000 samples, every newer field) stays under 5 MiB with ev
   assert.equal(d.processes.kernelOnly.comms, [{ comm: 'sh', count: 1 }]);
 });
 
+test('pathological sizes: 9000 processes with 4 KiB command lines and 4000 stacks 200 frames deep stay under 5 MiB', () => {
+  const html = buildReport(synthRun({ samples: 36_000, processes: 9000, commandPad: 4096, stacks: 4000, stackDepth: 200 }));
+  assert.ok(html.length < 5 * 1024 * 1024, `${(html.length / 1048576).toFixed(2)} MiB`);
+  const d = dataOf(html);
+  assert.ok(d.flame!.hidden.stacks > 0, 'the lightest stacks are counted, not kept');
+  assert.ok(d.processes.commands.every((c) => c.length <= 301));
+});
+
 test('the file references nothing on the network and forbids fetching anything', () => {
   const html = buildReport(synthRun({ samples: 300 }));
   assert.not.match(html, /https?:\/\//i);

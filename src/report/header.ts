@@ -117,7 +117,7 @@ export function buildHeader(inp: HeaderInput): Header {
   const warnings = [...run.warnings];
   const duration = f('total_time_secs') ?? run.frames[samples - 1]!.t - run.frames[0]!.t;
   return {
-    command: cmd.length ? cmd.map(quote).join(' ') : '(command not recorded)',
+    command: cmd.length ? clip(cmd.map(quote).join(' '), 2000) : '(command not recorded)',
     producer: version ? `denet-pure ${version}` : meta ? 'denet or an older denet-pure (no version recorded)' : 'unknown (no metadata record)',
     started_ms: num(meta?.t0_ms),
     duration_secs: duration,
@@ -129,6 +129,8 @@ export function buildHeader(inp: HeaderInput): Header {
     warnings,
   };
 }
+
+const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n) + '…' : s);
 
 function ms(secs: number): string {
   return secs < 1 ? `${Math.round(secs * 1000)} ms` : `${secs.toFixed(1)} s`;

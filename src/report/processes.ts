@@ -10,6 +10,7 @@ export const MAX_ROWS = 5000;
 /** Up to this many processes get a row each; more are packed into shared lanes. */
 export const MAX_ROW_LAYOUT = 60;
 const MAX_LANES = 200;
+const MAX_COMMAND = 300;
 
 type Draft = Omit<ProcRow, 'cmd' | 'lane' | 'depth'> & { command: string };
 
@@ -38,7 +39,9 @@ export function buildProcesses(run: Run): ProcessView {
 
   const commands: string[] = [];
   const index = new Map<string, number>();
-  const cmdIndex = (c: string) => {
+  // Command lines can be kilobytes long (compilers): the table keeps the first MAX_COMMAND characters.
+  const cmdIndex = (full: string) => {
+    const c = full.length > MAX_COMMAND ? full.slice(0, MAX_COMMAND) + '…' : full;
     let i = index.get(c);
     if (i === undefined) index.set(c, (i = commands.push(c) - 1));
     return i;

@@ -7,6 +7,8 @@ import type { FlameView, SyscallView, TableRow } from './types.js';
 
 /** Stacks kept in the file (heaviest first); the rest are summed into one figure. */
 export const MAX_STACKS = 4000;
+/** Characters of folded stacks kept in the file (about 1.5 MB). */
+export const MAX_STACK_CHARS = 1_500_000;
 const MAX_BY_PROCESS = 200;
 
 const counts = (v: unknown): Record<string, number> => {
@@ -93,8 +95,12 @@ export function buildFlame(run: Run): FlameView | null {
     .map((e) => [e.stack as string, e.count as number] as [string, number])
     .sort((a, b) => b[1] - a[1]);
   if (all.length === 0) return null;
-  const kept = all.slice(0, MAX_STACKS);
-  const rest = all.slice(MAX_STACKS);
+  // At most MAX_STACKS stacks and MAX_STACK_CHARS of text (deep stacks are long), heaviest first.
+  let chars = 0;
+  let n = 0;
+  while (n < all.length && n < MAX_STACKS && chars + all[n]![0].length <= MAX_STACK_CHARS) chars += all[n++]![0].length;
+  const kept = all.slice(0, Math.max(1, n)).map(([st, c]) => [st.slice(0, MAX_STACK_CHARS), c] as [string, number]);
+  const rest = all.slice(kept.length);
   return {
     stacks: kept,
     total: all.reduce((s, e) => s + e[1], 0),

@@ -12,6 +12,9 @@ export interface SynthOptions {
   processes?: number;
   /** Folded stacks in the summary (default 1500). */
   stacks?: number;
+  /** Extra frames per stack (default 0), and characters added to every child's command line (default 0). */
+  stackDepth?: number;
+  commandPad?: number;
   seed?: number;
 }
 
@@ -72,7 +75,7 @@ export function synthRun(o: SynthOptions): string {
     const slot = Math.floor(i / life);
     const children = [0, 1].map((k) => {
       const pid = 2000 + slot * 2 + k;
-      return { pid, command: `cc1 -O2 file${slot * 2 + k}.c`, metrics: metrics(ts, cpu / 2, 50_000 + 1000 * (i % life), (i % life) * secs) };
+      return { pid, command: `cc1 -O2 ${'-Dx '.repeat(Math.ceil((o.commandPad ?? 0) / 4))}file${slot * 2 + k}.c`, metrics: metrics(ts, cpu / 2, 50_000 + 1000 * (i % life), (i % life) * secs) };
     });
     if ((i + 1) % life === 0 || i === n - 1) {
       for (const c of children) {
@@ -126,7 +129,7 @@ export function synthRun(o: SynthOptions): string {
       },
       ...(future ? {
         by_process: [{ pid: rootPid, ppid: 1, comm: 'make', total: 500, errors: 3, by_syscall: { read: 300, write: 200 } }, { pid: 99999, ppid: rootPid, comm: 'sh', total: 40, errors: 0, by_syscall: { execve: 1, exit_group: 1 } }],
-        stacks: { folded: synthStacks(o.stacks ?? 1500, rnd), unique: o.stacks ?? 1500, lost: 0 },
+        stacks: { folded: synthStacks(o.stacks ?? 1500, rnd, o.stackDepth ?? 0), unique: o.stacks ?? 1500, lost: 0 },
         losses: { syscalls_uncounted: 0, processes_untracked: 0, exits_unrecorded: 0 },
       } : {}),
     },
@@ -143,13 +146,13 @@ function metrics(ts: number, cpu: number, rss: number, uptime: number) {
   };
 }
 
-function synthStacks(count: number, rnd: () => number): { stack: string; count: number }[] {
+function synthStacks(count: number, rnd: () => number, extra: number): { stack: string; count: number }[] {
   const fns = ['main', 'run_job', 'compile', 'parse', 'lex', 'emit', 'write_out', 'read_src', 'alloc', 'hash'];
   const sys = ['read', 'write', 'openat', 'mmap', 'futex'];
   const out = new Map<string, number>();
   for (let i = 0; out.size < count && i < count * 20; i++) {
     const depth = 2 + Math.floor(rnd() * 6);
-    const frames = ['cc1', 'main'];
+    const frames = ['cc1', 'main', ...Array.from({ length: extra }, (_, d) => `std::vector<std::string>::frame_${d}`)];
     for (let d = 0; d < depth; d++) frames.push(`${fns[Math.floor(rnd() * fns.length)]}${d > 3 ? `_${Math.floor(rnd() * 40)}` : ''}`);
     frames.push(sys[Math.floor(rnd() * sys.length)]!);
     const key = frames.join(';');
