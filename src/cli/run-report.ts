@@ -1,10 +1,10 @@
 // `run --report FILE` / `attach --report FILE`: at the end, the HTML report of the records just
 // written. Kept apart from the session so it only wraps a command: the records go to --out (or, when
 // there is none, to a temporary file removed afterwards) and are read back once the command is done.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExitStatus } from '../report/index.js';
+import { fileChunks, type ExitStatus } from '../report/index.js';
 import { renderReport } from './commands/report.js';
 import type { CommandContext } from './commands/types.js';
 import { UsageError } from './errors.js';
@@ -66,5 +66,5 @@ export async function withRunReport(
 }
 
 function write(report: OutputTarget, records: string, exit: ExitStatus | undefined): void {
-  writeOutputFile('report', report, renderReport(readFileSync(records, 'utf8'), records, { exit }));
+  writeOutputFile('report', report, renderReport(fileChunks(records), records, { exit }));
 }

@@ -11,7 +11,7 @@ import type { ReportData } from './types.js';
 
 export type * from './types.js';
 export { ReportAssetError, ReportInputError } from './errors.js';
-export { readRun, type Run } from './read.js';
+export { fileChunks, readRun, type Run } from './read.js';
 export { renderHtml, scriptSafeJson } from './html.js';
 export { selectRows } from './downsample.js';
 export { changePoints, noiseSigma, SIGMA_FLOOR, type SegmentOptions } from './segment.js';
@@ -31,9 +31,9 @@ export interface ReportOptions {
 
 export const DEFAULT_MAX_POINTS = 2000;
 
-/** Everything the report shows, computed from the text of a JSON Lines file. */
-export function buildReportData(text: string, opts: ReportOptions = {}): ReportData {
-  const run = readRun(text, opts.source);
+/** Everything the report shows, computed from the text of a JSON Lines file (or its chunks: fileChunks). */
+export function buildReportData(input: string | Iterable<string>, opts: ReportOptions = {}): ReportData {
+  const run = readRun(input, opts.source);
   const series = buildSeries(run);
   const { panels, quiet } = buildPanels(series, Math.max(16, opts.maxPoints ?? DEFAULT_MAX_POINTS));
   const { phases, note } = buildPhases(run, series);
@@ -45,6 +45,6 @@ export function buildReportData(text: string, opts: ReportOptions = {}): ReportD
 }
 
 /** The report as one HTML document. */
-export function buildReport(text: string, opts: ReportOptions = {}): string {
-  return renderHtml(buildReportData(text, opts));
+export function buildReport(input: string | Iterable<string>, opts: ReportOptions = {}): string {
+  return renderHtml(buildReportData(input, opts));
 }

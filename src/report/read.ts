@@ -2,6 +2,7 @@
 // the per-process exit records when the file has them, and whatever else the file says about the run.
 // Reads files of this version, older denet-pure versions and denet (records without `kind`):
 // every field is optional here, and a missing one means "not recorded", never 0.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { parseJsonLines, SummaryAccumulator, type ParseError } from '../monitor/index.js';
 import { ReportInputError } from './errors.js';
@@ -96,8 +97,11 @@ function reduce(r: Obj): Sample {
   return { kind: 'sample', ts: num(r.ts_ms), m, parent: null, children: [] };
 }
 
-/** Parses the text; throws ReportInputError when nothing in it is a sample. */
-export function readRun(text: string, source = 'the input'): Run {
+/**
+ * Parses JSON Lines: the whole text, or chunks of whole lines (fileChunks). Throws ReportInputError
+ * when nothing in it is a sample.
+ */
+export function readRun(input: string | Iterable<string>, source = 'the input'): Run {
   const warnings: string[] = [];
   const errors: ParseError[] = [];
   let meta: Obj | undefined;
@@ -109,15 +113,9 @@ export function readRun(text: string, source = 'the input'): Run {
   let records = 0;
   let lastEbpf: Obj | undefined;
   let lastEbpfTs = -Infinity;
-  // In chunks of lines, so that only one chunk's full records are alive at a time.
-  for (let start = 0, line = 0; start < text.length;) {
-    let end = start - 1;
-    for (let k = 0; k < CHUNK_LINES; k++) {
-      end = text.indexOf('\n', end + 1);
-      if (end === -1) break;
-    }
-    const stop = end === -1 ? text.length : end + 1;
-    const chunk = text.slice(start, stop);
+  // In chunks of whole lines, so that only one chunk's full records are alive at a time.
+  let line = 0;
+  for (const chunk of typeof input === 'string' ? textChunks(input) : input) {
     const parsed = parseJsonLines(chunk);
     for (const e of parsed.errors) errors.push({ line: e.line + line, message: e.message });
     for (const rec of parsed.records as unknown as Obj[]) {
@@ -140,7 +138,6 @@ export function readRun(text: string, source = 'the input'): Run {
       }
     }
     line += countLines(chunk);
-    start = stop;
   }
   if (errors.length > 0) {
     const first = errors.slice(0, 3).map((e) => `line ${e.line}: ${e.message}`).join('; ');
@@ -176,6 +173,44 @@ export function readRun(text: string, source = 'the input'): Run {
     summaryRebuilt = true;
   }
   return { meta, env, summary, summaryRebuilt, frames, processes, t0_ms, tree, warnings, lastEbpf };
+}
+
+/** The text in chunks of CHUNK_LINES whole lines. */
+function* textChunks(text: string): Generator<string> {
+  for (let start = 0; start < text.length;) {
+    let end = start - 1;
+    for (let k = 0; k < CHUNK_LINES; k++) {
+      end = text.indexOf('\n', end + 1);
+      if (end === -1) break;
+    }
+    const stop = end === -1 ? text.length : end + 1;
+    yield text.slice(start, stop);
+    start = stop;
+  }
+}
+
+/**
+ * A file in chunks of whole lines, read 4 MiB at a time: a long run's file is never one string.
+ * A chunk ends at a newline byte, which never occurs inside a UTF-8 sequence.
+ */
+export function* fileChunks(path: string): Generator<string> {
+  const fd = openSync(path, 'r');
+  try {
+    let carry = Buffer.alloc(0);
+    const buf = Buffer.allocUnsafe(4 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
+      const cut = data.lastIndexOf(10);
+      if (cut < 0) { carry = Buffer.from(data); continue; }
+      yield data.toString('utf8', 0, cut + 1);
+      carry = Buffer.from(data.subarray(cut + 1));
+    }
+    if (carry.length) yield carry.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function countLines(s: string): number {

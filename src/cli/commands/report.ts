@@ -2,7 +2,7 @@
 // timeline, phases, syscalls). Written whole and atomically: a reader sees the old file or the new one.
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildReport, DEFAULT_MAX_POINTS } from '../../report/index.js';
+import { buildReport, DEFAULT_MAX_POINTS, fileChunks } from '../../report/index.js';
 import { packageVersion } from '../../session/index.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { parseStrict } from '../options.js';
@@ -69,19 +69,25 @@ async function run(ctx: CommandContext): Promise<number> {
     throw new UsageError(`-o ${output} would overwrite the input file; give another name, e.g. -o ${defaultOutput(file)}`);
   }
 
-  let text: string;
+  let input: string | Iterable<string>;
   try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    // A file is read in chunks of lines (a long run's file is never one string); '-' reads stdin.
+    if (file === '-') input = readFileSync(0, 'utf8');
+    else {
+      const chunks = fileChunks(file);
+      const first = chunks.next();
+      input = (function* () { if (!first.done) yield first.value; yield* chunks; })();
+    }
   } catch (err) {
     throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
-  writeOutputFile('output', target, renderReport(text, file, { maxPoints }));
+  writeOutputFile('output', target, renderReport(input, file, { maxPoints }));
   return EXIT.OK;
 }
 
 /** The report of a file's text, with this version as its generator. Also used by `run --report`. */
-export function renderReport(text: string, file: string, opts: Parameters<typeof buildReport>[1] = {}): string {
-  return buildReport(text, { generator: `denet-pure ${packageVersion()}`, source: file, ...opts });
+export function renderReport(input: string | Iterable<string>, file: string, opts: Parameters<typeof buildReport>[1] = {}): string {
+  return buildReport(input, { generator: `denet-pure ${packageVersion()}`, source: file, ...opts });
 }
 
 export const command: Command = { run };
