@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildReport, buildReportData, ReportInputError, type ReportData } from '../src/report/index.js';
+import { buildReport, buildReportData, fileChunks, ReportInputError, type ReportData } from '../src/report/index.js';
 import { runCli } from './_lib/cli.js';
 import { synthRun } from './_lib/synth.js';
 import { scratchDir } from './_lib/workloads.js';
@@ -120,6 +120,19 @@ test('damaged input: empty, no samples, garbage lines, absurd values, unsorted s
   assert.equal(d.flame!.stacks, [['a;b', 2]]);
   assert.is(d.syscalls!.table[0]!.name, 'read');
   assert.ok(buildReport(lines.join('\n')).length > 10_000, 'still renders');
+});
+
+test('fileChunks: whole lines, multi-byte characters across the 4 MiB reads, a last line without newline', () => {
+  const line = (i: number) => JSON.stringify({ kind: 'sample', ...metric(1000 + i), note: 'é€😀'.repeat(i % 7) });
+  const text = Array.from({ length: 40_000 }, (_, i) => line(i)).join('\n') + '\n' + line(1);
+  assert.ok(Buffer.byteLength(text) > 3 * (4 << 20), 'spans several reads');
+  const path = join(scratchDir(), 'chunks.jsonl');
+  writeFileSync(path, text);
+  const chunks = [...fileChunks(path)];
+  assert.ok(chunks.length > 3);
+  for (const c of chunks.slice(0, -1)) assert.ok(c.endsWith('\n'), 'each chunk ends a line');
+  assert.is(chunks.join(''), text);
+  assert.is(buildReportData(fileChunks(path)).header.warnings.filter((w) => /skipped/.test(w)).length, 0);
 });
 
 test('a fork storm: thousands of processes are packed into lanes, the file stays bounded', () => {
