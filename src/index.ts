@@ -9,4 +9,7 @@ export * as asm from './asm/index.js';
 export * as loader from './loader/index.js';
 export * as vm from './vm/index.js';
 export * as verifier from './verify/static/index.js';
+export * as elf from './elf/index.js';
+export * as btf from './btf/index.js';
+export * as object from './object/index.js';
 export * as report from './report/index.js';

@@ -11,7 +11,9 @@ Usage:
   denet-pure [OPTIONS] attach PID
   denet-pure stats FILE [--json | --format table|json|csv]
   denet-pure report FILE [-o OUT.html]             (report --help for more)
-  denet-pure vm [MEMHEX] [--steps N] < prog.hex
+  denet-pure vm [MEMHEX | --mem-file FILE] [--asm | --elf FILE.o [--section NAME]] [--steps N] [--isa ISA] [< PROGRAM]
+  denet-pure disasm [--section NAME] [--raw] FILE.o | disasm - < prog.hex
+  denet-pure verify FILE.o|- [--section NAME] [--type TYPE] [--json] [--kernel]
   denet-pure prog dump [--mode raw|tracefs] [--json]
   denet-pure diag [--json] [--debug]
   denet-pure --help | --version

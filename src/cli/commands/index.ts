@@ -13,7 +13,9 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'attach', summary: 'monitor an already running process (and its children) until it exits', load: () => import('./attach.js') },
   { name: 'stats', summary: 'summarize a JSON Lines file written by --out/--json', load: () => import('./stats.js') },
   { name: 'report', summary: 'one self-contained HTML report (plots, processes, phases, syscalls) of a JSON Lines file', load: () => import('./report.js') },
-  { name: 'vm', summary: 'run a BPF program (hex on stdin) in the WebAssembly engine', load: () => import('./vm.js') },
+  { name: 'vm', summary: 'run a BPF program (hex or assembly on stdin, or from a .o) in the WebAssembly engine', load: () => import('./vm.js') },
+  { name: 'disasm', summary: 'print BPF bytecode (a clang-built .o, or hex on stdin) in the kernel verifier\'s syntax', load: () => import('./disasm.js') },
+  { name: 'verify', summary: 'check the programs of a BPF object (FILE.o) with the static verifier; --kernel compares', load: () => import('./verify.js') },
   { name: 'prog', summary: "inspect BPF programs: 'prog dump' prints the tracer's programs", load: () => import('./prog.js') },
   { name: 'diag', summary: 'check whether eBPF counting can work here, and say what to fix', load: () => import('./diag.js') },
 ];
