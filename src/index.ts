@@ -14,3 +14,4 @@ export * as elf from './elf/index.js';
 export * as btf from './btf/index.js';
 export * as object from './object/index.js';
 export * as policy from './policy/index.js';
+export * as report from './report/index.js';

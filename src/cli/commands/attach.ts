@@ -6,6 +6,7 @@ import { CliOutputs, sessionOptions } from '../monitoring.js';
 import { parseMonitorArgs } from '../options.js';
 import { describeProcess, parsePid } from '../resolve.js';
 import { Session } from '../../session/index.js';
+import { withRunReport } from '../run-report.js';
 import type { Command, CommandContext } from './types.js';
 
 const STOPPING: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -38,4 +39,5 @@ async function run(ctx: CommandContext): Promise<number> {
   return caught ? 128 + (osConstants.signals[caught] ?? 0) : EXIT.OK;
 }
 
-export const command: Command = { run };
+// The process is not ours: its exit status is not known, and the report says so.
+export const command: Command = { run: (ctx) => withRunReport(ctx, run, () => undefined) };
