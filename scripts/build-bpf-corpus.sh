@@ -41,6 +41,16 @@ done
 build cilium+ebpf testdata/loader.c cilium-ebpf.loader-nobtf.o MIT -O2 -g0 -D__NOBTF__ -mcpu=v2 -target bpfel -I "$src/cilium+ebpf/testdata"
 build cilium+ebpf testdata/loader.c cilium-ebpf.loader-eb.o MIT -O2 -g -mcpu=v2 -target bpfeb -I "$src/cilium+ebpf/testdata"
 
+# cilium/ebpf examples (MIT; their headers are BSD-2-Clause) and its CO-RE tests (btf/testdata).
+for f in "$src"/cilium+ebpf/examples/*/*.c; do
+  d=$(basename "$(dirname "$f")"); b=$(basename "$f" .c)
+  build cilium+ebpf "examples/$d/$b.c" "cilium-ebpf.example-$d.o" MIT -O2 -g -Wall -target bpfel -D__TARGET_ARCH_x86 -I "$src/cilium+ebpf/examples/headers"
+done
+for f in "$src"/cilium+ebpf/btf/testdata/*.c; do
+  b=$(basename "$f" .c)
+  build cilium+ebpf "btf/testdata/$b.c" "cilium-ebpf.btf-$b.o" MIT -O2 -g -Wall -target bpfel -I "$src/cilium+ebpf/testdata"
+done
+
 # libbpf-bootstrap examples (the SPDX line of each, dual-licensed; the repository is BSD-3-Clause).
 spdx() { { grep -m1 -o 'SPDX-License-Identifier: .*' "$1" || true; } | sed 's/SPDX-License-Identifier: //; s/ *\*\/$//'; }
 for f in "$src"/libbpf+libbpf-bootstrap/examples/c/*.bpf.c; do

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { readObject } from '../src/object/index.js';
-import { BpfMap, loadObject, mapGetInfo } from '../src/loader/index.js';
+import { BpfMap, createObjectMaps, loadObject, loadObjectProgram, mapGetInfo } from '../src/loader/index.js';
 import { measureCorpus } from './_lib/corpus-objects.js';
 import { objectPath } from './_lib/objects.js';
 import { kernelTest } from './_lib/privilege.js';
@@ -50,6 +50,21 @@ kernelTest(test, 'global data: .data written, .rodata frozen and read-only for p
     assert.ok(loaded.programs.size >= 5, 'its programs load');
   } finally {
     loaded.close();
+  }
+});
+
+
+kernelTest(test, 'callbacks: the program goes with its BTF and func_info; without them the kernel refuses', () => {
+  const obj = readObject(objectPath('cilium-ebpf.subprog_reloc.o'));
+  const p = obj.programs[0]!;
+  assert.ok(p.spec.btf, 'BTF for the program');
+  assert.equal(p.spec.btf!.funcInfo.map((f) => f.insn), p.layout.map((l) => l.base), 'one func_info per function, at its linked start');
+  const maps = createObjectMaps(p.spec.maps);
+  try {
+    loadObjectProgram(p.spec, maps, { verify: false }).close();
+    assert.throws(() => loadObjectProgram(p.spec, maps, { verify: false, sendBtf: false }), /missing btf func_info/);
+  } finally {
+    for (const m of maps.values()) m.close();
   }
 });
 

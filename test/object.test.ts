@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { LD_IMM64, MapType, Pseudo, ProgType } from '../src/asm/opcodes.js';
 import { ElfFile } from '../src/elf/index.js';
 import { Btf } from '../src/btf/index.js';
+import { verifyProgram } from '../src/verify/static/index.js';
+import { BpfVm } from '../src/vm/runtime.js';
 import { BPF_F_RDONLY_PROG, ObjectError, parseObject, progTypeByName, readObject, sectionType } from '../src/object/index.js';
 import { corpusObjects, objectPath } from './_lib/objects.js';
 import { readelfSections, readelfSymbols, toolTest } from './_lib/readelf.js';
@@ -45,8 +47,8 @@ test('legacy maps (struct bpf_map_def) and BTF .maps of the same definitions agr
   const hash = legacy.maps.find((m) => m.name === 'hash_map')!;
   // As declared in the source: HASH, u32 key, u64 value, 1 entry, BPF_F_NO_PREALLOC.
   assert.equal({ ...hash }, { name: 'hash_map', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1, flags: 1 });
-  // (perf_event_array declares a value type in BTF but none in the legacy header: sizes differ by design.)
-  for (const name of ['hash_map', 'hash_map2']) {
+  // (perf_event_array names a value type in BTF but none in the legacy header: the kernel takes 4 bytes.)
+  for (const name of ['hash_map', 'hash_map2', 'perf_event_array']) {
     const a = legacy.maps.find((m) => m.name === name)!, b = btf.maps.find((m) => m.name === name)!;
     assert.ok(a && b, name);
     assert.equal([a.type, a.keySize, a.valueSize, a.maxEntries, a.flags], [b.type, b.keySize, b.valueSize, b.maxEntries, b.flags], name);
@@ -170,6 +172,19 @@ test('every object of the corpus parses: each program is a ProgramSpec or a name
   assert.ok(programs > 60 && failures > 0, `${programs} programs, ${failures} named failures`);
 });
 
+test('the verifier and the WebAssembly engine take every corpus program as it is', () => {
+  let verified = 0, accepted = 0;
+  for (const e of corpusObjects()) {
+    for (const p of readObject(e.path, { core: 'keep' }).programs) {
+      const report = verifyProgram(p.spec);
+      verified++;
+      if (report.ok) accepted++;
+      new BpfVm(p.spec);
+    }
+  }
+  assert.ok(verified > 100 && accepted > 0, `${verified} programs verified (${accepted} accepted by our verifier), each compiled by the engine`);
+});
+
 // ---- bad objects ---------------------------------------------------------------------------------
 
 function parseOrError(data: Uint8Array): ObjectError | null {
@@ -190,6 +205,28 @@ test('not BPF: an x86 binary, a truncated object, every truncation of an object 
   let refused = 0;
   for (let len = 0; len < data.length; len += 7) if (parseOrError(data.subarray(0, len))) refused++;
   assert.ok(refused > data.length / 7 - 5, 'truncations are refused');
+});
+
+test('3000 random corruptions of real objects: each parses or is an ObjectError, never another exception', () => {
+  let seed = 0x9e3779b9;
+  const rand = (n: number) => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) % n; };
+  const own = readObject(objectPath('bcc.execsnoop.o')).btf!;
+  let refused = 0;
+  for (const name of ['cilium-ebpf.loader.o', 'bcc.execsnoop.o', 'cilium-ebpf.subprog_reloc.o']) {
+    const data = readFileSync(objectPath(name));
+    for (let i = 0; i < 1000; i++) {
+      const c = Buffer.from(data);
+      for (let k = 1 + rand(8); k > 0; k--) c[rand(c.length)] = rand(256);
+      try {
+        const o = parseObject(c, { core: i % 2 ? 'apply' : 'keep', targetBtf: own });
+        for (const f of o.failures) assert.ok(f.error instanceof ObjectError);
+      } catch (e) {
+        if (!(e instanceof ObjectError)) throw new Error(`${name} corruption ${i}: ${(e as Error).stack}`);
+        refused++;
+      }
+    }
+  }
+  assert.ok(refused > 300, `many corruptions are refused (${refused}/3000)`);
 });
 
 test('corrupted relocations and BTF are named: symbol index, instruction, section', () => {

@@ -63,4 +63,11 @@ export interface ProgramSpec {
   attachTo?: string;
   /** The ELF section the program came from, for a program read from an object file. */
   section?: string;
+  /**
+   * BTF to load with the program (a program from an object file): the object's BTF as the kernel
+   * takes it, and one func_info record per function (main first, then each subprogram by its first
+   * instruction). The kernel needs these for callbacks (bpf_loop, for_each_map_elem) and verifies
+   * global functions on their own with them.
+   */
+  btf?: { data: Uint8Array; funcInfo: Array<{ insn: number; typeId: number }> };
 }

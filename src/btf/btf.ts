@@ -121,6 +121,8 @@ export class Btf {
     if (!id || off === undefined) throw new BtfError(`BTF type id ${id} out of range 1..${this.typeCount}`);
     return off;
   }
+  /** Byte offset of type `id`'s record in `data` (for writers that patch a copy). */
+  recordOffset(id: number): number { return this.at(id); }
   kind(id: number): number { return (this.view.getUint32(this.at(id) + 4, this.littleEndian) >>> 24) & 0x1f; }
   private vlen(id: number): number { return this.view.getUint32(this.at(id) + 4, this.littleEndian) & 0xffff; }
   private kindFlag(id: number): boolean { return (this.view.getUint32(this.at(id) + 4, this.littleEndian) >>> 31) === 1; }

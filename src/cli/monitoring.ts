@@ -6,7 +6,7 @@ import type { RecordInfo, SessionObserver, SessionOptions } from '../session/ind
 import { UsageError } from './errors.js';
 import type { GlobalOptions, StackCliOptions } from './options.js';
 import type { StackOptions } from '../tracer/index.js';
-import { RecordSink, Terminal, writeStatsFile, writeWholeFile } from './output.js';
+import { RecordSink, Terminal, writeStatsFile, writeOutput } from './output.js';
 import { flameGraphSvg, foldedText, stackLossWarning } from './stacks-output.js';
 import { checkWritable, type OutputTarget } from './resolve.js';
 
@@ -95,8 +95,8 @@ export class CliOutputs implements SessionObserver {
     }
     const lossLine = stackLossWarning(stacks);
     if (lossLine) this.term.warn(lossLine);
-    if (this.foldedTarget) writeWholeFile('stacks', this.foldedTarget, foldedText(stacks));
-    if (this.flameTarget) writeWholeFile('flamegraph', this.flameTarget, flameGraphSvg(stacks, this.cmd));
+    if (this.foldedTarget) writeOutput('stacks', this.foldedTarget, foldedText(stacks));
+    if (this.flameTarget) writeOutput('flamegraph', this.flameTarget, flameGraphSvg(stacks, this.cmd));
   }
 
   warn(message: string): void {

@@ -64,6 +64,13 @@ export function libcInt(funcName: string, ...args: (number | bigint)[]): SysResu
   return { ret, errno: ret < 0 ? r.errnoCode : 0 };
 }
 
+let page = 0;
+/** The system page size (sysconf(_SC_PAGESIZE)). */
+export function pageSize(): number {
+  if (!page) page = libcInt('sysconf', 30).ret;
+  return page;
+}
+
 export function closeRaw(fd: number): SysResult {
   return libcInt('close', fd);
 }
@@ -97,18 +104,29 @@ export class NativeMemory {
   }
 }
 
-/** A read-only shared mapping of a file descriptor (an mmapable BPF map): `buf` is a live view. */
+/** mmap failed: `errno` says why. */
+export class MmapError extends Error {
+  constructor(readonly errno: number, message: string) {
+    super(message);
+    this.name = 'MmapError';
+  }
+}
+
+/** A shared mapping of a file descriptor (an mmapable BPF map, a ring buffer, a perf buffer): `buf` is a live view. */
 export class MappedMemory {
+  private unmapped = false;
   private constructor(readonly addr: bigint, readonly buf: Buffer, readonly size: number) {}
 
-  static map(fd: number, size: number): MappedMemory {
-    const PROT_READ = 1, MAP_SHARED = 1;
+  /** Maps `size` bytes at `offset` of `fd`, read-only unless `write`. */
+  static map(fd: number, size: number, opts: { write?: boolean; offset?: number } = {}): MappedMemory {
+    const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+    const prot = PROT_READ | (opts.write ? PROT_WRITE : 0);
     const r = load({
       library: LIBC, funcName: 'mmap', retType: DataType.BigInt, errno: true,
-      paramsType: bigintParams[6]!, paramsValue: [0n, BigInt(size), BigInt(PROT_READ), BigInt(MAP_SHARED), BigInt(fd), 0n],
+      paramsType: bigintParams[6]!, paramsValue: [0n, BigInt(size), BigInt(prot), BigInt(MAP_SHARED), BigInt(fd), BigInt(opts.offset ?? 0)],
     }) as unknown as WithErrno;
     if (r.value === -1n || r.value === 0xffff_ffff_ffff_ffffn) {
-      throw new Error(`mmap of fd ${fd} (${size} bytes) failed: ${errnoName(r.errnoCode)} (${errnoMessage(r.errnoCode)})`);
+      throw new MmapError(r.errnoCode, `mmap of fd ${fd} (${size} bytes at ${opts.offset ?? 0}${opts.write ? ', writable' : ''}) failed: ${errnoName(r.errnoCode)} (${errnoMessage(r.errnoCode)})`);
     }
     // memmove(p, p, 0) touches nothing and returns p: the way to turn the address into a handle.
     const ext = load({
@@ -118,8 +136,10 @@ export class MappedMemory {
     return new MappedMemory(r.value, createExternalBuffer(ext, size), size);
   }
 
-  /** Unmaps; `buf` must not be used afterwards. */
+  /** Unmaps (once); `buf` must not be used afterwards. */
   unmap(): void {
+    if (this.unmapped) return;
+    this.unmapped = true;
     libcInt('munmap', this.addr, this.size);
   }
 }

@@ -3,7 +3,7 @@ export * as bpf from './bpf.js';
 export {
   mapCreate, mapFreeze, mapLookupElem, mapUpdateElem, mapDeleteElem, mapGetNextKey, mapLookupBatch, progLoad, progTestRun,
   objGetInfoByFd, progGetInfo, mapGetInfo, progGetNextId, mapGetNextId, rawTracepointOpen, perfEventOpenTracepoint,
-  perfEventSetBpf, perfEventEnable, perfEventDisable, closeFd, UpdateFlag, isPerCpuMapType, valueBytes, usesBatchFallback,
+  perfEventOpenBpfOutput, perfEventSetBpf, perfEventEnable, perfEventDisable, closeFd, UpdateFlag, isPerCpuMapType, valueBytes, usesBatchFallback,
   type MapCreateOptions, type BatchArgs, type ProgLoadOptions, type TestRunOptions, type TestRunResult,
 } from './bpf.js';
 export type { ProgInfo, MapInfo } from './layouts.js';
@@ -12,6 +12,9 @@ export { closeAll, openFds, type OpenFd, type FdKind } from './registry.js';
 export * as codec from './codec.js';
 export type { Codec } from './codec.js';
 export { BpfMap, TypedMap, BPF_F_MMAPABLE } from './map.js';
+export { RingBufReader } from './ringbuf.js';
+export { PerfBufReader, type PerfBufOptions } from './perfbuf.js';
+export { Epoll } from './epoll.js';
 export { LoadedProgram, resolveMapRefs, type LoadOptions, type MapSet } from './program.js';
 export {
   loadObject, loadObjectProgram, createObjectMaps, attachBtfIdFor, kernelMapSpec, LoadedObject, ObjectLoadError, type ObjectLoadOptions,

@@ -63,7 +63,7 @@ export interface ObjectLoadOptions extends Omit<LoadOptions, 'attachBtfId'> {
   /** load only these programs (by function name); default all */
   programs?: readonly string[];
   /** kernel BTF for attach ids (default: the running kernel's) */
-  btf?: Btf;
+  vmlinux?: Btf;
 }
 
 export class LoadedObject {
@@ -82,7 +82,7 @@ export function loadObjectProgram(spec: ProgramSpec, maps: ReadonlyMap<string, B
   if (spec.type === ProgType.EXT) throw new ObjectLoadError(spec.name, 'freplace programs need the program they replace (attach_prog_fd): not supported');
   if (spec.type === ProgType.STRUCT_OPS) throw new ObjectLoadError(spec.name, 'struct_ops programs need their struct_ops map: not supported');
   const needsBtf = spec.type === ProgType.TRACING || spec.type === ProgType.LSM;
-  const attachBtfId = needsBtf ? attachBtfIdFor(spec, opts.btf) : undefined;
+  const attachBtfId = needsBtf ? attachBtfIdFor(spec, opts.vmlinux) : undefined;
   // The maps were created with the sizes the kernel needs (kernelMapSpec): declare those.
   return LoadedProgram.load({ ...spec, maps: spec.maps.map(kernelMapSpec) }, maps as Map<string, BpfMap>, { ...opts, attachBtfId });
 }

@@ -17,6 +17,8 @@ export interface LoadOptions {
   /** tracing programs (fentry, tp_btf, lsm …): the kernel BTF id of the target (see attachBtfIdFor) */
   attachBtfId?: number;
   kernVersion?: number;
+  /** Send spec.btf with the program (default true); false loads it without BTF. */
+  sendBtf?: boolean;
   /**
    * Run our static verifier first (default true): a program it refuses never reaches the kernel, and
    * the error names the instruction and the reason in plain words. false skips it (e.g. to compare
@@ -68,11 +70,19 @@ export class LoadedProgram {
     if (opts.verify !== false) assertVerified({ ...spec, insns });
     const bytes = encodeRaw(insns);
     opts.beforeLoad?.(spec, bytes);
-    const fd = bpf.progLoad({
+    // The program's BTF goes to the kernel first; the program holds it, so its fd closes right after.
+    const btfFd = spec.btf && opts.sendBtf !== false ? bpf.btfLoad(spec.btf.data) : undefined;
+    let fd: number;
+    try {
+      fd = bpf.progLoad({
       type: spec.type, insns: bytes, license: spec.license, name: spec.name,
       logLevel: opts.logLevel, logSize: opts.logSize, expectedAttachType: opts.expectedAttachType ?? spec.expectedAttachType,
       progFlags: spec.progFlags, attachBtfId: opts.attachBtfId, kernVersion: opts.kernVersion,
-    });
+      progBtfFd: btfFd, funcInfo: btfFd !== undefined ? spec.btf!.funcInfo : undefined,
+      });
+    } finally {
+      if (btfFd !== undefined) bpf.closeFd(btfFd);
+    }
     const used = new Map<string, BpfMap>();
     for (const ref of spec.mapRefs) {
       const m = maps instanceof Map ? maps.get(ref.map) : Object.hasOwn(maps, ref.map) ? maps[ref.map] : undefined;

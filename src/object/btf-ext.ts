@@ -20,6 +20,39 @@ export interface CoreRelo {
   kind: number;
 }
 
+export interface FuncInfo {
+  /** byte offset of the function's first instruction in its section */
+  insnOff: number;
+  /** its BTF FUNC type */
+  typeId: number;
+}
+
+/** The func_info records (one per function, for the kernel's BTF-aware verification) per section name. */
+export function readFuncInfos(ext: Uint8Array, btf: Btf): Map<string, FuncInfo[]> {
+  const out = new Map<string, FuncInfo[]>();
+  const fail = (what: string): never => { throw new ObjectError('btf', `.BTF.ext: ${what}`, '.BTF.ext'); };
+  if (ext.length < 24) fail(`${ext.length} bytes, shorter than its header`);
+  const v = new DataView(ext.buffer, ext.byteOffset, ext.byteLength);
+  const le = btf.littleEndian;
+  const hdrLen = v.getUint32(4, le);
+  const off = hdrLen + v.getUint32(8, le), len = v.getUint32(12, le);
+  if (len === 0) return out;
+  if (off + len > ext.length) fail(`func info (${off}+${len}) extends past the end (${ext.length} bytes)`);
+  const recSize = v.getUint32(off, le);
+  if (recSize < 8) fail(`func info record size ${recSize} is smaller than 8`);
+  let at = off + 4;
+  const end = off + len;
+  while (at + 8 <= end) {
+    const sec = btf.str(v.getUint32(at, le)), n = v.getUint32(at + 4, le);
+    at += 8;
+    if (at + n * recSize > end) fail(`section "${sec}": ${n} func info records extend past the end`);
+    const list = out.get(sec) ?? [];
+    for (let i = 0; i < n; i++, at += recSize) list.push({ insnOff: v.getUint32(at, le), typeId: v.getUint32(at + 4, le) });
+    out.set(sec, list);
+  }
+  return out;
+}
+
 /** CO-RE relocations per section name. Empty when the object has no .BTF.ext or no CO-RE part. */
 export function readCoreRelos(ext: Uint8Array, btf: Btf): Map<string, CoreRelo[]> {
   const out = new Map<string, CoreRelo[]>();

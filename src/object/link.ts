@@ -45,7 +45,7 @@ export interface Linked {
   /** CO-RE relocations of every function placed, with their slot in the linked program */
   core: Array<CoreRelo & { index: number; section: string }>;
   /** the functions placed, in order, with the slot each starts at */
-  layout: Array<{ section: string; name: string; base: number }>;
+  layout: Array<{ section: string; name: string; base: number; start: number }>;
 }
 
 const CALL = Class.JMP | JmpOp.CALL;
@@ -62,7 +62,7 @@ export function linkProgram(ctx: LinkContext, sec: CodeSection, main: Func): Lin
     const base = out.length;
     for (let i = fn.start; i < fn.end; i++) out.push({ ...s.insns[i]! });
     placed.set(`${s.index}:${fn.start}`, base);
-    layout.push({ section: s.name, name: fn.name, base });
+    layout.push({ section: s.name, name: fn.name, base, start: fn.start });
     queue.push({ sec: s, fn, base });
     return base;
   };

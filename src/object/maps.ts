@@ -128,8 +128,14 @@ function btfMapDef(btf: Btf, typeId: number, name: string, section: string, dept
 const FD_MAPS = new Set<number>([MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS, MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY,
   MapType.CGROUP_ARRAY, MapType.DEVMAP, MapType.CPUMAP, MapType.SOCKMAP, MapType.SOCKHASH, MapType.XSKMAP]);
 
-/** Maps of fds (maps of maps, program and perf arrays …) hold 4-byte keys and values: libbpf fills in the sizes left 0. */
+/**
+ * Sizes as the kernel takes them: maps of fds (maps of maps, program arrays …) hold 4-byte keys and
+ * values where left 0; perf event arrays always (an object may name its event type there, for code
+ * generators), and ring buffers take neither.
+ */
 function withFdDefaults(spec: MapSpec): MapSpec {
+  if (spec.type === MapType.PERF_EVENT_ARRAY) return { ...spec, keySize: 4, valueSize: 4 };
+  if (spec.type === MapType.RINGBUF || spec.type === MapType.USER_RINGBUF) return { ...spec, keySize: 0, valueSize: 0 };
   if (!FD_MAPS.has(spec.type)) return spec;
   return { ...spec, keySize: spec.keySize || 4, valueSize: spec.valueSize || 4 };
 }

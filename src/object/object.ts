@@ -9,7 +9,8 @@ import { ObjectError } from './errors.js';
 import { sectionType, type SectionType } from './sections.js';
 import { btfMaps, dataMap, isBtfMapSection, isDataSection, isLegacyMapSection, legacyMaps, type ObjectMap } from './maps.js';
 import { linkProgram, type CodeSection, type Func, type LinkContext } from './link.js';
-import { readCoreRelos, type CoreRelo } from './btf-ext.js';
+import { readCoreRelos, readFuncInfos, type CoreRelo, type FuncInfo } from './btf-ext.js';
+import { kernelBtf } from './kernel-btf.js';
 import { CoreResolver } from './core.js';
 
 export interface ParseOptions {
@@ -34,8 +35,8 @@ export interface ObjectProgram {
   typeFrom: SectionType['match'] | 'option';
   /** the CO-RE relocations in its code ('keep' mode), with the linked slot of each */
   core: Array<CoreRelo & { index: number; section: string }>;
-  /** where each function of the linked program starts: main first, then subprograms */
-  layout: Array<{ section: string; name: string; base: number }>;
+  /** where each function of the linked program starts (base) and where it came from (section, start slot) */
+  layout: Array<{ section: string; name: string; base: number; start: number }>;
 }
 
 export interface ProgramFailure {
@@ -166,8 +167,21 @@ function fromElf(elf: ElfFile, opts: ParseOptions): BpfObject {
   }
 
   let coreBySection = new Map<string, CoreRelo[]>();
+  let funcInfos = new Map<string, FuncInfo[]>();
   const ext = elf.section('.BTF.ext');
-  if (ext && btf) coreBySection = readCoreRelos(wrap(() => elf.sectionData(ext)), btf);
+  if (ext && btf) {
+    const extData = wrap(() => elf.sectionData(ext));
+    coreBySection = readCoreRelos(extData, btf);
+    funcInfos = readFuncInfos(extData, btf);
+  }
+  let loadBtf: Uint8Array | undefined;
+  try {
+    loadBtf = btf && funcInfos.size > 0 ? kernelBtf(btf, elf.sections, symbols) : undefined;
+  } catch (e) {
+    // BTF that cannot be prepared for the kernel: programs load without it (and the maps needed none).
+    if (!(e instanceof BtfError)) throw e;
+    btfProblem = `cannot be prepared for the kernel (${e.message})`;
+  }
 
   // Code sections, their functions and relocations.
   const relocsFor = new Map<number, ReturnType<typeof readRelocations>>();
@@ -195,7 +209,7 @@ function fromElf(elf: ElfFile, opts: ParseOptions): BpfObject {
     code.set(s.index, { index: s.index, name: s.name, insns, relocs, funcs: functionsOf(s, symbols, insns.length), core: coreBySection.get(s.name) ?? [] });
   }
 
-  const ctx: ProgramContext = { symbols, code, mapsBySection, sectionName, btf, btfProblem };
+  const ctx: ProgramContext = { symbols, code, mapsBySection, sectionName, btf, btfProblem, loadBtf, funcInfos };
   const programs: ObjectProgram[] = [];
   const failures: ProgramFailure[] = [];
   for (const sec of code.values()) {
@@ -231,6 +245,9 @@ interface ProgramContext extends LinkContext {
   btf?: Btf;
   btfProblem?: string;
   resolver?: CoreResolver;
+  /** the object's BTF as the kernel takes it, when it has func info */
+  loadBtf?: Uint8Array;
+  funcInfos: Map<string, FuncInfo[]>;
 }
 
 function buildProgram(ctx: ProgramContext, sec: CodeSection, fn: Func, implied: SectionType | undefined, license: string, opts: ParseOptions, objectMaps: ObjectMap[]): ObjectProgram {
@@ -244,7 +261,16 @@ function buildProgram(ctx: ProgramContext, sec: CodeSection, fn: Func, implied: 
   }
   if (linked.core.length > 0 && opts.core === 'apply') {
     if (!ctx.btf) throw new ObjectError('core', `program "${fn.name}": CO-RE relocations need the object's .BTF, which ${ctx.btfProblem ?? 'is missing'}`, sec.name, fn.name);
-    const resolver = ctx.resolver ??= new CoreResolver(ctx.btf, opts.targetBtf ?? Btf.vmlinux());
+    let target = opts.targetBtf;
+    if (!target) {
+      try {
+        target = Btf.vmlinux();
+      } catch (e) {
+        if (!(e instanceof BtfError)) throw e;
+        throw new ObjectError('core', `program "${fn.name}": its CO-RE relocations need the kernel's BTF: ${e.message}`, sec.name, fn.name);
+      }
+    }
+    const resolver = ctx.resolver ??= new CoreResolver(ctx.btf, target);
     for (const c of linked.core) resolver.apply(linked.insns, c, fn.name);
   }
   const used = [...new Set(linked.mapRefs.map((r) => r.map))];
@@ -257,5 +283,13 @@ function buildProgram(ctx: ProgramContext, sec: CodeSection, fn: Func, implied: 
     if (implied.progFlags) spec.progFlags = implied.progFlags;
   }
   if (implied?.attachTo) spec.attachTo = implied.attachTo;
+  // func_info for every function placed, by its first instruction; without all of them, no BTF.
+  if (ctx.loadBtf) {
+    const funcInfo = linked.layout.map((l) => {
+      const rec = ctx.funcInfos.get(l.section)?.find((r) => r.insnOff === l.start * 8);
+      return rec && { insn: l.base, typeId: rec.typeId };
+    });
+    if (funcInfo.every((f) => f !== undefined)) spec.btf = { data: ctx.loadBtf, funcInfo: funcInfo as Array<{ insn: number; typeId: number }> };
+  }
   return { spec, typeFrom: opts.type !== undefined ? 'option' : implied!.match, core: linked.core, layout: linked.layout };
 }

@@ -40,8 +40,6 @@ export interface MapPlacement {
 export class VmMap {
   readonly perCpu: boolean;
   readonly nCpus: number;
-  /** Records written by ringbuf_output/submit or perf_event_output, oldest first. */
-  readonly records: Uint8Array[] = [];
   private readonly index = new Map<string, number>();
   private readonly free: number[] = [];
 

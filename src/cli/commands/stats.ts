@@ -3,9 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { hasSummary, parseJsonLines, recordsToCsv, summarizeRecords, formatSummaryTable, type MetadataRecord, type MonitorRecord, type SummaryRecord } from '../../monitor/index.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
-import { printHelp } from '../help.js';
 import { parseStrict } from '../options.js';
-import { useColor, writeWholeFile } from '../output.js';
+import { useColor, writeOutput } from '../output.js';
 import { checkWritable, type OutputTarget } from '../resolve.js';
 import { flameGraphSvg, foldedText } from '../stacks-output.js';
 import type { Command, CommandContext } from './types.js';
@@ -20,7 +19,7 @@ const OPTIONS = {
 
 async function run(ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseStrict(ctx.args, OPTIONS, true);
-  if (values.help || ctx.globalValues.help) return printHelp(), EXIT.OK;
+  if (values.help || ctx.globalValues.help) return ctx.printHelp(), EXIT.OK;
   const json = values.json === true || ctx.globalValues.json === true;
   const format = values.format ?? (json ? 'json' : 'table');
   if (format !== 'table' && format !== 'json' && format !== 'csv') {
@@ -87,8 +86,8 @@ function drawStacks(file: string, records: MonitorRecord[], targets: { flame?: O
     throw new CliError(`${file} has no stacks: record them with --stacks FILE or --flamegraph FILE.svg (with eBPF)`);
   }
   const cmd = records.find((r): r is MetadataRecord => r.kind === 'metadata')?.cmd;
-  if (targets.folded) writeWholeFile('stacks', targets.folded, foldedText(stacks));
-  if (targets.flame) writeWholeFile('flamegraph', targets.flame, flameGraphSvg(stacks, cmd));
+  if (targets.folded) writeOutput('stacks', targets.folded, foldedText(stacks));
+  if (targets.flame) writeOutput('flamegraph', targets.flame, flameGraphSvg(stacks, cmd));
   return EXIT.OK;
 }
 
