@@ -4,3 +4,4 @@ export { EbpfSampler, openEbpf, type EbpfOptions, type EbpfSetup } from './ebpf.
 export { EbpfRequiredError, MonitoringFailedError, SpawnError, TargetError } from './errors.js';
 export { Stopper, MAX_TIMER_MS, type StopReason } from './stopper.js';
 export { packageVersion } from './version.js';
+export { StackCollector, foldStacks } from './stacks.js';
