@@ -80,6 +80,24 @@ test('stats --flamegraph / --stacks redraw a saved run; a run without stacks, or
   usage(['stats', good, '--flamegraph', '-', '--stacks', '-'], /would both go to standard output/);
 });
 
+(existsSync('/sys/kernel/btf/vmlinux') ? test : test.skip)('prog dump --stacks: dp_stacks as it would load, accepted by our verifier; not in the default dump', () => {
+  const plain = runCli(['prog', 'dump', '--json']);
+  assert.is(plain.code, 0, plain.stderr);
+  assert.not.ok((JSON.parse(plain.stdout).programs as { name: string }[]).some((p) => p.name === 'dp_stacks'));
+  for (const extra of [[], ['--stacks-every', '100'], ['--stacks-kernel']]) {
+    const r = runCli(['prog', 'dump', '--json', '--stacks', ...extra]);
+    assert.is(r.code, 0, r.stderr);
+    const prog = (JSON.parse(r.stdout).programs as { name: string; verifier: { ok: boolean }; maps: { name: string }[] }[]).find((p) => p.name === 'dp_stacks');
+    assert.ok(prog && prog.verifier.ok, `dp_stacks ${extra.join(' ')}`);
+    const maps = prog!.maps.map((m) => m.name);
+    assert.ok(maps.includes('ustacks') && maps.includes('ustacks2') && maps.includes('stack_counts'));
+    assert.is(maps.includes('kstacks'), extra[0] === '--stacks-kernel');
+    assert.is(maps.includes('stack_tick'), extra[0] === '--stacks-every');
+  }
+  usage(['prog', 'dump', '--stacks-kernel'], /give --stacks too/);
+  usage(['prog', 'dump', '--stacks', '--stacks-every', '0'], /invalid --stacks-every '0'/);
+});
+
 test('--help teaches the stack options', () => {
   const r = runCli(['--help']);
   for (const opt of ['--stacks FILE', '--flamegraph FILE.svg', '--stacks-every N', '--stacks-kernel', '--stacks-max N', 'docs/stacks.md']) assert.ok(r.stdout.includes(opt), opt);

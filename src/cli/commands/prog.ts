@@ -12,11 +12,14 @@ import type { Command, CommandContext } from './types.js';
 
 const OPTIONS = {
   mode: { type: 'string' },
+  stacks: { type: 'boolean' },
+  'stacks-every': { type: 'string' },
+  'stacks-kernel': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const HELP = `Usage: denet-pure prog dump [--mode raw|tracefs] [--json]
+const HELP = `Usage: denet-pure prog dump [--mode raw|tracefs] [--stacks [--stacks-every N] [--stacks-kernel]] [--json]
 
 Prints the tracer's BPF programs as they would be loaded on this kernel: the disassembly in the kernel
 verifier's syntax (compare with 'bpftool prog dump xlated id N'), our static verifier's verdict, the
@@ -24,6 +27,8 @@ instruction count, and the maps they use.
 
   --mode raw       raw tracepoints; offsets from kernel BTF (default)
   --mode tracefs   tracefs tracepoints; offsets from the tracefs format files (needs tracefs access)
+  --stacks         also the stack-capture program (dp_stacks), as --stacks/--flamegraph load it;
+                   --stacks-every N and --stacks-kernel as in run
   --json           one JSON document instead of text
 `;
 
@@ -43,7 +48,11 @@ async function run(ctx: CommandContext): Promise<number> {
   } catch (err) {
     throw new CliError(`cannot lay out the ${mode} programs on this kernel: ${(err as Error).message.split('\n')[0]}`);
   }
-  const specs = tracerPrograms(layout);
+  const every = values['stacks-every'] as string | undefined;
+  if ((every !== undefined || values['stacks-kernel']) && !values.stacks) throw new UsageError('--stacks-every and --stacks-kernel shape the stack program: give --stacks too');
+  if (every !== undefined && !/^[1-9]\d{0,9}$/.test(every)) throw new UsageError(`invalid --stacks-every '${every}': expected a whole number from 1`);
+  const stacks = values.stacks ? { every: every === undefined ? 1 : Number(every), kernel: values['stacks-kernel'] === true } : undefined;
+  const specs = tracerPrograms(layout, undefined, stacks);
   const dumps = specs.map((spec) => {
     const report = verifyProgram(spec);
     return {
