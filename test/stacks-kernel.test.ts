@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { SyscallTracer } from '../src/tracer/index.js';
@@ -177,7 +177,10 @@ kernelTest(test, 'JIT frames: node --perf-basic-prof, a JS function named from /
   const script = join(scratchDir(), 'jit.js');
   writeFileSync(script, "const fs = require('fs');\nfunction hotLoop(n) { let s = 0; for (let i = 0; i < n; i++) s += fs.fstatSync(0).size; return s; }\nhotLoop(20000);\n");
   const folded = join(scratchDir(), 'jit.folded');
-  const r = runCli(['-q', '--stacks', folded, 'run', '--', process.execPath, '--perf-basic-prof', script], { timeout: 120_000 });
+  const out = join(scratchDir(), 'jit.jsonl');
+  const r = runCli(['-q', '--stacks', folded, '--out', out, 'run', '--', process.execPath, '--perf-basic-prof', script], { timeout: 120_000 });
+  // node leaves its perf map behind in /tmp: remove it.
+  for (const rec of existsSync(out) ? readRecords(out) : []) if (rec.kind === 'process') rmSync(`/tmp/perf-${rec.pid}.map`, { force: true });
   assert.is(r.code, 0, r.stderr);
   const lines = parseFolded(readFileSync(folded, 'utf8'));
   const jit = lines.filter((l) => /;[^;]*hotLoop[^;]*_\[j\];/.test(l.stack));
