@@ -3,7 +3,7 @@
 // under tiny tables, exact; kernel stacks; JIT frames of node; tracefs mode; the CLI's outputs.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { foldStacks } from '../src/session/stacks.js';
 import { parseFolded, type FoldedStack } from '../src/flame/index.js';
 import { bpfUnavailableReason, kernelTest } from './_lib/privilege.js';
 import { readRecords, runCli } from './_lib/cli.js';
-import { compileFixture, exited, hasCommand, scratchDir } from './_lib/workloads.js';
+import { ROOT, compileFixture, exited, hasCommand, scratchDir } from './_lib/workloads.js';
 
 const test = suite('stacks (kernel)');
 const needGcc = () => bpfUnavailableReason() ?? (hasCommand('gcc') ? null : 'gcc is not installed');
@@ -76,6 +76,28 @@ kernelTest(test, 'exact counts on the known paths, root and short-lived child, n
     tracer.close();
   }
   assert.is(await stackProgramsLoaded(), 0, 'nothing left loaded');
+}, needGcc);
+
+kernelTest(test, 'a binary rebuilt after the run is not used to name the old one\'s frames: unknown, never a wrong name', async () => {
+  const bin = compileFixture('stacks', ['-O0', '-fno-omit-frame-pointer'], 'stacks-rebuilt');
+  const tracer = SyscallTracer.open({ stacks: {} });
+  let snap;
+  try {
+    const child = tracer.spawnTracked(() => spawn(bin, [], { stdio: 'ignore' }));
+    assert.is(await exited(child), 0);
+    snap = tracer.readStacks()!;
+  } finally {
+    tracer.close();
+  }
+  // Same path, other code (and so another build id): what the old frames pointed at is gone.
+  execFileSync('gcc', ['-O2', '-fno-omit-frame-pointer', '-DREBUILT=1', '-o', bin, join(ROOT, 'test/fixtures/stacks.c')]);
+  const sym = new Symbolizer({ locator: new BuildIdLocator({ scan: false, debugDirs: [] }) });
+  sym.locator.addPath(bin);
+  const stacks = foldStacks(snap, sym, 1);
+  const getppid = stacks.folded.filter((f) => f.stack.endsWith(';getppid'));
+  assert.is(getppid.reduce((s, f) => s + f.count, 0), 300 + 700 + 111 + 222, 'still counted');
+  for (const { stack } of getppid) assert.not.match(stack, /path_|child_main|raw_getppid|;main;/, stack);
+  assert.ok(getppid.every((f) => f.stack.includes('[unknown]')));
 }, needGcc);
 
 kernelTest(test, 'CLI: --stacks and --flamegraph files, the summary\'s ebpf.stacks, and stats --flamegraph draws the same graph again', () => {
