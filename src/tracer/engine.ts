@@ -7,7 +7,7 @@ import {
   BpfMap, LoadedProgram, attachRawTracepoint, attachTracepoint, findTracefs, unmountTracefs, BpfError, codec, UpdateFlag,
   type Link, type TypedMap,
 } from '../loader/index.js';
-import type { ProgramSpec } from '../asm/spec.js';
+import type { MapSpec, ProgramSpec } from '../asm/spec.js';
 import { syscallTable, nameOf, COMPAT_BIT } from '../syscalls/index.js';
 import {
   CHECK_ABI, CHILDREN_ALONE, NO_CHILDREN, DEFAULT_SLOTS, execProgram, exitProgram, forkProgram, NO_SLOT, ROW, ROW_COMPAT, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps,
@@ -18,6 +18,8 @@ import { decodeExit, type ProcessExit } from './exits.js';
 import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
+import { activityPrograms, groupOf, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
+import { ActivityReader } from './activity.js';
 
 // 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
 const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS };
@@ -32,13 +34,24 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   dp_exit: { raw: 'sched_process_exit', tracefs: ['sched', 'sched_process_exit'], phase: 0 },
   dp_exec: { raw: 'sched_process_exec', phase: 1 },
   dp_sys_enter: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 9 },
+  // Off-CPU and run-queue time, socket bytes (activity-setup.ts): raw mode only, optional.
+  dp_sched_wakeup: { raw: 'sched_wakeup', phase: 2 },
+  dp_sched_wakeup_new: { raw: 'sched_wakeup_new', phase: 2 },
+  dp_sched_switch: { raw: 'sched_switch', phase: 3 },
+  dp_sock_send: { raw: 'sock_send_length', phase: 3 },
+  dp_sock_recv: { raw: 'sock_recv_length', phase: 3 },
 };
 
 /**
  * Builds the program specs for a layout (exported for `prog dump` and the WASM tests): sys_enter, fork
  * and exit, plus exec where the task's ABI can be read (raw mode).
  */
-export function tracerPrograms(layout: TracerLayout, sizes: MapSizes = DEFAULTS): ProgramSpec[] {
+export function tracerPrograms(layout: TracerLayout, sizes: MapSizes = DEFAULTS, activity: ActivityChoice = {}): ProgramSpec[] {
+  // The optional scheduler and socket programs (off-CPU time, socket bytes) come last.
+  return [...corePrograms(layout, sizes), ...activityPrograms(layout, sizes, activity).specs];
+}
+
+function corePrograms(layout: TracerLayout, sizes: MapSizes): ProgramSpec[] {
   const maps = tracerMaps(sizes);
   const specs = [sysEnterProgram(layout.sysEnter, maps), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps)];
   if (layout.sysEnter.compat) specs.push(execProgram(maps));
@@ -59,6 +72,12 @@ export class SyscallTracer {
   /** exits keys (hex) seen dead at the previous read. */
   private deadBefore = new Set<string>();
   private readonly names = new Map<number, string>();
+  /** The optional program groups: whether each runs, or why not. */
+  private readonly groups: Record<ActivityGroup, GroupAvailability> = {
+    sched: { available: false, reason: 'not loaded' },
+    net: { available: false, reason: 'not loaded' },
+  };
+  private activityReader: ActivityReader | undefined;
 
   private constructor(readonly mode: AttachMode) {}
 
@@ -119,12 +138,30 @@ export class SyscallTracer {
       maxCounts: opts.maxCounts ?? DEFAULTS.maxCounts,
       maxSlots: Math.max(1, Math.min(opts.maxRows ?? DEFAULTS.maxSlots, NO_SLOT - 1)),
     };
-    const specs = tracerPrograms(layout, sizes);
+    const specs = corePrograms(layout, sizes);
+    const activity = activityPrograms(layout, sizes, { sched: opts.sched, net: opts.net, maxThreads: opts.maxThreads });
     this.accounting = layout.exit.accounting !== undefined;
-    for (const spec of specs[0]!.maps) this.maps.set(spec.name, BpfMap.create(spec));
+    const mapSpecs = new Map<string, MapSpec>();
+    for (const spec of [...specs, ...activity.specs]) for (const m of spec.maps) mapSpecs.set(m.name, m);
+    for (const spec of mapSpecs.values()) this.maps.set(spec.name, BpfMap.create(spec));
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
     for (const spec of specs) this.programs.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
+    for (const [group, reason] of Object.entries(activity.unavailable)) this.groups[group as ActivityGroup] = { available: false, reason };
+    // An optional group the kernel (or our verifier) refuses is left out, with the reason.
+    for (const group of ['sched', 'net'] as const) {
+      const mine = activity.specs.filter((sp) => groupOf(sp.name) === group);
+      if (mine.length === 0) continue;
+      const loaded: LoadedProgram[] = [];
+      try {
+        for (const spec of mine) loaded.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
+        this.programs.push(...loaded);
+        this.groups[group] = { available: true };
+      } catch (err) {
+        for (const p of loaded) safely(() => p.close());
+        this.groups[group] = { available: false, reason: `the programs could not be loaded (${firstLineOf(err)})` };
+      }
+    }
   }
 
   /** Attaches the loaded programs in ATTACH_POINTS order (fork and exit first). */
@@ -136,11 +173,42 @@ export class SyscallTracer {
       if (!at) throw new Error(`the tracer has no attach point for program '${p.name}'`);
       return at;
     };
+    const failed = new Map<ActivityGroup, string>();
+    const groupLinks: [Link, ActivityGroup][] = [];
     for (const prog of [...this.programs].sort((a, b) => point(a).phase - point(b).phase)) {
       const at = point(prog);
-      if (this.mode === 'raw') this.links.push(attachRawTracepoint(prog, at.raw));
-      else if (at.tracefs) this.links.push(attachTracepoint(prog, at.tracefs[0], at.tracefs[1], { tracefs: this.tracefsPath }));
+      const group = groupOf(prog.name);
+      try {
+        let link: Link | undefined;
+        if (this.mode === 'raw') link = attachRawTracepoint(prog, at.raw);
+        else if (at.tracefs) link = attachTracepoint(prog, at.tracefs[0], at.tracefs[1], { tracefs: this.tracefsPath });
+        if (link) this.links.push(link);
+        if (link && group) groupLinks.push([link, group]);
+      } catch (err) {
+        if (!group) throw err;
+        failed.set(group, `${at.raw}: ${firstLineOf(err)}`);
+      }
     }
+    // A group that did not attach whole is detached whole (half of the scheduler programs would miscount).
+    for (const [group, why] of failed) {
+      for (const [link, g] of groupLinks) {
+        if (g !== group) continue;
+        safely(() => link.close());
+        this.links.splice(this.links.indexOf(link), 1);
+      }
+      this.groups[group] = { available: false, reason: `the programs could not be attached (${why})` };
+    }
+    if (this.groups.sched.available || this.groups.net.available) {
+      this.activityReader = new ActivityReader(
+        { threads: this.map('threads'), procs: this.map('procs'), xstats: this.map('xstats') },
+        { sched: this.groups.sched.available, net: this.groups.net.available },
+      );
+    }
+  }
+
+  /** The scheduler (off-CPU, run-queue wait) and socket (bytes) programs: whether each runs, or why not. */
+  activityGroups(): Record<ActivityGroup, GroupAvailability> {
+    return { sched: { ...this.groups.sched }, net: { ...this.groups.net } };
   }
 
   private setState(pid: number, state: number): void {
@@ -242,7 +310,9 @@ export class SyscallTracer {
     const stats = this.readStats();
     this.readRows(Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries), add);
     // Batch reads: one bpf() call per map and sample, whatever the number of processes.
-    const tracked = this.tracked.map.rawEntries().length;
+    const trackedEntries = this.tracked.map.rawEntries();
+    const tracked = trackedEntries.length;
+    const activity = this.activityReader?.read(new Set(trackedEntries.map(([k]) => k.readUInt32LE(0))));
     return {
       atMs: performance.now(),
       bySyscall,
@@ -255,6 +325,7 @@ export class SyscallTracer {
       },
       tracked,
       exits: this.readExits(),
+      activity,
     };
   }
 
@@ -336,6 +407,12 @@ export class SyscallTracer {
     this.maps.clear();
     if (this.tracefsMountedByUs) safely(() => unmountTracefs(this.tracefsMountedByUs!));
   }
+}
+
+/** One line about a load or attach failure (a verifier refusal: its first issue). */
+function firstLineOf(err: unknown): string {
+  const lines = (err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return lines.length > 1 && lines[0]!.endsWith(':') ? `${lines[0]} ${lines[1]}` : lines[0] ?? 'unknown error';
 }
 
 function safely(fn: () => void): void {
