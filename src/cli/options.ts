@@ -13,6 +13,8 @@ export const GLOBAL_OPTIONS = {
   json: { type: 'boolean', short: 'j' },
   'max-processes': { type: 'string' },
   'max-counts': { type: 'string' },
+  'no-off-cpu': { type: 'boolean' },
+  'no-net': { type: 'boolean' },
   'stop-with-command': { type: 'boolean' },
   out: { type: 'string', short: 'o' },
   stats: { type: 'string' },
@@ -36,6 +38,10 @@ export interface GlobalOptions {
   /** Bounds of the kernel's tables (undefined: the tracer's defaults). */
   maxProcesses?: number;
   maxCounts?: number;
+  /** eBPF without the scheduler programs (off-CPU and run-queue time). */
+  noOffCpu: boolean;
+  /** eBPF without the socket programs (the tree's own network bytes). */
+  noNet: boolean;
   /** run: end monitoring when the command exits, not when its whole tree has. */
   stopWithCommand: boolean;
   json: boolean;
@@ -155,6 +161,9 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
   for (const k of ['max-processes', 'max-counts'] as const) {
     if (str(k) !== undefined && !ebpf) throw new UsageError(`--${k} sizes a kernel table of the eBPF counting: give --enable-ebpf too`);
   }
+  for (const k of ['no-off-cpu', 'no-net'] as const) {
+    if (flag(k) && !ebpf) throw new UsageError(`--${k} leaves out programs of the eBPF monitoring: it means something only with --enable-ebpf`);
+  }
   for (const k of ['out', 'stats'] as const) {
     if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} run.jsonl`);
   }
@@ -165,6 +174,8 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     ebpfAttach: attach,
     maxProcesses,
     maxCounts,
+    noOffCpu: flag('no-off-cpu'),
+    noNet: flag('no-net'),
     stopWithCommand: flag('stop-with-command'),
     json: flag('json'),
     out: str('out'),

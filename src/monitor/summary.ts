@@ -99,6 +99,17 @@ export class SummaryAccumulator {
       total_syscall_write_bytes: num(last.syscall_write_bytes),
     };
     if (this.lifetimes.length > 0) s.total_processes = this.lifetimes.length;
+    // Off-CPU time and socket bytes (eBPF) are cumulative too: present when the run recorded them.
+    if (typeof last.off_cpu_secs === 'number') {
+      s.total_off_cpu_secs = last.off_cpu_secs;
+      s.total_io_wait_secs = num(last.io_wait_secs);
+      s.total_runq_wait_secs = num(last.runq_wait_secs);
+    }
+    if (typeof last.net_tx_bytes === 'number') {
+      s.total_net_tx_bytes = last.net_tx_bytes;
+      s.total_net_rx_bytes = num(last.net_rx_bytes);
+      if (last.net) s.total_net = last.net;
+    }
     if (extra?.ebpf !== undefined) s.ebpf = extra.ebpf;
     return s;
   }
