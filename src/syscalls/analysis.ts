@@ -80,7 +80,7 @@ export const DOMINANT_SHARE = 0.5;
  */
 export const LOW_RATE_PER_SEC = 10_000;
 
-/** Below this much thread time (on + off CPU + run queue) the time shares say nothing. */
+/** Below this much thread time on and off the CPU (run-queue wait aside) the time shares say nothing. */
 export const MIN_THREAD_SECS = 0.1;
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
@@ -89,8 +89,8 @@ const round2 = (x: number): number => Math.round(x * 100) / 100;
 export function timeShares(t: TimeEvidence | undefined): TimeShares | undefined {
   if (!t) return undefined;
   const f = (x: number) => (Number.isFinite(x) && x > 0 ? x : 0);
+  if (!(f(t.cpuSecs) + f(t.offCpuSecs) >= MIN_THREAD_SECS)) return undefined;
   const total = f(t.cpuSecs) + f(t.offCpuSecs) + f(t.runqWaitSecs);
-  if (!(total >= MIN_THREAD_SECS)) return undefined;
   return {
     on_cpu: round2(f(t.cpuSecs) / total),
     off_cpu: round2(f(t.offCpuSecs) / total),
@@ -128,8 +128,10 @@ function summarize(counts: Map<string, number>, top: number) {
 export function classify(total: number, elapsedSec: number, a: Omit<SyscallAnalysis, 'behavior_classification'>,
   cpuMeasured: boolean): Behavior {
   if (!(elapsedSec >= MIN_ELAPSED_SEC)) return 'unknown';
-  // Time evidence first: threads mostly blocked in I/O wait are waiting for the disk, whatever the syscalls.
-  if (a.time_shares && a.time_shares.io_wait >= DOMINANT_SHARE) return 'io_bound';
+  // Time evidence first: threads that, when not waiting for a CPU, mostly wait for the disk are I/O-bound
+  // whatever the syscalls. The run-queue wait is left out: it measures the machine's load, not the work.
+  const ts = a.time_shares;
+  if (ts && ts.on_cpu + ts.off_cpu > 0 && ts.io_wait / (ts.on_cpu + ts.off_cpu) >= DOMINANT_SHARE) return 'io_bound';
   const computing = a.cpu_intensity >= DOMINANT_SHARE && a.syscall_rate_per_sec < LOW_RATE_PER_SEC;
   // A measured busy CPU with few syscalls is CPU-bound however few syscalls there were.
   if (cpuMeasured && computing) return 'cpu_bound';

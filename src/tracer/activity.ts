@@ -1,7 +1,6 @@
 // Reads the scheduler and socket programs' maps (activity-maps.ts) into per-process figures: off-CPU,
 // I/O-wait and run-queue time (exited threads + live threads + the interval each live thread is in
 // now) and socket bytes by class, plus the tree's totals, which keep what removed entries held.
-import type { BpfMap } from '../loader/index.js';
 import { NET_CLASSES, ProcValue, ThreadState, ThreadValue, XStat, XSTAT_SLOTS, type NetClass } from './activity-maps.js';
 
 export type NetBytes = Record<NetClass, { tx: number; rx: number }>;
@@ -85,6 +84,12 @@ const u64 = (b: Buffer, off: number) => Number(b.readBigUInt64LE(off));
 /** The current CLOCK_MONOTONIC in ns: the programs' ktime_get_ns clock. */
 const monotonicNs = (): number => Number(process.hrtime.bigint());
 
+/** What the reader needs of a map (a BpfMap, or the simulator's). */
+export interface ReadableMap {
+  rawEntries(): Array<[Buffer, Buffer]>;
+  remove(key: Buffer): boolean;
+}
+
 export class ActivityReader {
   /** tgids whose entries were outside `tracked` at the previous read. */
   private goneBefore = new Set<number>();
@@ -92,7 +97,7 @@ export class ActivityReader {
   private readonly removed = emptyFigures();
 
   constructor(
-    private readonly maps: { threads: BpfMap; procs: BpfMap; xstats: BpfMap },
+    private readonly maps: { threads: ReadableMap; procs: ReadableMap; xstats: ReadableMap },
     private readonly enabled: { sched: boolean; net: boolean },
     private readonly clock: () => number = monotonicNs,
   ) {}
