@@ -46,6 +46,25 @@ kernelTest(test, 'run -- sleep 1.5: off-CPU is the 1.5 s it slept (within 5 %), 
   assert.ok(series.some((v) => v > 0.3 && v < 1.4), `a sample in the middle of the sleep sees part of it: ${series.join(' ')}`);
 });
 
+kernelTest(test, 'attach to a process asleep since before: its wait counts from the attach (not from its first wake-up)', async () => {
+  const sleeper = spawn('sleep', ['2.5'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    const out = join(scratchDir(), 'activity-attach.jsonl');
+    const r = runCli(['--enable-ebpf', '-q', '--out', out, 'attach', String(sleeper.pid)], { timeout: 60_000 });
+    assert.is(r.code, 0, r.stderr);
+    const recs = readRecords(out);
+    const t0 = of(recs, 'metadata')[0]!.t0_ms as number;
+    const [p] = of(recs, 'process');
+    // Asleep the whole time it was watched: from the attach to its exit (its own exit time, from the kernel).
+    const watched = (p!.exit_ms - t0) / 1000;
+    assert.ok(watched > 0.5, `watched ${watched} s`);
+    within(p!.off_cpu_secs, watched, 0.05, 'off-CPU while watched');
+  } finally {
+    await exited(sleeper);
+  }
+});
+
 kernelTest(test, 'two busy threads pinned to one core: each waits in the run queue for what it did not run (wall − CPU, its own clocks)', () => {
   const bin = compileFixture('spin2');
   const { recs, stdout } = monitored(['taskset', '-c', '0', bin, '300']);
@@ -117,8 +136,8 @@ kernelTest(test, 'direct, synchronous writes: their blocked time is I/O wait (in
     const s = summary(recs);
     assert.ok(s.total_io_wait_secs > 0, 'some I/O wait');
     assert.ok(s.total_io_wait_secs >= 0.8 * s.total_off_cpu_secs, `I/O wait ${s.total_io_wait_secs} is most of off-CPU ${s.total_off_cpu_secs}`);
-    const shares = s.ebpf.syscalls.analysis.time_shares;
-    assert.ok(shares && shares.io_wait > 0, JSON.stringify(shares));
+    const [p] = of(recs, 'process');
+    assert.is(p!.io_wait_secs, s.total_io_wait_secs, 'the process record has it');
   } finally {
     rmSync(file, { force: true });
   }

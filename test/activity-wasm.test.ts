@@ -104,6 +104,30 @@ test('only the tree: strangers and the monitor itself (ARM) get no entries', () 
   assert.is(snap.totals.net.tcp.tx, 0);
 });
 
+test('the per-CPU membership cache: a stranger that joins the tree (a new epoch) is counted from then on; slot collisions are told apart', () => {
+  const s = sim();
+  const late = { tgid: 300, tid: 300 };
+  const twin = { tgid: 300 + 1024, tid: 300 + 1024 }; // the same cache slot
+  s.switch(null, late);
+  s.switch(late, null, { prevState: INTERRUPTIBLE }); // cached: not in the tree
+  s.track(300);
+  s.track(twin.tgid);
+  s.wakeup(late);
+  s.advance(4);
+  s.switch(null, late);
+  s.switch(late, twin, { preempt: true });
+  s.advance(6);
+  s.switch(twin, late);
+  const snap = s.read([100, 200, 300, 1324]);
+  near(snap.processes.get(300)!.runqWaitSecs, 0.01, 'counted once tracked');
+  assert.ok(snap.processes.has(1324), 'the twin has its own verdict');
+  s.untrack(1324);
+  s.switch(late, twin, { preempt: true });
+  s.advance(5);
+  s.switch(twin, late);
+  near(s.read([100, 200, 300]).processes.get(300)!.runqWaitSecs, 0.015, 'still counted');
+});
+
 test('a wake-up of a thread that is not blocked changes nothing; wakeup_new starts a new thread\'s wait', () => {
   const s = sim();
   s.switch(null, A);

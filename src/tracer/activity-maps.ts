@@ -4,16 +4,19 @@
 //   procs     tgid -> ProcValue      each process of the tree: the sums of its exited threads, its socket
 //                                    bytes, and its leader's start time (which names it across pid reuse)
 //   xstats    index -> u64           what a full table kept from being recorded (XStat)
+//   seen      per CPU: tgid % SEEN_SLOTS -> {tgid, verdict, epoch}   whether a process is in the tree,
+//             as last looked up on this CPU, valid while `stats[EPOCH]` is unchanged (as sys_enter's
+//             cache): a context switch of a task outside the tree then costs no hash lookup
 //
 // A process's off-CPU time = procs (its exited threads) + Σ threads of that tgid (+ the interval open
 // now). A thread entry is folded into its process when the thread dies (its last sched_switch, with
 // prev_state TASK_DEAD), so the sums never lose an exited thread; user space removes a procs entry
 // once its process has left `tracked` for good (activity.ts).
-import { R0, R1, R3, R10, mov64, and64, ldx, st, atomic, ja, jeq, jne, call, label } from '../asm/index.js';
+import { R0, R1, R2, R3, R10, mov64, and64, ldx, st, stx, atomic, ja, jeq, jne, call, label } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
 import { MapType } from '../asm/opcodes.js';
 import type { MapSpec } from '../asm/spec.js';
-import { BPF_NOEXIST, STATE_MASK, State } from './maps.js';
+import { BPF_NOEXIST, STATE_MASK, Stat, State } from './maps.js';
 import { lookup, probeRead, uniqueLabel, updateElem } from './blocks.js';
 
 /** What a thread of the tree is doing (ThreadValue.STATE). */
@@ -70,6 +73,10 @@ export const XStat = {
 } as const;
 export const XSTAT_SLOTS = 3;
 
+/** Slots of the per-CPU membership cache (`seen`), and the layout of one. */
+export const SEEN_SLOTS = 1024;
+export const Seen = { TGID: 0, VERDICT: 4, EPOCH: 8, SIZE: 16 } as const;
+
 export interface ActivitySizes {
   maxProcesses: number;
   maxThreads: number;
@@ -80,6 +87,7 @@ export function activityMaps(sizes: ActivitySizes): MapSpec[] {
     { name: 'threads', type: MapType.HASH, keySize: 4, valueSize: ThreadValue.SIZE, maxEntries: sizes.maxThreads },
     { name: 'procs', type: MapType.HASH, keySize: 4, valueSize: ProcValue.SIZE, maxEntries: sizes.maxProcesses },
     { name: 'xstats', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: XSTAT_SLOTS },
+    { name: 'seen', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: Seen.SIZE, maxEntries: SEEN_SLOTS },
   ];
 }
 
@@ -143,6 +151,61 @@ export function bumpXStat(slot: number, stackOff: number): (Instruction | Label)
     atomic.add.dw(R0, 0, R1),
     label(done),
   ];
+}
+
+/**
+ * Jumps to `skip` unless the tgid (u32) at `keyOff` is in the tree: in `tracked`, and not the monitor
+ * itself (ARM, while it spawns the command). This CPU's `seen` slot answers while the epoch (u64 at
+ * `epochOff`, read at entry) is unchanged; otherwise `tracked` does, and the slot is refilled. Only
+ * programs that cannot be interrupted on their CPU (sched_switch, the wake-ups: both run with
+ * interrupts off) may use this: a 16-byte slot written by a nested program could tear. Uses 4 bytes at
+ * `idxOff` and 4 at `verdictOff`; clobbers r0-r5.
+ */
+export function inTreeCached(keyOff: number, epochOff: number, idxOff: number, verdictOff: number, skip: string): (Instruction | Label)[] {
+  const [slow, fill, decide] = [uniqueLabel('seen_slow'), uniqueLabel('seen_fill'), uniqueLabel('seen_decide')];
+  const no = uniqueLabel('seen_no');
+  return [
+    ldx.w(R1, R10, keyOff),
+    and64.imm(R1, SEEN_SLOTS - 1),
+    stx.w(R10, idxOff, R1),
+    ...lookup('seen', idxOff),
+    jeq.imm(R0, 0, slow),
+    ldx.w(R1, R0, Seen.TGID),
+    ldx.w(R2, R10, keyOff),
+    jne.reg(R1, R2, slow),
+    ldx.dw(R1, R0, Seen.EPOCH),
+    ldx.dw(R2, R10, epochOff),
+    jne.reg(R1, R2, slow),
+    ldx.w(R1, R0, Seen.VERDICT),
+    jeq.imm(R1, 0, skip),
+    ja(decide),
+    label(slow),
+    st.w(R10, verdictOff, 0),
+    ...lookup('tracked', keyOff),
+    jeq.imm(R0, 0, fill),
+    ldx.w(R1, R0, 0),
+    and64.imm(R1, STATE_MASK),
+    jeq.imm(R1, State.ARM, fill),
+    st.w(R10, verdictOff, 1),
+    label(fill),
+    ...lookup('seen', idxOff),
+    jeq.imm(R0, 0, no),
+    ldx.w(R1, R10, keyOff),
+    stx.w(R0, Seen.TGID, R1),
+    ldx.w(R1, R10, verdictOff),
+    stx.w(R0, Seen.VERDICT, R1),
+    ldx.dw(R1, R10, epochOff),
+    stx.dw(R0, Seen.EPOCH, R1),
+    label(no),
+    ldx.w(R1, R10, verdictOff),
+    jeq.imm(R1, 0, skip),
+    label(decide),
+  ];
+}
+
+/** Reads stats[EPOCH] (the version of `tracked`) into the stack at `epochOff`; jumps to `fail` if it cannot. */
+export function readEpoch(epochOff: number, idxOff: number, fail: string): (Instruction | Label)[] {
+  return [st.w(R10, idxOff, Stat.EPOCH), ...lookup('stats', idxOff), jeq.imm(R0, 0, fail), ldx.dw(R1, R0, 0), stx.dw(R10, epochOff, R1)];
 }
 
 /**

@@ -88,6 +88,8 @@ const monotonicNs = (): number => Number(process.hrtime.bigint());
 export interface ReadableMap {
   rawEntries(): Array<[Buffer, Buffer]>;
   remove(key: Buffer): boolean;
+  /** Inserts key → value unless the key exists; false when it did (or there was no room). */
+  insertNew?(key: Buffer, value: Buffer): boolean;
 }
 
 export class ActivityReader {
@@ -167,6 +169,24 @@ export class ActivityReader {
     for (const key of staleThreads) this.maps.threads.remove(key);
     this.goneBefore = goneNow;
     return { sched: this.enabled.sched, net: this.enabled.net, processes, totals, losses: this.losses() };
+  }
+
+  /**
+   * `attach`: the threads of the processes just put in the tree that are asleep now (state S or D in
+   * /proc) are entered as blocked from now on; otherwise a thread asleep since before the attach
+   * (a server in accept()) would have its first wait, up to its first wake-up, uncounted. A thread the
+   * programs already entered keeps its entry; a running or runnable one is left to them.
+   */
+  seedBlocked(threads: Iterable<{ tgid: number; tid: number }>): void {
+    const insert = this.maps.threads.insertNew;
+    if (!this.enabled.sched || !insert) return;
+    for (const { tgid, tid } of threads) {
+      const v = Buffer.alloc(ThreadValue.SIZE);
+      v.writeBigUInt64LE(BigInt(Math.round(this.clock())), ThreadValue.TS);
+      v.writeUInt32LE(ThreadState.BLOCKED, ThreadValue.STATE);
+      v.writeUInt32LE(tgid, ThreadValue.TGID);
+      insert.call(this.maps.threads, u32(tid), v);
+    }
   }
 
   private losses(): ActivityLosses {

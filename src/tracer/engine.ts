@@ -199,8 +199,13 @@ export class SyscallTracer {
       this.groups[group] = { available: false, reason: `the programs could not be attached (${why})` };
     }
     if (this.groups.sched.available || this.groups.net.available) {
+      const threads = this.map('threads');
       this.activityReader = new ActivityReader(
-        { threads: this.map('threads'), procs: this.map('procs'), xstats: this.map('xstats') },
+        {
+          threads: { rawEntries: () => threads.rawEntries(), remove: (k: Buffer) => threads.remove(k), insertNew: (k: Buffer, v: Buffer) => insertNew(threads, k, v) },
+          procs: this.map('procs'),
+          xstats: this.map('xstats'),
+        },
         { sched: this.groups.sched.available, net: this.groups.net.available },
       );
     }
@@ -243,8 +248,12 @@ export class SyscallTracer {
     // The root first: from then on the kernel adds every new child, so the walk below cannot miss one.
     // CHECK_ABI: the kernel learns at each one's next syscall whether it is a 32-bit process.
     this.setState(pid, State.COUNT | CHECK_ABI | (opts.alone ? NO_CHILDREN : 0));
-    if (opts.alone) return;
-    for (const child of descendants(pid, opts.exclude)) {
+    if (opts.alone) {
+      this.activityReader?.seedBlocked(sleepingThreads([pid]));
+      return;
+    }
+    const children = descendants(pid, opts.exclude);
+    for (const child of children) {
       try {
         // NOEXIST: a child the kernel already added (forked after the root went in) keeps its entry.
         this.tracked.set(child, State.COUNT | CHECK_ABI, UpdateFlag.NOEXIST);
@@ -257,6 +266,7 @@ export class SyscallTracer {
       if (!isRunning(child)) this.tracked.delete(child);
     }
     this.bumpEpoch();
+    this.activityReader?.seedBlocked(sleepingThreads([pid, ...children]));
   }
 
   /**
@@ -285,6 +295,14 @@ export class SyscallTracer {
   /** Whether exited processes' final figures are taken in the kernel (see exits.ts). */
   get accountsExits(): boolean {
     return this.accounting;
+  }
+
+  /** Each program's runs and time in it, as the kernel counts them while kernel.bpf_stats_enabled is 1 (else 0). */
+  programStats(): { name: string; runs: number; ns: number }[] {
+    return this.programs.map((p) => {
+      const i = p.info();
+      return { name: p.name, runs: Number(i.runCnt), ns: Number(i.runTimeNs) };
+    });
   }
 
   /** The kernel's ids of the loaded programs (what `bpftool prog show` lists). */
@@ -421,6 +439,38 @@ function safely(fn: () => void): void {
   } catch (err) {
     if (!(err instanceof BpfError)) throw err;
   }
+}
+
+/** Inserts unless the key exists (or the table is full): false then. */
+function insertNew(map: BpfMap, key: Buffer, value: Buffer): boolean {
+  try {
+    map.update(key, value, UpdateFlag.NOEXIST);
+    return true;
+  } catch (err) {
+    if (err instanceof BpfError && (err.code === 'EEXIST' || err.code === 'E2BIG' || err.code === 'ENOMEM')) return false;
+    throw err;
+  }
+}
+
+/** The threads of these processes that are asleep now (S: interruptible, D: uninterruptible). */
+function sleepingThreads(pids: number[]): { tgid: number; tid: number }[] {
+  const out: { tgid: number; tid: number }[] = [];
+  for (const tgid of pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${tgid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${tgid}/task/${tid}/stat`, 'latin1');
+        const state = stat[stat.lastIndexOf(')') + 2];
+        if (state === 'S' || state === 'D') out.push({ tgid, tid: Number(tid) });
+      } catch { /* gone */ }
+    }
+  }
+  return out;
 }
 
 /** Whether pid exists and has not exited (a zombie or a dead task has exited). */

@@ -15,7 +15,7 @@ import type { Instruction, Label } from '../asm/index.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
 import { BPF_ANY } from './maps.js';
 import { lookup, probeRead, returnZero, tracepointProgram, uniqueLabel, updateElem } from './blocks.js';
-import { ProcValue, ThreadState, ThreadValue, XStat, bumpXStat, procEntry, trackedOr, type TaskOffsets } from './activity-maps.js';
+import { ProcValue, ThreadState, ThreadValue, XStat, bumpXStat, inTreeCached, procEntry, readEpoch, type TaskOffsets } from './activity-maps.js';
 
 /** The kernel's TASK_DEAD: prev_state of a thread's last switch. */
 const TASK_DEAD = 0x80;
@@ -41,10 +41,18 @@ export interface SchedHooks {
 }
 
 // Stack: -8 now, -16 tid / -12 tgid (keys), -24 next's {pid, tgid}, -28 xstats index, -40 a u64,
-// -88 a threads value, -200 a procs value, -208 a pointer.
+// -88 a threads value, -200 a procs value, -208 a pointer, -216 the epoch, -220/-224 the cache's index and verdict.
 const NOW = -8, TID = -16, TGID = -12, IDS = -24, XIDX = -28, U64 = -40, TVAL = -88, PVAL = -200, PTR = -208;
+const EPOCH = -216, SIDX = -220, VERDICT = -224;
 
-const trackedOrSkip = (skip: string) => trackedOr(TGID, skip);
+/** Jumps to `skip` unless the task whose tgid is at TGID belongs to the tree (per-CPU cache first). */
+const inTree = (skip: string) => inTreeCached(TGID, EPOCH, SIDX, VERDICT, skip);
+
+/** NOW = the clock, read once per run (0 until then). Clobbers r0-r2. */
+function now(): (Instruction | Label)[] {
+  const done = uniqueLabel('now_done');
+  return [ldx.dw(R1, R10, NOW), jne.imm(R1, 0, done), call('ktime_get_ns'), stx.dw(R10, NOW, R0), label(done)];
+}
 
 /** Inserts a threads entry for TID/TGID: state from r9 (a register), ts = now, sums 0; counts a full table. */
 function newThread(stateReg: number): (Instruction | Label)[] {
@@ -117,8 +125,9 @@ export function schedSwitchProgram(layout: SchedLayout, maps: MapSpec[], hooks: 
   const t = layout.task;
   const items: (Instruction | Label)[] = [
     mov64.reg(R6, R1),
-    call('ktime_get_ns'),
-    stx.dw(R10, NOW, R0),
+    ...readEpoch(EPOCH, XIDX, 'out'),
+    // The clock is read only for a task of the tree (see `now`).
+    st.dw(R10, NOW, 0),
   ];
   if (layout.prevStateArg) {
     // An unsigned int in a u64 slot (zero-extended).
@@ -137,7 +146,8 @@ export function schedSwitchProgram(layout: SchedLayout, maps: MapSpec[], hooks: 
     rsh64.imm(R0, 32),
     stx.w(R10, TGID, R0),
     jset.imm(R8, TASK_DEAD, 'dead'),
-    ...trackedOrSkip('next'),
+    ...inTree('next'),
+    ...now(),
     // The state it leaves in: runnable when preempted or still TASK_RUNNING.
     mov64.imm(R9, ThreadState.RUNNABLE),
     ldx.dw(R1, R6, 0),
@@ -183,7 +193,8 @@ export function schedSwitchProgram(layout: SchedLayout, maps: MapSpec[], hooks: 
     stx.w(R10, TID, R1),
     ldx.w(R1, R10, IDS + 4),
     stx.w(R10, TGID, R1),
-    ...trackedOrSkip('out'),
+    ...inTree('out'),
+    ...now(),
     ...lookup('threads', TID),
     jne.imm(R0, 0, 'next_have'),
     mov64.imm(R9, ThreadState.RUNNING),
@@ -235,7 +246,8 @@ export function schedWakeupProgram(name: 'dp_sched_wakeup' | 'dp_sched_wakeup_ne
     stx.w(R10, TID, R1),
     ldx.w(R1, R10, IDS + 4),
     stx.w(R10, TGID, R1),
-    ...trackedOrSkip('out'),
+    ...readEpoch(EPOCH, XIDX, 'out'),
+    ...inTree('out'),
     call('ktime_get_ns'),
     stx.dw(R10, NOW, R0),
     ...lookup('threads', TID),

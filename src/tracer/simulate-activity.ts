@@ -3,7 +3,7 @@
 // accounting can be checked to the nanosecond on any machine, without BPF privilege.
 import { BpfVm, type VmMap } from '../vm/index.js';
 import type { ProgramSpec } from '../asm/spec.js';
-import { State } from './maps.js';
+import { Stat, State } from './maps.js';
 import { activityPrograms } from './activity-setup.js';
 import { ActivityReader, type ActivitySnapshot, type ReadableMap } from './activity.js';
 import type { SchedLayout } from './sched.js';
@@ -59,13 +59,24 @@ export class ActivitySimulator {
     this.nowNs += BigInt(Math.round(ms * 1e6));
   }
 
-  /** Puts `tgid` in the tracked set (State.COUNT unless told). */
+  private epochs = 0;
+
+  /** Puts `tgid` in the tracked set (State.COUNT unless told), with a new epoch, as the engine does. */
   track(tgid: number, state: number = State.COUNT): void {
     for (const vm of this.vms.values()) vm.maps.get('tracked')!.update(u32(tgid), u32(state));
+    this.bumpEpoch();
   }
 
-  untrack(tgid: number): void {
+  /** Removes `tgid` from the tracked set (as dp_exit does), with a new epoch. */
+  untrack(tgid: number, opts: { keepEpoch?: boolean } = {}): void {
     for (const vm of this.vms.values()) vm.maps.get('tracked')!.delete(u32(tgid));
+    if (!opts.keepEpoch) this.bumpEpoch();
+  }
+
+  private bumpEpoch(): void {
+    const epoch = new Uint8Array(8);
+    new DataView(epoch.buffer).setBigUint64(0, (1n << 63n) | BigInt(++this.epochs), true);
+    for (const vm of this.vms.values()) vm.maps.get('stats')!.update(u32(Stat.EPOCH), epoch);
   }
 
   /** Thread `t`'s fake task_struct (made on first use; its process's leader is thread tgid, started at startNs). */
