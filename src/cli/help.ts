@@ -4,15 +4,11 @@ import { EXIT } from './errors.js';
 
 export function helpText(): string {
   const commands = COMMANDS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n');
+  const usage = COMMANDS.flatMap((c) => c.usage.map((u) => `  denet-pure ${u}`)).join('\n');
   return `denet-pure: a streaming process monitor with in-kernel eBPF syscall counting.
 
 Usage:
-  denet-pure [OPTIONS] run [--] CMD [ARGS...]
-  denet-pure [OPTIONS] attach PID
-  denet-pure stats FILE [--json | --format table|json|csv]
-  denet-pure vm [MEMHEX] [--steps N] < prog.hex
-  denet-pure prog dump [--mode raw|tracefs] [--json]
-  denet-pure diag [--json] [--debug]
+${usage}
   denet-pure --help | --version
 
 Commands:
@@ -25,25 +21,35 @@ Examples:
   denet-pure --enable-ebpf --out run.jsonl run -- tar czf /tmp/x.tgz src
   denet-pure -d 30 attach 1234                    watch PID 1234 (and its children) for 30 s
   denet-pure stats run.jsonl                      the summary again; --format csv for the samples
+  denet-pure diff base.jsonl head.jsonl --max-increase 5%   exit 1 when syscalls grew by more
+  denet-pure seccomp run.jsonl --format bpf -o run.bpf      allow-list for bwrap --seccomp
+  denet-pure report run.jsonl -o report.html      plots, process timeline, phases, syscalls in one file
 
 Options (before the subcommand, or between run/attach and the command):
   --enable-ebpf           count syscalls in the kernel (needs root or CAP_BPF+CAP_PERFMON); if that
-                          cannot work, warn once and continue without syscall counts
+                          cannot work, warn once and continue without syscall counts. Also measures
+                          the tree's off-CPU and run-queue time and its own socket bytes (see below)
   --require-ebpf          like --enable-ebpf, but fail (exit ${EXIT.EBPF_REQUIRED}) instead of continuing without it;
                           nothing is started
   --ebpf-attach MODE      auto (default), raw or tracefs: how the counting programs attach
                           (implies --enable-ebpf)
   --max-processes N       eBPF: processes the kernel tables hold at once (default 16384, 64 to
-                          4194304; about 280 bytes of kernel memory each). Forks beyond it are not
-                          tracked: the summary says how many
+                          4194304; about 700 bytes of kernel memory each, 280 without the off-CPU
+                          and socket programs). Forks beyond it are not tracked: the summary says how many
   --max-counts N          eBPF: (process, syscall) pairs beyond the first 256 processes' own rows
                           (default 65536, 1024 to 16777216; about 80 bytes each)
+  --no-off-cpu            eBPF: leave out the scheduler programs (off_cpu_secs, io_wait_secs,
+                          runq_wait_secs). They run at every context switch of the machine: about
+                          0.1 µs for a task outside the tree, 0.3 µs inside it (docs/tracer.md)
+  --no-net                eBPF: leave out the socket programs (the tree's own net_tx_bytes/net_rx_bytes)
   -j, --json              write records as JSON Lines to stdout. The command's own output goes to the
                           same stdout; use --out for a clean file
   -o, --out FILE          write records as JSON Lines to FILE (created or truncated once the command
                           has started; '-' = stdout; a device or FIFO is written in place)
   --stats FILE            write the final summary as JSON to FILE at the end (replaced atomically;
                           through a symlink, the file it names; '-' = stdout)
+  --report FILE           write the HTML report of the run to FILE at the end (as 'report' would);
+                          the records go to a temporary file when --out is not given
   -i, --interval MS       first sampling interval in milliseconds (default 100; 10 to 86400000)
   -m, --max-interval MS   longest interval (default 1000, or -i if larger); the interval grows from
                           -i to -m as the run gets longer, so long runs do not produce huge files
@@ -69,13 +75,17 @@ Where output goes:
   FILE     records with --out; the summary with --stats
 
 Records (one JSON object per line, each with "kind"):
-  env (with --write-env), metadata (pid, cmd, executable, t0_ms, version, capabilities.ebpf),
+  env (with --write-env), metadata (pid, cmd, executable, t0_ms, version, arch, capabilities.ebpf),
   one tree record per sample (sample with --exclude-children), a process record for each process
   of the tree when it has exited (its final figures, once), and a final summary.
   With eBPF, each sample carries ebpf.syscalls (cumulative totals, categories, top syscalls,
   analysis, and the last interval in ebpf.syscalls.window) and ebpf.losses; the summary adds
   by_syscall. Totals count every process once, exited ones with their final figures
-  (docs/metrics.md).
+  (docs/metrics.md). With eBPF, every process and the aggregate also carry off_cpu_secs (blocked),
+  io_wait_secs (of which waiting for the disk), runq_wait_secs (runnable, waiting for a CPU), per
+  thread in 'threads', and net_tx_bytes/net_rx_bytes (the tree's own IP sockets; by class in 'net':
+  tcp, udp, other_ip, unix, other); without eBPF only netns_* (the whole network namespace).
+  Every sample has psi (cpu, memory, io pressure: the command's cgroup v2, else the system's).
 
 Signals:
   run      SIGINT/SIGTERM/SIGHUP are passed to the command; monitoring goes on until it and its
@@ -87,11 +97,11 @@ Exit codes:
   run      the command's exit code, or 128+N when a signal N killed it (0 when --duration
            ended monitoring and the command was left running)
   attach   0 when the process exited or --duration passed, 128+N when interrupted by signal N
-  ${String(EXIT.OK).padEnd(8)} success (stats, vm, help)
-  ${String(EXIT.RUNTIME).padEnd(8)} failure while monitoring or reading input
+  ${String(EXIT.OK).padEnd(8)} success (stats, report, vm, help)
+  ${String(EXIT.RUNTIME).padEnd(8)} failure while monitoring or reading input; diff: a --max-increase limit was passed
   ${String(EXIT.USAGE).padEnd(8)} usage error: unknown option, bad value, missing command
   ${String(EXIT.NO_PROCESS).padEnd(8)} attach: no such process
-  ${String(EXIT.OUTPUT).padEnd(8)} --out or --stats cannot be written
+  ${String(EXIT.OUTPUT).padEnd(8)} --out, --stats or --report (report: -o) cannot be written
   ${String(EXIT.EBPF_REQUIRED).padEnd(8)} --require-ebpf (or diag) and eBPF counting is unavailable here
   ${String(EXIT.NOT_EXECUTABLE).padEnd(8)} run: the command cannot be executed
   ${String(EXIT.NOT_FOUND).padEnd(8)} run: the command was not found
