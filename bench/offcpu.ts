@@ -81,6 +81,7 @@ console.log(`pipe ping-pong outside the monitored tree (${N_PIPE} round trips; a
 for (const v of ['bare', 'syscall counting only', 'all programs (default)']) {
   console.log(`  ${v.padEnd(24)} ${median(times.get(`outside|${v}`)!).toFixed(3)} s   ${paired(`outside|${v}`, 'outside|bare').toFixed(2)}x vs no monitor`);
 }
+console.log(`  => the scheduler and socket programs: ${paired('outside|all programs (default)', 'outside|syscall counting only').toFixed(2)}x vs syscall counting only`);
 
 // What each program costs per run, as the kernel measures it (kernel.bpf_stats_enabled=1; the figures
 // include the stats' own overhead of some tens of ns per run). The workload runs in the tree.

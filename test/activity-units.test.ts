@@ -10,6 +10,8 @@ import { buildSyscallsBlock, classify, timeShares, MIN_THREAD_SECS } from '../sr
 import { PsiReader, cgroup2Mount, parsePressure } from '../src/monitor/psi.js';
 import { ActivityView } from '../src/monitor/activity.js';
 import { emptyFigures, type ActivitySnapshot, type ProcessActivity } from '../src/tracer/activity.js';
+import { SummaryAccumulator, recordsToCsv, formatSummaryTable } from '../src/monitor/index.js';
+import { sampleRecord } from './_lib/records.js';
 
 const test = suite('off-CPU, sockets and PSI: units');
 
@@ -142,6 +144,30 @@ test('the monitor\'s view: figures never decrease (a torn read), a reused pid st
   const rec = { kind: 'process', pid: 9, start_ms: 1000 } as never;
   v.fill(rec, 0);
   assert.is((rec as { net_tx_bytes: number }).net_tx_bytes, 100);
+});
+
+test('summary, table and CSV: the last sample\'s cumulative figures; files without them get no such columns', () => {
+  const net = { tcp: { tx_bytes: 2048, rx_bytes: 1024 }, udp: { tx_bytes: 0, rx_bytes: 0 }, other_ip: { tx_bytes: 0, rx_bytes: 0 }, unix: { tx_bytes: 9, rx_bytes: 9 }, other: { tx_bytes: 0, rx_bytes: 0 } };
+  const recs = [
+    sampleRecord(1000, 10, { off_cpu_secs: 0.5, io_wait_secs: 0.1, runq_wait_secs: 0.2, net_tx_bytes: 1024, net_rx_bytes: 0, net }),
+    sampleRecord(2000, 10, { off_cpu_secs: 1.25, io_wait_secs: 0.25, runq_wait_secs: 0.5, net_tx_bytes: 2048, net_rx_bytes: 1024, net }),
+  ];
+  const acc = new SummaryAccumulator();
+  for (const r of recs) acc.add(r);
+  const s = acc.finish();
+  assert.equal([s.total_off_cpu_secs, s.total_io_wait_secs, s.total_runq_wait_secs, s.total_net_tx_bytes, s.total_net_rx_bytes], [1.25, 0.25, 0.5, 2048, 1024]);
+  assert.equal(s.total_net, net);
+  const table = formatSummaryTable(s, { color: false });
+  assert.match(table, /Off-CPU \(I\/O wait\)\s+1\.25s \(0\.25s\)/);
+  assert.match(table, /Unix sockets/);
+  const csv = recordsToCsv(recs).split('\r\n');
+  assert.ok(csv[0]!.endsWith(',off_cpu_secs,io_wait_secs,runq_wait_secs,net_tx_bytes,net_rx_bytes'), csv[0]);
+  assert.ok(csv[2]!.endsWith(',1.25,0.25,0.5,2048,1024'), csv[2]);
+  const plain = recordsToCsv([sampleRecord(1000, 10)]).split('\r\n')[0]!;
+  assert.not.match(plain, /off_cpu|net_tx/);
+  const none = new SummaryAccumulator();
+  none.add(sampleRecord(1000, 10));
+  assert.is(none.finish().total_off_cpu_secs, undefined);
 });
 
 test.run();
