@@ -171,7 +171,10 @@ export function schedSwitchProgram(layout: SchedLayout, maps: MapSpec[], hooks: 
     label('prev_state'),
     ...lookup('threads', TID),
     jne.imm(R0, 0, 'prev_have'),
+    // Its first switch seen: a new entry (a second lookup, so that the hook below sees every block).
     ...newThread(R9),
+    ...lookup('threads', TID),
+    jne.imm(R0, 0, 'prev_have'),
     ja('next'),
     label('prev_have'),
     // Running until now: nothing to add (on-CPU time is the kernel's own utime+stime).
