@@ -46,6 +46,16 @@ kernelTest(test, 'run -- sleep 1.5: off-CPU is the 1.5 s it slept (within 5 %), 
   assert.ok(series.some((v) => v > 0.3 && v < 1.4), `a sample in the middle of the sleep sees part of it: ${series.join(' ')}`);
 });
 
+kernelTest(test, '--exclude-children: the process alone; its sample records carry its off-CPU time to the end', () => {
+  // sh waits for its two sleeps (0.3 s, 0.2 s): blocked in wait4 for as long as they sleep; the sleeps are not counted.
+  const { recs } = monitored(['sh', '-c', 'sleep 0.3; sleep 0.2'], ['--exclude-children']);
+  const samples = of(recs, 'sample');
+  assert.ok(samples.length >= 2);
+  for (const r of samples) assert.type(r.off_cpu_secs, 'number');
+  within(summary(recs).total_off_cpu_secs, 0.5, 0.08, 'sh waited for its children');
+  assert.is(of(recs, 'process').length, 1, 'the sleeps are not part of it');
+});
+
 kernelTest(test, 'attach to a process asleep since before: its wait counts from the attach (not from its first wake-up)', async () => {
   const sleeper = spawn('sleep', ['2.5'], { stdio: 'ignore' });
   try {

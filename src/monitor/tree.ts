@@ -244,7 +244,8 @@ export class ProcessTreeMonitor {
 
     if (!this.includeChildren) {
       const m = this.members.get(this.pid);
-      const metrics = m ? this.metricsOf(m, now, dtSecs, uptime) : this.emptyMetrics(now);
+      // Gone: the kernel's figures of its whole life still stand (they are cumulative).
+      const metrics = m ? this.metricsOf(m, now, dtSecs, uptime) : { ...this.emptyMetrics(now), ...this.activity.of(this.pid) };
       metrics.cpu_usage = cpuUsage(cpuDelta);
       const psi = this.psi?.read();
       if (ending) this.close();
