@@ -7,7 +7,7 @@ import {
   BpfMap, LoadedProgram, attachRawTracepoint, attachTracepoint, findTracefs, unmountTracefs, BpfError, codec, UpdateFlag,
   type Link, type TypedMap,
 } from '../loader/index.js';
-import type { MapSpec, ProgramSpec } from '../asm/spec.js';
+import type { ProgramSpec } from '../asm/spec.js';
 import { syscallTable, nameOf, COMPAT_BIT } from '../syscalls/index.js';
 import {
   CHECK_ABI, CHILDREN_ALONE, NO_CHILDREN, DEFAULT_SLOTS, execProgram, exitProgram, forkProgram, NO_SLOT, ROW, ROW_COMPAT, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps,
@@ -19,7 +19,7 @@ import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
 import { activityPrograms, groupOf, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
-import { ActivityReader } from './activity.js';
+import { ActivityPart } from './activity-engine.js';
 
 // 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
 const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS };
@@ -34,21 +34,22 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   dp_exit: { raw: 'sched_process_exit', tracefs: ['sched', 'sched_process_exit'], phase: 0 },
   dp_exec: { raw: 'sched_process_exec', phase: 1 },
   dp_sys_enter: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 9 },
-  // Off-CPU and run-queue time, socket bytes (activity-setup.ts): raw mode only, optional.
-  dp_sched_wakeup: { raw: 'sched_wakeup', phase: 2 },
-  dp_sched_wakeup_new: { raw: 'sched_wakeup_new', phase: 2 },
-  dp_sched_switch: { raw: 'sched_switch', phase: 3 },
-  dp_sock_send: { raw: 'sock_send_length', phase: 3 },
-  dp_sock_recv: { raw: 'sock_recv_length', phase: 3 },
+  // Off-CPU and run-queue time, socket bytes (activity-setup.ts): raw mode only, optional, attached
+  // after the rest (ActivityPart), each group whole or not at all.
+  dp_sched_wakeup: { raw: 'sched_wakeup', phase: 10 },
+  dp_sched_wakeup_new: { raw: 'sched_wakeup_new', phase: 10 },
+  dp_sched_switch: { raw: 'sched_switch', phase: 10 },
+  dp_sock_send: { raw: 'sock_send_length', phase: 10 },
+  dp_sock_recv: { raw: 'sock_recv_length', phase: 10 },
 };
 
 /**
  * Builds the program specs for a layout (exported for `prog dump` and the WASM tests): sys_enter, fork
- * and exit, plus exec where the task's ABI can be read (raw mode).
+ * and exit, plus exec where the task's ABI can be read (raw mode), plus (`activity`) the optional
+ * scheduler and socket programs.
  */
-export function tracerPrograms(layout: TracerLayout, sizes: MapSizes = DEFAULTS, activity: ActivityChoice = {}): ProgramSpec[] {
-  // The optional scheduler and socket programs (off-CPU time, socket bytes) come last.
-  return [...corePrograms(layout, sizes), ...activityPrograms(layout, sizes, activity).specs];
+export function tracerPrograms(layout: TracerLayout, sizes: MapSizes = DEFAULTS, activity?: ActivityChoice): ProgramSpec[] {
+  return [...corePrograms(layout, sizes), ...(activity ? activityPrograms(layout, sizes, activity).specs : [])];
 }
 
 function corePrograms(layout: TracerLayout, sizes: MapSizes): ProgramSpec[] {
@@ -72,12 +73,8 @@ export class SyscallTracer {
   /** exits keys (hex) seen dead at the previous read. */
   private deadBefore = new Set<string>();
   private readonly names = new Map<number, string>();
-  /** The optional program groups: whether each runs, or why not. */
-  private readonly groups: Record<ActivityGroup, GroupAvailability> = {
-    sched: { available: false, reason: 'not loaded' },
-    net: { available: false, reason: 'not loaded' },
-  };
-  private activityReader: ActivityReader | undefined;
+  /** The optional scheduler and socket programs. */
+  private readonly activity = new ActivityPart();
 
   private constructor(readonly mode: AttachMode) {}
 
@@ -139,29 +136,13 @@ export class SyscallTracer {
       maxSlots: Math.max(1, Math.min(opts.maxRows ?? DEFAULTS.maxSlots, NO_SLOT - 1)),
     };
     const specs = corePrograms(layout, sizes);
-    const activity = activityPrograms(layout, sizes, { sched: opts.sched, net: opts.net, maxThreads: opts.maxThreads });
+    const extra = this.activity.prepare(layout, sizes, { sched: opts.sched, net: opts.net, maxThreads: opts.maxThreads });
     this.accounting = layout.exit.accounting !== undefined;
-    const mapSpecs = new Map<string, MapSpec>();
-    for (const spec of [...specs, ...activity.specs]) for (const m of spec.maps) mapSpecs.set(m.name, m);
-    for (const spec of mapSpecs.values()) this.maps.set(spec.name, BpfMap.create(spec));
+    for (const spec of new Map([...specs, ...extra].flatMap((p) => p.maps).map((m) => [m.name, m])).values()) this.maps.set(spec.name, BpfMap.create(spec));
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
     for (const spec of specs) this.programs.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
-    for (const [group, reason] of Object.entries(activity.unavailable)) this.groups[group as ActivityGroup] = { available: false, reason };
-    // An optional group the kernel (or our verifier) refuses is left out, with the reason.
-    for (const group of ['sched', 'net'] as const) {
-      const mine = activity.specs.filter((sp) => groupOf(sp.name) === group);
-      if (mine.length === 0) continue;
-      const loaded: LoadedProgram[] = [];
-      try {
-        for (const spec of mine) loaded.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
-        this.programs.push(...loaded);
-        this.groups[group] = { available: true };
-      } catch (err) {
-        for (const p of loaded) safely(() => p.close());
-        this.groups[group] = { available: false, reason: `the programs could not be loaded (${firstLineOf(err)})` };
-      }
-    }
+    this.programs.push(...this.activity.load((spec) => LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier })));
   }
 
   /** Attaches the loaded programs in ATTACH_POINTS order (fork and exit first). */
@@ -173,47 +154,17 @@ export class SyscallTracer {
       if (!at) throw new Error(`the tracer has no attach point for program '${p.name}'`);
       return at;
     };
-    const failed = new Map<ActivityGroup, string>();
-    const groupLinks: [Link, ActivityGroup][] = [];
-    for (const prog of [...this.programs].sort((a, b) => point(a).phase - point(b).phase)) {
+    for (const prog of this.programs.filter((p) => !groupOf(p.name)).sort((a, b) => point(a).phase - point(b).phase)) {
       const at = point(prog);
-      const group = groupOf(prog.name);
-      try {
-        let link: Link | undefined;
-        if (this.mode === 'raw') link = attachRawTracepoint(prog, at.raw);
-        else if (at.tracefs) link = attachTracepoint(prog, at.tracefs[0], at.tracefs[1], { tracefs: this.tracefsPath });
-        if (link) this.links.push(link);
-        if (link && group) groupLinks.push([link, group]);
-      } catch (err) {
-        if (!group) throw err;
-        failed.set(group, `${at.raw}: ${firstLineOf(err)}`);
-      }
+      if (this.mode === 'raw') this.links.push(attachRawTracepoint(prog, at.raw));
+      else if (at.tracefs) this.links.push(attachTracepoint(prog, at.tracefs[0], at.tracefs[1], { tracefs: this.tracefsPath }));
     }
-    // A group that did not attach whole is detached whole (half of the scheduler programs would miscount).
-    for (const [group, why] of failed) {
-      for (const [link, g] of groupLinks) {
-        if (g !== group) continue;
-        safely(() => link.close());
-        this.links.splice(this.links.indexOf(link), 1);
-      }
-      this.groups[group] = { available: false, reason: `the programs could not be attached (${why})` };
-    }
-    if (this.groups.sched.available || this.groups.net.available) {
-      const threads = this.map('threads');
-      this.activityReader = new ActivityReader(
-        {
-          threads: { rawEntries: () => threads.rawEntries(), remove: (k: Buffer) => threads.remove(k), insertNew: (k: Buffer, v: Buffer) => insertNew(threads, k, v) },
-          procs: this.map('procs'),
-          xstats: this.map('xstats'),
-        },
-        { sched: this.groups.sched.available, net: this.groups.net.available },
-      );
-    }
+    this.links.push(...this.activity.attach((prog) => attachRawTracepoint(prog, point(prog).raw), (name) => this.map(name)));
   }
 
   /** The scheduler (off-CPU, run-queue wait) and socket (bytes) programs: whether each runs, or why not. */
   activityGroups(): Record<ActivityGroup, GroupAvailability> {
-    return { sched: { ...this.groups.sched }, net: { ...this.groups.net } };
+    return this.activity.availability();
   }
 
   private setState(pid: number, state: number): void {
@@ -248,10 +199,7 @@ export class SyscallTracer {
     // The root first: from then on the kernel adds every new child, so the walk below cannot miss one.
     // CHECK_ABI: the kernel learns at each one's next syscall whether it is a 32-bit process.
     this.setState(pid, State.COUNT | CHECK_ABI | (opts.alone ? NO_CHILDREN : 0));
-    if (opts.alone) {
-      this.activityReader?.seedBlocked(sleepingThreads([pid]));
-      return;
-    }
+    if (opts.alone) return this.activity.seedSleeping([pid]);
     const children = descendants(pid, opts.exclude);
     for (const child of children) {
       try {
@@ -266,7 +214,7 @@ export class SyscallTracer {
       if (!isRunning(child)) this.tracked.delete(child);
     }
     this.bumpEpoch();
-    this.activityReader?.seedBlocked(sleepingThreads([pid, ...children]));
+    this.activity.seedSleeping([pid, ...children]);
   }
 
   /**
@@ -328,9 +276,9 @@ export class SyscallTracer {
     const stats = this.readStats();
     this.readRows(Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries), add);
     // Batch reads: one bpf() call per map and sample, whatever the number of processes.
-    const trackedEntries = this.tracked.map.rawEntries();
-    const tracked = trackedEntries.length;
-    const activity = this.activityReader?.read(new Set(trackedEntries.map(([k]) => k.readUInt32LE(0))));
+    const trackedKeys = this.tracked.map.rawEntries().map(([k]) => k.readUInt32LE(0));
+    const tracked = trackedKeys.length;
+    const activity = this.activity.read(new Set(trackedKeys));
     return {
       atMs: performance.now(),
       bySyscall,
@@ -427,50 +375,12 @@ export class SyscallTracer {
   }
 }
 
-/** One line about a load or attach failure (a verifier refusal: its first issue). */
-function firstLineOf(err: unknown): string {
-  const lines = (err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim()).filter((l) => l !== '');
-  return lines.length > 1 && lines[0]!.endsWith(':') ? `${lines[0]} ${lines[1]}` : lines[0] ?? 'unknown error';
-}
-
 function safely(fn: () => void): void {
   try {
     fn();
   } catch (err) {
     if (!(err instanceof BpfError)) throw err;
   }
-}
-
-/** Inserts unless the key exists (or the table is full): false then. */
-function insertNew(map: BpfMap, key: Buffer, value: Buffer): boolean {
-  try {
-    map.update(key, value, UpdateFlag.NOEXIST);
-    return true;
-  } catch (err) {
-    if (err instanceof BpfError && (err.code === 'EEXIST' || err.code === 'E2BIG' || err.code === 'ENOMEM')) return false;
-    throw err;
-  }
-}
-
-/** The threads of these processes that are asleep now (S: interruptible, D: uninterruptible). */
-function sleepingThreads(pids: number[]): { tgid: number; tid: number }[] {
-  const out: { tgid: number; tid: number }[] = [];
-  for (const tgid of pids) {
-    let tids: string[];
-    try {
-      tids = readdirSync(`/proc/${tgid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      try {
-        const stat = readFileSync(`/proc/${tgid}/task/${tid}/stat`, 'latin1');
-        const state = stat[stat.lastIndexOf(')') + 2];
-        if (state === 'S' || state === 'D') out.push({ tgid, tid: Number(tid) });
-      } catch { /* gone */ }
-    }
-  }
-  return out;
 }
 
 /** Whether pid exists and has not exited (a zombie or a dead task has exited). */

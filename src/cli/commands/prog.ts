@@ -43,7 +43,8 @@ async function run(ctx: CommandContext): Promise<number> {
   } catch (err) {
     throw new CliError(`cannot lay out the ${mode} programs on this kernel: ${(err as Error).message.split('\n')[0]}`);
   }
-  const specs = tracerPrograms(layout);
+  // With the optional scheduler and socket programs where this layout allows them.
+  const specs = tracerPrograms(layout, undefined, {});
   const dumps = specs.map((spec) => {
     const report = verifyProgram(spec);
     return {
