@@ -18,22 +18,25 @@ export {
   SyscallTracer, TracerSimulator, EbpfUnavailableError,
   type AttachMode, type SyscallSnapshot, type TracerLosses, type TracerOptions, type ProcessExit,
   type StackOptions, type StackSnapshot, type StackEntry, type StackLoss, type UserFrame,
+  type ActivitySnapshot, type ActivityFigures, type ActivityLosses, type ProcessActivity, type ThreadActivity,
+  type NetBytes, type NetClass, type GroupAvailability,
 } from './tracer/index.js';
 
 export {
   ProcessTreeMonitor, SummaryAccumulator, summarizeRecords, hasSummary, parseJsonLines, recordsToCsv,
-  formatLiveLine, formatSummaryTable, collectEnv,
+  formatLiveLine, formatSummaryTable, collectEnv, PsiReader,
   type ProcessTreeMonitorOptions, type ParseError, type LiveEbpf, type LiveLineOptions,
 } from './monitor/index.js';
 export type {
   MonitorRecord, EnvRecord, MetadataRecord, TreeRecord, SampleRecord, ProcessRecord, SummaryRecord,
   Metrics, AggregatedMetrics, ChildEntry, EbpfBlock, EbpfSyscalls, EbpfLosses, EbpfCapability, EbpfStacks, StackLosses,
+  ActivityMetrics, Capability, NetByClass, NetDirection, ThreadTimes, PsiBlock, PsiResource, PsiFigures,
 } from './monitor/types.js';
 
 export {
   CATEGORIES, categoryOf, syscallTable, buildSyscallsBlock, buildWindowBlock, buildBySyscall, classify,
   type Category, type Behavior, type SyscallsBlock, type WindowBlock, type SyscallAnalysis, type SyscallCount,
-  type ByCategory, type SyscallTable,
+  type ByCategory, type SyscallTable, type TimeEvidence, type TimeShares,
 } from './syscalls/index.js';
 
 export * as asm from './asm/index.js';

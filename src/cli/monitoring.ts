@@ -26,6 +26,8 @@ export function sessionOptions(opts: GlobalOptions): SessionOptions {
         requiredBy: opts.requireEbpf ? '--require-ebpf' : opts.stacks?.flamegraph !== undefined ? '--flamegraph' : '--stacks',
         maxProcesses: opts.maxProcesses,
         maxCounts: opts.maxCounts,
+        sched: !opts.noOffCpu,
+        net: !opts.noNet,
         stacks: opts.stacks ? stackTableSizes(opts.stacks) : undefined,
       }
       : undefined,
@@ -113,6 +115,13 @@ export class CliOutputs implements SessionObserver {
     }
     if (l.syscalls_uncounted > 0) {
       this.term.warn(`eBPF: ${n(l.syscalls_uncounted)} syscalls were not counted (the (process, syscall) table was full; raise --max-counts, now ${n(this.opts.maxCounts ?? DEFAULT_MAX_COUNTS)})`);
+    }
+    const lost = (l.scheduler_events_uncounted ?? 0) + (l.thread_times_lost ?? 0);
+    if (lost > 0) {
+      this.term.warn(`eBPF: off-CPU time is short: ${n(l.scheduler_events_uncounted ?? 0)} scheduler events and ${n(l.thread_times_lost ?? 0)} exited threads were not counted (a kernel table was full; raise --max-processes)`);
+    }
+    if ((l.socket_bytes_uncounted ?? 0) > 0) {
+      this.term.warn(`eBPF: ${n(l.socket_bytes_uncounted!)} socket bytes were not counted (the process table was full; raise --max-processes)`);
     }
     if (l.exits_unrecorded > 0) {
       this.term.warn(`eBPF: the final figures of ${n(l.exits_unrecorded)} exited processes were not recorded (the exit table was full; raise --max-processes): their last /proc figures count instead`);

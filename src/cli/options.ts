@@ -18,6 +18,8 @@ export const GLOBAL_OPTIONS = {
   'stacks-every': { type: 'string' },
   'stacks-kernel': { type: 'boolean' },
   'stacks-max': { type: 'string' },
+  'no-off-cpu': { type: 'boolean' },
+  'no-net': { type: 'boolean' },
   'stop-with-command': { type: 'boolean' },
   out: { type: 'string', short: 'o' },
   stats: { type: 'string' },
@@ -44,6 +46,10 @@ export interface GlobalOptions {
   maxCounts?: number;
   /** Stack capture (--stacks FILE, --flamegraph FILE and their settings); undefined: off. */
   stacks?: StackCliOptions;
+  /** eBPF without the scheduler programs (off-CPU and run-queue time). */
+  noOffCpu: boolean;
+  /** eBPF without the socket programs (the tree's own network bytes). */
+  noNet: boolean;
   /** run: end monitoring when the command exits, not when its whole tree has. */
   stopWithCommand: boolean;
   json: boolean;
@@ -180,6 +186,9 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
   for (const k of ['max-processes', 'max-counts'] as const) {
     if (str(k) !== undefined && !ebpf) throw new UsageError(`--${k} sizes a kernel table of the eBPF counting: give --enable-ebpf too`);
   }
+  for (const k of ['no-off-cpu', 'no-net'] as const) {
+    if (flag(k) && !ebpf) throw new UsageError(`--${k} leaves out programs of the eBPF monitoring: it means something only with --enable-ebpf`);
+  }
   for (const k of ['out', 'stats', 'report', 'stacks', 'flamegraph'] as const) {
     const example = { stacks: 'stacks.folded', flamegraph: 'flame.svg', report: 'report.html' }[k as string] ?? 'run.jsonl';
     if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} ${example}`);
@@ -192,6 +201,8 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     maxProcesses,
     maxCounts,
     stacks,
+    noOffCpu: flag('no-off-cpu'),
+    noNet: flag('no-net'),
     stopWithCommand: flag('stop-with-command'),
     json: flag('json'),
     out: str('out'),

@@ -20,6 +20,8 @@ import { describeFailure, EbpfUnavailableError } from './errors.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
 import { stacksProgram } from './stacks.js';
 import { StackReader, type StackSnapshot } from './stacks-read.js';
+import { activityPrograms, groupOf, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
+import { ActivityPart } from './activity-engine.js';
 
 // 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
 const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS };
@@ -37,13 +39,25 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   // activating execve is still PENDING here, so its stack, the spawner's, is left out (stacks.ts).
   dp_stacks: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 8.5 },
   dp_sys_enter: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 9 },
+  // Off-CPU and run-queue time, socket bytes (activity-setup.ts): raw mode only, optional, attached
+  // after the rest (ActivityPart), each group whole or not at all.
+  dp_sched_wakeup: { raw: 'sched_wakeup', phase: 10 },
+  dp_sched_wakeup_new: { raw: 'sched_wakeup_new', phase: 10 },
+  dp_sched_switch: { raw: 'sched_switch', phase: 10 },
+  dp_sock_send: { raw: 'sock_send_length', phase: 10 },
+  dp_sock_recv: { raw: 'sock_recv_length', phase: 10 },
 };
 
 /**
  * Builds the program specs for a layout (exported for `prog dump` and the WASM tests): sys_enter, fork
- * and exit, plus exec where the task's ABI can be read (raw mode).
+ * and exit, plus exec where the task's ABI can be read (raw mode), plus (`activity`) the optional
+ * scheduler and socket programs.
  */
-export function tracerPrograms(layout: TracerLayout, sizes: MapSizes = DEFAULTS, stacks?: TracerOptions['stacks']): ProgramSpec[] {
+export function tracerPrograms(layout: TracerLayout, sizes: MapSizes = DEFAULTS, activity?: ActivityChoice, stacks?: TracerOptions['stacks']): ProgramSpec[] {
+  return [...corePrograms(layout, sizes, stacks), ...(activity ? activityPrograms(layout, sizes, activity).specs : [])];
+}
+
+function corePrograms(layout: TracerLayout, sizes: MapSizes, stacks?: TracerOptions['stacks']): ProgramSpec[] {
   const maps = tracerMaps(sizes);
   const specs = [sysEnterProgram(layout.sysEnter, maps), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps)];
   if (layout.sysEnter.compat) specs.push(execProgram(maps));
@@ -66,6 +80,8 @@ export class SyscallTracer {
   /** exits keys (hex) seen dead at the previous read. */
   private deadBefore = new Set<string>();
   private readonly names = new Map<number, string>();
+  /** The optional scheduler and socket programs. */
+  private readonly activity = new ActivityPart();
   private stackReader: StackReader | undefined;
 
   private constructor(readonly mode: AttachMode) {}
@@ -127,13 +143,15 @@ export class SyscallTracer {
       maxCounts: opts.maxCounts ?? DEFAULTS.maxCounts,
       maxSlots: Math.max(1, Math.min(opts.maxRows ?? DEFAULTS.maxSlots, NO_SLOT - 1)),
     };
-    const specs = tracerPrograms(layout, sizes, opts.stacks);
+    const specs = corePrograms(layout, sizes, opts.stacks);
+    const extra = this.activity.prepare(layout, sizes, { sched: opts.sched, net: opts.net, maxThreads: opts.maxThreads });
     this.accounting = layout.exit.accounting !== undefined;
-    for (const spec of specs.flatMap((p) => p.maps)) if (!this.maps.has(spec.name)) this.maps.set(spec.name, BpfMap.create(spec));
+    for (const spec of new Map([...specs, ...extra].flatMap((p) => p.maps).map((m) => [m.name, m])).values()) this.maps.set(spec.name, BpfMap.create(spec));
     if (opts.stacks) this.stackReader = new StackReader(this.maps, this.table);
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
     for (const spec of specs) this.programs.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
+    this.programs.push(...this.activity.load((spec) => LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier })));
   }
 
   /** Attaches the loaded programs in ATTACH_POINTS order (fork and exit first). */
@@ -145,11 +163,17 @@ export class SyscallTracer {
       if (!at) throw new Error(`the tracer has no attach point for program '${p.name}'`);
       return at;
     };
-    for (const prog of [...this.programs].sort((a, b) => point(a).phase - point(b).phase)) {
+    for (const prog of this.programs.filter((p) => !groupOf(p.name)).sort((a, b) => point(a).phase - point(b).phase)) {
       const at = point(prog);
       if (this.mode === 'raw') this.links.push(attachRawTracepoint(prog, at.raw));
       else if (at.tracefs) this.links.push(attachTracepoint(prog, at.tracefs[0], at.tracefs[1], { tracefs: this.tracefsPath }));
     }
+    this.links.push(...this.activity.attach((prog) => attachRawTracepoint(prog, point(prog).raw), (name) => this.map(name)));
+  }
+
+  /** The scheduler (off-CPU, run-queue wait) and socket (bytes) programs: whether each runs, or why not. */
+  activityGroups(): Record<ActivityGroup, GroupAvailability> {
+    return this.activity.availability();
   }
 
   private setState(pid: number, state: number): void {
@@ -184,8 +208,9 @@ export class SyscallTracer {
     // The root first: from then on the kernel adds every new child, so the walk below cannot miss one.
     // CHECK_ABI: the kernel learns at each one's next syscall whether it is a 32-bit process.
     this.setState(pid, State.COUNT | CHECK_ABI | (opts.alone ? NO_CHILDREN : 0));
-    if (opts.alone) return;
-    for (const child of descendants(pid, opts.exclude)) {
+    if (opts.alone) return this.activity.seedSleeping([pid]);
+    const children = descendants(pid, opts.exclude);
+    for (const child of children) {
       try {
         // NOEXIST: a child the kernel already added (forked after the root went in) keeps its entry.
         this.tracked.set(child, State.COUNT | CHECK_ABI, UpdateFlag.NOEXIST);
@@ -198,6 +223,7 @@ export class SyscallTracer {
       if (!isRunning(child)) this.tracked.delete(child);
     }
     this.bumpEpoch();
+    this.activity.seedSleeping([pid, ...children]);
   }
 
   /**
@@ -228,6 +254,14 @@ export class SyscallTracer {
     return this.accounting;
   }
 
+  /** Each program's runs and time in it, as the kernel counts them while kernel.bpf_stats_enabled is 1 (else 0). */
+  programStats(): { name: string; runs: number; ns: number }[] {
+    return this.programs.map((p) => {
+      const i = p.info();
+      return { name: p.name, runs: Number(i.runCnt), ns: Number(i.runTimeNs) };
+    });
+  }
+
   /** The kernel's ids of the loaded programs (what `bpftool prog show` lists). */
   programIds(): { name: string; id: number }[] {
     return this.programs.map((p) => ({ name: p.name, id: p.info().id }));
@@ -251,7 +285,9 @@ export class SyscallTracer {
     const stats = this.readStats();
     this.readRows(Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries), add);
     // Batch reads: one bpf() call per map and sample, whatever the number of processes.
-    const tracked = this.tracked.map.rawEntries().length;
+    const trackedKeys = this.tracked.map.rawEntries().map(([k]) => k.readUInt32LE(0));
+    const tracked = trackedKeys.length;
+    const activity = this.activity.read(new Set(trackedKeys));
     return {
       atMs: performance.now(),
       bySyscall,
@@ -264,6 +300,7 @@ export class SyscallTracer {
       },
       tracked,
       exits: this.readExits(),
+      activity,
     };
   }
 

@@ -7,3 +7,7 @@ export type { AttachMode, SyscallSnapshot, TracerLosses, TracerOptions } from '.
 export { stacksProgram, resolveStackOptions, STACK_DEFAULTS, type StackOptions } from './stacks.js';
 export { decodeBuildIdStack, type StackEntry, type StackSnapshot, type StackLoss, type UserFrame } from './stacks-read.js';
 export { decodeExit, type ProcessExit, type ExitOffsets } from './exits.js';
+export { ActivityReader, emptyFigures, emptyNet, type ActivityFigures, type ActivityLosses, type ActivitySnapshot, type NetBytes, type ProcessActivity, type ThreadActivity, type ThreadActivityState } from './activity.js';
+export { NET_CLASSES, type NetClass } from './activity-maps.js';
+export { ACTIVITY_GROUPS, activityPrograms, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
+export type { SchedHooks } from './sched.js';

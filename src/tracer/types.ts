@@ -1,5 +1,6 @@
 import type { ProcessExit } from './exits.js';
 import type { StackOptions } from './stacks.js';
+import type { ActivitySnapshot } from './activity.js';
 // The public shape of the syscall-counting engine. The monitor and CLI program against this.
 
 export type AttachMode = 'raw' | 'tracefs';
@@ -20,6 +21,12 @@ export interface TracerOptions {
   stacks?: StackOptions;
   /** Skip our static verifier before loading (default false). */
   skipVerifier?: boolean;
+  /** Off-CPU and run-queue time of the tree: the sched_switch/sched_wakeup programs (default true; raw mode only). */
+  sched?: boolean;
+  /** Socket bytes of the tree: the sock_send_length/sock_recv_length programs (default true; raw mode, Linux 6.3+). */
+  net?: boolean;
+  /** Bound of the scheduler programs' thread table (default 2 × maxProcesses). */
+  maxThreads?: number;
 }
 
 export interface SyscallSnapshot {
@@ -37,6 +44,8 @@ export interface SyscallSnapshot {
   tracked: number;
   /** Exit accounting: per process that had a thread exit, the sum of its exited threads' figures. */
   exits: ProcessExit[];
+  /** Off-CPU / run-queue time and socket bytes, when those programs run (activity.ts). */
+  activity?: ActivitySnapshot;
 }
 
 export interface TracerLosses {

@@ -52,7 +52,8 @@ async function run(ctx: CommandContext): Promise<number> {
   if ((every !== undefined || values['stacks-kernel']) && !values.stacks) throw new UsageError('--stacks-every and --stacks-kernel shape the stack program: give --stacks too');
   if (every !== undefined && !/^[1-9]\d{0,9}$/.test(every)) throw new UsageError(`invalid --stacks-every '${every}': expected a whole number from 1`);
   const stacks = values.stacks ? { every: every === undefined ? 1 : Number(every), kernel: values['stacks-kernel'] === true } : undefined;
-  const specs = tracerPrograms(layout, undefined, stacks);
+  // With the optional scheduler and socket programs where this layout allows them.
+  const specs = tracerPrograms(layout, undefined, {}, stacks);
   const dumps = specs.map((spec) => {
     const report = verifyProgram(spec);
     return {
