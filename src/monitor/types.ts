@@ -141,7 +141,7 @@ export interface EbpfStacks {
   lost: number;
   losses: StackLosses;
   /** How the distinct frames were named: symbol table, dynamic symbols, JIT map, kallsyms, file offset only, unknown. */
-  frames: Record<'symtab' | 'dynsym' | 'perf-map' | 'kallsyms' | 'file-offset' | 'unknown', number>;
+  frames: Record<'symtab' | 'dynsym' | 'perf_map' | 'kallsyms' | 'file_offset' | 'unknown', number>;
 }
 
 /** The `ebpf` object of samples (cumulative since monitoring began, plus the window) and of the summary. */

@@ -75,12 +75,12 @@ export class StackCollector {
 /** Names every frame of a snapshot and folds the stacks: `comm;root;…;leaf;[kernel_[k];…];SYSCALL`. */
 export function foldStacks(snap: StackSnapshot, sym: Symbolizer, every: number): EbpfStacks {
   const losses: StackLosses = { stack_collisions: 0, stack_table_full: 0, no_user_stack: 0, other: 0, kernel_stacks_lost: 0, counts_table_full: snap.countsFull };
-  const frames: Record<Resolution, number> = { symtab: 0, dynsym: 0, 'perf-map': 0, kallsyms: 0, 'file-offset': 0, unknown: 0 };
+  const frames: EbpfStacks['frames'] = { symtab: 0, dynsym: 0, perf_map: 0, kallsyms: 0, file_offset: 0, unknown: 0 };
   const seenFrames = new Set<string>();
   const tally = (key: string, how: Resolution) => {
     if (seenFrames.has(key)) return;
     seenFrames.add(key);
-    frames[how]++;
+    frames[how === 'perf-map' ? 'perf_map' : how === 'file-offset' ? 'file_offset' : how]++;
   };
   const named: { frames: string[]; count: number }[] = [];
   let total = snap.countsFull;
