@@ -211,6 +211,33 @@ kernelTest(test, 'JIT frames: node --perf-basic-prof, a JS function named from /
   assert.ok(jit.reduce((s, l) => s + l.count, 0) >= 15_000, `${jit.reduce((s, l) => s + l.count, 0)} syscalls under hotLoop`);
 }, () => bpfUnavailableReason() ?? (existsSync('/tmp') ? null : 'no /tmp'));
 
+const compat32Bin = join(scratchDir(), 'stacks-compat32');
+/** Builds the 32-bit fixture once; why not, when it cannot be built here. */
+function needCompat32(): string | null {
+  const why = needGcc();
+  if (why) return why;
+  if (process.arch !== 'x64') return 'the 32-bit fixture is x86 code';
+  const cc = spawnSync('gcc', ['-m32', '-O1', '-nostdlib', '-static', '-fno-pie', '-no-pie', '-o', compat32Bin, join(ROOT, 'test/fixtures/compat32.c')]);
+  return cc.status === 0 ? null : 'gcc -m32 cannot build (apt-get install gcc-multilib)';
+}
+
+kernelTest(test, 'a 32-bit process: its syscalls under their ia32 names, as counted (its frames are unknown: ELF32 is not read)', () => {
+  const bin = compat32Bin;
+  const out = join(scratchDir(), 'compat32.jsonl');
+  const r = runCli(['-q', '--stacks', join(scratchDir(), 'compat32.folded'), '--out', out, 'run', '--', bin], { timeout: 60_000 });
+  assert.is(r.code, 0, r.stderr);
+  const ebpf = readRecords(out).at(-1)!.ebpf;
+  const bySyscall = new Map<string, number>();
+  for (const f of ebpf.stacks.folded as FoldedStack[]) {
+    const name = f.stack.split(';').at(-1)!;
+    bySyscall.set(name, (bySyscall.get(name) ?? 0) + f.count);
+  }
+  const { execve, ...counted } = ebpf.syscalls.by_syscall;
+  assert.is(execve, 1);
+  assert.equal(Object.fromEntries(bySyscall), counted);
+  assert.is(bySyscall.get('ia32:getpid'), 5);
+}, needCompat32);
+
 kernelTest(test, 'no dp_stacks program is left loaded after the runs', async () => {
   assert.is(await stackProgramsLoaded(), 0);
 });
