@@ -20,6 +20,8 @@ export class StackCollector {
   readonly symbolizer: Symbolizer;
   /** Processes whose mappings have been read, or that were gone when we looked (once each). */
   private readonly observed = new Set<number>();
+  /** Processes found gone: their last mappings stand (a later process with the pid is not them). */
+  private readonly gone = new Set<number>();
   private last: StackSnapshot | undefined;
 
   constructor(
@@ -52,8 +54,9 @@ export class StackCollector {
       if (e.user?.some((f) => 'ip' in f)) withIps.add(e.tgid);
     }
     for (const pid of pids) {
-      if (this.observed.has(pid) && !withIps.has(pid)) continue;
-      this.symbolizer.observe(pid); // false: gone already (its build-id frames do not need it)
+      if (this.gone.has(pid) || (this.observed.has(pid) && !withIps.has(pid))) continue;
+      // Gone already: its build-id frames do not need its maps.
+      if (!this.symbolizer.observe(pid)) this.gone.add(pid);
       this.observed.add(pid);
       if (withIps.has(pid)) this.symbolizer.readPerfMap(pid);
     }

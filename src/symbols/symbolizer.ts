@@ -3,6 +3,7 @@
 // libraries alike, via their program headers) or a bare address (resolved through the process's JIT
 // map, then through its recorded /proc/PID/maps). What cannot be named is "[file+0xOFFSET]" or
 // "[unknown]", never the nearest name.
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ElfError, ElfFile, SymbolIndex, SHT } from '../elf/index.js';
 import { BuildIdLocator, padBuildId } from './build-ids.js';
@@ -62,6 +63,7 @@ export class Symbolizer {
   private readonly byBuildId = new Map<string, BuildIdFile | null>();
   private readonly maps = new Map<number, Mapping[]>();
   private readonly perfMaps = new Map<number, PerfMap | null>();
+  private readonly perfMapStamps = new Map<number, string>();
   private readonly cache = new Map<string, NamedFrame>();
   private kernelSyms: KernelSymbols | undefined;
 
@@ -90,10 +92,25 @@ export class Symbolizer {
     return this.maps.has(pid);
   }
 
-  /** Reads (again) a process's perf map while it may still be changing; kept when the file is gone later. */
+  /**
+   * Reads (again) a process's perf map while it may still be changing, when its size or time changed
+   * since the last read; the last one read is kept when the file is gone later.
+   */
   readPerfMap(pid: number): void {
+    const path = `${this.opts.perfMapDir ?? '/tmp'}/perf-${pid}.map`;
+    let stamp: string;
+    try {
+      const st = statSync(path);
+      stamp = `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return;
+    }
+    if (this.perfMapStamps.get(pid) === stamp) return;
     const map = PerfMap.read(pid, this.opts.perfMapsSince ?? 0, this.opts.perfMapDir);
-    if (map) this.perfMaps.set(pid, map);
+    if (map) {
+      this.perfMaps.set(pid, map);
+      this.perfMapStamps.set(pid, stamp);
+    }
   }
 
   /**
