@@ -412,6 +412,9 @@ export class ProcessTreeMonitor {
       : this.unseenRecord(e);
     updateRecordFigures(record, e, this.pageKb, base);
     if (m) {
+      // It exec'd after we last read it (seen between fork and exec, with its parent's command line):
+      // the kernel's name is the program it ran.
+      if (e.comm && e.comm !== m.comm.slice(0, 15)) record.command = e.comm;
       record.peak_mem_rss_kb = Math.max(record.peak_mem_rss_kb, m.peakRssPages * this.pageKb);
       this.drop(m);
     } else {
