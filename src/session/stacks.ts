@@ -62,13 +62,18 @@ export class StackCollector {
     }
   }
 
-  /** The summary block: every stack named and folded, with the losses. */
+  /**
+   * The summary block: every stack named and folded, with the losses. The stacks of the last sample,
+   * as the summary's counts are (read anew only when no sample was taken).
+   */
   finish(): EbpfStacks | undefined {
-    let snap: StackSnapshot | undefined;
-    try {
-      snap = this.tracer.readStacks();
-    } catch {
-      snap = this.last;
+    let snap = this.last;
+    if (!snap) {
+      try {
+        snap = this.tracer.readStacks();
+      } catch {
+        return undefined;
+      }
     }
     if (!snap) return undefined;
     return foldStacks(snap, this.symbolizer, this.every);
