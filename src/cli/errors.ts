@@ -1,5 +1,5 @@
 // Expected failures carry their exit code and a one-line message; main prints them without a stack.
-import { EbpfRequiredError, MonitoringFailedError, SpawnError, TargetError } from '../session/errors.js';
+import { EbpfRequiredError, MonitoringFailedError, SpawnError, SyscallFilterError, TargetError } from '../session/errors.js';
 
 /** Exit codes of denet-pure itself (for `run`, the child's own code is passed through otherwise). */
 export const EXIT = {
@@ -55,6 +55,7 @@ export function toUserError(err: unknown): UserError {
   if (err instanceof SpawnError) {
     return { line: err.message, exitCode: err.code === 'ENOENT' ? EXIT.NOT_FOUND : EXIT.NOT_EXECUTABLE };
   }
+  if (err instanceof SyscallFilterError) return { line: err.message, exitCode: EXIT.USAGE };
   if (err instanceof TargetError) {
     return { line: err.message, exitCode: err.why === 'self' ? EXIT.USAGE : EXIT.NO_PROCESS };
   }

@@ -9,7 +9,7 @@ import {
   adaptiveIntervalMs, collectEnv, ProcessTreeMonitor, SummaryAccumulator,
   type MetadataRecord, type MonitorRecord, type SampleRecord, type SummaryRecord, type TreeRecord,
 } from '../monitor/index.js';
-import { EbpfSampler, openEbpf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
+import { EbpfSampler, filterOf, openEbpf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
 import { MonitoringFailedError, SpawnError, firstLine } from './errors.js';
 import { startWatchdog } from './watchdog.js';
 import { Stopper, type StopReason } from './stopper.js';
@@ -304,7 +304,7 @@ export class Session {
     });
     const acc = new SummaryAccumulator();
     const warn = (m: string) => this.observer.warn?.(m);
-    const sampler = tracer ? new EbpfSampler(tracer, t0, warn) : undefined;
+    const sampler = tracer ? new EbpfSampler(tracer, t0, warn, opts.ebpf ? filterOf(opts.ebpf) : undefined) : undefined;
     const reaper = target.adopts ? await import('../loader/process.js') : undefined;
     const keep = new Set([target.pid, ...target.exclude]);
     let rootDone = false;
@@ -333,6 +333,7 @@ export class Session {
       }
       for (const p of monitor.takeProcessRecords()) {
         acc.addProcess(p);
+        sampler?.noteProcess(p);
         emit(p);
       }
       return rec;
@@ -368,6 +369,7 @@ export class Session {
     try {
       for (const p of monitor.takeProcessRecords()) {
         acc.addProcess(p);
+        sampler?.noteProcess(p);
         emit(p);
       }
     } catch (err) {

@@ -19,6 +19,7 @@ import { MapType } from '../asm/opcodes.js';
 import type { MapSpec } from '../asm/spec.js';
 import { BPF_ANY, BPF_F_MMAPABLE, BPF_NOEXIST, DEFAULT_SLOTS, EEXIST, ROW, Stat, type MapSizes } from './maps.js';
 import { bumpStat, increment, lookup, uniqueLabel, updateElem } from './blocks.js';
+import { DEFAULT_MAX_DETAILS } from './limits.js';
 
 /** What the programs do beyond counting calls per (process, syscall). */
 export interface TracerFeatures {
@@ -52,7 +53,7 @@ export const Cell = { TGID: 0, NR: 4, ERRORS: 8, TOTAL_NS: 16, MAX_NS: 24, HIST:
 export const ThreadValue = { TGID: 0, COMM: 8, SIZE: 24 } as const;
 
 /** Default bound of the detail tables: (process, syscall) pairs with a cell (256 B each: 4 MiB), and errno counters. */
-export const DEFAULT_DETAILS = 16384;
+export const DEFAULT_DETAILS = DEFAULT_MAX_DETAILS;
 
 export interface DetailSizes extends MapSizes {
   /** Cells, i.e. (process, syscall) pairs whose errors and time are recorded; also bounds `errnos`. */
