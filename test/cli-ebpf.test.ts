@@ -99,7 +99,7 @@ kernelTest(On, '--ebpf-attach tracefs is honoured and recorded', () => {
   const r = cli(['--ebpf-attach', 'tracefs', '--out', out, '-q', 'run', '--', ...WORK]);
   assert.is(r.code, 0, r.stderr);
   const recs = records(out);
-  assert.equal(recs[0]!.capabilities.ebpf, { available: true, mode: 'tracefs' });
+  assert.equal(recs[0]!.capabilities.ebpf, { available: true, mode: 'tracefs', detail: true });
   assert.ok(recs.at(-1)!.ebpf.syscalls.total > 0);
 });
 

@@ -68,8 +68,9 @@ export function parseStraceFf(prefix: string): Map<number, { tgid: number; calls
       const m = /^([a-z_0-9]+)\(/.exec(line);
       if (!m) continue;
       calls.set(m[1]!, (calls.get(m[1]!) ?? 0) + 1);
-      if (/\) = -1 E[A-Z0-9_]+ /.test(line) || / = \? E[A-Z]/.test(line)) errors++;
-      const child = /^(clone3?|fork|vfork)\(.*\) = (\d+)$/.exec(line);
+      // strace pads the result to a column: "read(987, ..., 1)       = -1 EBADF (Bad file descriptor)".
+      if (/\)\s+= (-1|\?) E[A-Z0-9_]+ /.test(line)) errors++;
+      const child = /^(clone3?|fork|vfork)\(.*\)\s+= (\d+)$/.exec(line);
       if (child) parent.set(Number(child[2]), { of: tid, thread: /CLONE_THREAD/.test(line) });
     }
     out.set(tid, { tgid: 0, calls, errors });
