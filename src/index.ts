@@ -1,6 +1,7 @@
 // The public, typed API of denet-pure. The CLI (src/cli) is a thin layer over these.
 // The monitor, syscall and tracer layers are flat; the lower layers are namespaced because their
-// vocabularies are large and overlap (e.g. parseCpuList in both loader and monitor).
+// vocabularies are large and overlap (e.g. parseCpuList in both loader and monitor). `policy` holds
+// diff and the seccomp allow-lists; `asm.cbpf` the classic-BPF assembler.
 export * from './monitor/index.js';
 export * from './syscalls/index.js';
 export * from './tracer/index.js';
@@ -9,3 +10,8 @@ export * as asm from './asm/index.js';
 export * as loader from './loader/index.js';
 export * as vm from './vm/index.js';
 export * as verifier from './verify/static/index.js';
+export * as elf from './elf/index.js';
+export * as btf from './btf/index.js';
+export * as object from './object/index.js';
+export * as policy from './policy/index.js';
+export * as report from './report/index.js';

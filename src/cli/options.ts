@@ -22,6 +22,7 @@ export const GLOBAL_OPTIONS = {
   'stop-with-command': { type: 'boolean' },
   out: { type: 'string', short: 'o' },
   stats: { type: 'string' },
+  report: { type: 'string' },
   interval: { type: 'string', short: 'i' },
   'max-interval': { type: 'string', short: 'm' },
   duration: { type: 'string', short: 'd' },
@@ -56,6 +57,8 @@ export interface GlobalOptions {
   json: boolean;
   out?: string;
   stats?: string;
+  /** run/attach: write the HTML report of the run to this file at the end. */
+  report?: string;
   intervalMs: number;
   maxIntervalMs: number;
   /** Seconds; 0 = until the process exits. */
@@ -191,8 +194,8 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
   for (const k of ['max-processes', 'max-counts', 'max-details'] as const) {
     if (str(k) !== undefined && !ebpf) throw new UsageError(`--${k} sizes a kernel table of the eBPF counting: give --enable-ebpf too`);
   }
-  for (const k of ['out', 'stats'] as const) {
-    if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} run.jsonl`);
+  for (const k of ['out', 'stats', 'report'] as const) {
+    if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} ${k === 'report' ? 'report.html' : 'run.jsonl'}`);
   }
   return {
     // Asking for eBPF in any way turns it on.
@@ -210,6 +213,7 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     json: flag('json'),
     out: str('out'),
     stats: str('stats'),
+    report: str('report'),
     intervalMs,
     maxIntervalMs,
     durationSec,

@@ -175,6 +175,8 @@ export interface MetadataRecord {
   /** When monitoring started, ms since the Unix epoch. */
   t0_ms: number;
   version: string;
+  /** The machine's architecture as `uname -m` prints it (x86_64, aarch64): the table that names the syscalls. */
+  arch?: string;
   capabilities: { ebpf: EbpfCapability };
 }
 

@@ -17,7 +17,8 @@ import {
 import type { Instruction, Label } from '../asm/index.js';
 import { MapType } from '../asm/opcodes.js';
 import type { MapSpec } from '../asm/spec.js';
-import { BPF_ANY, BPF_F_MMAPABLE, BPF_NOEXIST, DEFAULT_SLOTS, EEXIST, ROW, Stat, type MapSizes } from './maps.js';
+import { BPF_F_MMAPABLE } from '../asm/abi.js';
+import { BPF_ANY, BPF_NOEXIST, DEFAULT_SLOTS, EEXIST, ROW, Stat, type MapSizes } from './maps.js';
 import { bumpStat, increment, lookup, uniqueLabel, updateElem } from './blocks.js';
 import { DEFAULT_MAX_DETAILS } from './limits.js';
 
@@ -241,19 +242,17 @@ export function renameThread(tidOff: number): (Instruction | Label)[] {
   ];
 }
 
-/** sys_enter, --trace: jumps to `out` unless trace_set marks r8 (the number; +512 if r2 != 0, compat). Clobbers r0-r5. */
-export function filterCheck(out: string, compatInR2: boolean): (Instruction | Label)[] {
-  const idx = uniqueLabel('flt_idx');
-  // Numbers past a row's half (ARM's private calls) are never selected.
-  const items: (Instruction | Label)[] = [jge.imm(R8, ROW / 2, out), mov64.reg(R1, R8)];
-  if (compatInR2) items.push(jeq.imm(R2, 0, idx), add64.imm(R1, ROW / 2));
-  items.push(
-    label(idx),
+/** sys_enter, --trace: jumps to `out` unless trace_set marks r8 (the number) + r2 (512 for compat, else 0). Clobbers r0-r5. */
+export function filterCheck(out: string): (Instruction | Label)[] {
+  return [
+    // Numbers past a row's half (ARM's private calls) are never selected.
+    jge.imm(R8, ROW / 2, out),
+    mov64.reg(R1, R8),
+    add64.reg(R1, R2),
     stx.w(R10, -4, R1),
     ...lookup('trace_set', -4),
     jeq.imm(R0, 0, out),
     ldx.w(R1, R0, 0),
     jeq.imm(R1, 0, out),
-  );
-  return items;
+  ];
 }

@@ -1,6 +1,6 @@
 // Reads what detail mode and per-thread mode record (detail.ts) into the snapshot's maps.
 import type { BpfMap } from '../loader/index.js';
-import { errnoName } from '../syscalls/index.js';
+import { errnoName } from '../asm/abi.js';
 import { Cell, HIST_BUCKETS, ThreadValue } from './detail.js';
 import type { SyscallTiming, ThreadCounts } from './types.js';
 

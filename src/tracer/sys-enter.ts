@@ -13,6 +13,15 @@ import { COUNT_ONLY, S_ID, S_NR, S_ROW, countThread, filterCheck, recordEntry, t
 /** r2 = reg & mask: a field of the state word. */
 const bits = (reg: number, mask: number): Instruction[] => [mov64.reg(R2, reg), and64.imm(R2, mask)];
 
+/**
+ * r2 = `value` if the state word in r9 has COMPAT, else 0 (a power of two): the compat bit moved
+ * where the row index (ROW_COMPAT) or the stored number (COMPAT_BIT) wants it, without a branch.
+ */
+function compatAs(value: number): Instruction[] {
+  const shift = Math.log2(value) - Math.log2(COMPAT);
+  return [...bits(R9, COMPAT), ...(shift > 0 ? [lsh64.imm(R2, shift)] : shift < 0 ? [rsh64.imm(R2, -shift)] : [])];
+}
+
 /** How the syscall entry program finds the syscall number and the ABI of the task. */
 export interface SysEnterLayout {
   /** Program type: raw tracepoint (ctx = u64 args) or tracefs tracepoint (ctx = the trace record). */
@@ -194,7 +203,7 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[], f: Trac
     label('tag'),
     mov64.reg(R9, R1),
   );
-  if (f.filter) items.push(...(c ? bits(R9, COMPAT) : []), ...filterCheck('out', c !== undefined));
+  if (f.filter) items.push(...(c ? compatAs(ROW_COMPAT) : [mov64.imm(R2, 0)]), ...filterCheck('out'));
   items.push(
     mov64.reg(R3, R9),
     rsh64.imm(R3, SLOT_SHIFT),
@@ -205,13 +214,7 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[], f: Trac
     lsh64.imm(R3, 10), // * ROW
     add64.reg(R3, R8),
   );
-  if (c) {
-    items.push(
-      ...bits(R9, COMPAT),
-      jeq.imm(R2, 0, 'row'),
-      add64.imm(R3, ROW_COMPAT),
-    );
-  }
+  if (c) items.push(...compatAs(ROW_COMPAT), add64.reg(R3, R2));
   items.push(label('row'));
   if (extra) items.push(mov64.reg(R1, R3), add64.imm(R1, 1), stx.w(R10, S_ROW, R1));
   // failed-only: sys_exit counts the call if it fails; here it is only recorded.
@@ -219,15 +222,8 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[], f: Trac
   else items.push(stx.w(R10, -4, R3), ...lookup('rows', -4), jeq.imm(R0, 0, 'hash'), ...increment(), ja(counted));
   items.push(label('hash'));
   if (extra) items.push(st.w(R10, S_ROW, 0));
-  if (c) {
-    items.push(
-      ...bits(R9, COMPAT),
-      jeq.imm(R2, 0, 'key'),
-      mov32.imm(R1, COMPAT_BIT),
-      // or into the low word of the number (r8 <= 0x7fffffff, so add == or)
-      add64.reg(R8, R1),
-    );
-  }
+  // The stored number of a compat syscall has COMPAT_BIT (r8 <= 0x7fffffff, so or == add).
+  if (c) items.push(...compatAs(COMPAT_BIT), or64.reg(R8, R2));
   items.push(label('key'));
   if (f.failedOnly) items.push(ja(counted));
   else items.push(
@@ -272,10 +268,7 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[], f: Trac
  */
 function afterCount(f: TracerFeatures, compat: boolean): (Instruction | Label)[] {
   const items: (Instruction | Label)[] = [label('counted')];
-  if (compat) {
-    const plain = uniqueLabel('nr_plain');
-    items.push(...bits(R9, COMPAT), jeq.imm(R2, 0, plain), mov32.imm(R1, COMPAT_BIT), or64.reg(R8, R1), label(plain));
-  }
+  if (compat) items.push(...compatAs(COMPAT_BIT), or64.reg(R8, R2));
   items.push(stx.w(R10, S_NR, R8));
   if (f.perThread && !f.failedOnly) items.push(...countThread());
   if (f.detail) items.push(...recordEntry());

@@ -5,7 +5,7 @@ import {
 } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
-import { MAX_ERRNO } from '../syscalls/index.js';
+import { MAX_ERRNO } from '../asm/abi.js';
 import { BPF_NOEXIST, EEXIST, Stat } from './maps.js';
 import { bumpStat, increment, lookup, returnZero, tracepointProgram, uniqueLabel, updateElem } from './blocks.js';
 import {

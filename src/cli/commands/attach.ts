@@ -2,18 +2,18 @@
 // interrupted. The process is never signalled: it is not ours.
 import { constants as osConstants } from 'node:os';
 import { EXIT, UsageError } from '../errors.js';
-import { printHelp } from '../help.js';
 import { CliOutputs, sessionOptions } from '../monitoring.js';
 import { parseMonitorArgs } from '../options.js';
 import { describeProcess, parsePid } from '../resolve.js';
 import { Session } from '../../session/index.js';
+import { withRunReport } from '../run-report.js';
 import type { Command, CommandContext } from './types.js';
 
 const STOPPING: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 async function run(ctx: CommandContext): Promise<number> {
   const { opts, words } = parseMonitorArgs(ctx.globalValues, ctx.args);
-  if (opts.help) return printHelp(), EXIT.OK;
+  if (opts.help) return ctx.printHelp(), EXIT.OK;
   if (words.length > 1) throw new UsageError(`attach takes one PID, got ${words.length} arguments; to start a command use: denet-pure run -- ${words.join(' ')}`);
   if (opts.killOnDuration) throw new UsageError('--kill-on-duration applies to run only; attach never signals the process');
   if (opts.stopWithCommand) throw new UsageError('--stop-with-command applies to run only; attach ends when the process and its descendants have exited');
@@ -39,4 +39,5 @@ async function run(ctx: CommandContext): Promise<number> {
   return caught ? 128 + (osConstants.signals[caught] ?? 0) : EXIT.OK;
 }
 
-export const command: Command = { run };
+// The process is not ours: its exit status is not known, and the report says so.
+export const command: Command = { run: (ctx) => withRunReport(ctx, run, () => undefined) };
