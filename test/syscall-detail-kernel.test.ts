@@ -3,9 +3,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyscallTracer } from '../src/tracer/index.js';
+import { INFLIGHT_BITS } from '../src/tracer/detail.js';
 import type { SyscallSnapshot } from '../src/tracer/index.js';
 import { bpfUnavailableReason, kernelTest } from './_lib/privilege.js';
 import { compileFixture, exited, hasCommand, parseStraceFf, parseStraceTable, scratchDir } from './_lib/workloads.js';
@@ -221,6 +222,102 @@ kernelTest(test, 'a syscall in flight when monitoring ends is counted and unfini
   const summary = readRecords(file).at(-1)!;
   const row = summary.ebpf.syscalls.table.find((x: Rec) => x.name === 'clock_nanosleep');
   assert.equal([row.calls, row.unfinished, row.total_us, row.hist_log2_us], [1, 1, 0, []]);
+}, () => bpfUnavailableReason());
+
+kernelTest(test, 'hundreds of threads in a syscall at once: every return paired (entries that share a slot overflow, none lost)', async () => {
+  const bin = compileFixture('many-threads');
+  const threads = 400, ms = 200;
+  const tracer = SyscallTracer.open({ perThread: true });
+  let snap: SyscallSnapshot;
+  try {
+    const child = tracer.spawnTracked(() => spawn(bin, [String(threads), String(ms)], { stdio: 'ignore' }));
+    assert.is(await exited(child), 0);
+    snap = tracer.read();
+  } finally {
+    tracer.close();
+  }
+  const t = snap.timing!.get('clock_nanosleep')!;
+  assert.is(snap.bySyscall.get('clock_nanosleep'), threads);
+  assert.is(t.hist.reduce((a, b) => a + b, 0), threads, 'every return paired with its entry');
+  assert.ok(t.totalNs >= threads * ms * 1e6 && t.maxNs < 60e9, `${t.totalNs} ns in all`);
+  assert.is(snap.losses.returnsUntimed, 0);
+  // Each thread: clone3 in the parent, then its own calls; exit never returns.
+  assert.is(snap.bySyscall.get('exit'), threads);
+  // Thread ids handed out one after the other spread over the whole table (what the multiplicative
+  // hash is for), so these rarely share an entry; the next test makes two that do.
+}, () => bpfUnavailableReason() ?? (hasCommand('gcc') ? null : 'gcc is not installed'));
+
+const slotOf = (tid: number) => (Math.imul(tid, 0x9e3779b1 | 0) >>> 0) >>> (32 - INFLIGHT_BITS);
+
+/** Two free thread ids above the ones in use that share an in-flight entry. */
+function collidingFreeTids(): [number, number] {
+  const max = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+  const seen = new Map<number, number>();
+  // Neighbouring ids never share an entry: look over the whole range, from a random start.
+  const start = 300 + Math.floor(Math.random() * (max - 300));
+  for (let i = 0; i < max - 300; i++) {
+    const tid = 300 + ((start - 300 + i) % (max - 300));
+    if (existsSync(`/proc/${tid}`)) continue;
+    const other = seen.get(slotOf(tid));
+    if (other !== undefined) return [other, tid];
+    seen.set(slotOf(tid), tid);
+  }
+  throw new Error('no two free thread ids share an entry');
+}
+
+kernelTest(test, 'two threads sharing an in-flight entry while both are in a syscall: both returns paired (the overflow hash, in the kernel)', async () => {
+  const bin = compileFixture('collide');
+  const ms = 150;
+  const tracer = SyscallTracer.open({ perThread: true });
+  try {
+    // Another process may take a chosen id first (the machine is busy): try again with others.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const [a, b] = collidingFreeTids();
+      const child = tracer.spawnTracked(() => spawn(bin, [String(a), String(b), String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+      let out = '';
+      child.stdout!.on('data', (d) => { out += d; });
+      assert.is(await exited(child), 0);
+      const got = out.trim().split(' ').map(Number);
+      if (got[0] !== a || got[1] !== b) continue;
+      const snap = tracer.read();
+      const t = snap.timing!.get('clock_nanosleep')!;
+      assert.is(snap.byThread!.get(a)!.bySyscall.get('clock_nanosleep'), 1);
+      assert.is(snap.byThread!.get(b)!.bySyscall.get('clock_nanosleep'), 1);
+      assert.is(t.hist.reduce((x, y) => x + y, 0), 2, 'both returns paired');
+      assert.ok(t.totalNs >= 2 * ms * 1e6 && t.maxNs < 30e9, `${t.totalNs} ns`);
+      assert.is(snap.losses.returnsUntimed, 0);
+      return;
+    }
+    throw new Error('could not get two colliding thread ids in 8 attempts');
+  } finally {
+    tracer.close();
+  }
+}, () => bpfUnavailableReason() ?? (hasCommand('gcc') ? null : 'gcc is not installed')
+  ?? (canChoosePids() ? null : 'choosing thread ids needs write access to /proc/sys/kernel/ns_last_pid (root)'));
+
+function canChoosePids(): boolean {
+  try {
+    accessSync('/proc/sys/kernel/ns_last_pid', constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+kernelTest(test, 'every combination of --count-only, --per-thread, --trace and --failed-only loads in both modes', () => {
+  for (const mode of ['raw', 'tracefs'] as const) {
+    for (const detail of [false, true]) for (const perThread of [false, true]) for (const filtered of [false, true]) {
+      for (const failedOnly of detail ? [false, true] : [false]) {
+        const opts = { detail, perThread, failedOnly, trace: filtered ? ['openat'] : undefined };
+        const tracer = SyscallTracer.load(mode, opts);
+        try {
+          assert.is(tracer.loadedSizes().programs, (mode === 'raw' ? 4 : 3) + (detail ? 1 : 0), `${mode} ${JSON.stringify(opts)}`);
+        } finally {
+          tracer.close();
+        }
+      }
+    }
+  }
 }, () => bpfUnavailableReason());
 
 test.run();

@@ -6,6 +6,8 @@ import { TracerSimulator, type SimCell } from '../src/tracer/simulate.js';
 import { CHECK_ABI, COUNT_ONLY, State, Stat, type TracerFeatures } from '../src/tracer/programs.js';
 import { INFLIGHT_BITS } from '../src/tracer/detail.js';
 import { COMPAT_BIT } from '../src/syscalls/index.js';
+import { tracerPrograms } from '../src/tracer/engine.js';
+import { verifyProgram } from '../src/verify/static/index.js';
 import { I386, NR, RAW, TRACEFS } from './_lib/tracer-layouts.js';
 
 const test = suite('tracer sys_exit in WASM');
@@ -204,6 +206,23 @@ test('raw: a 32-bit task\'s returns go to its compat syscall\'s cell', () => {
   sim.syscall(900, 900, I386.getpid, 900, US, { compat: true });
   sim.syscall(900, 900, I386.getpid, 900, 2 * US, { compat: true });
   assert.equal(sim.cells().map((c) => [c.nr >>> 0, c.totalNs]), [[(COMPAT_BIT | I386.getpid) >>> 0, 3 * US]]);
+});
+
+/** Every combination of the features the options can ask for (failed-only implies detail). */
+const COMBINATIONS: TracerFeatures[] = [];
+for (const detail of [false, true]) for (const perThread of [false, true]) for (const filter of [false, true]) {
+  for (const failedOnly of detail ? [false, true] : [false]) COMBINATIONS.push({ detail, perThread, filter, failedOnly });
+}
+
+test('every combination of features, in both layouts, passes the static verifier', () => {
+  for (const layout of [RAW, TRACEFS]) {
+    for (const f of COMBINATIONS) {
+      for (const spec of tracerPrograms(layout, SIZES, f)) {
+        const r = verifyProgram(spec);
+        assert.ok(r.ok, `${layout.mode} ${JSON.stringify(f)} ${spec.name}: ${r.errors.map((e) => e.message).join('; ')}`);
+      }
+    }
+  }
 });
 
 test.run();
