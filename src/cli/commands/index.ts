@@ -20,7 +20,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'vm', summary: 'run a BPF program (hex or assembly on stdin, or from a .o) in the WebAssembly engine', usage: ['vm [MEMHEX | --mem-file FILE] [--asm | --elf FILE.o [--section NAME]] [--steps N] [--isa ISA] [< PROGRAM]'], load: () => import('./vm.js') },
   { name: 'disasm', summary: 'print BPF bytecode (a clang-built .o, or hex on stdin) in the kernel verifier\'s syntax; --cbpf for classic BPF (seccomp filters)', usage: ['disasm [--section NAME] [--raw] FILE.o | disasm - < prog.hex', 'disasm --cbpf FILE | -          (classic BPF: a seccomp filter)'], load: () => import('./disasm.js') },
   { name: 'verify', summary: 'check the programs of a BPF object (FILE.o) with the static verifier; --kernel compares', usage: ['verify FILE.o|- [--section NAME] [--type TYPE] [--json] [--kernel]'], load: () => import('./verify.js') },
-  { name: 'prog', summary: "inspect BPF programs: 'prog dump' prints the tracer's programs", usage: ['prog dump [--mode raw|tracefs] [--json]'], load: () => import('./prog.js') },
+  { name: 'prog', summary: "inspect BPF programs: 'prog dump' prints the tracer's programs", usage: ['prog dump [--mode raw|tracefs] [--json] [--count-only] [--per-thread] [--failed-only] [--filtered]'], load: () => import('./prog.js') },
   { name: 'diag', summary: 'check whether eBPF counting can work here, and say what to fix', usage: ['diag [--json] [--debug]'], load: () => import('./diag.js') },
 ];
 
