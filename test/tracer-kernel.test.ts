@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SyscallTracer } from '../src/tracer/index.js';
+import { ACTIVITY_GROUPS, SyscallTracer } from '../src/tracer/index.js';
 import { bpfUnavailableReason, kernelTest } from './_lib/privilege.js';
 import { CLI, ROOT, compileFixture, countDiff, exited, hasCommand, parseStraceSummary, scratchDir } from './_lib/workloads.js';
 
@@ -166,7 +166,10 @@ kernelTest(test, 'close() detaches everything: bpftool no longer lists our progr
   const tracer = SyscallTracer.open();
   const ours = tracer.programIds();
   // dp_exec exists where the task's ABI can be read (raw mode on x86_64/arm64); dp_sys_exit in detail mode (the default)
-  const expected = ['dp_exit', 'dp_fork', 'dp_sys_enter', 'dp_sys_exit', ...(tracer.mode === 'raw' ? ['dp_exec'] : [])].sort();
+  const groups = tracer.activityGroups();
+  // and the scheduler and socket programs where they can run
+  const optional = (['sched', 'net'] as const).flatMap((g) => (groups[g].available ? ACTIVITY_GROUPS[g] : []));
+  const expected = ['dp_exit', 'dp_fork', 'dp_sys_enter', 'dp_sys_exit', ...(tracer.mode === 'raw' ? ['dp_exec'] : []), ...optional].sort();
   assert.equal(ours.map((p) => p.name).sort(), expected);
   const listed = progIds();
   for (const p of ours) assert.ok(listed.has(p.id), `bpftool lists ${p.name} (id ${p.id}) while open`);

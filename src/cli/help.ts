@@ -30,14 +30,15 @@ Examples:
 
 Options (before the subcommand, or between run/attach and the command):
   --enable-ebpf           count syscalls in the kernel (needs root or CAP_BPF+CAP_PERFMON); if that
-                          cannot work, warn once and continue without syscall counts
+                          cannot work, warn once and continue without syscall counts. Also measures
+                          the tree's off-CPU and run-queue time and its own socket bytes (see below)
   --require-ebpf          like --enable-ebpf, but fail (exit ${EXIT.EBPF_REQUIRED}) instead of continuing without it;
                           nothing is started
   --ebpf-attach MODE      auto (default), raw or tracefs: how the counting programs attach
                           (implies --enable-ebpf)
   --max-processes N       eBPF: processes the kernel tables hold at once (default 16384, 64 to
-                          4194304; about 280 bytes of kernel memory each). Forks beyond it are not
-                          tracked: the summary says how many
+                          4194304; about 700 bytes of kernel memory each, 280 without the off-CPU
+                          and socket programs). Forks beyond it are not tracked: the summary says how many
   --max-counts N          eBPF: (process, syscall) pairs beyond the first 256 processes' own rows
                           (default 65536, 1024 to 16777216; about 80 bytes each)
   --count-only            eBPF: count calls only, with the one program at syscall entry (the lowest
@@ -51,6 +52,10 @@ Options (before the subcommand, or between run/attach and the command):
   --max-details N         eBPF: (process, syscall) pairs whose errors and time are kept (default
                           16384, 256 to 4194304; about 400 bytes each)
                           --count-only, --per-thread, --trace and --failed-only imply --enable-ebpf
+  --no-off-cpu            eBPF: leave out the scheduler programs (off_cpu_secs, io_wait_secs,
+                          runq_wait_secs). They run at every context switch of the machine: about
+                          0.1 µs for a task outside the tree, 0.3 µs inside it (docs/tracer.md)
+  --no-net                eBPF: leave out the socket programs (the tree's own net_tx_bytes/net_rx_bytes)
   -j, --json              write records as JSON Lines to stdout. The command's own output goes to the
                           same stdout; use --out for a clean file
   -o, --out FILE          write records as JSON Lines to FILE (created or truncated once the command
@@ -90,8 +95,13 @@ Records (one JSON object per line, each with "kind"):
   With eBPF, each sample carries ebpf.syscalls (cumulative totals, categories, top syscalls,
   analysis, and the last interval in ebpf.syscalls.window, with its errors and time_us) and
   ebpf.losses; the summary adds by_syscall, the table of calls, errors, errnos and times per
-  syscall (syscalls.table), by_process, and by_thread with --per-thread. Totals count every process once, exited ones with their final figures
-  (docs/metrics.md).
+  syscall (syscalls.table), by_process, and by_thread with --per-thread. Totals count every process
+  once, exited ones with their final figures (docs/metrics.md). With eBPF, every process and the
+  aggregate also carry off_cpu_secs (blocked),
+  io_wait_secs (of which waiting for the disk), runq_wait_secs (runnable, waiting for a CPU), per
+  thread in 'threads', and net_tx_bytes/net_rx_bytes (the tree's own IP sockets; by class in 'net':
+  tcp, udp, other_ip, unix, other); without eBPF only netns_* (the whole network namespace).
+  Every sample has psi (cpu, memory, io pressure: the command's cgroup v2, else the system's).
 
 Signals:
   run      SIGINT/SIGTERM/SIGHUP are passed to the command; monitoring goes on until it and its

@@ -18,6 +18,7 @@ export function sessionOptions(opts: GlobalOptions): SessionOptions {
     writeEnv: opts.writeEnv,
     ebpf: opts.enableEbpf ? {
       attach: opts.ebpfAttach, required: opts.requireEbpf, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts,
+      sched: !opts.noOffCpu, net: !opts.noNet,
       maxDetails: opts.maxDetails, detail: !opts.countOnly, perThread: opts.perThread, trace: opts.trace, failedOnly: opts.failedOnly,
     } : undefined,
   };
@@ -80,6 +81,13 @@ export class CliOutputs implements SessionObserver {
     }
     if ((l.thread_syscalls_uncounted ?? 0) > 0) {
       this.term.warn(`eBPF: ${n(l.thread_syscalls_uncounted!)} syscalls were not counted per thread (the thread tables were full; raise --max-counts or --max-processes)`);
+    }
+    const lost = (l.scheduler_events_uncounted ?? 0) + (l.thread_times_lost ?? 0);
+    if (lost > 0) {
+      this.term.warn(`eBPF: off-CPU time is short: ${n(l.scheduler_events_uncounted ?? 0)} scheduler events and ${n(l.thread_times_lost ?? 0)} exited threads were not counted (a kernel table was full; raise --max-processes)`);
+    }
+    if ((l.socket_bytes_uncounted ?? 0) > 0) {
+      this.term.warn(`eBPF: ${n(l.socket_bytes_uncounted!)} socket bytes were not counted (the process table was full; raise --max-processes)`);
     }
     if (l.exits_unrecorded > 0) {
       this.term.warn(`eBPF: the final figures of ${n(l.exits_unrecorded)} exited processes were not recorded (the exit table was full; raise --max-processes): their last /proc figures count instead`);

@@ -19,6 +19,8 @@ export const GLOBAL_OPTIONS = {
   'per-thread': { type: 'boolean' },
   trace: { type: 'string' },
   'failed-only': { type: 'boolean' },
+  'no-off-cpu': { type: 'boolean' },
+  'no-net': { type: 'boolean' },
   'stop-with-command': { type: 'boolean' },
   out: { type: 'string', short: 'o' },
   stats: { type: 'string' },
@@ -52,6 +54,10 @@ export interface GlobalOptions {
   trace?: string[];
   /** eBPF: only the calls that fail. */
   failedOnly: boolean;
+  /** eBPF without the scheduler programs (off-CPU and run-queue time). */
+  noOffCpu: boolean;
+  /** eBPF without the socket programs (the tree's own network bytes). */
+  noNet: boolean;
   /** run: end monitoring when the command exits, not when its whole tree has. */
   stopWithCommand: boolean;
   json: boolean;
@@ -194,6 +200,9 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
   for (const k of ['max-processes', 'max-counts', 'max-details'] as const) {
     if (str(k) !== undefined && !ebpf) throw new UsageError(`--${k} sizes a kernel table of the eBPF counting: give --enable-ebpf too`);
   }
+  for (const k of ['no-off-cpu', 'no-net'] as const) {
+    if (flag(k) && !ebpf) throw new UsageError(`--${k} leaves out programs of the eBPF monitoring: it means something only with --enable-ebpf`);
+  }
   for (const k of ['out', 'stats', 'report'] as const) {
     if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} ${k === 'report' ? 'report.html' : 'run.jsonl'}`);
   }
@@ -209,6 +218,8 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     perThread: flag('per-thread'),
     trace,
     failedOnly: flag('failed-only'),
+    noOffCpu: flag('no-off-cpu'),
+    noNet: flag('no-net'),
     stopWithCommand: flag('stop-with-command'),
     json: flag('json'),
     out: str('out'),

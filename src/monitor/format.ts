@@ -138,6 +138,7 @@ export function formatSummaryTable(s: SummaryRecord, opts: { color: boolean }): 
     ['Disk read / write', `${formatBytes(s.total_disk_read_bytes)} / ${formatBytes(s.total_disk_write_bytes)}`],
     ['Syscall read / write', `${formatBytes(s.total_syscall_read_bytes)} / ${formatBytes(s.total_syscall_write_bytes)}`],
   ];
+  rows.push(...activityRows(s));
   rows.push(...ebpfRows(s.ebpf));
   const w = Math.max(...rows.map(([k]) => k.length));
   const title = paint(c, '1', 'Summary');
@@ -149,6 +150,21 @@ export function formatSummaryTable(s: SummaryRecord, opts: { color: boolean }): 
 }
 
 const count = (n: number): string => n.toLocaleString('en-US');
+
+/** Off-CPU time and the tree's socket bytes (eBPF), when the run recorded them. */
+function activityRows(s: SummaryRecord): [string, string][] {
+  const rows: [string, string][] = [];
+  if (s.total_off_cpu_secs !== undefined) {
+    rows.push(['Off-CPU (I/O wait)', `${s.total_off_cpu_secs.toFixed(2)}s (${(s.total_io_wait_secs ?? 0).toFixed(2)}s)`]);
+    rows.push(['Run-queue wait', `${(s.total_runq_wait_secs ?? 0).toFixed(2)}s`]);
+  }
+  if (s.total_net_tx_bytes !== undefined) {
+    rows.push(['Network sent / received', `${formatBytes(s.total_net_tx_bytes)} / ${formatBytes(s.total_net_rx_bytes ?? 0)} (the tree's IP sockets)`]);
+    const u = s.total_net?.unix;
+    if (u && u.tx_bytes + u.rx_bytes > 0) rows.push(['Unix sockets', `${formatBytes(u.tx_bytes)} / ${formatBytes(u.rx_bytes)}`]);
+  }
+  return rows;
+}
 
 /** The syscall part of the summary table, from the summary's `ebpf` block (absent: no rows). */
 function ebpfRows(block: EbpfBlock | undefined): [string, string][] {

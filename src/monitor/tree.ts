@@ -26,7 +26,9 @@ import type { ProcStat } from './procfs-parse.js';
 import { PROC_ROOT, readNetNs } from './procfs.js';
 import { reapedTotals } from './reaper.js';
 import { bootTimeMs, clockTicksPerSec, pageSize } from './sysconf.js';
-import type { AggregatedMetrics, ChildEntry, ExitFigures, Metrics, ProcessRecord, SampleRecord, TreeRecord } from './types.js';
+import type { AggregatedMetrics, Capability, ChildEntry, ExitFigures, KernelActivity, Metrics, ProcessRecord, SampleRecord, TreeRecord } from './types.js';
+import { ActivityView } from './activity.js';
+import { PsiReader } from './psi.js';
 
 export interface ProcessTreeMonitorOptions {
   pid: number;
@@ -60,12 +62,16 @@ export interface ProcessTreeMonitorOptions {
   exclude?: readonly number[];
   /** Descriptors members may hold open (default: a quarter of RLIMIT_NOFILE); beyond it, files are read by path. */
   fdBudget?: number;
+  /** Pressure stall information in each sample (default true). */
+  psi?: boolean;
 }
 
 export interface SampleInput {
   nowMs?: number;
   /** With exitAccounting: the exit figures read (from the kernel) just before this sample. */
   exits?: readonly ExitFigures[];
+  /** Off-CPU time and socket bytes read (from the kernel) just before this sample. */
+  activity?: KernelActivity;
 }
 
 /** A process that exited and is settled with its final figures; kept while late threads may still add. */
@@ -123,6 +129,9 @@ export class ProcessTreeMonitor {
   private readonly adopts: boolean;
   /** Processes of the tree settled as exited so far (any source). */
   private exitsSeen = 0;
+  /** Off-CPU time and socket bytes from the kernel (eBPF). */
+  private readonly activity = new ActivityView();
+  private readonly psi: PsiReader | undefined;
 
   constructor(opts: ProcessTreeMonitorOptions) {
     this.pid = opts.pid;
@@ -137,6 +146,7 @@ export class ProcessTreeMonitor {
       adopter: opts.adoptsOrphans ? process.pid : undefined,
     });
     this.budget = new FdBudget(opts.fdBudget);
+    this.psi = opts.psi === false ? undefined : new PsiReader(opts.pid, this.root);
     this.fullRefreshMs = opts.fullRefreshMs ?? 1000;
     this.ownChild = opts.reapedByThisProcess ?? false;
     this.reaperBase = this.ownChild && this.includeChildren && !this.exitModel ? reapedTotals(this.root) : null;
@@ -162,6 +172,7 @@ export class ProcessTreeMonitor {
     const inp: SampleInput = typeof input === 'number' ? { nowMs: input } : input ?? {};
     const now = inp.nowMs ?? Date.now();
     const dtSecs = (now - this.prevMs) / 1000;
+    this.activity.update(inp.activity);
     const uptime = this.uptimeSecs();
     // What the kernel credited to us comes first: a member reaped after this read is still in its reaper's
     // counters or ours at the next one, never in both.
@@ -233,10 +244,12 @@ export class ProcessTreeMonitor {
 
     if (!this.includeChildren) {
       const m = this.members.get(this.pid);
-      const metrics = m ? this.metricsOf(m, now, dtSecs, uptime) : this.emptyMetrics(now);
+      // Gone: the kernel's figures of its whole life still stand (they are cumulative).
+      const metrics = m ? this.metricsOf(m, now, dtSecs, uptime) : { ...this.emptyMetrics(now), ...this.activity.of(this.pid) };
       metrics.cpu_usage = cpuUsage(cpuDelta);
+      const psi = this.psi?.read();
       if (ending) this.close();
-      return { kind: 'sample', ...metrics, cpu_time_secs: this.reported[CPU]! };
+      return { kind: 'sample', ...metrics, cpu_time_secs: this.reported[CPU]!, ...(psi ? { psi } : {}) };
     }
 
     let parent: Metrics | null = null;
@@ -272,14 +285,25 @@ export class ProcessTreeMonitor {
       netns_tx_bytes: net.tx,
       process_count: live,
       cpu_time_secs: round6(r[CPU]!),
+      ...this.activity.totals(),
     };
+    const psi = this.psi?.read();
+    if (psi) aggregated.psi = psi;
     if (ending) this.close();
     return { kind: 'tree', ts_ms: now, parent, children, aggregated };
   }
 
   /** Process records of the processes that exited since the last call (each process once). */
   takeProcessRecords(): ProcessRecord[] {
-    return this.records.splice(0);
+    const out = this.records.splice(0);
+    // The kernel's time and socket figures, as of the latest read (they are final once it has exited).
+    for (const r of out) this.activity.fill(r, this.bootMs);
+    return out;
+  }
+
+  /** Whether pressure stall information is readable, and from where. */
+  psiCapability(): Capability {
+    return this.psi?.capability() ?? { available: false, reason: 'turned off' };
   }
 
   /** Every process seen in the tree so far, the short-lived ones known only from their exit included. */
@@ -575,8 +599,15 @@ export class ProcessTreeMonitor {
       cpu_core: m.processor,
       netns_rx_bytes: n.rx,
       netns_tx_bytes: n.tx,
+      ...this.activity.of(m.pid, (m.starttime / this.hz) * 1e9),
+      ...threadsOf(this.activity, m.pid),
     };
   }
+}
+
+function threadsOf(a: ActivityView, pid: number): Pick<Metrics, 'threads'> {
+  const threads = a.threadsOf(pid);
+  return threads ? { threads } : {};
 }
 
 /** The counters of an exit record, by slot. */

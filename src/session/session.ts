@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { machine, constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
-  adaptiveIntervalMs, collectEnv, ProcessTreeMonitor, SummaryAccumulator,
+  adaptiveIntervalMs, collectEnv, ProcessTreeMonitor, SummaryAccumulator, psiCapability,
   type MetadataRecord, type MonitorRecord, type SampleRecord, type SummaryRecord, type TreeRecord,
 } from '../monitor/index.js';
-import { EbpfSampler, filterOf, openEbpf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
+import { EbpfSampler, filterOf, openEbpf, timeEvidenceOf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
 import { MonitoringFailedError, SpawnError, firstLine } from './errors.js';
 import { startWatchdog } from './watchdog.js';
 import { Stopper, type StopReason } from './stopper.js';
@@ -285,7 +285,7 @@ export class Session {
         t0_ms: Date.now(),
         version: packageVersion(),
         arch: machine(),
-        capabilities: { ebpf: this.ebpf.capability },
+        capabilities: { ebpf: this.ebpf.capability, ...this.ebpf.activity, psi: psiCapability(target.pid) },
       };
       emit(metadata);
     } catch (err) {
@@ -320,10 +320,11 @@ export class Session {
       // Orphans that exited are reaped by us: their figures are credited to us, their pids freed.
       reaper?.reapChildren(keep);
       const snap = sampler?.read();
-      const rec = monitor.sample({ exits: snap?.exits });
+      const rec = monitor.sample({ exits: snap?.exits, activity: snap?.activity });
       if (rec) {
         if (snap && sampler) {
-          const block = sampler.sample(snap, rec.kind === 'tree' ? rec.aggregated.cpu_usage : rec.cpu_usage);
+          const m = rec.kind === 'tree' ? rec.aggregated : rec;
+          const block = sampler.sample(snap, m.cpu_usage, timeEvidenceOf(m));
           if (rec.kind === 'tree') rec.aggregated.ebpf = block;
           else rec.ebpf = block;
         }
@@ -378,7 +379,8 @@ export class Session {
     }
     const base = acc.finish();
     // The whole-run syscall analysis uses the run's mean CPU, as the summary reports it.
-    const ebpf = sampler?.summary(base.avg_cpu_usage);
+    const lastM = lastRec ? (lastRec.kind === 'tree' ? lastRec.aggregated : lastRec) : undefined;
+    const ebpf = sampler?.summary(base.avg_cpu_usage, lastM ? timeEvidenceOf(lastM) : undefined);
     const summary = ebpf ? acc.finish({ ebpf }) : base;
     try {
       emit(summary);

@@ -50,7 +50,7 @@ export const Inflight = { ID: 0, TS: 8, NR: 16, ROW: 20, SPILLED: 24, SIZE: 32 }
 export const HIST_BUCKETS = 28;
 /** A cell: u32 tgid, u32 nr key, u64 errors, total ns, max ns, then the histogram. */
 export const Cell = { TGID: 0, NR: 4, ERRORS: 8, TOTAL_NS: 16, MAX_NS: 24, HIST: 32, SIZE: 32 + 8 * HIST_BUCKETS } as const;
-/** A `threads` value: u32 tgid, u32 0, char comm[16]. */
+/** A `thread_names` value: u32 tgid, u32 0, char comm[16]. */
 export const ThreadValue = { TGID: 0, COMM: 8, SIZE: 24 } as const;
 
 /** Default bound of the detail tables: (process, syscall) pairs with a cell (256 B each: 4 MiB), and errno counters. */
@@ -86,7 +86,7 @@ export function featureMaps(sizes: DetailSizes, f: TracerFeatures): MapSpec[] {
     maps.push(
       // {tid, nr key} -> calls.
       { name: 'thread_counts', type: MapType.HASH, keySize: 8, valueSize: 8, maxEntries: sizes.maxCounts },
-      { name: 'threads', type: MapType.HASH, keySize: 4, valueSize: ThreadValue.SIZE, maxEntries: sizes.maxProcesses },
+      { name: 'thread_names', type: MapType.HASH, keySize: 4, valueSize: ThreadValue.SIZE, maxEntries: sizes.maxProcesses },
     );
   }
   return maps;
@@ -186,8 +186,8 @@ export function countThread(): (Instruction | Label)[] {
     add64.imm(R1, S_THREAD_VAL + ThreadValue.COMM),
     mov64.imm(R2, 16),
     call('get_current_comm'),
-    // The key's first word is the tid: the `threads` key.
-    ...updateElem('threads', S_THREAD_KEY, S_THREAD_VAL, BPF_ANY),
+    // The key's first word is the tid: the `thread_names` key.
+    ...updateElem('thread_names', S_THREAD_KEY, S_THREAD_VAL, BPF_ANY),
     jeq.imm(R0, 0, done),
     label(drop),
     ...bumpStat(Stat.DROPPED_THREADS, -28),
@@ -232,7 +232,7 @@ export function clearInFlight(idOff: number, scratchOff: number): (Instruction |
 export function renameThread(tidOff: number): (Instruction | Label)[] {
   const done = uniqueLabel('ren_done');
   return [
-    ...lookup('threads', tidOff),
+    ...lookup('thread_names', tidOff),
     jeq.imm(R0, 0, done),
     mov64.reg(R1, R0),
     add64.imm(R1, ThreadValue.COMM),

@@ -19,6 +19,8 @@ import { decodeExit, type ProcessExit } from './exits.js';
 import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
+import { activityPrograms, groupOf, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
+import { ActivityPart } from './activity-engine.js';
 
 // 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
 const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS, maxDetails: DEFAULT_DETAILS };
@@ -43,13 +45,25 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   // Before sys_enter: an exit whose entry was not seen is ignored, an entry whose exit was not, is not timed.
   dp_sys_exit: { raw: 'sys_exit', tracefs: ['raw_syscalls', 'sys_exit'], phase: 8 },
   dp_sys_enter: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 9 },
+  // Off-CPU and run-queue time, socket bytes (activity-setup.ts): raw mode only, optional, attached
+  // after the rest (ActivityPart), each group whole or not at all.
+  dp_sched_wakeup: { raw: 'sched_wakeup', phase: 10 },
+  dp_sched_wakeup_new: { raw: 'sched_wakeup_new', phase: 10 },
+  dp_sched_switch: { raw: 'sched_switch', phase: 10 },
+  dp_sock_send: { raw: 'sock_send_length', phase: 10 },
+  dp_sock_recv: { raw: 'sock_recv_length', phase: 10 },
 };
 
 /**
  * Builds the program specs for a layout (exported for `prog dump` and the WASM tests): sys_enter, fork
- * and exit, plus exec where the task's ABI can be read (raw mode), plus sys_exit in detail mode.
+ * and exit, plus exec where the task's ABI can be read (raw mode), plus sys_exit with the detail
+ * `features`, plus (`activity`) the optional scheduler and socket programs.
  */
-export function tracerPrograms(layout: TracerLayout, sizes: DetailSizes = DEFAULTS, f: TracerFeatures = COUNT_ONLY): ProgramSpec[] {
+export function tracerPrograms(layout: TracerLayout, sizes: DetailSizes = DEFAULTS, activity?: ActivityChoice, features: TracerFeatures = COUNT_ONLY): ProgramSpec[] {
+  return [...corePrograms(layout, sizes, features), ...(activity ? activityPrograms(layout, sizes, activity).specs : [])];
+}
+
+function corePrograms(layout: TracerLayout, sizes: DetailSizes, f: TracerFeatures): ProgramSpec[] {
   const maps = [...tracerMaps(sizes), ...featureMaps(sizes, f)];
   const specs = [sysEnterProgram(layout.sysEnter, maps, f), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps, f)];
   if (layout.sysEnter.compat) specs.push(execProgram(maps));
@@ -76,7 +90,9 @@ export class SyscallTracer {
   /** exits keys (hex) seen dead at the previous read. */
   private deadBefore = new Set<string>();
   private readonly names = new Map<number, string>();
-  /** What the loaded programs do beyond counting (detail, per thread, filters). */
+  /** The optional scheduler and socket programs. */
+  private readonly activity = new ActivityPart();
+  /** What the syscall programs do beyond counting (detail, per thread, filters). */
   features: TracerFeatures = COUNT_ONLY;
   /** --trace: the syscall names the kernel counts (undefined: all). */
   traced?: string[];
@@ -142,13 +158,15 @@ export class SyscallTracer {
       maxDetails: opts.maxDetails ?? DEFAULTS.maxDetails,
     };
     this.features = featuresOf(opts);
-    const specs = tracerPrograms(layout, sizes, this.features);
+    const specs = corePrograms(layout, sizes, this.features);
+    const extra = this.activity.prepare(layout, sizes, { sched: opts.sched, net: opts.net, maxThreads: opts.maxThreads });
     this.accounting = layout.exit.accounting !== undefined;
-    for (const spec of specs[0]!.maps) this.maps.set(spec.name, BpfMap.create(spec));
-    if (opts.trace) this.traced = this.fillTraceSet(opts.trace);
+    for (const spec of new Map([...specs, ...extra].flatMap((p) => p.maps).map((m) => [m.name, m])).values()) this.maps.set(spec.name, BpfMap.create(spec));
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
+    if (opts.trace) this.traced = this.fillTraceSet(opts.trace);
     for (const spec of specs) this.programs.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
+    this.programs.push(...this.activity.load((spec) => LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier })));
   }
 
   /**
@@ -185,11 +203,17 @@ export class SyscallTracer {
       if (!at) throw new Error(`the tracer has no attach point for program '${p.name}'`);
       return at;
     };
-    for (const prog of [...this.programs].sort((a, b) => point(a).phase - point(b).phase)) {
+    for (const prog of this.programs.filter((p) => !groupOf(p.name)).sort((a, b) => point(a).phase - point(b).phase)) {
       const at = point(prog);
       if (this.mode === 'raw') this.links.push(attachRawTracepoint(prog, at.raw));
       else if (at.tracefs) this.links.push(attachTracepoint(prog, at.tracefs[0], at.tracefs[1], { tracefs: this.tracefsPath }));
     }
+    this.links.push(...this.activity.attach((prog) => attachRawTracepoint(prog, point(prog).raw), (name) => this.map(name)));
+  }
+
+  /** The scheduler (off-CPU, run-queue wait) and socket (bytes) programs: whether each runs, or why not. */
+  activityGroups(): Record<ActivityGroup, GroupAvailability> {
+    return this.activity.availability();
   }
 
   private setState(pid: number, state: number): void {
@@ -224,8 +248,9 @@ export class SyscallTracer {
     // The root first: from then on the kernel adds every new child, so the walk below cannot miss one.
     // CHECK_ABI: the kernel learns at each one's next syscall whether it is a 32-bit process.
     this.setState(pid, State.COUNT | CHECK_ABI | (opts.alone ? NO_CHILDREN : 0));
-    if (opts.alone) return;
-    for (const child of descendants(pid, opts.exclude)) {
+    if (opts.alone) return this.activity.seedSleeping([pid]);
+    const children = descendants(pid, opts.exclude);
+    for (const child of children) {
       try {
         // NOEXIST: a child the kernel already added (forked after the root went in) keeps its entry.
         this.tracked.set(child, State.COUNT | CHECK_ABI, UpdateFlag.NOEXIST);
@@ -238,6 +263,7 @@ export class SyscallTracer {
       if (!isRunning(child)) this.tracked.delete(child);
     }
     this.bumpEpoch();
+    this.activity.seedSleeping([pid, ...children]);
   }
 
   /**
@@ -268,6 +294,14 @@ export class SyscallTracer {
     return this.accounting;
   }
 
+  /** Each program's runs and time in it, as the kernel counts them while kernel.bpf_stats_enabled is 1 (else 0). */
+  programStats(): { name: string; runs: number; ns: number }[] {
+    return this.programs.map((p) => {
+      const i = p.info();
+      return { name: p.name, runs: Number(i.runCnt), ns: Number(i.runTimeNs) };
+    });
+  }
+
   /** The kernel's ids of the loaded programs (what `bpftool prog show` lists). */
   programIds(): { name: string; id: number }[] {
     return this.programs.map((p) => ({ name: p.name, id: p.info().id }));
@@ -291,14 +325,16 @@ export class SyscallTracer {
     const stats = this.readStats();
     this.readRows(Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries), add);
     // Batch reads: one bpf() call per map and sample, whatever the number of processes.
-    const tracked = this.tracked.map.rawEntries().length;
+    const trackedKeys = this.tracked.map.rawEntries().map(([k]) => k.readUInt32LE(0));
+    const tracked = trackedKeys.length;
+    const activity = this.activity.read(new Set(trackedKeys));
     const nameOf = (nr: number) => this.nameOf(nr);
     const detail = this.features.detail
       ? readTiming(this.map('cells'), Math.min(stats[Stat.NEXT_CELL]!, this.map('cells').spec.maxEntries), this.map('errnos'), nameOf)
       : undefined;
     return {
       ...(detail ? { timing: detail.timing, errorsByProcess: detail.errorsByProcess } : {}),
-      ...(this.features.perThread ? { byThread: readThreads(this.map('thread_counts'), this.map('threads'), nameOf) } : {}),
+      ...(this.features.perThread ? { byThread: readThreads(this.map('thread_counts'), this.map('thread_names'), nameOf) } : {}),
       atMs: performance.now(),
       bySyscall,
       byProcess,
@@ -313,6 +349,7 @@ export class SyscallTracer {
       },
       tracked,
       exits: this.readExits(),
+      activity,
     };
   }
 

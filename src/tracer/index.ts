@@ -6,3 +6,7 @@ export { State, Stat, STATE_MASK, CHECK_ABI, COMPAT, tracerMaps, sysEnterProgram
 export type { AttachMode, SyscallSnapshot, SyscallTiming, ThreadCounts, TracerLosses, TracerOptions } from './types.js';
 export type { TracerFeatures } from './detail.js';
 export { decodeExit, type ProcessExit, type ExitOffsets } from './exits.js';
+export { ActivityReader, emptyFigures, emptyNet, type ActivityFigures, type ActivityLosses, type ActivitySnapshot, type NetBytes, type ProcessActivity, type ThreadActivity, type ThreadActivityState } from './activity.js';
+export { NET_CLASSES, type NetClass } from './activity-maps.js';
+export { ACTIVITY_GROUPS, activityPrograms, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
+export type { SchedHooks } from './sched.js';

@@ -5,6 +5,9 @@ import { Btf, tracepointFormat } from '../loader/index.js';
 import { syscallTable } from '../syscalls/index.js';
 import type { ExitLayout, ForkLayout, SysEnterLayout, SysExitLayout } from './programs.js';
 import type { ExitOffsets } from './exits.js';
+import { netLayout, schedLayout, type Availability } from './activity-layout.js';
+import type { SchedLayout } from './sched.js';
+import type { NetLayout } from './net.js';
 
 export interface TracerLayout {
   mode: 'raw' | 'tracefs';
@@ -13,7 +16,12 @@ export interface TracerLayout {
   sysExit?: SysExitLayout;
   fork: ForkLayout;
   exit: ExitLayout;
+  /** The scheduler (off-CPU, run-queue) and socket programs: their layout, or why they cannot run here. */
+  sched?: Availability<SchedLayout>;
+  net?: Availability<NetLayout>;
 }
+
+const RAW_ONLY = 'needs raw tracepoints and kernel BTF (the tracefs attach mode has neither)';
 
 /** Where the user-mode segment / PSTATE sits in struct pt_regs (a stable ABI), and its 32-bit value. */
 const COMPAT_REGS: Record<string, { regsOffset: number; mask: number; compatValue: number }> = {
@@ -108,6 +116,8 @@ export function rawLayout(): TracerLayout {
     sysExit: { type: 'raw', retOffset: 8, ctxSize: 16 },
     fork: { type: 'raw', taskPidOffset, taskTgidOffset, ctxSize: 16 },
     exit: { type: 'raw', groupDeadOffset: exitArgs >= 2 ? 8 : undefined, ctxSize: 8 * Math.max(1, exitArgs), accounting: exitOffsets(btf, exitArgs >= 2) },
+    sched: schedLayout(btf),
+    net: netLayout(btf),
   };
 }
 
@@ -136,6 +146,8 @@ export function tracefsLayout(tracefsPath: string): TracerLayout {
     sysExit,
     fork: { type: 'tracefs', pidOffset: pid.f.offset, pidSize: pid.f.size, cloneFlagsOffset: flags.f.offset, ctxSize: pid.size },
     exit: { type: 'tracefs', groupDeadOffset: groupDead?.offset, ctxSize: exitFormat.size, accounting: tracefsExitOffsets() },
+    sched: { reason: RAW_ONLY },
+    net: { reason: RAW_ONLY },
   };
 }
 

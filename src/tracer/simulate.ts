@@ -32,7 +32,7 @@ export class TracerSimulator {
     sizes: DetailSizes = { maxProcesses: 64, maxCounts: 256, maxSlots: 8, maxDetails: 64 },
     readonly features: TracerFeatures = COUNT_ONLY,
   ) {
-    const specs = tracerPrograms(layout, sizes, features);
+    const specs = tracerPrograms(layout, sizes, undefined, features);
     const byName = (name: string): ProgramSpec | undefined => specs.find((p) => p.name === name);
     const vm = (spec: ProgramSpec) => new BpfVm(spec, { clock: () => this.now });
     const exec = byName('dp_exec');
@@ -107,7 +107,7 @@ export class TracerSimulator {
   threads(): Map<number, { tgid: number; comm: string; counts: Map<number, number> }> {
     const out = new Map<number, { tgid: number; comm: string; counts: Map<number, number> }>();
     const info = new Map<number, { tgid: number; comm: string }>();
-    for (const [k, v] of this.map('threads').entries()) {
+    for (const [k, v] of this.map('thread_names').entries()) {
       const view = new DataView(v.buffer, v.byteOffset);
       const comm = Buffer.from(v.subarray(ThreadValue.COMM, ThreadValue.COMM + 16)).toString('latin1').replace(/\0.*$/s, '');
       info.set(new DataView(k.buffer, k.byteOffset).getUint32(0, true), { tgid: view.getUint32(ThreadValue.TGID, true), comm });

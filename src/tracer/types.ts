@@ -1,4 +1,5 @@
 import type { ProcessExit } from './exits.js';
+import type { ActivitySnapshot } from './activity.js';
 // The public shape of the syscall-counting engine. The monitor and CLI program against this.
 
 export type AttachMode = 'raw' | 'tracefs';
@@ -17,6 +18,12 @@ export interface TracerOptions {
   maxRows?: number;
   /** Skip our static verifier before loading (default false). */
   skipVerifier?: boolean;
+  /** Off-CPU and run-queue time of the tree: the sched_switch/sched_wakeup programs (default true; raw mode only). */
+  sched?: boolean;
+  /** Socket bytes of the tree: the sock_send_length/sock_recv_length programs (default true; raw mode, Linux 6.3+). */
+  net?: boolean;
+  /** Bound of the scheduler programs' thread table (default 2 × maxProcesses). */
+  maxThreads?: number;
   /**
    * Errors and time per (process, syscall), from a second program on sys_exit (default true). false:
    * calls are counted by the sys_enter program alone, the lowest overhead (`--count-only`).
@@ -78,6 +85,8 @@ export interface SyscallSnapshot {
   errorsByProcess?: Map<number, number>;
   /** Per-thread mode: calls per thread (tid). */
   byThread?: Map<number, ThreadCounts>;
+  /** Off-CPU / run-queue time and socket bytes, when those programs run (activity.ts). */
+  activity?: ActivitySnapshot;
 }
 
 export interface TracerLosses {

@@ -60,7 +60,8 @@ async function run(ctx: CommandContext): Promise<number> {
   });
   let specs;
   try {
-    specs = tracerPrograms(layout, undefined, features);
+    // With the optional scheduler and socket programs where this layout allows them.
+    specs = tracerPrograms(layout, undefined, {}, features);
   } catch (err) {
     throw new CliError(`cannot build the ${mode} programs on this kernel: ${(err as Error).message.split('\n')[0]}`);
   }
