@@ -70,6 +70,12 @@ export interface SampleInput {
   nowMs?: number;
   /** With exitAccounting: the exit figures read (from the kernel) just before this sample. */
   exits?: readonly ExitFigures[];
+  /**
+   * How many processes of the tree the kernel still tracks (read with the exits): while any is alive
+   * the tree has not ended, even if /proc has not shown it yet (a child forked just before its parent's
+   * exit, an orphan on its way to its new parent).
+   */
+  kernelAlive?: number;
   /** Off-CPU time and socket bytes read (from the kernel) just before this sample. */
   activity?: KernelActivity;
 }
@@ -129,6 +135,8 @@ export class ProcessTreeMonitor {
   private readonly adopts: boolean;
   /** Processes of the tree settled as exited so far (any source). */
   private exitsSeen = 0;
+  /** Samples in a row with no live member while the kernel still tracked some. */
+  private emptyButTracked = 0;
   /** Off-CPU time and socket bytes from the kernel (eBPF). */
   private readonly activity = new ActivityView();
   private readonly psi: PsiReader | undefined;
@@ -227,7 +235,11 @@ export class ProcessTreeMonitor {
     //    (subtree model) until we have reaped it, an exited member (exit model) until its record came.
     const live = this.liveCount();
     const awaitingReap = this.reaperBase !== null && this.members.has(this.pid);
-    const ending = live === 0 && !awaitingReap && this.awaitingRecord.size === 0;
+    // The kernel's count is trusted for a few samples only: an entry it never removed (a missed exit)
+    // must not keep monitoring open forever once /proc, rescanned, shows nothing.
+    const kernelSays = (inp.kernelAlive ?? 0) > 0 && live === 0 && this.emptyButTracked++ < 3;
+    if (live > 0) this.emptyButTracked = 0;
+    const ending = live === 0 && !awaitingReap && this.awaitingRecord.size === 0 && !kernelSays;
     // One last record when it carries final figures the previous one could not have (exit records,
     // or what the kernel credited us for the root); else the previous record stands as the last.
     const finalFigures = this.exitModel || (this.reaperBase !== null && vanished.some((m) => m.pid === this.pid));

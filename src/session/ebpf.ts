@@ -198,9 +198,11 @@ export class EbpfSampler {
     return block;
   }
 
-  /** The summary's block: the whole run, every syscall's count. Reads once more for the tail. */
+  /** The summary's block: the whole run, every syscall's count. */
   summary(cpuUsagePercent: number, time?: TimeEvidence): EbpfBlock | undefined {
-    const cur = this.read() ?? this.prev;
+    // The last sample's counts, as every other figure of the summary: so the samples' windows add up to
+    // it (a file cut short rebuilds the same summary). Read anew only when no sample was taken.
+    const cur = this.prev ?? this.read();
     if (!cur) return undefined;
     const block = this.block(cur, cpuUsagePercent, time);
     block.syscalls.by_syscall = buildBySyscall(cur.bySyscall);

@@ -320,7 +320,7 @@ export class Session {
       // Orphans that exited are reaped by us: their figures are credited to us, their pids freed.
       reaper?.reapChildren(keep);
       const snap = sampler?.read();
-      const rec = monitor.sample({ exits: snap?.exits, activity: snap?.activity });
+      const rec = monitor.sample({ exits: snap?.exits, activity: snap?.activity, kernelAlive: snap?.tracked });
       if (rec) {
         if (snap && sampler) {
           const m = rec.kind === 'tree' ? rec.aggregated : rec;
