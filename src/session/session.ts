@@ -9,7 +9,7 @@ import {
   adaptiveIntervalMs, collectEnv, ProcessTreeMonitor, SummaryAccumulator, psiCapability,
   type MetadataRecord, type MonitorRecord, type SampleRecord, type SummaryRecord, type TreeRecord,
 } from '../monitor/index.js';
-import { EbpfSampler, openEbpf, timeEvidenceOf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
+import { EbpfSampler, filterOf, openEbpf, timeEvidenceOf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
 import { MonitoringFailedError, SpawnError, firstLine } from './errors.js';
 import { startWatchdog } from './watchdog.js';
 import { Stopper, type StopReason } from './stopper.js';
@@ -305,7 +305,7 @@ export class Session {
     });
     const acc = new SummaryAccumulator();
     const warn = (m: string) => this.observer.warn?.(m);
-    const sampler = tracer ? new EbpfSampler(tracer, t0, warn) : undefined;
+    const sampler = tracer ? new EbpfSampler(tracer, t0, warn, opts.ebpf ? filterOf(opts.ebpf) : undefined) : undefined;
     const reaper = target.adopts ? await import('../loader/process.js') : undefined;
     const keep = new Set([target.pid, ...target.exclude]);
     let rootDone = false;
@@ -335,6 +335,7 @@ export class Session {
       }
       for (const p of monitor.takeProcessRecords()) {
         acc.addProcess(p);
+        sampler?.noteProcess(p);
         emit(p);
       }
       return rec;
@@ -370,6 +371,7 @@ export class Session {
     try {
       for (const p of monitor.takeProcessRecords()) {
         acc.addProcess(p);
+        sampler?.noteProcess(p);
         emit(p);
       }
     } catch (err) {
