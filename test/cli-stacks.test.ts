@@ -29,6 +29,7 @@ test('usage errors name the option and what to do', () => {
   usage(['--stacks', '', 'run', '--', 'touch', marker], /--stacks needs a file name/);
   usage(['--stacks', '-', '--json', 'run', '--', 'touch', marker], /two outputs would go to standard output/);
   usage(['--stacks', file('x'), '--out', file('x'), 'run', '--', 'touch', marker], /--stacks names the same file as --out or --stats/);
+  usage(['--stacks', file('a'), '--failed-only', 'run', '--', 'touch', marker], /--failed-only .*stacks|stacks .*--failed-only/);
   usage(['--flamegraph', '/nonexistent-dir/f.svg', 'run', '--', 'touch', marker], /cannot write --flamegraph \/nonexistent-dir\/f\.svg: directory \/nonexistent-dir does not exist/, 4);
   assert.not.ok(existsSync(marker), 'nothing was started');
   assert.not.ok(existsSync(file('a')), 'nothing was created');

@@ -168,6 +168,24 @@ kernelTest(test, 'tiny tables: stacks that do not fit are lost, and every loss i
   assert.is(getppid, 2048 * 3);
 }, needGcc);
 
+kernelTest(test, '--trace narrows stacks to the chosen syscalls; --count-only composes with --stacks', () => {
+  const bin = fixture();
+  for (const extra of [['--trace', 'getppid'], ['--trace', 'getppid', '--count-only'], ['--trace', 'getppid', '--stacks-every', '10']]) {
+    const out = join(scratchDir(), 'traced.jsonl');
+    const r = runCli(['-q', '--stacks', join(scratchDir(), 'traced.folded'), '--out', out, ...extra, 'run', '--', bin], { timeout: 60_000 });
+    assert.is(r.code, 0, r.stderr);
+    const st = readRecords(out).at(-1)!.ebpf.stacks;
+    const every = extra.includes('--stacks-every') ? 10 : 1;
+    assert.ok(st.folded.length > 0, extra.join(' '));
+    for (const f of st.folded as FoldedStack[]) assert.ok(f.stack.endsWith(';getppid'), `${extra.join(' ')}: only getppid stacks, got ${f.stack}`);
+    // root 1000 + child 333 getppid calls, sampled per CPU: with N=10 at most one short per CPU per process.
+    const total = (st.folded as FoldedStack[]).reduce((s, f) => s + f.count, 0);
+    if (every === 1) assert.is(total, 1333, extra.join(' '));
+    else assert.ok(total >= Math.floor(1333 / 10) - 2 * cpus().length && total <= Math.ceil(1333 / 10) + 2 * cpus().length, `${total} samples of every 10th getppid`);
+    assert.is(st.lost, 0);
+  }
+}, needGcc);
+
 kernelTest(test, '--stacks-kernel: the kernel frames under the syscall, the tracing machinery cut off', () => {
   const bin = fixture();
   const folded = join(scratchDir(), 'kernel.folded');

@@ -1,6 +1,6 @@
 // Expected failures carry their exit code and a one-line message; main prints them without a stack.
 import { ReportAssetError, ReportInputError } from '../report/errors.js';
-import { EbpfRequiredError, MonitoringFailedError, SpawnError, TargetError } from '../session/errors.js';
+import { EbpfRequiredError, MonitoringFailedError, SpawnError, SyscallFilterError, EbpfOptionsError, TargetError } from '../session/errors.js';
 import { FlameError } from '../flame/errors.js';
 
 /** Exit codes of denet-pure itself (for `run`, the child's own code is passed through otherwise). */
@@ -58,6 +58,7 @@ export function toUserError(err: unknown): UserError {
   if (err instanceof SpawnError) {
     return { line: err.message, exitCode: err.code === 'ENOENT' ? EXIT.NOT_FOUND : EXIT.NOT_EXECUTABLE };
   }
+  if (err instanceof SyscallFilterError || err instanceof EbpfOptionsError) return { line: err.message, exitCode: EXIT.USAGE };
   // A file that cannot be reported on, or an installation without the report viewer.
   if (err instanceof ReportInputError || err instanceof ReportAssetError) return { line: err.message, exitCode: EXIT.RUNTIME };
   if (err instanceof TargetError) {

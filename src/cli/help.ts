@@ -19,6 +19,9 @@ Examples:
   denet-pure --out run.jsonl run -- ./bench.sh    records to a file, the command's output untouched
   denet-pure --json -q run -- python3 job.py > records.jsonl
   denet-pure --enable-ebpf --out run.jsonl run -- tar czf /tmp/x.tgz src
+                                                  + calls, errors and time per syscall (strace -c)
+  denet-pure --trace file --failed-only run -- ./app   which file syscalls fail, and with which errno
+  denet-pure stats --syscalls --sort time run.jsonl   every syscall of the run, slowest total first
   denet-pure -d 30 attach 1234                    watch PID 1234 (and its children) for 30 s
   denet-pure stats run.jsonl                      the summary again; --format csv for the samples
   denet-pure --stacks s.folded --flamegraph f.svg run -- make -j2
@@ -40,10 +43,22 @@ Options (before the subcommand, or between run/attach and the command):
                           and socket programs). Forks beyond it are not tracked: the summary says how many
   --max-counts N          eBPF: (process, syscall) pairs beyond the first 256 processes' own rows
                           (default 65536, 1024 to 16777216; about 80 bytes each)
-  --stacks FILE           eBPF: record the user stack of every syscall of the tree and write them to
-                          FILE as folded stacks (comm;root;...;leaf;SYSCALL COUNT; FlameGraph,
-                          inferno and speedscope read it). Named after the processes exit (build
-                          ids). Implies --enable-ebpf and fails (exit ${EXIT.EBPF_REQUIRED}) when eBPF cannot work
+  --count-only            eBPF: count calls only, with the one program at syscall entry (the lowest
+                          overhead); by default each call's result and time are measured too
+                          (errors, errnos, total/avg/max time and a latency histogram per syscall)
+  --per-thread            eBPF: count per thread as well (the summary's ebpf.by_thread)
+  --trace LIST            eBPF: count only these, comma-separated: categories (file, memory, process,
+                          network, time, ipc, security, signal, system, other) or syscall names,
+                          e.g. --trace file,network or --trace openat,read (filtered in the kernel)
+  --failed-only           eBPF: count only the calls that fail (as strace -Z); not with --stacks
+  --max-details N         eBPF: (process, syscall) pairs whose errors and time are kept (default
+                          16384, 256 to 4194304; about 400 bytes each)
+                          --count-only, --per-thread, --trace and --failed-only imply --enable-ebpf
+  --stacks FILE           eBPF: record the user stack of every syscall of the tree (with --trace, of
+                          those it selects) and write them to FILE as folded stacks
+                          (comm;root;...;leaf;SYSCALL COUNT; FlameGraph, inferno and speedscope read
+                          it). Named after the processes exit (build ids). Implies --enable-ebpf and
+                          fails (exit ${EXIT.EBPF_REQUIRED}) when eBPF cannot work
   --flamegraph FILE.svg   eBPF: the same stacks as an interactive SVG flame graph (click to zoom,
                           Ctrl-F or Search to find frames, hover for counts); implies --stacks' capture
   --stacks-every N        sample one syscall in N per CPU (default 1: all) for very busy programs
@@ -91,9 +106,11 @@ Records (one JSON object per line, each with "kind"):
   one tree record per sample (sample with --exclude-children), a process record for each process
   of the tree when it has exited (its final figures, once), and a final summary.
   With eBPF, each sample carries ebpf.syscalls (cumulative totals, categories, top syscalls,
-  analysis, and the last interval in ebpf.syscalls.window) and ebpf.losses; the summary adds
-  by_syscall. Totals count every process once, exited ones with their final figures
-  (docs/metrics.md). With eBPF, every process and the aggregate also carry off_cpu_secs (blocked),
+  analysis, and the last interval in ebpf.syscalls.window, with its errors and time_us) and
+  ebpf.losses; the summary adds by_syscall, the table of calls, errors, errnos and times per
+  syscall (syscalls.table), by_process, and by_thread with --per-thread. Totals count every process
+  once, exited ones with their final figures (docs/metrics.md). With eBPF, every process and the
+  aggregate also carry off_cpu_secs (blocked),
   io_wait_secs (of which waiting for the disk), runq_wait_secs (runnable, waiting for a CPU), per
   thread in 'threads', and net_tx_bytes/net_rx_bytes (the tree's own IP sockets; by class in 'net':
   tcp, udp, other_ip, unix, other); without eBPF only netns_* (the whole network namespace).

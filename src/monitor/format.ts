@@ -1,5 +1,9 @@
 // Human-readable renderings: the one-line live status and the end-of-run summary table.
 import type { EbpfBlock, SampleRecord, SummaryRecord, TreeRecord } from './types.js';
+import { describeFilter, formatSyscallTable } from './format-syscalls.js';
+
+/** Rows of the syscall table in the end-of-run summary (stats --syscalls shows them all). */
+export const SUMMARY_SYSCALL_ROWS = 10;
 
 const ESC = '\x1b[';
 const paint = (on: boolean, code: string, s: string) => (on ? `${ESC}${code}m${s}${ESC}0m` : s);
@@ -138,7 +142,11 @@ export function formatSummaryTable(s: SummaryRecord, opts: { color: boolean }): 
   rows.push(...ebpfRows(s.ebpf));
   const w = Math.max(...rows.map(([k]) => k.length));
   const title = paint(c, '1', 'Summary');
-  return [title, ...rows.map(([k, v]) => `  ${paint(c, '2', k.padEnd(w))}  ${v}`)].join('\n') + '\n';
+  const out = [title, ...rows.map(([k, v]) => `  ${paint(c, '2', k.padEnd(w))}  ${v}`)].join('\n') + '\n';
+  const table = s.ebpf?.syscalls.table;
+  if (!table || table.length === 0) return out;
+  const more = table.length > SUMMARY_SYSCALL_ROWS ? `top ${SUMMARY_SYSCALL_ROWS} of ${table.length} by time; all: denet-pure stats --syscalls FILE` : 'by time';
+  return `${out}\n${paint(c, '1', 'Syscalls')} ${paint(c, '2', `(${more})`)}\n${formatSyscallTable(table, { sort: 'time', limit: SUMMARY_SYSCALL_ROWS, color: c })}`;
 }
 
 const count = (n: number): string => n.toLocaleString('en-US');
@@ -172,9 +180,16 @@ function ebpfRows(block: EbpfBlock | undefined): [string, string][] {
     rows.push(['Categories', shares.slice(0, 4).map(([k, n]) => `${k} ${((n / sc.total) * 100).toFixed(1)}%`).join(', ')]);
   }
   rows.push(['Behaviour', sc.analysis.behavior_classification]);
+  const filter = describeFilter(block.filter);
+  if (filter) rows.push(['Filtered', filter]);
+  if (block.by_process && block.by_process.length > 1) {
+    const top = block.by_process.slice(0, 3).map((p) => `${p.comm} (${p.pid}) ${count(p.total)}`).join(', ');
+    rows.push(['Processes', `${block.by_process.length}: ${top}${block.by_process.length > 3 ? ', …' : ''}`]);
+  }
   const lost = block.losses;
   if (lost.syscalls_uncounted > 0) rows.push(['Not counted', `${count(lost.syscalls_uncounted)} syscalls (the count table was full: raise --max-counts)`]);
   if (lost.processes_untracked > 0) rows.push(['Not tracked', `${count(lost.processes_untracked)} processes (the process table was full: raise --max-processes)`]);
+  if ((lost.syscalls_untimed ?? 0) > 0) rows.push(['Not timed', `${count(lost.syscalls_untimed!)} syscalls (the detail table was full: raise --max-details)`]);
   return rows;
 }
 

@@ -257,12 +257,18 @@ const ACTIVITY_COLUMNS = [['off_cpu_secs', 'io_wait_secs', 'runq_wait_secs'], ['
 /** With eBPF: the cumulative syscall count, the last interval's count and rate, and its count per category. */
 const SYSCALL_COLUMNS = ['syscalls_total', 'syscalls_window', 'syscalls_per_sec', ...CATEGORIES.map((c) => `syscalls_${c}`)];
 
-function syscallCells(block: EbpfBlock | undefined): unknown[] {
+/** Detail mode: the last interval's failed calls and time in syscalls. */
+const DETAIL_COLUMNS = ['syscalls_errors_window', 'syscalls_time_us_window'];
+
+function syscallCells(block: EbpfBlock | undefined, detail: boolean): unknown[] {
   const sc = block?.syscalls;
-  if (!sc) return SYSCALL_COLUMNS.map(() => undefined);
-  const w = sc.window;
-  return [sc.total, w?.total, w?.rate_per_sec, ...CATEGORIES.map((c) => w?.by_category[c])];
+  const w = sc?.window;
+  const extra = detail ? [w?.errors, w?.time_us] : [];
+  if (!sc) return [...SYSCALL_COLUMNS.map(() => undefined), ...extra];
+  return [sc.total, w?.total, w?.rate_per_sec, ...CATEGORIES.map((c) => w?.by_category[c]), ...extra];
 }
+
+const blockOf = (r: MonitorRecord): EbpfBlock | undefined => (r.kind === 'tree' ? r.aggregated.ebpf : r.kind === 'sample' ? r.ebpf : undefined);
 
 /** One RFC 4180 field: quoted when it holds a comma, a quote or a line break; quotes doubled. */
 export function csvField(v: unknown): string {
@@ -276,11 +282,12 @@ export function csvField(v: unknown): string {
  * Files with syscall counts get the syscall columns too.
  */
 export function recordsToCsv(records: readonly MonitorRecord[]): string {
-  const withSyscalls = records.some((r) => (r.kind === 'tree' ? r.aggregated.ebpf : r.kind === 'sample' ? r.ebpf : undefined) !== undefined);
+  const withSyscalls = records.some((r) => blockOf(r) !== undefined);
+  const withDetail = records.some((r) => blockOf(r)?.syscalls.window?.errors !== undefined);
   const metricsOf = (r: MonitorRecord) => (r.kind === 'tree' ? r.aggregated : r.kind === 'sample' ? r : undefined);
   // Off-CPU time and the tree's socket bytes (eBPF), each group when the file has it.
   const activity = ACTIVITY_COLUMNS.filter((group) => records.some((r) => metricsOf(r)?.[group[0]] !== undefined)).flat();
-  const rows = [['kind', ...CSV_COLUMNS, ...activity, ...(withSyscalls ? SYSCALL_COLUMNS : [])].map(csvField).join(',')];
+  const rows = [['kind', ...CSV_COLUMNS, ...activity, ...(withSyscalls ? SYSCALL_COLUMNS : []), ...(withDetail ? DETAIL_COLUMNS : [])].map(csvField).join(',')];
   for (const r of records) {
     let m: Record<string, unknown>;
     let block: EbpfBlock | undefined;
@@ -291,7 +298,7 @@ export function recordsToCsv(records: readonly MonitorRecord[]): string {
       m = { ...r, process_count: 1 };
       block = r.ebpf;
     } else continue;
-    const cells = [r.kind, ...CSV_COLUMNS.map((c) => m[c]), ...activity.map((c) => m[c]), ...(withSyscalls ? syscallCells(block) : [])];
+    const cells = [r.kind, ...CSV_COLUMNS.map((c) => m[c]), ...activity.map((c) => m[c]), ...(withSyscalls ? syscallCells(block, withDetail) : [])];
     rows.push(cells.map(csvField).join(','));
   }
   return rows.join('\r\n') + '\r\n';

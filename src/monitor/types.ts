@@ -99,13 +99,82 @@ export interface EbpfLosses {
   thread_times_lost?: number;
   /** With the socket programs: bytes not counted (the process table was full). */
   socket_bytes_uncounted?: number;
+  /** Detail mode: counted calls whose return (error, time) was not recorded: the detail table was full (--max-details). */
+  syscalls_untimed?: number;
+  /** Detail mode: failed calls whose errno was not counted (the errno table was full: --max-details); their errors are counted. */
+  errnos_uncounted?: number;
+  /** --per-thread: calls not counted per thread (the thread tables were full: --max-counts, --max-processes). */
+  thread_syscalls_uncounted?: number;
+}
+
+/** One syscall of the strace -c style table (detail mode). */
+export interface SyscallRow {
+  name: string;
+  calls: number;
+  /** Calls that returned an error (a value in -4095..-1). */
+  errors: number;
+  /** The errors by errno name, for the running architecture ({ENOENT: 3}). */
+  errnos: Record<string, number>;
+  /** Time in the syscall, entry to return (wall clock, like strace -w), of the calls that returned: the sum, µs. */
+  total_us: number;
+  /** total_us per returned call. */
+  avg_us: number;
+  /** The longest call, µs. */
+  max_us: number;
+  /** Returned calls per log2 bucket of their time: [0] under 1 µs, [i] from 2^(i-1) to 2^i µs; up to the last non-empty bucket (the 28th, from 2^26 µs, is open-ended). */
+  hist_log2_us: number[];
+  /**
+   * Calls whose return was not seen: those that never return (exit, exit_group, an execve that
+   * replaced another thread's image), those in flight when monitoring ended, and untimed losses.
+   */
+  unfinished: number;
+}
+
+/** One process of the tree (exited ones included) and its syscalls. */
+export interface ProcessSyscalls {
+  pid: number;
+  ppid: number;
+  /** The kernel's name of the process (at its exit, or at the end of monitoring). */
+  comm: string;
+  total: number;
+  /** Detail mode: its failed calls. */
+  errors?: number;
+  by_syscall: Record<string, number>;
+}
+
+/** One thread (--per-thread) and its syscalls. */
+export interface ThreadSyscalls {
+  tid: number;
+  /** Its process. */
+  pid: number;
+  comm: string;
+  total: number;
+  by_syscall: Record<string, number>;
+}
+
+/** What the kernel was told to count (absent: every call of every syscall). */
+export interface EbpfFilter {
+  /** --trace: categories and syscall names, as given. */
+  trace?: string[];
+  /** --failed-only: only the calls that failed. */
+  failed_only?: boolean;
+}
+
+/** A sample's window, with detail mode's errors and time. */
+export interface EbpfWindow extends WindowBlock {
+  /** Failed calls in the window (detail mode). */
+  errors?: number;
+  /** Time spent in the syscalls that returned in the window, µs (detail mode; concurrent calls add up). */
+  time_us?: number;
 }
 
 export interface EbpfSyscalls extends SyscallsBlock {
   /** Samples: the interval since the previous sample. */
-  window?: WindowBlock;
+  window?: EbpfWindow;
   /** Summary: every syscall of the run and its count, most frequent first. */
   by_syscall?: Record<string, number>;
+  /** Summary, detail mode: the strace -c style table, one row per syscall, most calls first. */
+  table?: SyscallRow[];
 }
 
 /** Sampled syscalls whose stack is missing, by cause (each exact). */
@@ -148,6 +217,12 @@ export interface EbpfStacks {
 export interface EbpfBlock {
   syscalls: EbpfSyscalls;
   losses: EbpfLosses;
+  /** Summary: every process of the tree that made a counted syscall, exited ones included, most calls first. */
+  by_process?: ProcessSyscalls[];
+  /** Summary with --per-thread: every thread, most calls first. */
+  by_thread?: ThreadSyscalls[];
+  /** Summary: what was filtered in the kernel (absent: nothing). */
+  filter?: EbpfFilter;
   /** Summary only, when stacks were captured. */
   stacks?: EbpfStacks;
 }
@@ -157,6 +232,11 @@ export interface EbpfCapability {
   available: boolean;
   mode?: string;
   reason?: string;
+  /** Errors and time per syscall were measured (false: --count-only). */
+  detail?: boolean;
+  /** Calls were counted per thread as well. */
+  per_thread?: boolean;
+  filter?: EbpfFilter;
 }
 
 /** Whether the run has a kind of figure, or why not. */

@@ -1,9 +1,10 @@
 // The session's use of the syscall tracer: open it (or degrade with one warning), and turn its
 // cumulative snapshots into the typed `ebpf` blocks of samples and of the summary.
-import type { Capability, EbpfBlock, EbpfCapability, EbpfLosses } from '../monitor/index.js';
-import { buildBySyscall, buildSyscallsBlock, buildWindowBlock, type TimeEvidence } from '../syscalls/index.js';
+import type { Capability, EbpfBlock, EbpfCapability, EbpfFilter, EbpfLosses, ProcessRecord } from '../monitor/index.js';
+import { buildBySyscall, buildSyscallsBlock, buildWindowBlock, selectSyscalls, type TimeEvidence } from '../syscalls/index.js';
 import type { ActivityLosses, AttachMode, StackOptions, SyscallSnapshot, SyscallTracer, TracerLosses } from '../tracer/index.js';
-import { EbpfRequiredError, firstLine } from './errors.js';
+import { EbpfOptionsError, EbpfRequiredError, SyscallFilterError, firstLine } from './errors.js';
+import { ProcessNames, buildByProcess, buildByThread, buildTable, detailTotals } from './ebpf-detail.js';
 import { StackCollector } from './stacks.js';
 
 export interface EbpfOptions {
@@ -23,6 +24,22 @@ export interface EbpfOptions {
   net?: boolean;
   /** Capture the stacks of the tree's syscalls (summary: ebpf.stacks). */
   stacks?: StackOptions;
+  /** Errors and time per syscall, from a second program at the syscall's return (default true); false: counts only. */
+  detail?: boolean;
+  /** Count per thread as well: the summary gets `by_thread`. */
+  perThread?: boolean;
+  /** Count only these: categories (file_io, or strace's `file`; network, ...) and syscall names. */
+  trace?: readonly string[];
+  /** Count only the calls that fail (implies detail). */
+  failedOnly?: boolean;
+  /** Bound of the kernel's detail tables: (process, syscall) pairs with errors and time (default 16384). */
+  maxDetails?: number;
+}
+
+/** The filter of the options, as the records report it (undefined: none). */
+export function filterOf(opts: EbpfOptions): EbpfFilter | undefined {
+  if (!opts.trace && !opts.failedOnly) return undefined;
+  return { ...(opts.trace ? { trace: [...opts.trace] } : {}), ...(opts.failedOnly ? { failed_only: true } : {}) };
 }
 
 /** What the run has besides syscall counts: off-CPU time and the tree's own socket bytes, or why not. */
@@ -67,16 +84,34 @@ function activityOf(tracer: SyscallTracer): ActivityCapabilities {
  */
 export async function openEbpf(opts: EbpfOptions | undefined, warn: (msg: string) => void): Promise<EbpfSetup> {
   if (!opts) return NONE;
+  // A stack is taken at the syscall's entry, before its result is known (docs/stacks.md).
+  if (opts.failedOnly && opts.stacks) {
+    throw new EbpfOptionsError('failedOnly counts calls at their return, but stacks are taken at their entry, before the result is known; give one of them (trace narrows stacks to chosen syscalls)');
+  }
+  let trace: string[] | undefined;
+  if (opts.trace) {
+    const sel = selectSyscalls(opts.trace);
+    if (sel.unknown.length > 0) throw new SyscallFilterError(sel.unknown);
+    trace = sel.names;
+  }
   let reason: string;
   let fix: string;
   try {
     const { SyscallTracer, EbpfUnavailableError, describeFailure } = await import('../tracer/index.js');
     const { closeAll } = await import('../loader/index.js');
     try {
-      const tracer = SyscallTracer.open({ attach: opts.attach, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts, sched: opts.sched, net: opts.net, stacks: opts.stacks });
+      const tracer = SyscallTracer.open({
+        attach: opts.attach, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts, sched: opts.sched, net: opts.net,
+        maxDetails: opts.maxDetails, detail: opts.detail, perThread: opts.perThread, trace, failedOnly: opts.failedOnly,
+        stacks: opts.stacks,
+      });
+      const filter = filterOf(opts);
       return {
         tracer,
-        capability: { available: true, mode: tracer.mode },
+        capability: {
+          available: true, mode: tracer.mode, detail: tracer.features.detail,
+          ...(tracer.features.perThread ? { per_thread: true } : {}), ...(filter ? { filter } : {}),
+        },
         activity: activityOf(tracer),
         close() {
           try { tracer.close(); } catch { /* half-closed: closeAll releases the rest */ }
@@ -103,8 +138,12 @@ function isLoadFailure(err: unknown): boolean {
   return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || code === 'ERR_DLOPEN_FAILED';
 }
 
-export function lossesOf(l: TracerLosses, a?: ActivityLosses): EbpfLosses {
-  const out: EbpfLosses = { syscalls_uncounted: l.syscallsUncounted, processes_untracked: l.processesUntracked, exits_unrecorded: l.exitsUnrecorded };
+export function lossesOf(l: TracerLosses, a?: ActivityLosses, has: { detail: boolean; perThread: boolean } = { detail: false, perThread: false }): EbpfLosses {
+  const out: EbpfLosses = {
+    syscalls_uncounted: l.syscallsUncounted, processes_untracked: l.processesUntracked, exits_unrecorded: l.exitsUnrecorded,
+    ...(has.detail ? { syscalls_untimed: l.returnsUntimed, errnos_uncounted: l.errnosUncounted } : {}),
+    ...(has.perThread ? { thread_syscalls_uncounted: l.threadCallsUncounted } : {}),
+  };
   if (a) {
     out.scheduler_events_uncounted = a.schedEventsLost;
     out.thread_times_lost = a.threadTimeLost;
@@ -120,22 +159,41 @@ export class EbpfSampler {
   private failed = false;
   /** Stack capture, when the tracer does it. */
   readonly stacks: StackCollector | undefined;
+  private readonly names = new ProcessNames();
+  /** What the kernel was told to count, for the summary (undefined: everything). */
+  private readonly filter: EbpfFilter | undefined;
 
   constructor(
     private readonly tracer: SyscallTracer,
     /** performance.now() when monitoring started. */
     private readonly t0: number,
     private readonly warn: (msg: string) => void,
-    stackOpts?: { every: number; startedAtMs: number; executable?: string },
+    opts: {
+      /** What the kernel was told to count, for the summary (undefined: everything). */
+      filter?: EbpfFilter;
+      /** Stack capture: the sampling period, and what names the target's frames. */
+      stacks?: { every: number; startedAtMs: number; executable?: string };
+    } = {},
   ) {
-    if (tracer.capturesStacks) this.stacks = new StackCollector(tracer, stackOpts?.every ?? 1, { startedAtMs: stackOpts?.startedAtMs ?? Date.now(), executable: stackOpts?.executable });
+    this.filter = opts.filter;
+    if (tracer.capturesStacks) {
+      const s = opts.stacks;
+      this.stacks = new StackCollector(tracer, s?.every ?? 1, { startedAtMs: s?.startedAtMs ?? Date.now(), executable: s?.executable });
+    }
+  }
+
+  /** A process record of the tree: its parent and command name the per-process table when the kernel has none. */
+  noteProcess(p: ProcessRecord): void {
+    this.names.noteRecord(p);
   }
 
   /** The tracer's cumulative state now, or undefined once reading has failed (warned once). */
   read(): SyscallSnapshot | undefined {
     if (this.failed) return undefined;
     try {
-      return this.tracer.read();
+      const snap = this.tracer.read();
+      this.names.noteSnapshot(snap);
+      return snap;
     } catch (err) {
       // Keep monitoring /proc metrics; the records just stop carrying syscall counts.
       this.failed = true;
@@ -154,7 +212,13 @@ export class EbpfSampler {
     this.prev = cur;
     const window = buildWindowBlock(prev?.bySyscall ?? new Map(), cur.bySyscall, cur.atMs - (prev?.atMs ?? this.t0));
     const block = this.block(cur, cpuUsagePercent, time);
-    block.syscalls.window = window;
+    const now = detailTotals(cur);
+    if (now) {
+      const before = detailTotals(prev) ?? { errors: 0, timeNs: 0 };
+      block.syscalls.window = { ...window, errors: now.errors - before.errors, time_us: Math.round((now.timeNs - before.timeNs) / 1000) };
+    } else {
+      block.syscalls.window = window;
+    }
     return block;
   }
 
@@ -166,6 +230,11 @@ export class EbpfSampler {
     if (!cur) return undefined;
     const block = this.block(cur, cpuUsagePercent, time);
     block.syscalls.by_syscall = buildBySyscall(cur.bySyscall);
+    if (cur.timing) block.syscalls.table = buildTable(cur);
+    block.by_process = buildByProcess(cur, this.names);
+    const threads = buildByThread(cur);
+    if (threads) block.by_thread = threads;
+    if (this.filter) block.filter = this.filter;
     try {
       const stacks = this.stacks?.finish();
       if (stacks) block.stacks = stacks;
@@ -180,7 +249,7 @@ export class EbpfSampler {
     const elapsedSec = Math.max(0, (cur.atMs - this.t0) / 1000);
     return {
       syscalls: buildSyscallsBlock(cur.bySyscall, elapsedSec, { cpuUsagePercent, time }),
-      losses: lossesOf(cur.losses, cur.activity?.losses),
+      losses: lossesOf(cur.losses, cur.activity?.losses, this.tracer.features),
     };
   }
 }

@@ -9,7 +9,7 @@ import {
   adaptiveIntervalMs, collectEnv, ProcessTreeMonitor, SummaryAccumulator, psiCapability,
   type MetadataRecord, type MonitorRecord, type SampleRecord, type SummaryRecord, type TreeRecord,
 } from '../monitor/index.js';
-import { EbpfSampler, openEbpf, timeEvidenceOf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
+import { EbpfSampler, filterOf, openEbpf, timeEvidenceOf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
 import { MonitoringFailedError, SpawnError, firstLine } from './errors.js';
 import { startWatchdog } from './watchdog.js';
 import { Stopper, type StopReason } from './stopper.js';
@@ -306,7 +306,10 @@ export class Session {
     const acc = new SummaryAccumulator();
     const warn = (m: string) => this.observer.warn?.(m);
     const sampler = tracer
-      ? new EbpfSampler(tracer, t0, warn, { every: opts.ebpf?.stacks?.every ?? 1, startedAtMs: Date.now(), executable: target.executable })
+      ? new EbpfSampler(tracer, t0, warn, {
+        filter: opts.ebpf ? filterOf(opts.ebpf) : undefined,
+        stacks: { every: opts.ebpf?.stacks?.every ?? 1, startedAtMs: Date.now(), executable: target.executable },
+      })
       : undefined;
     const reaper = target.adopts ? await import('../loader/process.js') : undefined;
     const keep = new Set([target.pid, ...target.exclude]);
@@ -339,6 +342,7 @@ export class Session {
       }
       for (const p of monitor.takeProcessRecords()) {
         acc.addProcess(p);
+        sampler?.noteProcess(p);
         emit(p);
       }
       return rec;
@@ -374,6 +378,7 @@ export class Session {
     try {
       for (const p of monitor.takeProcessRecords()) {
         acc.addProcess(p);
+        sampler?.noteProcess(p);
         emit(p);
       }
     } catch (err) {

@@ -11,20 +11,29 @@ import type { ProgramSpec } from '../asm/spec.js';
 import { syscallTable, nameOf, COMPAT_BIT } from '../syscalls/index.js';
 import {
   CHECK_ABI, CHILDREN_ALONE, NO_CHILDREN, DEFAULT_SLOTS, execProgram, exitProgram, forkProgram, NO_SLOT, ROW, ROW_COMPAT, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps,
-  type MapSizes,
+  COUNT_ONLY, DEFAULT_DETAILS, featureMaps, sysExitProgram, type DetailSizes, type TracerFeatures,
 } from './programs.js';
+import { readThreads, readTiming } from './read-detail.js';
 import { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
 import { decodeExit, type ProcessExit } from './exits.js';
 import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
-import { stacksProgram } from './stacks.js';
+import { stacksProgram, type StackOptions } from './stacks.js';
 import { StackReader, type StackSnapshot } from './stacks-read.js';
 import { activityPrograms, groupOf, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
 import { ActivityPart } from './activity-engine.js';
 
 // 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
-const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS };
+const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS, maxDetails: DEFAULT_DETAILS };
+/** What `--enable-ebpf` loads: counts, errors and time per (process, syscall). */
+export const DEFAULT_FEATURES: TracerFeatures = Object.freeze({ ...COUNT_ONLY, detail: true });
+
+/** The features the options ask for (failed-only counts at the return, so it implies detail). */
+export function featuresOf(opts: Pick<TracerOptions, 'detail' | 'perThread' | 'trace' | 'failedOnly'>): TracerFeatures {
+  const failedOnly = opts.failedOnly ?? false;
+  return { detail: (opts.detail ?? true) || failedOnly, perThread: opts.perThread ?? false, failedOnly, filter: opts.trace !== undefined };
+}
 
 /**
  * Where each program attaches, by program name: the raw tracepoint, the tracefs event (absent: the
@@ -35,6 +44,8 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   dp_fork: { raw: 'sched_process_fork', tracefs: ['task', 'task_newtask'], phase: 0 },
   dp_exit: { raw: 'sched_process_exit', tracefs: ['sched', 'sched_process_exit'], phase: 0 },
   dp_exec: { raw: 'sched_process_exec', phase: 1 },
+  // Before sys_enter: an exit whose entry was not seen is ignored, an entry whose exit was not, is not timed.
+  dp_sys_exit: { raw: 'sys_exit', tracefs: ['raw_syscalls', 'sys_exit'], phase: 8 },
   // Just before sys_enter (programs on one tracepoint run in attach order): a PENDING process's
   // activating execve is still PENDING here, so its stack, the spawner's, is left out (stacks.ts).
   dp_stacks: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 8.5 },
@@ -48,21 +59,39 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   dp_sock_recv: { raw: 'sock_recv_length', phase: 10 },
 };
 
-/**
- * Builds the program specs for a layout (exported for `prog dump` and the WASM tests): sys_enter, fork
- * and exit, plus exec where the task's ABI can be read (raw mode), plus (`activity`) the optional
- * scheduler and socket programs.
- */
-export function tracerPrograms(layout: TracerLayout, sizes: MapSizes = DEFAULTS, activity?: ActivityChoice, stacks?: TracerOptions['stacks']): ProgramSpec[] {
-  return [...corePrograms(layout, sizes, stacks), ...(activity ? activityPrograms(layout, sizes, activity).specs : [])];
+/** What the programs are built with besides the core counting set (all optional). */
+export interface ProgramChoice {
+  /** What the syscall programs do beyond counting (default: counts only). */
+  features?: TracerFeatures;
+  /** The optional scheduler and socket programs (absent: none). */
+  activity?: ActivityChoice;
+  /** Stack capture, the dp_stacks program (absent: none). */
+  stacks?: StackOptions;
 }
 
-function corePrograms(layout: TracerLayout, sizes: MapSizes, stacks?: TracerOptions['stacks']): ProgramSpec[] {
-  const maps = tracerMaps(sizes);
-  const specs = [sysEnterProgram(layout.sysEnter, maps), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps)];
+/**
+ * Builds the program specs for a layout (exported for `prog dump` and the WASM tests): sys_enter, fork
+ * and exit, plus exec where the task's ABI can be read (raw mode), plus sys_exit with the detail
+ * `features`, plus dp_stacks (`stacks`), plus (`activity`) the optional scheduler and socket programs.
+ */
+export function tracerPrograms(layout: TracerLayout, sizes: DetailSizes = DEFAULTS, choice: ProgramChoice = {}): ProgramSpec[] {
+  const core = corePrograms(layout, sizes, choice.features ?? COUNT_ONLY, choice.stacks);
+  return [...core, ...(choice.activity ? activityPrograms(layout, sizes, choice.activity).specs : [])];
+}
+
+function corePrograms(layout: TracerLayout, sizes: DetailSizes, f: TracerFeatures, stacks?: StackOptions): ProgramSpec[] {
+  const maps = [...tracerMaps(sizes), ...featureMaps(sizes, f)];
+  const specs = [sysEnterProgram(layout.sysEnter, maps, f), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps, f)];
   if (layout.sysEnter.compat) specs.push(execProgram(maps));
-  // Stack capture is a program of its own, loaded only when asked for.
-  if (stacks) specs.push(stacksProgram(layout.sysEnter, maps, stacks));
+  if (f.detail) {
+    if (!layout.sysExit) {
+      throw new EbpfUnavailableError(`this kernel's tracefs has no readable raw_syscalls/sys_exit event (errors and time need it)`, 'use --count-only, or --ebpf-attach raw');
+    }
+    specs.push(sysExitProgram(layout.sysExit, maps, f));
+  }
+  // Stack capture is a program of its own, loaded only when asked for; it samples what sys_enter
+  // counts, so it reads the same --trace filter.
+  if (stacks) specs.push(stacksProgram(layout.sysEnter, maps, stacks, { filter: f.filter }));
   return specs;
 }
 
@@ -83,6 +112,10 @@ export class SyscallTracer {
   /** The optional scheduler and socket programs. */
   private readonly activity = new ActivityPart();
   private stackReader: StackReader | undefined;
+  /** What the syscall programs do beyond counting (detail, per thread, filters). */
+  features: TracerFeatures = COUNT_ONLY;
+  /** --trace: the syscall names the kernel counts (undefined: all). */
+  traced?: string[];
 
   private constructor(readonly mode: AttachMode) {}
 
@@ -142,16 +175,44 @@ export class SyscallTracer {
       maxProcesses: opts.maxProcesses ?? DEFAULTS.maxProcesses,
       maxCounts: opts.maxCounts ?? DEFAULTS.maxCounts,
       maxSlots: Math.max(1, Math.min(opts.maxRows ?? DEFAULTS.maxSlots, NO_SLOT - 1)),
+      maxDetails: opts.maxDetails ?? DEFAULTS.maxDetails,
     };
-    const specs = corePrograms(layout, sizes, opts.stacks);
+    this.features = featuresOf(opts);
+    const specs = corePrograms(layout, sizes, this.features, opts.stacks);
     const extra = this.activity.prepare(layout, sizes, { sched: opts.sched, net: opts.net, maxThreads: opts.maxThreads });
     this.accounting = layout.exit.accounting !== undefined;
     for (const spec of new Map([...specs, ...extra].flatMap((p) => p.maps).map((m) => [m.name, m])).values()) this.maps.set(spec.name, BpfMap.create(spec));
     if (opts.stacks) this.stackReader = new StackReader(this.maps, this.table);
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
+    if (opts.trace) this.traced = this.fillTraceSet(opts.trace);
     for (const spec of specs) this.programs.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
     this.programs.push(...this.activity.load((spec) => LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier })));
+  }
+
+  /**
+   * Marks the selected syscalls in `trace_set` (index: the number, +512 for the compat ABI); returns
+   * the names selected. Numbers past the rows cannot be selected (ARM's private calls).
+   */
+  private fillTraceSet(names: readonly string[]): string[] {
+    const set = this.map('trace_set');
+    const key = Buffer.alloc(4);
+    const one = Buffer.alloc(4);
+    one.writeUInt32LE(1);
+    const mark = (idx: number | undefined, half: number) => {
+      if (idx === undefined || idx >= ROW_COMPAT) return;
+      key.writeUInt32LE(idx + half);
+      set.update(key, one);
+    };
+    const prefix = `${this.table.compat.prefix}:`;
+    for (const name of names) {
+      const native = name.startsWith(prefix) ? undefined : this.table.number(name);
+      const compat = this.table.compat.number(name);
+      if (native === undefined && compat === undefined) throw new Error(`--trace: no syscall '${name}' on ${this.table.arch}`);
+      mark(native, 0);
+      mark(compat, ROW_COMPAT);
+    }
+    return [...new Set(names)].sort();
   }
 
   /** Attaches the loaded programs in ATTACH_POINTS order (fork and exit first). */
@@ -288,7 +349,13 @@ export class SyscallTracer {
     const trackedKeys = this.tracked.map.rawEntries().map(([k]) => k.readUInt32LE(0));
     const tracked = trackedKeys.length;
     const activity = this.activity.read(new Set(trackedKeys));
+    const nameOf = (nr: number) => this.nameOf(nr);
+    const detail = this.features.detail
+      ? readTiming(this.map('cells'), Math.min(stats[Stat.NEXT_CELL]!, this.map('cells').spec.maxEntries), this.map('errnos'), nameOf)
+      : undefined;
     return {
+      ...(detail ? { timing: detail.timing, errorsByProcess: detail.errorsByProcess } : {}),
+      ...(this.features.perThread ? { byThread: readThreads(this.map('thread_counts'), this.map('thread_names'), nameOf) } : {}),
       atMs: performance.now(),
       bySyscall,
       byProcess,
@@ -297,6 +364,9 @@ export class SyscallTracer {
         syscallsUncounted: stats[Stat.DROPPED_COUNTS]!,
         processesUntracked: stats[Stat.DROPPED_TRACKED]!,
         exitsUnrecorded: stats[Stat.DROPPED_EXITS]!,
+        returnsUntimed: stats[Stat.DROPPED_DETAILS]! + stats[Stat.DROPPED_INFLIGHT]!,
+        errnosUncounted: stats[Stat.DROPPED_ERRNOS]!,
+        threadCallsUncounted: stats[Stat.DROPPED_THREADS]!,
       },
       tracked,
       exits: this.readExits(),

@@ -1,9 +1,10 @@
-export { SyscallTracer, tracerPrograms, descendants, ATTACH_POINTS } from './engine.js';
+export { SyscallTracer, tracerPrograms, descendants, featuresOf, ATTACH_POINTS, DEFAULT_FEATURES } from './engine.js';
 export { EbpfUnavailableError, describeFailure } from './errors.js';
 export { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
 export { TracerSimulator } from './simulate.js';
 export { State, Stat, STATE_MASK, CHECK_ABI, COMPAT, tracerMaps, sysEnterProgram, forkProgram, exitProgram } from './programs.js';
-export type { AttachMode, SyscallSnapshot, TracerLosses, TracerOptions } from './types.js';
+export type { AttachMode, SyscallSnapshot, SyscallTiming, ThreadCounts, TracerLosses, TracerOptions } from './types.js';
+export type { TracerFeatures } from './detail.js';
 export { stacksProgram, resolveStackOptions, STACK_DEFAULTS, type StackOptions } from './stacks.js';
 export { decodeBuildIdStack, type StackEntry, type StackSnapshot, type StackLoss, type UserFrame } from './stacks-read.js';
 export { decodeExit, type ProcessExit, type ExitOffsets } from './exits.js';

@@ -9,12 +9,13 @@
 // User stacks go to a stack map with BPF_F_STACK_BUILD_ID: each frame is {build id, file offset}, which
 // names the code without the process's address space, so a process that lived 1 ms is symbolised after
 // it is gone. Frames the kernel cannot give a build id (anonymous memory such as JIT code) keep their ip.
-import { R0, R1, R2, R3, R6, R7, R8, R9, R10, add64, and64, or64, mov32, mov64, rsh64, ldx, st, stx, ja, jeq, jne, jge, jslt, call, label, ldMapFd } from '../asm/index.js';
+import { R0, R1, R2, R3, R6, R7, R8, R9, R10, add64, and64, or64, mov32, mov64, lsh64, rsh64, ldx, st, stx, ja, jeq, jne, jge, jslt, call, label, ldMapFd } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
 import { BPF_F_STACK_BUILD_ID, ERRNO, MapType, STACK_BUILD_ID_SIZE, StackFlag } from '../asm/abi.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
 import { COMPAT_BIT } from '../syscalls/index.js';
-import { BPF_NOEXIST, CHECK_ABI, COMPAT, EEXIST, STATE_MASK, Stat, State } from './maps.js';
+import { BPF_NOEXIST, CHECK_ABI, COMPAT, EEXIST, ROW_COMPAT, STATE_MASK, Stat, State } from './maps.js';
+import { filterCheck } from './detail.js';
 import { increment, lookup, probeRead, returnZero, tracepointProgram, updateElem } from './blocks.js';
 import type { SysEnterLayout } from './sys-enter.js';
 
@@ -87,13 +88,17 @@ export function stackMaps(o: Required<StackOptions>): MapSpec[] {
 // -72 scratch (the task's saved user mode).
 
 /**
- * `shared` are the tracer's maps (tracked, stats, cache): read only. The process's state comes from this
- * CPU's cache when its epoch is current (dp_sys_enter filled it at this CPU's previous syscall), else
- * from `tracked`; only COUNT processes are sampled.
+ * `shared` are the tracer's maps (tracked, stats, cache, and trace_set with `filter`): read only. The
+ * process's state comes from this CPU's cache when its epoch is current (dp_sys_enter filled it at this
+ * CPU's previous syscall), else from `tracked`; only COUNT processes are sampled. `filter` (--trace):
+ * only the syscalls marked in trace_set, as dp_sys_enter counts them (the period of `every` runs over
+ * those only).
  */
-export function stacksProgram(layout: SysEnterLayout, shared: MapSpec[], options: StackOptions = {}): ProgramSpec {
+export function stacksProgram(layout: SysEnterLayout, shared: MapSpec[], options: StackOptions = {}, f: { filter: boolean } = { filter: false }): ProgramSpec {
   const o = resolveStackOptions(options);
-  const maps = [...shared.filter((m) => ['tracked', 'stats', 'cache'].includes(m.name)), ...stackMaps(o)];
+  const wanted = ['tracked', 'stats', 'cache', ...(f.filter ? ['trace_set'] : [])];
+  const maps = [...shared.filter((m) => wanted.includes(m.name)), ...stackMaps(o)];
+  if (f.filter && !maps.some((m) => m.name === 'trace_set')) throw new Error('stacksProgram: filter needs the tracer\'s trace_set map');
   const items: (Instruction | Label)[] = [
     mov64.reg(R6, R1),
     call('get_current_pid_tgid'),
@@ -146,6 +151,17 @@ export function stacksProgram(layout: SysEnterLayout, shared: MapSpec[], options
       mov32.imm(R1, COMPAT_BIT),
       add64.reg(R8, R1),
       label('native'),
+    );
+  }
+  if (f.filter) {
+    // r8 is the number with COMPAT_BIT for a compat call; trace_set's index is the number + ROW_COMPAT.
+    items.push(
+      mov64.reg(R3, R8),
+      and64.imm(R3, COMPAT_BIT - 1),
+      mov64.reg(R2, R8),
+      rsh64.imm(R2, Math.log2(COMPAT_BIT)),
+      lsh64.imm(R2, Math.log2(ROW_COMPAT)),
+      ...filterCheck('out', R3),
     );
   }
   if (o.every > 1) {

@@ -5,9 +5,9 @@ import { disassemble } from '../../asm/index.js';
 import { mapTypeName } from '../../asm/abi.js';
 import { verifyProgram } from '../../verify/static/index.js';
 import { findTracefs } from '../../loader/index.js';
-import { rawLayout, tracefsLayout, tracerPrograms } from '../../tracer/index.js';
+import { featuresOf, rawLayout, tracefsLayout, tracerPrograms } from '../../tracer/index.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
-import { parseStrict } from '../options.js';
+import { STACKS_FAILED_ONLY, parseStrict } from '../options.js';
 import type { Command, CommandContext } from './types.js';
 
 const OPTIONS = {
@@ -16,10 +16,14 @@ const OPTIONS = {
   'stacks-every': { type: 'string' },
   'stacks-kernel': { type: 'boolean' },
   json: { type: 'boolean' },
+  'count-only': { type: 'boolean' },
+  'per-thread': { type: 'boolean' },
+  'failed-only': { type: 'boolean' },
+  filtered: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const HELP = `Usage: denet-pure prog dump [--mode raw|tracefs] [--stacks [--stacks-every N] [--stacks-kernel]] [--json]
+const HELP = `Usage: denet-pure prog dump [--mode raw|tracefs] [--json] [--count-only] [--per-thread] [--failed-only] [--filtered] [--stacks [--stacks-every N] [--stacks-kernel]]
 
 Prints the tracer's BPF programs as they would be loaded on this kernel: the disassembly in the kernel
 verifier's syntax (compare with 'bpftool prog dump xlated id N'), our static verifier's verdict, the
@@ -30,6 +34,13 @@ instruction count, and the maps they use.
   --stacks         also the stack-capture program (dp_stacks), as --stacks/--flamegraph load it;
                    --stacks-every N and --stacks-kernel as in run
   --json           one JSON document instead of text
+
+By default, the programs of --enable-ebpf: sys_enter counts and records each call's entry, sys_exit
+its result and time. As the run options would load them:
+  --count-only     sys_enter alone (no sys_exit program)
+  --per-thread     with the per-thread counts
+  --failed-only    counting at the return, of failed calls only
+  --filtered       with the --trace check (which syscalls is in a map, filled at load)
 `;
 
 
@@ -48,12 +59,22 @@ async function run(ctx: CommandContext): Promise<number> {
   } catch (err) {
     throw new CliError(`cannot lay out the ${mode} programs on this kernel: ${(err as Error).message.split('\n')[0]}`);
   }
+  if (values['count-only'] && values['failed-only']) throw new UsageError('--failed-only needs the sys_exit program, which --count-only leaves out; give one of them');
+  if (values.stacks && values['failed-only']) throw new UsageError(STACKS_FAILED_ONLY);
   const every = values['stacks-every'] as string | undefined;
   if ((every !== undefined || values['stacks-kernel']) && !values.stacks) throw new UsageError('--stacks-every and --stacks-kernel shape the stack program: give --stacks too');
   if (every !== undefined && !/^[1-9]\d{0,9}$/.test(every)) throw new UsageError(`invalid --stacks-every '${every}': expected a whole number from 1`);
   const stacks = values.stacks ? { every: every === undefined ? 1 : Number(every), kernel: values['stacks-kernel'] === true } : undefined;
-  // With the optional scheduler and socket programs where this layout allows them.
-  const specs = tracerPrograms(layout, undefined, {}, stacks);
+  const features = featuresOf({
+    detail: values['count-only'] !== true, perThread: values['per-thread'] === true, failedOnly: values['failed-only'] === true, trace: values.filtered ? [] : undefined,
+  });
+  let specs;
+  try {
+    // With the optional scheduler and socket programs where this layout allows them.
+    specs = tracerPrograms(layout, undefined, { activity: {}, features, stacks });
+  } catch (err) {
+    throw new CliError(`cannot build the ${mode} programs on this kernel: ${(err as Error).message.split('\n')[0]}`);
+  }
   const dumps = specs.map((spec) => {
     const report = verifyProgram(spec);
     return {
