@@ -1,6 +1,7 @@
 // Expected failures carry their exit code and a one-line message; main prints them without a stack.
 import { ReportAssetError, ReportInputError } from '../report/errors.js';
-import { EbpfRequiredError, MonitoringFailedError, SpawnError, SyscallFilterError, TargetError } from '../session/errors.js';
+import { EbpfRequiredError, MonitoringFailedError, SpawnError, SyscallFilterError, EbpfOptionsError, TargetError } from '../session/errors.js';
+import { FlameError } from '../flame/errors.js';
 
 /** Exit codes of denet-pure itself (for `run`, the child's own code is passed through otherwise). */
 export const EXIT = {
@@ -13,7 +14,7 @@ export const EXIT = {
   NO_PROCESS: 3,
   /** --out / --stats cannot be written. */
   OUTPUT: 4,
-  /** --require-ebpf was given and eBPF counting cannot run here. */
+  /** --require-ebpf (or --stacks/--flamegraph, which need it) was given and eBPF counting cannot run here. */
   EBPF_REQUIRED: 5,
   /** `run`: the command exists but cannot be executed. */
   NOT_EXECUTABLE: 126,
@@ -47,8 +48,9 @@ export interface UserError {
 export function toUserError(err: unknown): UserError {
   if (err instanceof CliError) return { line: err.message, exitCode: err.exitCode };
   if (err instanceof EbpfRequiredError) {
-    return { line: `${err.message} (--require-ebpf given, nothing started)`, exitCode: EXIT.EBPF_REQUIRED };
+    return { line: `${err.message} (${err.requiredBy} given, nothing started)`, exitCode: EXIT.EBPF_REQUIRED };
   }
+  if (err instanceof FlameError) return { line: err.message, exitCode: EXIT.RUNTIME };
   if (err instanceof MonitoringFailedError) {
     const cause = err.cause instanceof CliError ? err.cause : undefined;
     return { line: err.reported ? null : err.message, exitCode: cause?.exitCode ?? EXIT.RUNTIME };
@@ -56,7 +58,7 @@ export function toUserError(err: unknown): UserError {
   if (err instanceof SpawnError) {
     return { line: err.message, exitCode: err.code === 'ENOENT' ? EXIT.NOT_FOUND : EXIT.NOT_EXECUTABLE };
   }
-  if (err instanceof SyscallFilterError) return { line: err.message, exitCode: EXIT.USAGE };
+  if (err instanceof SyscallFilterError || err instanceof EbpfOptionsError) return { line: err.message, exitCode: EXIT.USAGE };
   // A file that cannot be reported on, or an installation without the report viewer.
   if (err instanceof ReportInputError || err instanceof ReportAssetError) return { line: err.message, exitCode: EXIT.RUNTIME };
   if (err instanceof TargetError) {

@@ -177,6 +177,42 @@ export interface EbpfSyscalls extends SyscallsBlock {
   table?: SyscallRow[];
 }
 
+/** Sampled syscalls whose stack is missing, by cause (each exact). */
+export interface StackLosses {
+  /** The stack's slot in the stack table held another stack (raise --stacks-max). */
+  stack_collisions: number;
+  /** The stack table was full. */
+  stack_table_full: number;
+  /** The kernel found no user stack. */
+  no_user_stack: number;
+  /** Any other refusal of the stack helper. */
+  other: number;
+  /** Kernel stacks not stored (--stacks-kernel; the user stack is kept). */
+  kernel_stacks_lost: number;
+  /** Sampled syscalls not counted at all: the (process, syscall, stack) table was full (raise --stacks-max). */
+  counts_table_full: number;
+}
+
+/**
+ * Summary only (--stacks / --flamegraph): where the tree's syscalls were made. Counts are sampled
+ * syscalls: with `every` N, one syscall in N (per CPU) was sampled.
+ */
+export interface EbpfStacks {
+  /** Folded stacks `comm;root frame;…;leaf frame;SYSCALL` and their counts, heaviest first: all of them. */
+  folded: { stack: string; count: number }[];
+  /** Distinct folded stacks. */
+  unique: number;
+  /** Sampled syscalls, lost ones included. */
+  total: number;
+  /** Sampling: one syscall in `every` (1: all). */
+  every: number;
+  /** Sampled syscalls whose stack is missing (the sum of `losses`, kernel stacks apart): exact. */
+  lost: number;
+  losses: StackLosses;
+  /** How the distinct frames were named: symbol table, dynamic symbols, JIT map, kallsyms, file offset only, unknown. */
+  frames: Record<'symtab' | 'dynsym' | 'perf_map' | 'kallsyms' | 'file_offset' | 'unknown', number>;
+}
+
 /** The `ebpf` object of samples (cumulative since monitoring began, plus the window) and of the summary. */
 export interface EbpfBlock {
   syscalls: EbpfSyscalls;
@@ -187,6 +223,8 @@ export interface EbpfBlock {
   by_thread?: ThreadSyscalls[];
   /** Summary: what was filtered in the kernel (absent: nothing). */
   filter?: EbpfFilter;
+  /** Summary only, when stacks were captured. */
+  stacks?: EbpfStacks;
 }
 
 /** Whether the run had in-kernel counting, how it was attached, or why not. */

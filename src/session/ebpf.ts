@@ -2,15 +2,18 @@
 // cumulative snapshots into the typed `ebpf` blocks of samples and of the summary.
 import type { Capability, EbpfBlock, EbpfCapability, EbpfFilter, EbpfLosses, ProcessRecord } from '../monitor/index.js';
 import { buildBySyscall, buildSyscallsBlock, buildWindowBlock, selectSyscalls, type TimeEvidence } from '../syscalls/index.js';
-import type { ActivityLosses, AttachMode, SyscallSnapshot, SyscallTracer, TracerLosses } from '../tracer/index.js';
-import { EbpfRequiredError, SyscallFilterError, firstLine } from './errors.js';
+import type { ActivityLosses, AttachMode, StackOptions, SyscallSnapshot, SyscallTracer, TracerLosses } from '../tracer/index.js';
+import { EbpfOptionsError, EbpfRequiredError, SyscallFilterError, firstLine } from './errors.js';
 import { ProcessNames, buildByProcess, buildByThread, buildTable, detailTotals } from './ebpf-detail.js';
+import { StackCollector } from './stacks.js';
 
 export interface EbpfOptions {
   /** How the programs attach (default 'auto': raw tracepoints when the kernel has BTF, else tracefs). */
   attach?: 'auto' | AttachMode;
   /** Fail with EbpfRequiredError instead of continuing without syscall counts. */
   required?: boolean;
+  /** What makes it required, for the error (default '--require-ebpf'). */
+  requiredBy?: string;
   /** Bound of the kernel's process table (default 16384). */
   maxProcesses?: number;
   /** Bound of the kernel's (process, syscall) table (default 65536). */
@@ -19,6 +22,8 @@ export interface EbpfOptions {
   sched?: boolean;
   /** The tree's own socket bytes (socket programs; default true). */
   net?: boolean;
+  /** Capture the stacks of the tree's syscalls (summary: ebpf.stacks). */
+  stacks?: StackOptions;
   /** Errors and time per syscall, from a second program at the syscall's return (default true); false: counts only. */
   detail?: boolean;
   /** Count per thread as well: the summary gets `by_thread`. */
@@ -79,6 +84,10 @@ function activityOf(tracer: SyscallTracer): ActivityCapabilities {
  */
 export async function openEbpf(opts: EbpfOptions | undefined, warn: (msg: string) => void): Promise<EbpfSetup> {
   if (!opts) return NONE;
+  // A stack is taken at the syscall's entry, before its result is known (docs/stacks.md).
+  if (opts.failedOnly && opts.stacks) {
+    throw new EbpfOptionsError('failedOnly counts calls at their return, but stacks are taken at their entry, before the result is known; give one of them (trace narrows stacks to chosen syscalls)');
+  }
   let trace: string[] | undefined;
   if (opts.trace) {
     const sel = selectSyscalls(opts.trace);
@@ -94,6 +103,7 @@ export async function openEbpf(opts: EbpfOptions | undefined, warn: (msg: string
       const tracer = SyscallTracer.open({
         attach: opts.attach, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts, sched: opts.sched, net: opts.net,
         maxDetails: opts.maxDetails, detail: opts.detail, perThread: opts.perThread, trace, failedOnly: opts.failedOnly,
+        stacks: opts.stacks,
       });
       const filter = filterOf(opts);
       return {
@@ -117,7 +127,7 @@ export async function openEbpf(opts: EbpfOptions | undefined, warn: (msg: string
     reason = `the eBPF engine could not be loaded (${firstLine(err)})`;
     fix = 'reinstall the package (npm ci) on a supported Linux machine';
   }
-  if (opts.required) throw new EbpfRequiredError(reason, fix);
+  if (opts.required) throw new EbpfRequiredError(reason, fix, opts.requiredBy);
   warn(`eBPF unavailable: ${reason}; ${fix}; continuing without syscall counts`);
   return { capability: { available: false, reason }, activity: noActivity('eBPF is unavailable here'), close() {} };
 }
@@ -147,16 +157,30 @@ export class EbpfSampler {
   /** The snapshot of the previous sample: the start of the next window, and the summary's fallback. */
   private prev: SyscallSnapshot | undefined;
   private failed = false;
+  /** Stack capture, when the tracer does it. */
+  readonly stacks: StackCollector | undefined;
   private readonly names = new ProcessNames();
+  /** What the kernel was told to count, for the summary (undefined: everything). */
+  private readonly filter: EbpfFilter | undefined;
 
   constructor(
     private readonly tracer: SyscallTracer,
     /** performance.now() when monitoring started. */
     private readonly t0: number,
     private readonly warn: (msg: string) => void,
-    /** What the kernel was told to count, for the summary (undefined: everything). */
-    private readonly filter?: EbpfFilter,
-  ) {}
+    opts: {
+      /** What the kernel was told to count, for the summary (undefined: everything). */
+      filter?: EbpfFilter;
+      /** Stack capture: the sampling period, and what names the target's frames. */
+      stacks?: { every: number; startedAtMs: number; executable?: string };
+    } = {},
+  ) {
+    this.filter = opts.filter;
+    if (tracer.capturesStacks) {
+      const s = opts.stacks;
+      this.stacks = new StackCollector(tracer, s?.every ?? 1, { startedAtMs: s?.startedAtMs ?? Date.now(), executable: s?.executable });
+    }
+  }
 
   /** A process record of the tree: its parent and command name the per-process table when the kernel has none. */
   noteProcess(p: ProcessRecord): void {
@@ -211,6 +235,12 @@ export class EbpfSampler {
     const threads = buildByThread(cur);
     if (threads) block.by_thread = threads;
     if (this.filter) block.filter = this.filter;
+    try {
+      const stacks = this.stacks?.finish();
+      if (stacks) block.stacks = stacks;
+    } catch (err) {
+      this.warn(`eBPF: the stacks could not be read or named (${firstLine(err)}); the summary has none`);
+    }
     return block;
   }
 

@@ -305,7 +305,12 @@ export class Session {
     });
     const acc = new SummaryAccumulator();
     const warn = (m: string) => this.observer.warn?.(m);
-    const sampler = tracer ? new EbpfSampler(tracer, t0, warn, opts.ebpf ? filterOf(opts.ebpf) : undefined) : undefined;
+    const sampler = tracer
+      ? new EbpfSampler(tracer, t0, warn, {
+        filter: opts.ebpf ? filterOf(opts.ebpf) : undefined,
+        stacks: { every: opts.ebpf?.stacks?.every ?? 1, startedAtMs: Date.now(), executable: target.executable },
+      })
+      : undefined;
     const reaper = target.adopts ? await import('../loader/process.js') : undefined;
     const keep = new Set([target.pid, ...target.exclude]);
     let rootDone = false;
@@ -328,6 +333,8 @@ export class Session {
           if (rec.kind === 'tree') rec.aggregated.ebpf = block;
           else rec.ebpf = block;
         }
+        // Stacks: what naming their frames needs from the processes alive now.
+        sampler?.stacks?.poll(rec.kind === 'tree' ? [target.pid, ...rec.children.map((c) => c.pid)] : [target.pid]);
         waitingFor = rootDone && target.followDescendants && rec.kind === 'tree' ? rec.aggregated.process_count : undefined;
         acc.add(rec);
         emit(rec);

@@ -19,6 +19,8 @@ import { decodeExit, type ProcessExit } from './exits.js';
 import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
+import { stacksProgram, type StackOptions } from './stacks.js';
+import { StackReader, type StackSnapshot } from './stacks-read.js';
 import { activityPrograms, groupOf, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
 import { ActivityPart } from './activity-engine.js';
 
@@ -44,6 +46,9 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   dp_exec: { raw: 'sched_process_exec', phase: 1 },
   // Before sys_enter: an exit whose entry was not seen is ignored, an entry whose exit was not, is not timed.
   dp_sys_exit: { raw: 'sys_exit', tracefs: ['raw_syscalls', 'sys_exit'], phase: 8 },
+  // Just before sys_enter (programs on one tracepoint run in attach order): a PENDING process's
+  // activating execve is still PENDING here, so its stack, the spawner's, is left out (stacks.ts).
+  dp_stacks: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 8.5 },
   dp_sys_enter: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 9 },
   // Off-CPU and run-queue time, socket bytes (activity-setup.ts): raw mode only, optional, attached
   // after the rest (ActivityPart), each group whole or not at all.
@@ -54,16 +59,27 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   dp_sock_recv: { raw: 'sock_recv_length', phase: 10 },
 };
 
+/** What the programs are built with besides the core counting set (all optional). */
+export interface ProgramChoice {
+  /** What the syscall programs do beyond counting (default: counts only). */
+  features?: TracerFeatures;
+  /** The optional scheduler and socket programs (absent: none). */
+  activity?: ActivityChoice;
+  /** Stack capture, the dp_stacks program (absent: none). */
+  stacks?: StackOptions;
+}
+
 /**
  * Builds the program specs for a layout (exported for `prog dump` and the WASM tests): sys_enter, fork
  * and exit, plus exec where the task's ABI can be read (raw mode), plus sys_exit with the detail
- * `features`, plus (`activity`) the optional scheduler and socket programs.
+ * `features`, plus dp_stacks (`stacks`), plus (`activity`) the optional scheduler and socket programs.
  */
-export function tracerPrograms(layout: TracerLayout, sizes: DetailSizes = DEFAULTS, activity?: ActivityChoice, features: TracerFeatures = COUNT_ONLY): ProgramSpec[] {
-  return [...corePrograms(layout, sizes, features), ...(activity ? activityPrograms(layout, sizes, activity).specs : [])];
+export function tracerPrograms(layout: TracerLayout, sizes: DetailSizes = DEFAULTS, choice: ProgramChoice = {}): ProgramSpec[] {
+  const core = corePrograms(layout, sizes, choice.features ?? COUNT_ONLY, choice.stacks);
+  return [...core, ...(choice.activity ? activityPrograms(layout, sizes, choice.activity).specs : [])];
 }
 
-function corePrograms(layout: TracerLayout, sizes: DetailSizes, f: TracerFeatures): ProgramSpec[] {
+function corePrograms(layout: TracerLayout, sizes: DetailSizes, f: TracerFeatures, stacks?: StackOptions): ProgramSpec[] {
   const maps = [...tracerMaps(sizes), ...featureMaps(sizes, f)];
   const specs = [sysEnterProgram(layout.sysEnter, maps, f), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps, f)];
   if (layout.sysEnter.compat) specs.push(execProgram(maps));
@@ -73,6 +89,9 @@ function corePrograms(layout: TracerLayout, sizes: DetailSizes, f: TracerFeature
     }
     specs.push(sysExitProgram(layout.sysExit, maps, f));
   }
+  // Stack capture is a program of its own, loaded only when asked for; it samples what sys_enter
+  // counts, so it reads the same --trace filter.
+  if (stacks) specs.push(stacksProgram(layout.sysEnter, maps, stacks, { filter: f.filter }));
   return specs;
 }
 
@@ -92,6 +111,7 @@ export class SyscallTracer {
   private readonly names = new Map<number, string>();
   /** The optional scheduler and socket programs. */
   private readonly activity = new ActivityPart();
+  private stackReader: StackReader | undefined;
   /** What the syscall programs do beyond counting (detail, per thread, filters). */
   features: TracerFeatures = COUNT_ONLY;
   /** --trace: the syscall names the kernel counts (undefined: all). */
@@ -158,10 +178,11 @@ export class SyscallTracer {
       maxDetails: opts.maxDetails ?? DEFAULTS.maxDetails,
     };
     this.features = featuresOf(opts);
-    const specs = corePrograms(layout, sizes, this.features);
+    const specs = corePrograms(layout, sizes, this.features, opts.stacks);
     const extra = this.activity.prepare(layout, sizes, { sched: opts.sched, net: opts.net, maxThreads: opts.maxThreads });
     this.accounting = layout.exit.accounting !== undefined;
     for (const spec of new Map([...specs, ...extra].flatMap((p) => p.maps).map((m) => [m.name, m])).values()) this.maps.set(spec.name, BpfMap.create(spec));
+    if (opts.stacks) this.stackReader = new StackReader(this.maps, this.table);
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
     if (opts.trace) this.traced = this.fillTraceSet(opts.trace);
@@ -393,6 +414,20 @@ export class SyscallTracer {
         add(tgid, i < ROW_COMPAT ? i : ((i - ROW_COMPAT) | COMPAT_BIT) >>> 0, count);
       }
     }
+  }
+
+  /** Whether stacks are captured (TracerOptions.stacks). */
+  get capturesStacks(): boolean {
+    return this.stackReader !== undefined;
+  }
+
+  /**
+   * The stacks counted so far (cumulative), with their frames as the kernel gives them (build id + file
+   * offset, or ip); undefined when stacks are not captured. Symbolising is the caller's (src/symbols).
+   */
+  readStacks(): StackSnapshot | undefined {
+    this.live();
+    return this.stackReader?.read();
   }
 
   private readStats(): number[] {

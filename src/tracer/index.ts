@@ -5,6 +5,8 @@ export { TracerSimulator } from './simulate.js';
 export { State, Stat, STATE_MASK, CHECK_ABI, COMPAT, tracerMaps, sysEnterProgram, forkProgram, exitProgram } from './programs.js';
 export type { AttachMode, SyscallSnapshot, SyscallTiming, ThreadCounts, TracerLosses, TracerOptions } from './types.js';
 export type { TracerFeatures } from './detail.js';
+export { stacksProgram, resolveStackOptions, STACK_DEFAULTS, type StackOptions } from './stacks.js';
+export { decodeBuildIdStack, type StackEntry, type StackSnapshot, type StackLoss, type UserFrame } from './stacks-read.js';
 export { decodeExit, type ProcessExit, type ExitOffsets } from './exits.js';
 export { ActivityReader, emptyFigures, emptyNet, type ActivityFigures, type ActivityLosses, type ActivitySnapshot, type NetBytes, type ProcessActivity, type ThreadActivity, type ThreadActivityState } from './activity.js';
 export { NET_CLASSES, type NetClass } from './activity-maps.js';

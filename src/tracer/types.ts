@@ -1,4 +1,5 @@
 import type { ProcessExit } from './exits.js';
+import type { StackOptions } from './stacks.js';
 import type { ActivitySnapshot } from './activity.js';
 // The public shape of the syscall-counting engine. The monitor and CLI program against this.
 
@@ -16,6 +17,8 @@ export interface TracerOptions {
    * the fast path; later ones count in the (process, syscall) table.
    */
   maxRows?: number;
+  /** Capture the stack of every (or every Nth) syscall of the tree: loads dp_stacks (see stacks.ts). */
+  stacks?: StackOptions;
   /** Skip our static verifier before loading (default false). */
   skipVerifier?: boolean;
   /** Off-CPU and run-queue time of the tree: the sched_switch/sched_wakeup programs (default true; raw mode only). */

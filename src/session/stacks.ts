@@ -1,0 +1,150 @@
+// The session's stack capture: while the tree runs, records what symbolising will need from live
+// processes (their mappings, their JIT maps); at the end, names every frame and folds the stacks into
+// the summary's `ebpf.stacks`.
+import type { EbpfStacks, StackLosses } from '../monitor/index.js';
+import type { StackEntry, StackSnapshot, SyscallTracer } from '../tracer/index.js';
+import { Symbolizer, demangle, type Resolution } from '../symbols/index.js';
+import { foldFrame, mergeFolded, type FoldedStack } from '../flame/index.js';
+
+/** Kernel frames of the tracing machinery itself, innermost, above the syscall entry: not shown. */
+const TRACING_FRAME = /^(bpf_prog_|bpf_trace_run|__bpf_trace_|__traceiter_|bpf_dispatcher|__bpf_prog_run|trace_call_bpf)/;
+
+const LOSS_FRAME: Record<string, string> = {
+  collision: '[stack lost: stack table collision]',
+  full: '[stack lost: stack table full]',
+  empty: '[no user stack]',
+  other: '[stack lost]',
+};
+
+export class StackCollector {
+  readonly symbolizer: Symbolizer;
+  /** Processes whose mappings have been read, or that were gone when we looked (once each). */
+  private readonly observed = new Set<number>();
+  /** Processes found gone: their last mappings stand (a later process with the pid is not them). */
+  private readonly gone = new Set<number>();
+  private last: StackSnapshot | undefined;
+
+  constructor(
+    private readonly tracer: SyscallTracer,
+    private readonly every: number,
+    opts: { startedAtMs: number; executable?: string },
+  ) {
+    // A perf map older than the run belongs to an earlier process that had the same pid.
+    this.symbolizer = new Symbolizer({ perfMapsSince: opts.startedAtMs - 1000 });
+    if (opts.executable) this.symbolizer.locator.addPath(opts.executable);
+  }
+
+  /**
+   * Once per sample: the mappings of the live processes not seen yet (the files they map are where
+   * build ids are looked for first), and, for processes with frames that have no build id (JIT code,
+   * anonymous memory), their mappings and perf map as they are now.
+   */
+  poll(livePids: readonly number[]): void {
+    let snap: StackSnapshot | undefined;
+    try {
+      snap = this.tracer.readStacks();
+    } catch {
+      snap = undefined; // the counters' own read reports failures; the summary uses the last good read
+    }
+    if (snap) this.last = snap;
+    const withIps = new Set<number>();
+    const pids = new Set(livePids);
+    for (const e of snap?.entries ?? []) {
+      pids.add(e.tgid);
+      if (e.user?.some((f) => 'ip' in f)) withIps.add(e.tgid);
+    }
+    for (const pid of pids) {
+      if (this.gone.has(pid) || (this.observed.has(pid) && !withIps.has(pid))) continue;
+      // Gone already: its build-id frames do not need its maps.
+      if (!this.symbolizer.observe(pid)) this.gone.add(pid);
+      this.observed.add(pid);
+      if (withIps.has(pid)) this.symbolizer.readPerfMap(pid);
+    }
+  }
+
+  /**
+   * The summary block: every stack named and folded, with the losses. The stacks of the last sample,
+   * as the summary's counts are (read anew only when no sample was taken).
+   */
+  finish(): EbpfStacks | undefined {
+    let snap = this.last;
+    if (!snap) {
+      try {
+        snap = this.tracer.readStacks();
+      } catch {
+        return undefined;
+      }
+    }
+    if (!snap) return undefined;
+    return foldStacks(snap, this.symbolizer, this.every);
+  }
+}
+
+/** Names every frame of a snapshot and folds the stacks: `comm;root;…;leaf;[kernel_[k];…];SYSCALL`. */
+export function foldStacks(snap: StackSnapshot, sym: Symbolizer, every: number): EbpfStacks {
+  const losses: StackLosses = { stack_collisions: 0, stack_table_full: 0, no_user_stack: 0, other: 0, kernel_stacks_lost: 0, counts_table_full: snap.countsFull };
+  const frames: EbpfStacks['frames'] = { symtab: 0, dynsym: 0, perf_map: 0, kallsyms: 0, file_offset: 0, unknown: 0 };
+  const seenFrames = new Set<string>();
+  const tally = (key: string, how: Resolution) => {
+    if (seenFrames.has(key)) return;
+    seenFrames.add(key);
+    frames[how === 'perf-map' ? 'perf_map' : how === 'file-offset' ? 'file_offset' : how]++;
+  };
+  const named: { frames: string[]; count: number }[] = [];
+  let total = snap.countsFull;
+  for (const e of snap.entries) {
+    total += e.count;
+    named.push({ frames: entryFrames(e, sym, losses, tally), count: e.count });
+  }
+  // C++ names readable, for all stacks at once.
+  const readable = demangle(named.flatMap((n) => n.frames));
+  const lines: FoldedStack[] = named.map(({ frames: f, count }) => ({
+    stack: f.map((name) => foldFrame(demangled(name, readable))).join(';'),
+    count,
+  }));
+  const folded = mergeFolded(lines);
+  const lost = losses.stack_collisions + losses.stack_table_full + losses.no_user_stack + losses.other + losses.counts_table_full;
+  return { folded, unique: folded.length, total, every, lost, losses, frames };
+}
+
+/** A demangled name, keeping the kernel/JIT suffix of the folded format. */
+function demangled(name: string, readable: Map<string, string>): string {
+  const m = /^(.*?)(_\[[kj]\])?$/.exec(name)!;
+  const d = readable.get(m[1]!);
+  return d === undefined ? name : d + (m[2] ?? '');
+}
+
+/** The frames of one entry, root first: comm, user frames, kernel frames, the syscall. */
+function entryFrames(e: StackEntry, sym: Symbolizer, losses: StackLosses, tally: (key: string, how: Resolution) => void): string[] {
+  const parts = [e.comm === '' ? `[pid ${e.tgid}]` : e.comm];
+  if (e.user) {
+    const names: string[] = [];
+    e.user.forEach((f, i) => {
+      const named = sym.user(f, e.tgid, i === 0);
+      tally('buildId' in f ? `${f.buildId}:${f.offset}` : `${e.tgid}:${f.ip}`, named.how);
+      names.push(named.how === 'perf-map' ? `${named.name}_[j]` : named.name);
+    });
+    parts.push(...names.reverse());
+  } else {
+    const loss = e.userLoss ?? 'other';
+    if (loss === 'collision') losses.stack_collisions += e.count;
+    else if (loss === 'full') losses.stack_table_full += e.count;
+    else if (loss === 'empty') losses.no_user_stack += e.count;
+    else losses.other += e.count;
+    parts.push(LOSS_FRAME[loss]!);
+  }
+  if (e.kernel) {
+    const named = e.kernel.map((a) => ({ a, n: sym.kernel(a) }));
+    // Innermost first: drop everything up to the last frame of the tracing machinery.
+    let cut = 0;
+    named.forEach((k, i) => { if (TRACING_FRAME.test(k.n.name)) cut = i + 1; });
+    const kept = named.slice(cut);
+    for (const k of kept) tally(`k:${k.a}`, k.n.how);
+    parts.push(...kept.map((k) => `${k.n.name}_[k]`).reverse());
+  } else if (e.kernelLoss) {
+    losses.kernel_stacks_lost += e.count;
+    parts.push('[kernel stack lost]_[k]');
+  }
+  parts.push(e.syscall);
+  return parts;
+}
