@@ -19,8 +19,10 @@ import { decodeExit, type ProcessExit } from './exits.js';
 import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
-import { stacksProgram, type StackOptions } from './stacks.js';
-import { StackReader, type StackSnapshot } from './stacks-read.js';
+import { stacksProgram } from './stacks.js';
+import type { StackOptions } from './stacks-maps.js';
+import type { StackEntry, StackSnapshot } from './stacks-read.js';
+import { StackCapture, type StackTableUse } from './stacks-drain.js';
 import { activityPrograms, groupOf, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
 import { ActivityPart } from './activity-engine.js';
 
@@ -111,7 +113,7 @@ export class SyscallTracer {
   private readonly names = new Map<number, string>();
   /** The optional scheduler and socket programs. */
   private readonly activity = new ActivityPart();
-  private stackReader: StackReader | undefined;
+  private stackCapture: StackCapture | undefined;
   /** What the syscall programs do beyond counting (detail, per thread, filters). */
   features: TracerFeatures = COUNT_ONLY;
   /** --trace: the syscall names the kernel counts (undefined: all). */
@@ -182,7 +184,7 @@ export class SyscallTracer {
     const extra = this.activity.prepare(layout, sizes, { sched: opts.sched, net: opts.net, maxThreads: opts.maxThreads });
     this.accounting = layout.exit.accounting !== undefined;
     for (const spec of new Map([...specs, ...extra].flatMap((p) => p.maps).map((m) => [m.name, m])).values()) this.maps.set(spec.name, BpfMap.create(spec));
-    if (opts.stacks) this.stackReader = new StackReader(this.maps, this.table);
+    if (opts.stacks) this.stackCapture = new StackCapture(this.maps, this.table);
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
     if (opts.trace) this.traced = this.fillTraceSet(opts.trace);
@@ -418,16 +420,42 @@ export class SyscallTracer {
 
   /** Whether stacks are captured (TracerOptions.stacks). */
   get capturesStacks(): boolean {
-    return this.stackReader !== undefined;
+    return this.stackCapture !== undefined;
   }
 
   /**
-   * The stacks counted so far (cumulative), with their frames as the kernel gives them (build id + file
-   * offset, or ip); undefined when stacks are not captured. Symbolising is the caller's (src/symbols).
+   * Moves the stacks counted in the kernel into cumulative totals here, so that the kernel's tables
+   * need room for the stacks of one period between calls only (stacks-drain.ts). Call it regularly
+   * (each sample, and at least every second or so). Returns the entries it took, per process, and the
+   * period that ends here (for markStacks). After a failure every later call (and readStacks) throws
+   * the same error.
    */
-  readStacks(): StackSnapshot | undefined {
+  drainStacks(): { entries: StackEntry[]; period: number } {
     this.live();
-    return this.stackReader?.read();
+    return this.stackCapture?.step() ?? { entries: [], period: 0 };
+  }
+
+  /** readStacks({ at: 'mark' }) reports the stacks until the drainStacks() that returned `period` (a sample's). */
+  markStacks(period: number): void {
+    this.live();
+    this.stackCapture?.markAt(period);
+  }
+
+  /**
+   * The stacks counted, with their frames as the kernel gives them (build id + file offset, or ip):
+   * until now (the default; blocks for up to twice a grace period of a few milliseconds), or until the
+   * period given to markStacks (`at: 'mark'`; until now when none was). Undefined when stacks are not
+   * captured.
+   * Symbolising is the caller's (src/symbols).
+   */
+  readStacks(opts: { at?: 'now' | 'mark' } = {}): StackSnapshot | undefined {
+    this.live();
+    return this.stackCapture?.read(opts);
+  }
+
+  /** How full the stack tables got between two drains (undefined when stacks are not captured). */
+  stackTableUse(): StackTableUse | undefined {
+    return this.stackCapture && { ...this.stackCapture.use };
   }
 
   private readStats(): number[] {

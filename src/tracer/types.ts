@@ -1,5 +1,5 @@
 import type { ProcessExit } from './exits.js';
-import type { StackOptions } from './stacks.js';
+import type { StackOptions } from './stacks-maps.js';
 import type { ActivitySnapshot } from './activity.js';
 // The public shape of the syscall-counting engine. The monitor and CLI program against this.
 
