@@ -57,7 +57,7 @@ export class StackCollector {
     this.lastDrain = performance.now();
     try {
       const { entries, period } = this.tracer.drainStacks();
-      for (const e of entries) if (e.user?.some((f) => 'ip' in f)) this.withIps.add(e.tgid);
+      for (const e of entries) if (e.tgid !== 0 && e.user?.some((f) => 'ip' in f)) this.withIps.add(e.tgid);
       return period;
     } catch {
       // The tracer keeps the error: finish() reports it (the summary has no stacks then).

@@ -1,12 +1,11 @@
 // Stack capture as monitoring goes: two generations of kernel tables, one written by dp_stacks, the
 // other drained into cumulative totals here.
 //
-// The kernel's tables are bounded, and a tree of short-lived processes brings new entries all the time:
-// (process, syscall, stack) entries for every process, and new stacks for those whose frames differ
-// from process to process (bare addresses, which ASLR moves). Kept for the whole run, the tables would
-// fill with the entries of processes long gone, and from then on most new stacks would be lost.
-// Drained as monitoring goes, they need room for one drain period only; here, entries of processes of
-// one name with the same build-id frames merge into one.
+// The kernel's tables are bounded, and a long run brings new entries all the time: each process whose
+// stacks have bare addresses (placed anew in each process) has entries and stacks of its own, and new
+// programs bring new paths. Kept for the whole run, the tables would fill with the entries of processes
+// long gone, and from then on new stacks would be lost. Drained as monitoring goes, they need room for
+// one drain period only.
 //
 // Exactness: a generation is drained only once no program can still be writing it. dp_stacks reads
 // `stack_gen` and then writes that generation's tables, in one run with preemption disabled (a few
@@ -32,13 +31,11 @@ export interface StackTableUse {
   peakEntries: number;
 }
 
-/** Cumulative stacks: entries keyed by (process or name, syscall, frame contents). */
+/** Cumulative stacks: entries keyed by (process or 0, name, syscall, frame contents). */
 class StackTotals {
   readonly entries = new Map<string, StackEntry>();
   add(e: StackEntry, userKey: string, kernelKey: string): void {
-    // Frames with build ids name code whatever the process: same name, same frames, one entry.
-    const byName = e.comm !== '' && !(e.user?.some((f) => 'ip' in f) ?? false);
-    const key = `${byName ? '' : e.tgid}\0${e.comm}\0${e.nr}\0${userKey}\0${kernelKey}`;
+    const key = `${e.tgid}\0${e.comm}\0${e.nr}\0${userKey}\0${kernelKey}`;
     const had = this.entries.get(key);
     if (had) had.count += e.count;
     else this.entries.set(key, { ...e });

@@ -4,7 +4,7 @@
 // stacks that differ in one word never share a lane's value; for any other pair, sharing both lanes is
 // a chance far below 2^-64. Not a defence against stacks crafted to collide (they would only merge two
 // stacks of the crafter's own processes).
-import { R0, R1, R2, R3, R4, R5, R9, R10, add64, ja, jeq, jle, jne, label, ldImm64, ldx, mov64, mul64, rsh64, st, stx, xor64 } from '../asm/index.js';
+import { R0, R1, R2, R3, R4, R5, R7, R9, R10, add64, ja, jeq, jle, jne, label, ldImm64, ldx, mov64, mul64, rsh64, st, stx, xor64 } from '../asm/index.js';
 import { STACK_BUILD_ID_SIZE, StackBuildIdStatus } from '../asm/abi.js';
 import type { Instruction, Label } from '../asm/index.js';
 
@@ -20,11 +20,12 @@ const MASK = (1n << 64n) - 1n;
  * Hashes the first r0 bytes (whole elements of `elem` bytes, at most `max` of them) of the buffer at
  * r9 + `base`, and stores the two lanes at fp + `store` and fp + `store` + 8. Clobbers r0-r5; r9 is kept.
  * Unrolled (no loop for either verifier): one length check and `elem / 8` words per element. `cut`
- * (build-id frames): the stack ends at its first bogus frame (cutBogusFrame), in the same pass. The
+ * (build-id frames): the stack ends at its first bogus frame (cutBogusFrame), in the same pass, and a
+ * sound bare address stores the tgid (r7) at fp + `cut.tgid` (the stack names this process's memory). The
  * length is not mixed in (frames are; a stack and its extension differ by whole frames), so that the
  * paths out of the unrolled checks meet in one state for the verifiers.
  */
-export function hashFrames(o: { base: number; elem: number; max: number; store: number; tag: string; cut?: boolean }): (Instruction | Label)[] {
+export function hashFrames(o: { base: number; elem: number; max: number; store: number; tag: string; cut?: { tgid: number } }): (Instruction | Label)[] {
   const done = `hash_done_${o.tag}`;
   const items: (Instruction | Label)[] = [ldImm64(R1, SEED1), ldImm64(R2, SEED2), ldImm64(R4, K1), ldImm64(R5, K2)];
   for (let i = 0; i < o.max; i++) {
@@ -35,7 +36,7 @@ export function hashFrames(o: { base: number; elem: number; max: number; store: 
     items.push(jle.imm(R0, i * o.elem, done));
     if (o.cut) {
       const ok = `hash_ok_${o.tag}_${i}`;
-      items.push(...cutBogusFrame(at, i + 1 < o.max, ok, done), ...mix, ja(done), label(ok));
+      items.push(...cutBogusFrame(at, i + 1 < o.max, ok, done, o.cut.tgid), ...mix, ja(done), label(ok));
     }
     items.push(...mix);
   }
@@ -87,10 +88,10 @@ export const BOGUS = (1n << 64n) - 1n;
  * call to call, so each call would be a new stack. The frame at r9 + `at` is checked: when sound, goes
  * on to `ok`; when bogus, it is given BOGUS (it names no code whatever its value), the next one (if
  * `hasNext`) is marked empty (where user space stops reading), and what follows is this frame's hash,
- * the last. Clobbers r3.
+ * the last. A sound bare address stores the tgid (r7) at fp + `tgidAt`. Clobbers r3.
  */
-function cutBogusFrame(at: number, hasNext: boolean, ok: string, end: string): (Instruction | Label)[] {
-  const ip = `${ok}_ip`, check = `${ok}_check`;
+function cutBogusFrame(at: number, hasNext: boolean, ok: string, end: string, tgidAt: number): (Instruction | Label)[] {
+  const ip = `${ok}_ip`, bogus = `${ok}_bogus`;
   return [
     ldx.w(R3, R9, at),
     jeq.imm(R3, StackBuildIdStatus.EMPTY, end),
@@ -98,12 +99,15 @@ function cutBogusFrame(at: number, hasNext: boolean, ok: string, end: string): (
     // The file offset and a bare frame's ip share the field.
     ldx.dw(R3, R9, at + 24),
     rsh64.imm(R3, BOGUS_OFFSET_SHIFT),
-    ja(check),
+    jeq.imm(R3, 0, ok),
+    ja(bogus),
     label(ip),
     ldx.dw(R3, R9, at + 24),
     rsh64.imm(R3, BOGUS_IP_SHIFT),
-    label(check),
-    jeq.imm(R3, 0, ok),
+    jne.imm(R3, 0, bogus),
+    stx.w(R10, tgidAt, R7),
+    ja(ok),
+    label(bogus),
     mov64.imm(R3, -1),
     stx.dw(R9, at + 24, R3),
     ...(hasNext ? [st.w(R9, at + STACK_BUILD_ID_SIZE, StackBuildIdStatus.EMPTY)] : []),

@@ -34,15 +34,14 @@ export const STACK_STAT_SLOTS = 1;
 export const StackStatus = { OK: 0, TABLE_FULL: 1, NONE: 2 } as const;
 /**
  * stack_counts key: {u32 tgid, u32 nr (compat bit 31), s32 user status, s32 kernel status, u64[2] user
- * stack hash, u64[2] kernel stack hash} (a hash is 0 unless its status is OK).
+ * stack hash, u64[2] kernel stack hash, char comm[16]} (a hash is 0 unless its status is OK). comm is
+ * the name of the thread that made the syscall. tgid is 0 unless the user stack has a bare address (a
+ * frame the kernel could give no build id): build-id frames name the same code in every process, so the
+ * same syscalls of processes of one name along the same path are one entry, however many processes.
  */
-export const STACK_KEY_SIZE = 48;
-/**
- * stack_counts value: {u64 count, char comm[16]}: the name of the thread that made the first of these
- * syscalls (read once, when the entry is created: the name a process had when it made them, even if it
- * exec'd or exited since).
- */
-export const STACK_VALUE_SIZE = 24;
+export const STACK_KEY_SIZE = 64;
+/** stack_counts value: u64 count. */
+export const STACK_VALUE_SIZE = 8;
 /** Key of the frames tables: the stack's hash. */
 export const FRAMES_KEY_SIZE = 16;
 

@@ -18,15 +18,16 @@ export type StackLoss = 'collision' | 'full' | 'empty' | 'other';
 
 export interface StackEntry {
   /**
-   * The process. Entries of processes with the same name whose user frames all have build ids (so
-   * name the same code whatever the process) are merged: then the first such process.
+   * The process when its user stack has a bare address (named through that process's memory), else 0:
+   * build-id frames name the same code in every process, so the entries of processes of one name along
+   * one path are one.
    */
   tgid: number;
   /** The syscall number as counted (compat bit 31 set for 32-bit processes). */
   nr: number;
   /** Its name (`ia32:NAME` for compat). */
   syscall: string;
-  /** The name of the thread that made the first of these syscalls (in its drain period). */
+  /** The name of the thread that made these syscalls. */
   comm: string;
   /** Innermost frame first; absent when the stack was lost (userLoss says why). */
   user?: UserFrame[];
@@ -83,8 +84,8 @@ export function takeGeneration(map: (name: string) => BpfMap | undefined, g: Gen
   const entries: TakenEntry[] = [];
   for (const [k, value] of counts) {
     const tgid = k.readUInt32LE(0), nr = k.readUInt32LE(4), ustatus = k.readInt32LE(8), kstatus = k.readInt32LE(12);
-    const nul = value.indexOf(0, 8);
-    const comm = value.toString('utf8', 8, nul < 0 || nul > 24 ? 24 : nul);
+    const nul = k.indexOf(0, 48);
+    const comm = k.toString('utf8', 48, nul < 0 || nul > 64 ? 64 : nul);
     const e: TakenEntry = { tgid, nr, comm, count: Number(value.readBigUInt64LE(0)) };
     if (ustatus === StackStatus.OK) {
       const hash = k.toString('hex', 16, 32);

@@ -28,9 +28,9 @@ import {
 } from './stacks-maps.js';
 import type { SysEnterLayout } from './sys-enter.js';
 
-// Stack: -4 array index, -8 tgid (tracked key), -16 scratch (the task's saved user mode), -64 the
-// stack_counts key (its fields at KEY), -88 a new value {1, comm}, -92 stat index.
-const KEY = { at: -64, tgid: -64, nr: -60, ustatus: -56, kstatus: -52, uhash: -48, khash: -32 } as const;
+// Stack: -4 array index, -8 tgid (tracked key), -16 scratch (the task's saved user mode), -80 the
+// stack_counts key (its fields at KEY), -88 a new value (1), -92 stat index.
+const KEY = { at: -80, tgid: -80, nr: -76, ustatus: -72, kstatus: -68, uhash: -64, khash: -48, comm: -32 } as const;
 const VALUE = -88;
 const STAT_INDEX = -92;
 
@@ -132,8 +132,13 @@ export function stacksProgram(layout: SysEnterLayout, shared: MapSpec[], options
     ...lookup('stack_buf', -4),
     jeq.imm(R0, 0, 'out'),
     mov64.reg(R9, R0),
-    stx.w(R10, KEY.tgid, R7),
+    // tgid only if the user stack has a bare address (hashFrames stores it then).
+    st.w(R10, KEY.tgid, 0),
     stx.w(R10, KEY.nr, R8),
+    mov64.reg(R1, R10),
+    add64.imm(R1, KEY.comm),
+    mov64.imm(R2, 16),
+    call('get_current_comm'),
     ...takeStack({ flags: StackFlag.USER_STACK | StackFlag.USER_BUILD_ID, base: 0, bytes: ubytes, elem: STACK_BUILD_ID_SIZE, depth: o.depth, status: KEY.ustatus, hash: KEY.uhash, tag: 'user' }),
   );
   if (o.kernel) {
@@ -179,7 +184,7 @@ function takeStack(o: { flags: number; base: number; bytes: number; elem: number
     ja(next),
     label(ok),
     st.w(R10, o.status, StackStatus.OK),
-    ...hashFrames({ base: o.base, elem: o.elem, max: o.depth, store: o.hash, tag: o.tag, cut: o.elem === STACK_BUILD_ID_SIZE }),
+    ...hashFrames({ base: o.base, elem: o.elem, max: o.depth, store: o.hash, tag: o.tag, ...(o.elem === STACK_BUILD_ID_SIZE ? { cut: { tgid: KEY.tgid } } : {}) }),
     label(next),
   ];
 }
@@ -219,10 +224,6 @@ function count(g: Generation, kernel: boolean, ubytes: number): (Instruction | L
     label(at('uframes')),
     ...(kernel ? [...frames(n.kframes, KEY.kstatus, KEY.khash, ubytes, at('kframes')), label(at('kframes'))] : []),
     st.dw(R10, VALUE, 1),
-    mov64.reg(R1, R10),
-    add64.imm(R1, VALUE + 8),
-    mov64.imm(R2, 16),
-    call('get_current_comm'),
     ...updateElem(n.counts, KEY.at, VALUE, BPF_NOEXIST),
     jeq.imm(R0, 0, 'out'),
     // Another CPU inserted the same key first (or this one's frames were refused, and the TABLE_FULL
