@@ -1,4 +1,5 @@
-// The session's stack capture: while the tree runs, records what symbolising will need from live
+// The session's stack capture: while the tree runs, drains the kernel's stack tables (at each sample,
+// and between samples at least every drainMs) and records what symbolising will need from live
 // processes (their mappings, their JIT maps); at the end, names every frame and folds the stacks into
 // the summary's `ebpf.stacks`.
 import type { EbpfStacks, StackLosses } from '../monitor/index.js';
@@ -14,7 +15,6 @@ const TRACING_FRAME = /^(bpf_prog_|bpf_trace_run|__bpf_trace_|__traceiter_|bpf_d
 export const DRAIN_MS = 1000;
 
 const LOSS_FRAME: Record<string, string> = {
-  collision: '[stack lost: stack table collision]',
   full: '[stack lost: stack table full]',
   empty: '[no user stack]',
   other: '[stack lost]',
@@ -41,10 +41,11 @@ export class StackCollector {
     // A perf map older than the run belongs to an earlier process that had the same pid.
     this.symbolizer = new Symbolizer({ perfMapsSince: opts.startedAtMs - 1000 });
     if (opts.executable) this.symbolizer.locator.addPath(opts.executable);
+    // Checked four times a period, so that no two drains are much more than drainMs apart.
     const drainMs = opts.drainMs ?? DRAIN_MS;
     this.timer = setInterval(() => {
-      if (performance.now() - this.lastDrain >= drainMs * 0.9) this.drain();
-    }, drainMs);
+      if (performance.now() - this.lastDrain >= drainMs) this.drain();
+    }, Math.max(1, drainMs / 4));
     this.timer.unref();
   }
 
@@ -160,8 +161,7 @@ function entryFrames(e: StackEntry, sym: Symbolizer, losses: StackLosses, tally:
     parts.push(...names.reverse());
   } else {
     const loss = e.userLoss ?? 'other';
-    if (loss === 'collision') losses.stack_collisions += e.count;
-    else if (loss === 'full') losses.stack_table_full += e.count;
+    if (loss === 'full') losses.stack_table_full += e.count;
     else if (loss === 'empty') losses.no_user_stack += e.count;
     else losses.other += e.count;
     parts.push(LOSS_FRAME[loss]!);

@@ -13,8 +13,8 @@ import { StackStatus, generationMaps, type Generation } from './stacks-maps.js';
  */
 export type UserFrame = { buildId: string; offset: number } | { ip: bigint };
 
-/** Why a stack was not stored (what bpf_get_stackid answered); the syscall is still counted. */
-export type StackLoss = 'collision' | 'full' | 'empty' | 'other';
+/** Why a stack was not stored (its table was full, or what bpf_get_stack answered); the syscall is still counted. */
+export type StackLoss = 'full' | 'empty' | 'other';
 
 export interface StackEntry {
   /**
