@@ -161,7 +161,8 @@ export class BpfMap {
     let inBatch: Buffer | null = null;
     const token = Buffer.alloc(Math.max(ks, 8));
     for (let room = count; ;) {
-      const keys = Buffer.alloc(room * ks), values = Buffer.alloc(room * vs);
+      // Only the first r.count entries are read, all of them written by the kernel: no need to zero.
+      const keys = Buffer.allocUnsafe(room * ks), values = Buffer.allocUnsafe(room * vs);
       let r: { count: number; done: boolean } | undefined;
       try {
         r = bpf.mapLookupAndDeleteBatch(this.fd, { inBatch, outBatch: token, keys, values, count: room });

@@ -195,7 +195,7 @@ export class EbpfSampler {
     try {
       const snap = this.tracer.read();
       // The stacks drained right after the counts: a sample's stacks end where its counts do.
-      const period = this.stacks?.drain();
+      const period = this.stacks?.drain(true);
       if (period !== undefined) this.stackPeriods.set(snap, period);
       this.names.noteSnapshot(snap);
       return snap;

@@ -51,13 +51,15 @@ export class StackCollector {
 
   /**
    * Moves what the kernel counted into the tracer's totals and notes the processes with bare-address
-   * frames. Returns the period that ends here (for mark), undefined when draining has failed.
+   * frames. Returns the period that ends here (for mark), undefined when draining has failed. `wait`
+   * (a sample's): switches the tables now even if the last drain was a moment ago, so that the sample's
+   * stacks end where its counts do.
    */
-  drain(): number | undefined {
+  drain(wait = false): number | undefined {
     if (this.failed) return undefined;
     this.lastDrain = performance.now();
     try {
-      const { entries, period } = this.tracer.drainStacks();
+      const { entries, period } = this.tracer.drainStacks({ wait });
       for (const e of entries) if (e.tgid !== 0 && e.user?.some((f) => 'ip' in f)) this.withIps.add(e.tgid);
       return period;
     } catch {

@@ -427,12 +427,14 @@ export class SyscallTracer {
    * Moves the stacks counted in the kernel into cumulative totals here, so that the kernel's tables
    * need room for the stacks of one period between calls only (stacks-drain.ts). Call it regularly
    * (each sample, and at least every second or so). Returns the entries it took, per process, and the
-   * period that ends here (for markStacks). After a failure every later call (and readStacks) throws
-   * the same error.
+   * period that ends here (for markStacks). A drain soon after another finds the other generation
+   * still in its grace period and does nothing (its period is the previous one's); with `wait` it
+   * waits that out (a few milliseconds). After a failure every later call (and readStacks) throws the
+   * same error.
    */
-  drainStacks(): { entries: StackEntry[]; period: number } {
+  drainStacks(opts: { wait?: boolean } = {}): { entries: StackEntry[]; period: number } {
     this.live();
-    return this.stackCapture?.step() ?? { entries: [], period: 0 };
+    return this.stackCapture?.step(opts) ?? { entries: [], period: 0 };
   }
 
   /** readStacks({ at: 'mark' }) reports the stacks until the drainStacks() that returned `period` (a sample's). */

@@ -62,7 +62,7 @@ export class StackCapture {
   /** Drained periods after the mark. */
   private pending: Drained[] = [];
   private failure: unknown;
-  /** Interned frames by raw contents (hex). */
+  /** Decoded frames, by the kernel's hash of their contents (each stack decoded once per run). */
   private readonly users = new Map<string, ReturnType<typeof decodeBuildIdStack>>();
   private readonly kernels = new Map<string, bigint[]>();
   private readonly names = new Map<number, string>();

@@ -77,10 +77,9 @@ export function lossOf(status: number): StackLoss {
 /** Empties generation `g`: every stack_counts entry, with the frames of the stacks it names. */
 export function takeGeneration(map: (name: string) => BpfMap | undefined, g: Generation): TakenGeneration {
   const n = generationMaps(g);
-  // Entries first: their frames were stored before them, so none names frames not yet taken.
   const counts = map(n.counts)!.takeEntries();
-  const byHash = (m: BpfMap | undefined) => new Map((m?.takeEntries() ?? []).map(([k, v]) => [k.toString('hex'), v]));
-  const users = byHash(map(n.frames)), kernels = byHash(map(n.kframes));
+  const byHash = (m: BpfMap | undefined, trim: (raw: Buffer) => Buffer) => new Map((m?.takeEntries() ?? []).map(([k, v]) => [k.toString('hex'), trim(v)]));
+  const users = byHash(map(n.frames), trimBuildIdStack), kernels = byHash(map(n.kframes), trimIps);
   const entries: TakenEntry[] = [];
   for (const [k, value] of counts) {
     const tgid = k.readUInt32LE(0), nr = k.readUInt32LE(4), ustatus = k.readInt32LE(8), kstatus = k.readInt32LE(12);
@@ -90,7 +89,7 @@ export function takeGeneration(map: (name: string) => BpfMap | undefined, g: Gen
     if (ustatus === StackStatus.OK) {
       const hash = k.toString('hex', 16, 32);
       const raw = users.get(hash);
-      if (raw) [e.user, e.userHash] = [trimBuildIdStack(raw), hash];
+      if (raw) [e.user, e.userHash] = [raw, hash];
       else e.userLoss = 'other';
     } else {
       e.userLoss = lossOf(ustatus);
@@ -98,7 +97,7 @@ export function takeGeneration(map: (name: string) => BpfMap | undefined, g: Gen
     if (kstatus === StackStatus.OK) {
       const hash = k.toString('hex', 32, 48);
       const raw = kernels.get(hash);
-      if (raw) [e.kernel, e.kernelHash] = [trimIps(raw), hash];
+      if (raw) [e.kernel, e.kernelHash] = [raw, hash];
       else e.kernelLoss = 'other';
     } else if (kstatus !== StackStatus.NONE) {
       e.kernelLoss = lossOf(kstatus);
@@ -125,10 +124,16 @@ function trimIps(raw: Buffer): Buffer {
 /** struct bpf_stack_build_id[]: the kernel zeroes what follows the last frame (status EMPTY). */
 export function decodeBuildIdStack(raw: Buffer): UserFrame[] {
   const frames: UserFrame[] = [];
+  // Frames of one file follow each other: its build id is spelled out once.
+  let prevAt = -1, prevId = '';
   for (let at = 0; at + STACK_BUILD_ID_SIZE <= raw.length; at += STACK_BUILD_ID_SIZE) {
     const status = raw.readInt32LE(at);
     if (status === StackBuildIdStatus.VALID) {
-      frames.push({ buildId: raw.toString('hex', at + 4, at + 4 + BUILD_ID_SIZE_MAX), offset: Number(raw.readBigUInt64LE(at + 24)) });
+      if (prevAt < 0 || raw.compare(raw, prevAt + 4, prevAt + 4 + BUILD_ID_SIZE_MAX, at + 4, at + 4 + BUILD_ID_SIZE_MAX) !== 0) {
+        prevId = raw.toString('hex', at + 4, at + 4 + BUILD_ID_SIZE_MAX);
+      }
+      prevAt = at;
+      frames.push({ buildId: prevId, offset: raw.readUInt32LE(at + 24) + raw.readUInt32LE(at + 28) * 0x1_0000_0000 });
     } else if (status === StackBuildIdStatus.IP) {
       frames.push({ ip: raw.readBigUInt64LE(at + 24) });
     } else {
