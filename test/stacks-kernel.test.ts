@@ -249,6 +249,21 @@ kernelTest(test, 'drained over and over while the tree makes syscalls at full sp
   assert.ok(marks > 0);
 }, needGcc);
 
+kernelTest(test, 'a tree that exits while a sample reads the kernel: the summary has its final counts, and the stacks of exactly those', () => {
+  const bin = fixture();
+  // Sampled every 10 ms, a run of some 6000 syscalls in a few ms often ends during a sample's reads. The
+  // exits are read before the counts and the stack tables switched just before them: an exit seen
+  // means every count (and stack) is in.
+  for (let i = 0; i < 12; i++) {
+    const out = join(scratchDir(), 'exit-race.jsonl');
+    const r = runCli(['-q', '-i', '10', '--stacks', join(scratchDir(), 'exit-race.folded'), '--out', out, 'run', '--', bin, 'tree', '11', '3'], { timeout: 60_000 });
+    assert.is(r.code, 0, r.stderr);
+    const ebpf = readRecords(out).at(-1)!.ebpf;
+    assert.is(ebpf.syscalls.by_syscall.getppid, 2048 * 3, `run ${i}: the run's getppid calls, all of them`);
+    assert.is(ebpf.stacks.total, ebpf.syscalls.total - 1, `run ${i}: the stacks of those syscalls`);
+  }
+}, needGcc);
+
 kernelTest(test, '--trace narrows stacks to the chosen syscalls; --count-only composes with --stacks', () => {
   const bin = fixture();
   for (const extra of [['--trace', 'getppid'], ['--trace', 'getppid', '--count-only'], ['--trace', 'getppid', '--stacks-every', '10']]) {

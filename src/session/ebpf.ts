@@ -193,10 +193,10 @@ export class EbpfSampler {
   read(): SyscallSnapshot | undefined {
     if (this.failed) return undefined;
     try {
-      const snap = this.tracer.read();
-      // The stacks drained right after the counts: a sample's stacks end where its counts do.
-      const period = this.stacks?.drain(true);
-      if (period !== undefined) this.stackPeriods.set(snap, period);
+      // The stack tables drained with the counts, switched just before them: a sample's stacks end
+      // where its counts start.
+      const snap = this.tracer.read({ drainStacks: this.stacks?.draining ?? false });
+      if (snap.stacks) this.stackPeriods.set(snap, this.stacks!.took(snap.stacks.entries, snap.stacks.period));
       this.names.noteSnapshot(snap);
       return snap;
     } catch (err) {

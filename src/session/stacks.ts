@@ -49,25 +49,29 @@ export class StackCollector {
     this.timer.unref();
   }
 
-  /**
-   * Moves what the kernel counted into the tracer's totals and notes the processes with bare-address
-   * frames. Returns the period that ends here (for mark), undefined when draining has failed. `wait`
-   * (a sample's): switches the tables now even if the last drain was a moment ago, so that the sample's
-   * stacks end where its counts do.
-   */
-  drain(wait = false): number | undefined {
-    if (this.failed) return undefined;
-    this.lastDrain = performance.now();
+  /** Whether the tables are still drained (not after a failure: the tracer keeps its error for finish()). */
+  get draining(): boolean {
+    return !this.failed;
+  }
+
+  /** Between samples: moves what the kernel counted into the tracer's totals. */
+  private drain(): void {
+    if (this.failed) return;
     try {
-      const { entries, period } = this.tracer.drainStacks({ wait });
-      for (const e of entries) if (e.tgid !== 0 && e.user?.some((f) => 'ip' in f)) this.withIps.add(e.tgid);
-      return period;
+      const { entries, period } = this.tracer.drainStacks();
+      this.took(entries, period);
     } catch {
       // The tracer keeps the error: finish() reports it (the summary has no stacks then).
       this.failed = true;
       this.stop();
-      return undefined;
     }
+  }
+
+  /** A drain (a sample's, or ours) took `entries`: notes the processes with bare-address frames; returns `period`. */
+  took(entries: readonly StackEntry[], period: number): number {
+    this.lastDrain = performance.now();
+    for (const e of entries) if (e.tgid !== 0 && e.user?.some((f) => 'ip' in f)) this.withIps.add(e.tgid);
+    return period;
   }
 
   /** A sample was taken at the drain that returned `period`: the summary's stacks end there if it is the last. */

@@ -330,12 +330,25 @@ export class SyscallTracer {
     return this.programs.map((p) => ({ name: p.name, id: p.info().id }));
   }
 
-  /** Cumulative counts since open, exited processes included. */
-  read(): SyscallSnapshot {
+  /**
+   * Cumulative counts since open, exited processes included. The tracked set and the exits are read
+   * first: a process they show gone made all its syscalls before the counts are read. `drainStacks`:
+   * drains the stack tables (waiting out a grace period if need be) before anything, and switches them
+   * just before the counts (SyscallSnapshot.stacks).
+   */
+  read(opts: { drainStacks?: boolean } = {}): SyscallSnapshot {
     const bySyscall = new Map<string, number>();
     const byProcess = new Map<number, Map<string, number>>();
     let total = 0;
     this.live();
+    // A failed drain must not cost the counts: the capture keeps its error for readStacks().
+    const capture = opts.drainStacks ? this.stackCapture : undefined;
+    const stackEntries = capture && tryOrUndefined(() => capture.prepare({ wait: true }));
+    // Batch reads: one bpf() call per map and sample, whatever the number of processes.
+    const trackedKeys = this.tracked.map.rawEntries().map(([k]) => k.readUInt32LE(0));
+    const exits = this.readExits();
+    const period = stackEntries && tryOrUndefined(() => capture!.flip());
+    const stacks = period === undefined ? undefined : { entries: stackEntries!, period };
     const add = (tgid: number, nr: number, count: number) => {
       const name = this.nameOf(nr);
       total += count;
@@ -347,8 +360,6 @@ export class SyscallTracer {
     for (const [{ tgid, nr }, count] of this.counts.entries()) add(tgid, nr, count);
     const stats = this.readStats();
     this.readRows(Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries), add);
-    // Batch reads: one bpf() call per map and sample, whatever the number of processes.
-    const trackedKeys = this.tracked.map.rawEntries().map(([k]) => k.readUInt32LE(0));
     const tracked = trackedKeys.length;
     const activity = this.activity.read(new Set(trackedKeys));
     const nameOf = (nr: number) => this.nameOf(nr);
@@ -371,8 +382,9 @@ export class SyscallTracer {
         threadCallsUncounted: stats[Stat.DROPPED_THREADS]!,
       },
       tracked,
-      exits: this.readExits(),
+      exits,
       activity,
+      ...(stacks ? { stacks } : {}),
     };
   }
 
@@ -495,6 +507,14 @@ export class SyscallTracer {
     for (const m of this.maps.values()) safely(() => m.close());
     this.maps.clear();
     if (this.tracefsMountedByUs) safely(() => unmountTracefs(this.tracefsMountedByUs!));
+  }
+}
+
+function tryOrUndefined<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
   }
 }
 

@@ -77,14 +77,28 @@ export class StackCapture {
    * counted until this step.
    */
   step(opts: { wait?: boolean } = {}): { entries: StackEntry[]; period: number } {
+    const entries = this.prepare(opts);
+    return { entries, period: this.flip() };
+  }
+
+  /** The first half of a step: drains the generation not being written, when it may be. */
+  prepare(opts: { wait?: boolean } = {}): StackEntry[] {
     return this.guard(() => {
-      let entries: StackEntry[] = [];
-      if (this.idleHolds !== undefined) {
-        const left = GRACE_MS - (performance.now() - this.flippedAt);
-        if (left > 0 && !opts.wait) return { entries, period: this.flips };
-        if (left > 0) sleep(left);
-        entries = this.drainIdle();
-      }
+      if (this.idleHolds === undefined) return [];
+      const left = GRACE_MS - (performance.now() - this.flippedAt);
+      if (left > 0 && !opts.wait) return [];
+      if (left > 0) sleep(left);
+      return this.drainIdle();
+    });
+  }
+
+  /**
+   * The second half: makes the drained generation the one written (one map update), and returns the
+   * period that ends here. Does nothing when the other generation is not drained yet.
+   */
+  flip(): number {
+    return this.guard(() => {
+      if (this.idleHolds !== undefined) return this.flips;
       const next = 1 - this.current;
       const key = Buffer.alloc(4), value = Buffer.alloc(4);
       value.writeUInt32LE(next);
@@ -93,7 +107,7 @@ export class StackCapture {
       this.flips++;
       this.flippedAt = performance.now();
       this.idleHolds = this.flips;
-      return { entries, period: this.flips };
+      return this.flips;
     });
   }
 
