@@ -13,7 +13,7 @@ import { EbpfSampler, filterOf, openEbpf, timeEvidenceOf, type EbpfOptions, type
 import { MonitoringFailedError, SpawnError, firstLine } from './errors.js';
 import { startWatchdog } from './watchdog.js';
 import { Stopper, type StopReason } from './stopper.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../monitor/package.js';
 
 export interface SessionOptions {
   /** First sampling interval, ms (default 100). */
