@@ -72,7 +72,7 @@ export function buildSeries(run: Run): Series {
   const cumRate = (get: (s: Obj) => unknown) => rate(t, sys.map((s) => (s ? num(get(s)) : null)));
   const winRate = (get: (w: Obj) => unknown, fallback: Col | null): Col => fr.map((_, i) => {
     const w = win[i];
-    const secs = winSecs[i];
+    const secs = winSecs[i] ?? null;
     if (w && secs !== null) { const v = num(get(w)); if (v !== null) return v / secs; }
     return fallback ? fallback[i] ?? null : null;
   });
