@@ -55,13 +55,13 @@ function probeReadStr(vm: BpfVm, dst: bigint, size: bigint, src: bigint): bigint
   const out = vm.read(dst, n, true);
   let i = 0;
   for (; i < n - 1; i++) {
-    const b = vm.readForeign(src + BigInt(i), 1);
-    if (!b) {
+    const b = vm.readForeign(src + BigInt(i), 1)?.[0];
+    if (b === undefined) {
       out.fill(0);
       return BigInt(-Errno.EFAULT);
     }
-    out[i] = b[0];
-    if (b[0] === 0) return BigInt(i + 1);
+    out[i] = b;
+    if (b === 0) return BigInt(i + 1);
   }
   out[i] = 0;
   return BigInt(n);
@@ -84,9 +84,9 @@ function formatPrintk(vm: BpfVm, fmt: string, args: bigint[]): string {
       default: {
         const bytes: number[] = [];
         for (let i = 0; i < 256; i++) {
-          const b = vm.readForeign(raw + BigInt(i), 1);
-          if (!b || b[0] === 0) break;
-          bytes.push(b[0]);
+          const b = vm.readForeign(raw + BigInt(i), 1)?.[0];
+          if (b === undefined || b === 0) break;
+          bytes.push(b);
         }
         return Buffer.from(bytes).toString('latin1');
       }
