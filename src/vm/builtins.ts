@@ -148,7 +148,7 @@ function comm(vm: BpfVm, buf: bigint, size: bigint): bigint {
 }
 
 /** Builtins by helper name (without "bpf_"). */
-export const BUILTIN_HELPERS: Record<string, HelperFn> = {
+export const BUILTIN_HELPERS = {
   map_lookup_elem: mapLookup,
   map_update_elem: mapUpdate,
   map_delete_elem: mapDelete,
@@ -178,4 +178,4 @@ export const BUILTIN_HELPERS: Record<string, HelperFn> = {
   ringbuf_discard: (vm, ptr) => ringbufCommit(vm, ptr, true),
   ringbuf_query: (vm, map, flags) => vm.ringbufOf(map).query(flags),
   perf_event_output: perfEventOutput,
-};
+} satisfies Record<string, HelperFn>;
