@@ -90,7 +90,7 @@ test('stats --flamegraph / --stacks redraw a saved run; a run without stacks, or
     assert.is(r.code, 0, r.stderr);
     const prog = (JSON.parse(r.stdout).programs as { name: string; verifier: { ok: boolean }; maps: { name: string }[] }[]).find((p) => p.name === 'dp_stacks');
     assert.ok(prog && prog.verifier.ok, `dp_stacks ${extra.join(' ')}`);
-    const maps = prog!.maps.map((m) => m.name);
+    const maps = prog.maps.map((m) => m.name);
     assert.ok(maps.includes('ustacks') && maps.includes('ustacks2') && maps.includes('stack_counts'));
     assert.is(maps.includes('kstacks'), extra[0] === '--stacks-kernel');
     assert.is(maps.includes('stack_tick'), extra[0] === '--stacks-every');
