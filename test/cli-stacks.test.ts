@@ -90,7 +90,7 @@ test('stats --flamegraph / --stacks redraw a saved run; a run without stacks, or
     assert.is(r.code, 0, r.stderr);
     const prog = (JSON.parse(r.stdout).programs as { name: string; verifier: { ok: boolean }; maps: { name: string }[] }[]).find((p) => p.name === 'dp_stacks');
     assert.ok(prog && prog.verifier.ok, `dp_stacks ${extra.join(' ')}`);
-    const maps = prog!.maps.map((m) => m.name);
+    const maps = prog.maps.map((m) => m.name);
     // Two generations of tables (one written, one drained), the generation switch, the per-CPU buffer.
     for (const g of ['a', 'b']) assert.ok(maps.includes(`stack_frames_${g}`) && maps.includes(`stack_counts_${g}`), `generation ${g}`);
     assert.ok(maps.includes('stack_gen') && maps.includes('stack_buf') && maps.includes('stack_stats'));

@@ -58,12 +58,12 @@ kernelTest(test, 'renders every frame, zooms on click, resets, searches, shows t
     const [two] = await boxes(page, 'path_two');
     const ones = await boxes(page, 'path_one');
     assert.ok(two && Math.abs(two.width - (1180 * 700) / TOTAL) < 1, `path_two is 700/${TOTAL} wide`);
-    assert.is(two!.label, 'path_two');
-    assert.ok(two!.y < root!.y, 'deeper frames are drawn above');
+    assert.is(two.label, 'path_two');
+    assert.ok(two.y < root!.y, 'deeper frames are drawn above');
     assert.ok(ones.every((b) => b.width > 0 && !b.hidden));
 
     // Hover: tooltip with the count and the share.
-    await page.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: two!.x + two!.width / 2, y: two!.y + two!.height / 2 });
+    await page.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: two.x + two.width / 2, y: two.y + two.height / 2 });
     const tip = await page.eval<{ visible: string; text: string; details: string }>(`({ visible: document.getElementById('tip').getAttribute('visibility'),
       text: document.querySelector('#tip text').textContent, details: document.getElementById('details').textContent })`);
     assert.is(tip.visible, 'visible');
@@ -71,7 +71,7 @@ kernelTest(test, 'renders every frame, zooms on click, resets, searches, shows t
     assert.is(tip.details, tip.text);
 
     // Click: the root process's path_two fills the width; what is not under it is hidden, its ancestors dimmed.
-    await click(page, two!.x + two!.width / 2, two!.y + two!.height / 2);
+    await click(page, two.x + two.width / 2, two.y + two.height / 2);
     const [zoomed] = await boxes(page, 'path_two');
     assert.ok(Math.abs(zoomed!.width - 1180) < 1, `zoomed frame spans the chart (${zoomed!.width})`);
     const [three] = await boxes(page, 'path_three');
@@ -86,7 +86,7 @@ kernelTest(test, 'renders every frame, zooms on click, resets, searches, shows t
     const reset = await page.eval<{ x: number; y: number; width: number; height: number }>(`(() => { const r = document.getElementById('reset').getBoundingClientRect(); return { x: r.x, y: r.y, width: r.width, height: r.height }; })()`);
     await click(page, reset.x + reset.width / 2, reset.y + reset.height / 2);
     const [back] = await boxes(page, 'path_two');
-    assert.ok(Math.abs(back!.width - two!.width) < 0.5, 'back to full view');
+    assert.ok(Math.abs(back!.width - two.width) < 0.5, 'back to full view');
     assert.ok((await boxes(page, 'path_one')).every((b) => !b.hidden));
 
     // Search through the button's prompt: matching frames turn magenta, the matched share counts nested matches once.

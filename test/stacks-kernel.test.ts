@@ -32,8 +32,8 @@ function assertPaths(folded: FoldedStack[], comm: string, paths: Record<string, 
     if (!stack.startsWith(`${comm};`) || !stack.endsWith(';getppid')) continue;
     const suffix = Object.keys(paths).find((p) => stack.endsWith(p));
     assert.ok(suffix, `${comm}: unexpected getppid stack ${stack}`);
-    assert.ok(stack.split(';').length <= suffix!.split(';').length + 3, `${comm}: at most libc's start frames above main: ${stack}`);
-    got.set(suffix!, (got.get(suffix!) ?? 0) + count);
+    assert.ok(stack.split(';').length <= suffix.split(';').length + 3, `${comm}: at most libc's start frames above main: ${stack}`);
+    got.set(suffix, (got.get(suffix) ?? 0) + count);
   }
   assert.equal(Object.fromEntries(got), paths, `${comm}'s paths and counts`);
 }
@@ -104,7 +104,7 @@ kernelTest(test, 'CLI: --stacks and --flamegraph files, the summary\'s ebpf.stac
   const bin = fixture();
   const dir = scratchDir();
   const [folded, svg, out, svg2, folded2] = ['cli.folded', 'cli.svg', 'cli.jsonl', 'again.svg', 'again.folded'].map((f) => join(dir, f));
-  const r = runCli(['-q', '--stacks', folded!, '--flamegraph', svg!, '--out', out!, 'run', '--', bin!], { timeout: 60_000 });
+  const r = runCli(['-q', '--stacks', folded!, '--flamegraph', svg!, '--out', out!, 'run', '--', bin], { timeout: 60_000 });
   assert.is(r.code, 0, r.stderr);
   const lines = parseFolded(readFileSync(folded!, 'utf8'));
   assertPaths(lines, 'stacks', ROOT_PATHS);

@@ -22,9 +22,9 @@ const readelfBuildId = (file: string): string => /Build ID: ([0-9a-f]+)/.exec(ex
 function offsetOf(file: string, name: string, delta = 0): number {
   const sym = readelfSymbols(file, '.symtab').find((s) => s.name === name && s.type === 'FUNC');
   assert.ok(sym, `${name} in ${file}`);
-  const off = ElfFile.read(file).addressToOffset(sym!.value + BigInt(delta));
+  const off = ElfFile.read(file).addressToOffset(sym.value + BigInt(delta));
   assert.ok(off !== undefined);
-  return off!;
+  return off;
 }
 
 function fixture(): { bin: string; id: string } {

@@ -6,5 +6,5 @@ export { ElfError, type ElfProblem } from './errors.js';
 export { readSymbols, readRelocations, type ElfSymbol, type ElfRelocation, type RelocationSection } from './symbols.js';
 export { readNotes, readBuildId, type ElfNote } from './notes.js';
 export { readBuildIdOfFile } from './build-id-file.js';
-export { SymbolIndex, type SymbolHit } from './lookup.js';
+export { SymbolIndex, countAtOrBelow, type SymbolHit } from './lookup.js';
 export * from './constants.js';

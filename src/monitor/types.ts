@@ -372,9 +372,10 @@ export interface SummaryRecord {
 
 /**
  * One process of the tree, written when it has exited (and, for those still running, when monitoring
- * ends): the whole of what it did while monitored, each process once.
+ * ends): the whole of what it did while monitored, each process once; with eBPF, its off-CPU,
+ * I/O-wait and run-queue time and socket bytes while monitored (ActivityMetrics).
  */
-export interface ProcessRecord {
+export interface ProcessRecord extends ActivityMetrics {
   kind: 'process';
   pid: number;
   ppid: number;
@@ -394,13 +395,6 @@ export interface ProcessRecord {
   syscall_write_bytes: number;
   page_faults_minor: number;
   page_faults_major: number;
-  /** With eBPF: its off-CPU, I/O-wait and run-queue time and socket bytes while monitored (ActivityMetrics). */
-  off_cpu_secs?: number;
-  io_wait_secs?: number;
-  runq_wait_secs?: number;
-  net_tx_bytes?: number;
-  net_rx_bytes?: number;
-  net?: NetByClass;
   /**
    * Where the figures come from: 'kernel' = final figures taken at its exit (exact); 'proc' = last
    * seen in /proc (what it did after the last sample is missing); 'running' = still running at the end.

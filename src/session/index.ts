@@ -3,5 +3,5 @@ export { Session, exitCodeOf, type SessionOptions, type SessionObserver, type Re
 export { EbpfSampler, openEbpf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
 export { EbpfRequiredError, MonitoringFailedError, SpawnError, SyscallFilterError, EbpfOptionsError, TargetError } from './errors.js';
 export { Stopper, MAX_TIMER_MS, type StopReason } from './stopper.js';
-export { packageVersion } from './version.js';
+export { packageVersion } from '../monitor/package.js';
 export { StackCollector, foldStacks } from './stacks.js';

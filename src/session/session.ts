@@ -14,7 +14,7 @@ import { DRAIN_MS } from './stacks.js';
 import { MonitoringFailedError, SpawnError, firstLine } from './errors.js';
 import { startWatchdog } from './watchdog.js';
 import { Stopper, type StopReason } from './stopper.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../monitor/package.js';
 
 export interface SessionOptions {
   /** First sampling interval, ms (default 100). */

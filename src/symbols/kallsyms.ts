@@ -1,6 +1,7 @@
 // Kernel addresses → names from /proc/kallsyms (addresses are shown only to privileged readers; a list of
 // zeros means they are hidden, and then nothing is named).
 import { readFileSync } from 'node:fs';
+import { countAtOrBelow } from '../elf/index.js';
 
 export class KernelSymbols {
   private constructor(private readonly addrs: BigUint64Array, private readonly names: string[]) {}
@@ -32,12 +33,7 @@ export class KernelSymbols {
    * symbols end to end, so the preceding one is the function (beyond the last symbol: none).
    */
   lookup(addr: bigint): string | undefined {
-    let lo = 0, hi = this.addrs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.addrs[mid]! <= addr) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = countAtOrBelow(this.addrs, addr);
     if (lo === 0 || lo === this.addrs.length) return undefined;
     return this.names[lo - 1];
   }

@@ -1,6 +1,7 @@
 // /tmp/perf-PID.map: the symbol table a JIT writes for its generated code (node --perf-basic-prof, the
 // JVM with perf-map-agent, LuaJIT, …). One line per function: "START SIZE name", hex, with or without 0x.
 import { readFileSync, statSync } from 'node:fs';
+import { countAtOrBelow } from '../elf/index.js';
 
 export class PerfMap {
   private readonly starts: BigUint64Array;
@@ -46,12 +47,7 @@ export class PerfMap {
 
   /** The function whose [start, start+size) covers `ip`. */
   lookup(ip: bigint): string | undefined {
-    let lo = 0, hi = this.starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.starts[mid]! <= ip) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = countAtOrBelow(this.starts, ip);
     const i = lo - 1;
     return i >= 0 && ip < this.ends[i]! ? this.names[i] : undefined;
   }

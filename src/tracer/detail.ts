@@ -160,7 +160,7 @@ export function recordEntry(): (Instruction | Label)[] {
  * the thread's process and name are (re)recorded. Expects r7 = tgid, S_ID and S_NR; clobbers r0-r5.
  */
 export function countThread(): (Instruction | Label)[] {
-  const [done, insert, named, drop] = ['thr_done', 'thr_insert', 'thr_named', 'thr_drop'].map(uniqueLabel);
+  const [done, insert, named, drop] = [uniqueLabel('thr_done'), uniqueLabel('thr_insert'), uniqueLabel('thr_named'), uniqueLabel('thr_drop')];
   return [
     ldx.w(R1, R10, S_ID),
     stx.w(R10, S_THREAD_KEY, R1),
