@@ -449,7 +449,10 @@ export class SyscallTracer {
     return this.stackCapture?.step(opts) ?? { entries: [], period: 0 };
   }
 
-  /** readStacks({ at: 'mark' }) reports the stacks until the drainStacks() that returned `period` (a sample's). */
+  /**
+   * readStacks({ at: 'mark' }) reports the stacks until the drain that returned `period` (a sample's:
+   * its read({ drainStacks: true }), or a drainStacks()).
+   */
   markStacks(period: number): void {
     this.live();
     this.stackCapture?.markAt(period);
