@@ -91,8 +91,10 @@ test('stats --flamegraph / --stacks redraw a saved run; a run without stacks, or
     const prog = (JSON.parse(r.stdout).programs as { name: string; verifier: { ok: boolean }; maps: { name: string }[] }[]).find((p) => p.name === 'dp_stacks');
     assert.ok(prog && prog.verifier.ok, `dp_stacks ${extra.join(' ')}`);
     const maps = prog.maps.map((m) => m.name);
-    assert.ok(maps.includes('ustacks') && maps.includes('ustacks2') && maps.includes('stack_counts'));
-    assert.is(maps.includes('kstacks'), extra[0] === '--stacks-kernel');
+    // Two generations of tables (one written, one drained), the generation switch, the per-CPU buffer.
+    for (const g of ['a', 'b']) assert.ok(maps.includes(`stack_frames_${g}`) && maps.includes(`stack_counts_${g}`), `generation ${g}`);
+    assert.ok(maps.includes('stack_gen') && maps.includes('stack_buf') && maps.includes('stack_stats'));
+    assert.is(maps.includes('kstack_frames_a') && maps.includes('kstack_frames_b'), extra[0] === '--stacks-kernel');
     assert.is(maps.includes('stack_tick'), extra[0] === '--stacks-every');
   }
   usage(['prog', 'dump', '--stacks-kernel'], /give --stacks too/);

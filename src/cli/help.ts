@@ -63,8 +63,9 @@ Options (before the subcommand, or between run/attach and the command):
                           Ctrl-F or Search to find frames, hover for counts); implies --stacks' capture
   --stacks-every N        sample one syscall in N per CPU (default 1: all) for very busy programs
   --stacks-kernel         add the kernel stack of each syscall (frames end in _[k])
-  --stacks-max N          distinct stacks the kernel tables hold (default 8192, 256 to 1048576; about
-                          3.5 KB of kernel memory each); what does not fit is counted as lost
+  --stacks-max N          distinct stacks the kernel tables hold between two drains (default 4096,
+                          256 to 1048576; drained at each sample and at least every second; about
+                          5 KB of kernel memory each); what does not fit is counted as lost
   --no-off-cpu            eBPF: leave out the scheduler programs (off_cpu_secs, io_wait_secs,
                           runq_wait_secs). They run at every context switch of the machine: about
                           0.1 µs for a task outside the tree, 0.3 µs inside it (docs/tracer.md)

@@ -31,9 +31,9 @@ export function sessionOptions(opts: GlobalOptions): SessionOptions {
   };
 }
 
-/** --stacks-max N: N distinct stacks in the stack table, 2N (process, syscall, stack) entries. */
+/** --stacks-max N: N distinct stacks in the stack table, 4N (process, syscall, stack) entries, per drain period. */
 function stackTableSizes(s: StackCliOptions): StackOptions {
-  return { every: s.every, kernel: s.kernel, ...(s.max !== undefined ? { maxStacks: s.max, maxEntries: 2 * s.max } : {}) };
+  return { every: s.every, kernel: s.kernel, ...(s.max !== undefined ? { maxStacks: s.max, maxEntries: 4 * s.max } : {}) };
 }
 
 /** The CLI's outputs for one session. Validated (without creating anything) by prepare(), opened by open(). */

@@ -33,7 +33,6 @@ export function flameGraphSvg(stacks: EbpfStacks, cmd?: readonly string[]): stri
 export function stackLossWarning(stacks: EbpfStacks): string | undefined {
   const l = stacks.losses;
   const why: string[] = [];
-  if (l.stack_collisions) why.push(`${n(l.stack_collisions)} found their slot taken in both stack tables`);
   if (l.stack_table_full) why.push(`${n(l.stack_table_full)} found the stack table full`);
   if (l.counts_table_full) why.push(`${n(l.counts_table_full)} found the (process, syscall, stack) table full`);
   if (l.no_user_stack) why.push(`${n(l.no_user_stack)} had no user stack`);

@@ -179,9 +179,12 @@ export interface EbpfSyscalls extends SyscallsBlock {
 
 /** Sampled syscalls whose stack is missing, by cause (each exact). */
 export interface StackLosses {
-  /** The stack's slot in the stack table held another stack (raise --stacks-max). */
+  /**
+   * Always 0: stacks are stored under their contents, and only a full table refuses one. (A table keyed
+   * by a stack's addresses, as earlier versions used, refused a stack whose slot another one held.)
+   */
   stack_collisions: number;
-  /** The stack table was full. */
+  /** The stack table was full in that drain period (raise --stacks-max). */
   stack_table_full: number;
   /** The kernel found no user stack. */
   no_user_stack: number;

@@ -156,6 +156,8 @@ export function lossesOf(l: TracerLosses, a?: ActivityLosses, has: { detail: boo
 export class EbpfSampler {
   /** The snapshot of the previous sample: the start of the next window, and the summary's fallback. */
   private prev: SyscallSnapshot | undefined;
+  /** The stack drain that went with each read (its period ends the stacks of that read's sample). */
+  private readonly stackPeriods = new WeakMap<SyscallSnapshot, number>();
   private failed = false;
   /** Stack capture, when the tracer does it. */
   readonly stacks: StackCollector | undefined;
@@ -171,14 +173,14 @@ export class EbpfSampler {
     opts: {
       /** What the kernel was told to count, for the summary (undefined: everything). */
       filter?: EbpfFilter;
-      /** Stack capture: the sampling period, and what names the target's frames. */
-      stacks?: { every: number; startedAtMs: number; executable?: string };
+      /** Stack capture: the sampling period, what names the target's frames, the longest time between drains. */
+      stacks?: { every: number; startedAtMs: number; executable?: string; drainMs?: number };
     } = {},
   ) {
     this.filter = opts.filter;
     if (tracer.capturesStacks) {
       const s = opts.stacks;
-      this.stacks = new StackCollector(tracer, s?.every ?? 1, { startedAtMs: s?.startedAtMs ?? Date.now(), executable: s?.executable });
+      this.stacks = new StackCollector(tracer, s?.every ?? 1, { startedAtMs: s?.startedAtMs ?? Date.now(), executable: s?.executable, drainMs: s?.drainMs });
     }
   }
 
@@ -191,7 +193,10 @@ export class EbpfSampler {
   read(): SyscallSnapshot | undefined {
     if (this.failed) return undefined;
     try {
-      const snap = this.tracer.read();
+      // The stack tables drained with the counts, switched just before them: a sample's stacks end
+      // where its counts start.
+      const snap = this.tracer.read({ drainStacks: this.stacks?.draining ?? false });
+      if (snap.stacks) this.stackPeriods.set(snap, this.stacks!.took(snap.stacks.entries, snap.stacks.period));
       this.names.noteSnapshot(snap);
       return snap;
     } catch (err) {
@@ -210,6 +215,7 @@ export class EbpfSampler {
   sample(cur: SyscallSnapshot, cpuUsagePercent: number, time?: TimeEvidence): EbpfBlock {
     const prev = this.prev;
     this.prev = cur;
+    this.stacks?.mark(this.stackPeriods.get(cur));
     const window = buildWindowBlock(prev?.bySyscall ?? new Map(), cur.bySyscall, cur.atMs - (prev?.atMs ?? this.t0));
     const block = this.block(cur, cpuUsagePercent, time);
     const now = detailTotals(cur);

@@ -10,6 +10,7 @@ import {
   type MetadataRecord, type MonitorRecord, type SampleRecord, type SummaryRecord, type TreeRecord,
 } from '../monitor/index.js';
 import { EbpfSampler, filterOf, openEbpf, timeEvidenceOf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
+import { DRAIN_MS } from './stacks.js';
 import { MonitoringFailedError, SpawnError, firstLine } from './errors.js';
 import { startWatchdog } from './watchdog.js';
 import { Stopper, type StopReason } from './stopper.js';
@@ -308,7 +309,8 @@ export class Session {
     const sampler = tracer
       ? new EbpfSampler(tracer, t0, warn, {
         filter: opts.ebpf ? filterOf(opts.ebpf) : undefined,
-        stacks: { every: opts.ebpf?.stacks?.every ?? 1, startedAtMs: Date.now(), executable: target.executable },
+        // The kernel's stack tables are drained at each sample and at least this often.
+        stacks: { every: opts.ebpf?.stacks?.every ?? 1, startedAtMs: Date.now(), executable: target.executable, drainMs: Math.min(opts.intervalMs ?? 100, DRAIN_MS) },
       })
       : undefined;
     const reaper = target.adopts ? await import('../loader/process.js') : undefined;
@@ -388,6 +390,7 @@ export class Session {
     // The whole-run syscall analysis uses the run's mean CPU, as the summary reports it.
     const lastM = lastRec ? (lastRec.kind === 'tree' ? lastRec.aggregated : lastRec) : undefined;
     const ebpf = sampler?.summary(base.avg_cpu_usage, lastM ? timeEvidenceOf(lastM) : undefined);
+    sampler?.stacks?.stop();
     const summary = ebpf ? acc.finish({ ebpf }) : base;
     try {
       emit(summary);

@@ -1,7 +1,9 @@
-// The session's stack capture: while the tree runs, records what symbolising will need from live
+// The session's stack capture: while the tree runs, drains the kernel's stack tables (at each sample,
+// and between samples at least every drainMs) and records what symbolising will need from live
 // processes (their mappings, their JIT maps); at the end, names every frame and folds the stacks into
 // the summary's `ebpf.stacks`.
 import type { EbpfStacks, StackLosses } from '../monitor/index.js';
+import { performance } from 'node:perf_hooks';
 import type { StackEntry, StackSnapshot, SyscallTracer } from '../tracer/index.js';
 import { Symbolizer, demangle, type Resolution } from '../symbols/index.js';
 import { foldFrame, mergeFolded, type FoldedStack } from '../flame/index.js';
@@ -9,8 +11,10 @@ import { foldFrame, mergeFolded, type FoldedStack } from '../flame/index.js';
 /** Kernel frames of the tracing machinery itself, innermost, above the syscall entry: not shown. */
 const TRACING_FRAME = /^(bpf_prog_|bpf_trace_run|__bpf_trace_|__traceiter_|bpf_dispatcher|__bpf_prog_run|trace_call_bpf)/;
 
+/** The longest time between two drains of the kernel's stack tables, whatever the sampling interval. */
+export const DRAIN_MS = 1000;
+
 const LOSS_FRAME: Record<string, string> = {
-  collision: '[stack lost: stack table collision]',
   full: '[stack lost: stack table full]',
   empty: '[no user stack]',
   other: '[stack lost]',
@@ -22,16 +26,63 @@ export class StackCollector {
   private readonly observed = new Set<number>();
   /** Processes found gone: their last mappings stand (a later process with the pid is not them). */
   private readonly gone = new Set<number>();
-  private last: StackSnapshot | undefined;
+  /** Processes with frames that have no build id (JIT code, anonymous memory): their maps are read at each sample. */
+  private readonly withIps = new Set<number>();
+  /** Drains between samples, so the kernel's tables hold at most drainMs of stacks. */
+  private timer: NodeJS.Timeout | undefined;
+  private lastDrain = performance.now();
+  private failed = false;
 
   constructor(
     private readonly tracer: SyscallTracer,
     private readonly every: number,
-    opts: { startedAtMs: number; executable?: string },
+    opts: { startedAtMs: number; executable?: string; drainMs?: number },
   ) {
     // A perf map older than the run belongs to an earlier process that had the same pid.
     this.symbolizer = new Symbolizer({ perfMapsSince: opts.startedAtMs - 1000 });
     if (opts.executable) this.symbolizer.locator.addPath(opts.executable);
+    // Checked four times a period, so that no two drains are much more than drainMs apart.
+    const drainMs = opts.drainMs ?? DRAIN_MS;
+    this.timer = setInterval(() => {
+      if (performance.now() - this.lastDrain >= drainMs) this.drain();
+    }, Math.max(1, drainMs / 4));
+    this.timer.unref();
+  }
+
+  /** Whether the tables are still drained (not after a failure: the tracer keeps its error for finish()). */
+  get draining(): boolean {
+    return !this.failed;
+  }
+
+  /** Between samples: moves what the kernel counted into the tracer's totals. */
+  private drain(): void {
+    if (this.failed) return;
+    try {
+      const { entries, period } = this.tracer.drainStacks();
+      this.took(entries, period);
+    } catch {
+      // The tracer keeps the error: finish() reports it (the summary has no stacks then).
+      this.failed = true;
+      this.stop();
+    }
+  }
+
+  /** A drain (a sample's, or ours) took `entries`: notes the processes with bare-address frames; returns `period`. */
+  took(entries: readonly StackEntry[], period: number): number {
+    this.lastDrain = performance.now();
+    for (const e of entries) if (e.tgid !== 0 && e.user?.some((f) => 'ip' in f)) this.withIps.add(e.tgid);
+    return period;
+  }
+
+  /** A sample was taken at the drain that returned `period`: the summary's stacks end there if it is the last. */
+  mark(period: number | undefined): void {
+    if (period === undefined || this.failed) return;
+    try {
+      this.tracer.markStacks(period);
+    } catch {
+      this.failed = true;
+      this.stop();
+    }
   }
 
   /**
@@ -40,41 +91,30 @@ export class StackCollector {
    * anonymous memory), their mappings and perf map as they are now.
    */
   poll(livePids: readonly number[]): void {
-    let snap: StackSnapshot | undefined;
-    try {
-      snap = this.tracer.readStacks();
-    } catch {
-      snap = undefined; // the counters' own read reports failures; the summary uses the last good read
-    }
-    if (snap) this.last = snap;
-    const withIps = new Set<number>();
-    const pids = new Set(livePids);
-    for (const e of snap?.entries ?? []) {
-      pids.add(e.tgid);
-      if (e.user?.some((f) => 'ip' in f)) withIps.add(e.tgid);
-    }
+    const pids = new Set([...livePids, ...this.withIps]);
     for (const pid of pids) {
-      if (this.gone.has(pid) || (this.observed.has(pid) && !withIps.has(pid))) continue;
+      const withIps = this.withIps.has(pid);
+      if (this.gone.has(pid) || (this.observed.has(pid) && !withIps)) continue;
       // Gone already: its build-id frames do not need its maps.
       if (!this.symbolizer.observe(pid)) this.gone.add(pid);
       this.observed.add(pid);
-      if (withIps.has(pid)) this.symbolizer.readPerfMap(pid);
+      if (withIps) this.symbolizer.readPerfMap(pid);
     }
   }
 
+  /** Stops the drains between samples (the tracer may close). Idempotent. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
   /**
-   * The summary block: every stack named and folded, with the losses. The stacks of the last sample,
-   * as the summary's counts are (read anew only when no sample was taken).
+   * The summary block: every stack named and folded, with the losses. The stacks until the last
+   * sample, as the summary's counts are (until now when no sample was taken).
    */
   finish(): EbpfStacks | undefined {
-    let snap = this.last;
-    if (!snap) {
-      try {
-        snap = this.tracer.readStacks();
-      } catch {
-        return undefined;
-      }
-    }
+    this.stop();
+    const snap = this.tracer.readStacks({ at: 'mark' });
     if (!snap) return undefined;
     return foldStacks(snap, this.symbolizer, this.every);
   }
@@ -127,8 +167,7 @@ function entryFrames(e: StackEntry, sym: Symbolizer, losses: StackLosses, tally:
     parts.push(...names.reverse());
   } else {
     const loss = e.userLoss ?? 'other';
-    if (loss === 'collision') losses.stack_collisions += e.count;
-    else if (loss === 'full') losses.stack_table_full += e.count;
+    if (loss === 'full') losses.stack_table_full += e.count;
     else if (loss === 'empty') losses.no_user_stack += e.count;
     else losses.other += e.count;
     parts.push(LOSS_FRAME[loss]!);

@@ -19,8 +19,10 @@ import { decodeExit, type ProcessExit } from './exits.js';
 import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
-import { stacksProgram, type StackOptions } from './stacks.js';
-import { StackReader, type StackSnapshot } from './stacks-read.js';
+import { stacksProgram } from './stacks.js';
+import type { StackOptions } from './stacks-maps.js';
+import type { StackEntry, StackSnapshot } from './stacks-read.js';
+import { StackCapture, type StackTableUse } from './stacks-drain.js';
 import { activityPrograms, groupOf, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
 import { ActivityPart } from './activity-engine.js';
 
@@ -111,7 +113,7 @@ export class SyscallTracer {
   private readonly names = new Map<number, string>();
   /** The optional scheduler and socket programs. */
   private readonly activity = new ActivityPart();
-  private stackReader: StackReader | undefined;
+  private stackCapture: StackCapture | undefined;
   /** What the syscall programs do beyond counting (detail, per thread, filters). */
   features: TracerFeatures = COUNT_ONLY;
   /** --trace: the syscall names the kernel counts (undefined: all). */
@@ -182,7 +184,7 @@ export class SyscallTracer {
     const extra = this.activity.prepare(layout, sizes, { sched: opts.sched, net: opts.net, maxThreads: opts.maxThreads });
     this.accounting = layout.exit.accounting !== undefined;
     for (const spec of new Map([...specs, ...extra].flatMap((p) => p.maps).map((m) => [m.name, m])).values()) this.maps.set(spec.name, BpfMap.create(spec));
-    if (opts.stacks) this.stackReader = new StackReader(this.maps, this.table);
+    if (opts.stacks) this.stackCapture = new StackCapture(this.maps, this.table);
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
     if (opts.trace) this.traced = this.fillTraceSet(opts.trace);
@@ -328,12 +330,25 @@ export class SyscallTracer {
     return this.programs.map((p) => ({ name: p.name, id: p.info().id }));
   }
 
-  /** Cumulative counts since open, exited processes included. */
-  read(): SyscallSnapshot {
+  /**
+   * Cumulative counts since open, exited processes included. The tracked set and the exits are read
+   * first: a process they show gone made all its syscalls before the counts are read. `drainStacks`:
+   * drains the stack tables (waiting out a grace period if need be) before anything, and switches them
+   * just before the counts (SyscallSnapshot.stacks).
+   */
+  read(opts: { drainStacks?: boolean } = {}): SyscallSnapshot {
     const bySyscall = new Map<string, number>();
     const byProcess = new Map<number, Map<string, number>>();
     let total = 0;
     this.live();
+    // A failed drain must not cost the counts: the capture keeps its error for readStacks().
+    const capture = opts.drainStacks ? this.stackCapture : undefined;
+    const stackEntries = capture && tryOrUndefined(() => capture.prepare({ wait: true }));
+    // Batch reads: one bpf() call per map and sample, whatever the number of processes.
+    const trackedKeys = this.tracked.map.rawEntries().map(([k]) => k.readUInt32LE(0));
+    const exits = this.readExits();
+    const period = stackEntries && tryOrUndefined(() => capture!.flip());
+    const stacks = period === undefined ? undefined : { entries: stackEntries!, period };
     const add = (tgid: number, nr: number, count: number) => {
       const name = this.nameOf(nr);
       total += count;
@@ -345,8 +360,6 @@ export class SyscallTracer {
     for (const [{ tgid, nr }, count] of this.counts.entries()) add(tgid, nr, count);
     const stats = this.readStats();
     this.readRows(Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries), add);
-    // Batch reads: one bpf() call per map and sample, whatever the number of processes.
-    const trackedKeys = this.tracked.map.rawEntries().map(([k]) => k.readUInt32LE(0));
     const tracked = trackedKeys.length;
     const activity = this.activity.read(new Set(trackedKeys));
     const nameOf = (nr: number) => this.nameOf(nr);
@@ -369,8 +382,9 @@ export class SyscallTracer {
         threadCallsUncounted: stats[Stat.DROPPED_THREADS]!,
       },
       tracked,
-      exits: this.readExits(),
+      exits,
       activity,
+      ...(stacks ? { stacks } : {}),
     };
   }
 
@@ -418,16 +432,47 @@ export class SyscallTracer {
 
   /** Whether stacks are captured (TracerOptions.stacks). */
   get capturesStacks(): boolean {
-    return this.stackReader !== undefined;
+    return this.stackCapture !== undefined;
   }
 
   /**
-   * The stacks counted so far (cumulative), with their frames as the kernel gives them (build id + file
-   * offset, or ip); undefined when stacks are not captured. Symbolising is the caller's (src/symbols).
+   * Moves the stacks counted in the kernel into cumulative totals here, so that the kernel's tables
+   * need room for the stacks of one period between calls only (stacks-drain.ts). Call it regularly
+   * (each sample, and at least every second or so). Returns the entries it took, per process, and the
+   * period that ends here (for markStacks). A drain soon after another finds the other generation
+   * still in its grace period and does nothing (its period is the previous one's); with `wait` it
+   * waits that out (a few milliseconds). After a failure every later call (and readStacks) throws the
+   * same error.
    */
-  readStacks(): StackSnapshot | undefined {
+  drainStacks(opts: { wait?: boolean } = {}): { entries: StackEntry[]; period: number } {
     this.live();
-    return this.stackReader?.read();
+    return this.stackCapture?.step(opts) ?? { entries: [], period: 0 };
+  }
+
+  /**
+   * readStacks({ at: 'mark' }) reports the stacks until the drain that returned `period` (a sample's:
+   * its read({ drainStacks: true }), or a drainStacks()).
+   */
+  markStacks(period: number): void {
+    this.live();
+    this.stackCapture?.markAt(period);
+  }
+
+  /**
+   * The stacks counted, with their frames as the kernel gives them (build id + file offset, or ip):
+   * until now (the default; blocks for up to twice a grace period of a few milliseconds), or until the
+   * period given to markStacks (`at: 'mark'`; until now when none was). Undefined when stacks are not
+   * captured.
+   * Symbolising is the caller's (src/symbols).
+   */
+  readStacks(opts: { at?: 'now' | 'mark' } = {}): StackSnapshot | undefined {
+    this.live();
+    return this.stackCapture?.read(opts);
+  }
+
+  /** How full the stack tables got between two drains (undefined when stacks are not captured). */
+  stackTableUse(): StackTableUse | undefined {
+    return this.stackCapture && { ...this.stackCapture.use };
   }
 
   private readStats(): number[] {
@@ -465,6 +510,14 @@ export class SyscallTracer {
     for (const m of this.maps.values()) safely(() => m.close());
     this.maps.clear();
     if (this.tracefsMountedByUs) safely(() => unmountTracefs(this.tracefsMountedByUs!));
+  }
+}
+
+function tryOrUndefined<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,9 +1,11 @@
-// Reads what dp_stacks counted: (process, syscall, user stack, kernel stack) → count, and the frames of
-// each stack as the kernel stored them. Symbolising is not done here (src/symbols).
+// Takes what dp_stacks counted in one generation of tables out of the kernel: (process, syscall, user
+// stack, kernel stack) → count, with the frames of each stack as the kernel stored them, leaving the
+// generation's tables empty for its next turn. Only ever called on a generation no program writes any
+// more (stacks-drain.ts): a program holding a pointer to an entry while it is removed would add to an
+// element the table may already have given to another key. Symbolising is not done here (src/symbols).
 import type { BpfMap } from '../loader/index.js';
 import { BUILD_ID_SIZE_MAX, ERRNO, STACK_BUILD_ID_SIZE, StackBuildIdStatus } from '../asm/abi.js';
-import { nameOf, type SyscallTable } from '../syscalls/index.js';
-import { NO_STACK, SECOND_TABLE, StackStat } from './stacks.js';
+import { StackStatus, generationMaps, type Generation } from './stacks-maps.js';
 
 /**
  * One user frame: the code as {build id, file offset}, or only its address (no build id to be had).
@@ -11,16 +13,21 @@ import { NO_STACK, SECOND_TABLE, StackStat } from './stacks.js';
  */
 export type UserFrame = { buildId: string; offset: number } | { ip: bigint };
 
-/** Why a stack was not stored (what bpf_get_stackid answered); the syscall is still counted. */
-export type StackLoss = 'collision' | 'full' | 'empty' | 'other';
+/** Why a stack was not stored (its table was full, or what bpf_get_stack answered); the syscall is still counted. */
+export type StackLoss = 'full' | 'empty' | 'other';
 
 export interface StackEntry {
+  /**
+   * The process when its user stack has a bare address (named through that process's memory), else 0:
+   * build-id frames name the same code in every process, so the entries of processes of one name along
+   * one path are one.
+   */
   tgid: number;
   /** The syscall number as counted (compat bit 31 set for 32-bit processes). */
   nr: number;
   /** Its name (`ia32:NAME` for compat). */
   syscall: string;
-  /** The name of the thread that made the first of these syscalls. */
+  /** The name of the thread that made these syscalls. */
   comm: string;
   /** Innermost frame first; absent when the stack was lost (userLoss says why). */
   user?: UserFrame[];
@@ -38,107 +45,111 @@ export interface StackSnapshot {
   countsFull: number;
 }
 
-function lossOf(code: number): StackLoss {
-  if (code === -ERRNO.EEXIST) return 'collision';
-  if (code === -ERRNO.ENOMEM) return 'full';
-  if (code === -ERRNO.EFAULT) return 'empty';
+/** One stack_counts entry as taken from the kernel: its stacks still raw (trailing empty frames cut). */
+export interface TakenEntry {
+  tgid: number;
+  nr: number;
+  comm: string;
+  count: number;
+  /** The stacks' hashes (hex; the kernel's key of their frames), when stored. */
+  userHash?: string;
+  kernelHash?: string;
+  user?: Buffer;
+  userLoss?: StackLoss;
+  kernel?: Buffer;
+  kernelLoss?: StackLoss;
+}
+
+/** What one drain took out of a generation, and how full its tables were. */
+export interface TakenGeneration {
+  entries: TakenEntry[];
+  /** Distinct user and kernel stacks the generation held (its frames tables' use). */
+  stacks: number;
+}
+
+/** What a status in the stack_counts key says was lost. */
+export function lossOf(status: number): StackLoss {
+  if (status === StackStatus.TABLE_FULL) return 'full';
+  if (status === -ERRNO.EFAULT) return 'empty';
   return 'other';
 }
 
-export class StackReader {
-  private readonly users = new Map<number, UserFrame[]>();
-  private readonly kernels = new Map<number, bigint[]>();
-  private readonly names = new Map<number, string>();
-
-  constructor(private readonly maps: Map<string, BpfMap>, private readonly table: SyscallTable) {}
-
-  private map(name: string): BpfMap | undefined {
-    return this.maps.get(name);
-  }
-
-  read(): StackSnapshot {
-    const entries: StackEntry[] = [];
-    const counts = this.map('stack_counts')!;
-    for (const [key, value] of counts.rawEntries()) {
-      const tgid = key.readUInt32LE(0), nr = key.readUInt32LE(4), uid = key.readInt32LE(8), kid = key.readInt32LE(12);
-      const nul = value.indexOf(0, 8);
-      const comm = value.toString('utf8', 8, nul < 0 || nul > 24 ? 24 : nul);
-      const e: StackEntry = { tgid, nr, syscall: this.nameOf(nr), comm, count: Number(value.readBigUInt64LE(0)) };
-      if (uid >= 0) {
-        const user = this.userStack(uid);
-        if (user) e.user = user;
-        else e.userLoss = 'other';
-      } else {
-        e.userLoss = lossOf(uid);
-      }
-      if (kid >= 0) {
-        const kernel = this.kernelStack(kid);
-        if (kernel) e.kernel = kernel;
-        else e.kernelLoss = 'other';
-      } else if (kid !== NO_STACK) {
-        e.kernelLoss = lossOf(kid);
-      }
-      entries.push(e);
+/** Empties generation `g`: every stack_counts entry, with the frames of the stacks it names. */
+export function takeGeneration(map: (name: string) => BpfMap | undefined, g: Generation): TakenGeneration {
+  const n = generationMaps(g);
+  const counts = map(n.counts)!.takeEntries();
+  const byHash = (m: BpfMap | undefined, trim: (raw: Buffer) => Buffer) => new Map((m?.takeEntries() ?? []).map(([k, v]) => [k.toString('hex'), trim(v)]));
+  const users = byHash(map(n.frames), trimBuildIdStack), kernels = byHash(map(n.kframes), trimIps);
+  const entries: TakenEntry[] = [];
+  for (const [k, value] of counts) {
+    const tgid = k.readUInt32LE(0), nr = k.readUInt32LE(4), ustatus = k.readInt32LE(8), kstatus = k.readInt32LE(12);
+    const nul = k.indexOf(0, 48);
+    const comm = k.toString('utf8', 48, nul < 0 || nul > 64 ? 64 : nul);
+    const e: TakenEntry = { tgid, nr, comm, count: Number(value.readBigUInt64LE(0)) };
+    if (ustatus === StackStatus.OK) {
+      const hash = k.toString('hex', 16, 32);
+      const raw = users.get(hash);
+      if (raw) [e.user, e.userHash] = [raw, hash];
+      else e.userLoss = 'other';
+    } else {
+      e.userLoss = lossOf(ustatus);
     }
-    const stats = this.map('stack_stats')!;
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(StackStat.COUNTS_FULL);
-    const full = stats.lookup(key);
-    return { entries, countsFull: full ? Number(full.readBigUInt64LE(0)) : 0 };
-  }
-
-  /**
-   * The frames of a stored user stack. Stack ids are never reused (no BPF_F_REUSE_STACKID, nothing is
-   * deleted), so each is read from the kernel once.
-   */
-  private userStack(id: number): UserFrame[] | undefined {
-    let frames = this.users.get(id);
-    if (frames) return frames;
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(id & ~SECOND_TABLE);
-    const raw = this.map(id & SECOND_TABLE ? 'ustacks2' : 'ustacks')!.lookup(key);
-    if (!raw) return undefined;
-    frames = decodeBuildIdStack(raw);
-    this.users.set(id, frames);
-    return frames;
-  }
-
-  private kernelStack(id: number): bigint[] | undefined {
-    let frames = this.kernels.get(id);
-    if (frames) return frames;
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(id);
-    const raw = this.map('kstacks')?.lookup(key);
-    if (!raw) return undefined;
-    frames = [];
-    for (let at = 0; at + 8 <= raw.length; at += 8) {
-      const ip = raw.readBigUInt64LE(at);
-      if (ip === 0n) break;
-      frames.push(ip);
+    if (kstatus === StackStatus.OK) {
+      const hash = k.toString('hex', 32, 48);
+      const raw = kernels.get(hash);
+      if (raw) [e.kernel, e.kernelHash] = [raw, hash];
+      else e.kernelLoss = 'other';
+    } else if (kstatus !== StackStatus.NONE) {
+      e.kernelLoss = lossOf(kstatus);
     }
-    this.kernels.set(id, frames);
-    return frames;
+    entries.push(e);
   }
+  return { entries, stacks: users.size + kernels.size };
+}
 
-  private nameOf(nr: number): string {
-    let name = this.names.get(nr);
-    if (name === undefined) this.names.set(nr, (name = nameOf(this.table, nr)));
-    return name;
-  }
+/** struct bpf_stack_build_id[] up to its last frame (the kernel zeroes what follows: status EMPTY). */
+function trimBuildIdStack(raw: Buffer): Buffer {
+  let at = 0;
+  while (at + STACK_BUILD_ID_SIZE <= raw.length && raw.readInt32LE(at) !== StackBuildIdStatus.EMPTY) at += STACK_BUILD_ID_SIZE;
+  return raw.subarray(0, at);
+}
+
+/** u64 addresses up to the last (the kernel zeroes what follows). */
+function trimIps(raw: Buffer): Buffer {
+  let at = 0;
+  while (at + 8 <= raw.length && raw.readBigUInt64LE(at) !== 0n) at += 8;
+  return raw.subarray(0, at);
 }
 
 /** struct bpf_stack_build_id[]: the kernel zeroes what follows the last frame (status EMPTY). */
 export function decodeBuildIdStack(raw: Buffer): UserFrame[] {
   const frames: UserFrame[] = [];
+  // Frames of one file follow each other: its build id is spelled out once.
+  let prevAt = -1, prevId = '';
   for (let at = 0; at + STACK_BUILD_ID_SIZE <= raw.length; at += STACK_BUILD_ID_SIZE) {
     const status = raw.readInt32LE(at);
     if (status === StackBuildIdStatus.VALID) {
-      frames.push({ buildId: raw.toString('hex', at + 4, at + 4 + BUILD_ID_SIZE_MAX), offset: Number(raw.readBigUInt64LE(at + 24)) });
+      if (prevAt < 0 || raw.compare(raw, prevAt + 4, prevAt + 4 + BUILD_ID_SIZE_MAX, at + 4, at + 4 + BUILD_ID_SIZE_MAX) !== 0) {
+        prevId = raw.toString('hex', at + 4, at + 4 + BUILD_ID_SIZE_MAX);
+      }
+      prevAt = at;
+      frames.push({ buildId: prevId, offset: raw.readUInt32LE(at + 24) + raw.readUInt32LE(at + 28) * 0x1_0000_0000 });
     } else if (status === StackBuildIdStatus.IP) {
       frames.push({ ip: raw.readBigUInt64LE(at + 24) });
     } else {
       break;
     }
+  }
+  return frames;
+}
+
+/** Kernel stack addresses, innermost first. */
+export function decodeIps(raw: Buffer): bigint[] {
+  const frames: bigint[] = [];
+  for (let at = 0; at + 8 <= raw.length; at += 8) {
+    const ip = raw.readBigUInt64LE(at);
+    if (ip === 0n) break;
+    frames.push(ip);
   }
   return frames;
 }

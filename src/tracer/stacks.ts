@@ -6,86 +6,33 @@
 // without stacks. Running first, it sees a PENDING process's activating execve as PENDING and leaves it
 // out: that call is made by the code of the process that spawned it (the monitor, a shell), not by the
 // tree. Every other syscall dp_sys_enter counts is sampled.
-// User stacks go to a stack map with BPF_F_STACK_BUILD_ID: each frame is {build id, file offset}, which
-// names the code without the process's address space, so a process that lived 1 ms is symbolised after
-// it is gone. Frames the kernel cannot give a build id (anonymous memory such as JIT code) keep their ip.
-import { R0, R1, R2, R3, R6, R7, R8, R9, R10, add64, and64, or64, mov32, mov64, lsh64, rsh64, ldx, st, stx, ja, jeq, jne, jge, jslt, call, label, ldMapFd } from '../asm/index.js';
+// User stacks are taken with bpf_get_stack(BPF_F_USER_BUILD_ID): each frame is {build id, file offset},
+// which names the code without the process's address space, so a process that lived 1 ms is symbolised
+// after it is gone. Frames the kernel cannot give a build id (anonymous memory such as JIT code) keep
+// their ip. A stack is stored under a 128-bit hash of its frames (stacks-hash.ts), in a hash table: the
+// same code called the same way is one stack in every process (a stack map would key it by its raw
+// addresses, which differ in each process), and a stack is refused only when the table is full.
+// The tables come in two generations: the program writes the one `stack_gen` names, user space drains
+// the other (stacks-drain.ts), so the tables hold the stacks of one drain period, not of the run.
+import { R0, R1, R2, R3, R4, R6, R7, R8, R9, R10, add64, and64, mov32, mov64, lsh64, rsh64, ldx, st, stx, ja, jeq, jne, jge, jsgt, jslt, call, label, ldMapFd } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
-import { BPF_F_STACK_BUILD_ID, ERRNO, MapType, STACK_BUILD_ID_SIZE, StackFlag } from '../asm/abi.js';
+import { ERRNO, STACK_BUILD_ID_SIZE, StackFlag } from '../asm/abi.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
 import { COMPAT_BIT } from '../syscalls/index.js';
 import { BPF_NOEXIST, CHECK_ABI, COMPAT, EEXIST, ROW_COMPAT, STATE_MASK, Stat, State } from './maps.js';
 import { filterCheck } from './detail.js';
 import { increment, lookup, probeRead, returnZero, tracepointProgram, updateElem } from './blocks.js';
+import { hashFrames } from './stacks-hash.js';
+import {
+  StackStat, StackStatus, generationMaps, kernelStackBytes, resolveStackOptions, stackMaps, userStackBytes, type Generation, type StackOptions,
+} from './stacks-maps.js';
 import type { SysEnterLayout } from './sys-enter.js';
 
-export interface StackOptions {
-  /** Sample one syscall in `every` per CPU (default 1: every syscall of the tree). */
-  every?: number;
-  /** Capture the kernel stack too (default false). */
-  kernel?: boolean;
-  /** Distinct stacks each stack map can hold (default 8192; the kernel rounds up to a power of two). */
-  maxStacks?: number;
-  /** Distinct (process, syscall, stack) entries (default 32768). */
-  maxEntries?: number;
-  /** Frames kept per stack, innermost first (default 64; at most kernel.perf_event_max_stack). */
-  depth?: number;
-}
-
-const ENOMEM = ERRNO.ENOMEM;
-
-export const STACK_DEFAULTS = { every: 1, kernel: false, maxStacks: 8192, maxEntries: 32768, depth: 64 } as const;
-/** Most distinct stacks a table can hold (ids must stay below SECOND_TABLE). */
-export const MAX_STACKS = 1 << 22;
-
-/** Slots of `stack_stats`. */
-export const StackStat = { COUNTS_FULL: 0 } as const;
-export const STACK_STAT_SLOTS = 1;
-/**
- * A user stack id with this bit set is in `ustacks2`. A stack whose slot in `ustacks` holds another
- * stack goes there: a second stack that hashes alike, or the same stack seen with bare addresses
- * (the kernel gives ips instead of build ids when another thread holds the address space's lock, and
- * slots are chosen by a hash of the ips, so both versions want the same slot). A stack is lost only if
- * its slot is taken in both tables. A build-id table takes a free entry before it compares, so once all
- * its slots are used it refuses even the stacks it holds (-ENOMEM): those go to the second table too.
- */
-export const SECOND_TABLE = 1 << 30;
-/** A stack id that was not asked for (no kernel stack captured). */
-export const NO_STACK = -1;
-/** stack_counts key: {u32 tgid, u32 nr (compat bit 31), s32 user stack id or -errno, s32 kernel stack id or -errno / NO_STACK}. */
-export const STACK_KEY_SIZE = 16;
-/**
- * stack_counts value: {u64 count, char comm[16]}: the name of the thread that made the first of these
- * syscalls (read once, when the entry is created: the name a process had when it made them, even if it
- * exec'd or exited since).
- */
-export const STACK_VALUE_SIZE = 24;
-
-export function resolveStackOptions(o: StackOptions = {}): Required<StackOptions> {
-  const r = { ...STACK_DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as Required<StackOptions>;
-  for (const k of ['every', 'maxStacks', 'maxEntries', 'depth'] as const) {
-    if (!Number.isInteger(r[k]) || r[k] < 1) throw new RangeError(`stack option ${k} must be a positive integer, got ${r[k]}`);
-  }
-  if (r.every > 0x7fffffff) throw new RangeError(`stack option every must be below 2^31, got ${r.every}`);
-  if (r.maxStacks > MAX_STACKS) throw new RangeError(`stack option maxStacks must be at most ${MAX_STACKS}, got ${r.maxStacks}`);
-  return r;
-}
-
-export function stackMaps(o: Required<StackOptions>): MapSpec[] {
-  const maps: MapSpec[] = [
-    { name: 'ustacks', type: MapType.STACK_TRACE, keySize: 4, valueSize: STACK_BUILD_ID_SIZE * o.depth, maxEntries: o.maxStacks, flags: BPF_F_STACK_BUILD_ID },
-    // Half the size: it holds only what collided in the first.
-    { name: 'ustacks2', type: MapType.STACK_TRACE, keySize: 4, valueSize: STACK_BUILD_ID_SIZE * o.depth, maxEntries: Math.max(1, o.maxStacks >> 1), flags: BPF_F_STACK_BUILD_ID },
-    { name: 'stack_counts', type: MapType.HASH, keySize: STACK_KEY_SIZE, valueSize: STACK_VALUE_SIZE, maxEntries: o.maxEntries },
-    { name: 'stack_stats', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: STACK_STAT_SLOTS },
-  ];
-  if (o.kernel) maps.push({ name: 'kstacks', type: MapType.STACK_TRACE, keySize: 4, valueSize: 8 * o.depth, maxEntries: o.maxStacks });
-  if (o.every > 1) maps.push({ name: 'stack_tick', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
-  return maps;
-}
-
-// Stack: -4 array index, -8 tgid (tracked key), -24 stack_counts key, -36 stat index, -64 new value {1, comm},
-// -72 scratch (the task's saved user mode).
+// Stack: -4 array index, -8 tgid (tracked key), -16 scratch (the task's saved user mode), -80 the
+// stack_counts key (its fields at KEY), -88 a new value (1), -92 stat index.
+const KEY = { at: -80, tgid: -80, nr: -76, ustatus: -72, kstatus: -68, uhash: -64, khash: -48, comm: -32 } as const;
+const VALUE = -88;
+const STAT_INDEX = -92;
 
 /**
  * `shared` are the tracer's maps (tracked, stats, cache, and trace_set with `filter`): read only. The
@@ -137,9 +84,9 @@ export function stacksProgram(layout: SysEnterLayout, shared: MapSpec[], options
       mov64.reg(R2, R9),
       and64.imm(R2, CHECK_ABI),
       jeq.imm(R2, 0, 'abi_flag'),
-      ...probeRead(-72, 8, ldx.dw(R3, R6, 0), c.regsOffset),
+      ...probeRead(-16, 8, ldx.dw(R3, R6, 0), c.regsOffset),
       jne.imm(R0, 0, 'native'),
-      ldx.dw(R2, R10, -72),
+      ldx.dw(R2, R10, -16),
       and64.imm(R2, c.mask),
       jne.imm(R2, c.compatValue, 'native'),
       ja('compat'),
@@ -179,63 +126,118 @@ export function stacksProgram(layout: SysEnterLayout, shared: MapSpec[], options
       st.dw(R0, 0, 0),
     );
   }
+  const ubytes = userStackBytes(o.depth), kbytes = kernelStackBytes(o.depth);
   items.push(
-    mov64.reg(R1, R6),
-    ldMapFd(R2, 'ustacks'),
-    mov64.imm(R3, StackFlag.USER_STACK),
-    call('get_stackid'),
-    // Its slot holds another stack, or the table is full: the second table (see SECOND_TABLE).
-    jeq.imm(R0, -EEXIST, 'second'),
-    jne.imm(R0, -ENOMEM, 'ustack'),
-    label('second'),
-    mov64.reg(R1, R6),
-    ldMapFd(R2, 'ustacks2'),
-    mov64.imm(R3, StackFlag.USER_STACK),
-    call('get_stackid'),
-    jslt.imm(R0, 0, 'ustack'),
-    or64.imm(R0, SECOND_TABLE),
-    label('ustack'),
-    stx.w(R10, -16, R0),
-  );
-  if (o.kernel) {
-    items.push(
-      mov64.reg(R1, R6),
-      ldMapFd(R2, 'kstacks'),
-      mov64.imm(R3, 0),
-      call('get_stackid'),
-      stx.w(R10, -12, R0),
-    );
-  } else {
-    items.push(st.w(R10, -12, NO_STACK));
-  }
-  items.push(
-    stx.w(R10, -24, R7),
-    stx.w(R10, -20, R8),
-    ...lookup('stack_counts', -24),
-    jeq.imm(R0, 0, 'insert'),
-    ...increment(),
-    ja('out'),
-    label('insert'),
-    st.dw(R10, -64, 1),
+    st.w(R10, -4, 0),
+    ...lookup('stack_buf', -4),
+    jeq.imm(R0, 0, 'out'),
+    mov64.reg(R9, R0),
+    // tgid only if the user stack has a bare address (hashFrames stores it then).
+    st.w(R10, KEY.tgid, 0),
+    stx.w(R10, KEY.nr, R8),
     mov64.reg(R1, R10),
-    add64.imm(R1, -56),
+    add64.imm(R1, KEY.comm),
     mov64.imm(R2, 16),
     call('get_current_comm'),
-    ...updateElem('stack_counts', -24, -64, BPF_NOEXIST),
+    ...takeStack({ flags: StackFlag.USER_STACK | StackFlag.USER_BUILD_ID, base: 0, bytes: ubytes, elem: STACK_BUILD_ID_SIZE, depth: o.depth, status: KEY.ustatus, hash: KEY.uhash, tag: 'user' }),
+  );
+  if (o.kernel) {
+    items.push(...takeStack({ flags: 0, base: ubytes, bytes: kbytes, elem: 8, depth: o.depth, status: KEY.kstatus, hash: KEY.khash, tag: 'kernel' }));
+  } else {
+    items.push(st.w(R10, KEY.kstatus, StackStatus.NONE), st.dw(R10, KEY.khash, 0), st.dw(R10, KEY.khash + 8, 0));
+  }
+  // The generation to write: a map fd is a constant of the instruction, so each has its own code.
+  items.push(
+    st.w(R10, -4, 0),
+    ...lookup('stack_gen', -4),
     jeq.imm(R0, 0, 'out'),
-    // Another CPU inserted the same key first: add to its counter.
-    jne.imm(R0, -EEXIST, 'full'),
-    ...lookup('stack_counts', -24),
-    jeq.imm(R0, 0, 'full'),
-    ...increment(),
-    ja('out'),
-    label('full'),
-    st.w(R10, -36, StackStat.COUNTS_FULL),
-    ...lookup('stack_stats', -36),
-    jeq.imm(R0, 0, 'out'),
-    ...increment(),
+    ldx.w(R2, R0, 0),
+    jne.imm(R2, 0, 'gen_b'),
+    ...count('a', o.kernel, ubytes),
+    label('gen_b'),
+    ...count('b', o.kernel, ubytes),
     ...returnZero('out'),
   );
   return tracepointProgram('dp_stacks', layout, items, maps);
 }
 
+/**
+ * bpf_get_stack into the buffer at r9 + base, then its status and hash into the key: OK and the hash of
+ * its frames, or the error (an empty stack is -EFAULT, as bpf_get_stackid says) and a zero hash.
+ */
+function takeStack(o: { flags: number; base: number; bytes: number; elem: number; depth: number; status: number; hash: number; tag: string }): (Instruction | Label)[] {
+  const ok = `stack_ok_${o.tag}`, next = `stack_next_${o.tag}`;
+  return [
+    mov64.reg(R1, R6),
+    mov64.reg(R2, R9),
+    ...(o.base ? [add64.imm(R2, o.base)] : []),
+    mov64.imm(R3, o.bytes),
+    mov64.imm(R4, o.flags),
+    call('get_stack'),
+    jsgt.imm(R0, 0, ok),
+    jslt.imm(R0, 0, `${ok}_err`),
+    mov64.imm(R0, -ERRNO.EFAULT),
+    label(`${ok}_err`),
+    stx.w(R10, o.status, R0),
+    st.dw(R10, o.hash, 0),
+    st.dw(R10, o.hash + 8, 0),
+    ja(next),
+    label(ok),
+    st.w(R10, o.status, StackStatus.OK),
+    ...hashFrames({ base: o.base, elem: o.elem, max: o.depth, store: o.hash, tag: o.tag, ...(o.elem === STACK_BUILD_ID_SIZE ? { cut: { tgid: KEY.tgid } } : {}) }),
+    label(next),
+  ];
+}
+
+/**
+ * Counts the syscall in generation g: the entry's counter when it exists; else (the first of these
+ * syscalls in this drain period) the frames under their hash, then a new entry. A stack whose frames
+ * table is full is counted under TABLE_FULL. r7 tgid, r9 the buffer; jumps to `out` when done.
+ */
+function count(g: Generation, kernel: boolean, ubytes: number): (Instruction | Label)[] {
+  const n = generationMaps(g);
+  const at = (l: string) => `${l}_${g}`;
+  const frames = (map: string, status: number, hash: number, base: number, next: string): (Instruction | Label)[] => [
+    ldx.w(R1, R10, status),
+    jne.imm(R1, StackStatus.OK, next),
+    ldMapFd(R1, map),
+    mov64.reg(R2, R10),
+    add64.imm(R2, hash),
+    mov64.reg(R3, R9),
+    ...(base ? [add64.imm(R3, base)] : []),
+    mov64.imm(R4, BPF_NOEXIST),
+    call('map_update_elem'),
+    // Stored now, or by an earlier syscall (of any process) with the same stack.
+    jeq.imm(R0, 0, next),
+    jeq.imm(R0, -EEXIST, next),
+    st.w(R10, status, StackStatus.TABLE_FULL),
+    st.dw(R10, hash, 0),
+    st.dw(R10, hash + 8, 0),
+  ];
+  return [
+    ...lookup(n.counts, KEY.at),
+    jeq.imm(R0, 0, at('new')),
+    ...increment(),
+    ja('out'),
+    label(at('new')),
+    ...frames(n.frames, KEY.ustatus, KEY.uhash, 0, at('uframes')),
+    label(at('uframes')),
+    ...(kernel ? [...frames(n.kframes, KEY.kstatus, KEY.khash, ubytes, at('kframes')), label(at('kframes'))] : []),
+    st.dw(R10, VALUE, 1),
+    ...updateElem(n.counts, KEY.at, VALUE, BPF_NOEXIST),
+    jeq.imm(R0, 0, 'out'),
+    // Another CPU inserted the same key first (or this one's frames were refused, and the TABLE_FULL
+    // entry exists): add to its counter.
+    jne.imm(R0, -EEXIST, at('full')),
+    ...lookup(n.counts, KEY.at),
+    jeq.imm(R0, 0, at('full')),
+    ...increment(),
+    ja('out'),
+    label(at('full')),
+    st.w(R10, STAT_INDEX, StackStat.COUNTS_FULL),
+    ...lookup('stack_stats', STAT_INDEX),
+    jeq.imm(R0, 0, 'out'),
+    ...increment(),
+    ja('out'),
+  ];
+}
