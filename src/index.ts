@@ -5,6 +5,7 @@ export * from './monitor/index.js';
 export * from './syscalls/index.js';
 export * from './tracer/index.js';
 export * from './session/index.js';
+export * as prometheus from './export/index.js';
 export * as asm from './asm/index.js';
 export * as loader from './loader/index.js';
 export * as vm from './vm/index.js';

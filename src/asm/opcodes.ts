@@ -146,6 +146,7 @@ export const MapType = {
   PERF_EVENT_ARRAY: 4,
   PERCPU_HASH: 5,
   PERCPU_ARRAY: 6,
+  CGROUP_ARRAY: 8,
   LRU_HASH: 9,
   LRU_PERCPU_HASH: 10,
   RINGBUF: 27,

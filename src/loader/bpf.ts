@@ -12,7 +12,7 @@ import { possibleCpuCount } from './cpus.js';
 export const Cmd = {
   MAP_CREATE: 0, MAP_LOOKUP_ELEM: 1, MAP_UPDATE_ELEM: 2, MAP_DELETE_ELEM: 3, MAP_GET_NEXT_KEY: 4,
   PROG_LOAD: 5, PROG_TEST_RUN: 10, PROG_GET_NEXT_ID: 11, MAP_GET_NEXT_ID: 12, OBJ_GET_INFO_BY_FD: 15,
-  RAW_TRACEPOINT_OPEN: 17, MAP_LOOKUP_BATCH: 24,
+  RAW_TRACEPOINT_OPEN: 17, MAP_LOOKUP_AND_DELETE_ELEM: 21, MAP_LOOKUP_BATCH: 24,
 } as const;
 const CMD_NAMES = Object.fromEntries(Object.entries(Cmd).map(([k, v]) => [v, `BPF_${k}`])) as Record<number, string>;
 
@@ -106,6 +106,26 @@ export function mapUpdateElem(fd: number, key: Uint8Array, value: Uint8Array, fl
   const v = scratchCopy('value', value);
   const { ret, errno } = bpf(Cmd.MAP_UPDATE_ELEM, L.mapElemAttr, { mapFd: fd, key: k, value: v, flags: BigInt(flags) });
   if (ret < 0) fail(Cmd.MAP_UPDATE_ELEM, errno, `map fd ${fd}` + (errno === ERRNO.E2BIG ? ' (map is full)' : ''));
+}
+
+/**
+ * Copies the value for `key` into `valueOut` and deletes the entry in one step (hash maps, Linux 5.14+):
+ * an update racing with it lands either in the value returned or in a new entry. False when absent.
+ */
+export function mapLookupAndDeleteElem(fd: number, key: Uint8Array, valueOut: Uint8Array): boolean {
+  const s = shapeOf(fd);
+  checkLen('key', fd, key.length, s.keySize, true);
+  const vlen = valueBytes(s.type, s.valueSize);
+  checkLen('value buffer', fd, valueOut.length, vlen, false);
+  const k = scratchCopy('key', key);
+  const v = scratch('value', vlen);
+  const { ret, errno } = bpf(Cmd.MAP_LOOKUP_AND_DELETE_ELEM, L.mapElemAttr, { mapFd: fd, key: k, value: v.addr });
+  if (ret < 0) {
+    if (errno === ERRNO.ENOENT) return false;
+    fail(Cmd.MAP_LOOKUP_AND_DELETE_ELEM, errno, `map fd ${fd}`);
+  }
+  valueOut.set(v.buf.subarray(0, vlen), 0);
+  return true;
 }
 
 /** Deletes `key`; false when it was absent. */

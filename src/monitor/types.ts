@@ -96,6 +96,8 @@ export interface MetadataRecord {
   t0_ms: number;
   version: string;
   capabilities: { ebpf: EbpfCapability };
+  /** attach --cgroup: the cgroup monitored, as /proc/PID/cgroup shows it (pid is then 0). */
+  cgroup?: string;
 }
 
 export interface TreeRecord {

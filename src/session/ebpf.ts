@@ -14,6 +14,8 @@ export interface EbpfOptions {
   maxProcesses?: number;
   /** Bound of the kernel's (process, syscall) table (default 65536). */
   maxCounts?: number;
+  /** attach --cgroup: the cgroup's directory, so the kernel adds its processes as they come. */
+  cgroup?: string;
 }
 
 export interface EbpfSetup {
@@ -38,7 +40,9 @@ export async function openEbpf(opts: EbpfOptions | undefined, warn: (msg: string
     const { SyscallTracer, EbpfUnavailableError, describeFailure } = await import('../tracer/index.js');
     const { closeAll } = await import('../loader/index.js');
     try {
-      const tracer = SyscallTracer.open({ attach: opts.attach, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts });
+      // Exited processes' counters leave the kernel's table as they are read: a long attach with
+      // process churn neither fills it nor reads more each time.
+      const tracer = SyscallTracer.open({ attach: opts.attach, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts, cgroup: opts.cgroup, retireExited: true });
       return {
         tracer,
         capability: { available: true, mode: tracer.mode },

@@ -9,6 +9,7 @@ import {
   adaptiveIntervalMs, collectEnv, ProcessTreeMonitor, SummaryAccumulator,
   type MetadataRecord, type MonitorRecord, type SampleRecord, type SummaryRecord, type TreeRecord,
 } from '../monitor/index.js';
+import { cgroupPids, type CgroupTarget } from '../monitor/cgroup.js';
 import { EbpfSampler, openEbpf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
 import { MonitoringFailedError, SpawnError, firstLine } from './errors.js';
 import { startWatchdog } from './watchdog.js';
@@ -116,6 +117,8 @@ interface Target {
   followDescendants?: boolean;
   /** Pids that are not part of the tree (this process, the watchdog). */
   exclude: number[];
+  /** attach --cgroup: the cgroup (pid is 0: there is no root process). */
+  cgroup?: CgroupTarget;
 }
 
 export class Session {
@@ -257,6 +260,23 @@ export class Session {
     }
   }
 
+  /**
+   * Monitors every process of a cgroup v2 and of its descendant cgroups, those that join later
+   * included, until durationSec passes, stop() is called or the cgroup is removed (and its last
+   * process has exited). With eBPF, open the session with `ebpf.cgroup` set to the same directory.
+   * No process is signalled. The session is closed afterwards.
+   */
+  async attachCgroup(cgroup: CgroupTarget): Promise<AttachResult> {
+    try {
+      const tracer = this.ebpf.tracer;
+      if (tracer) tracer.trackProcesses(cgroupPids(cgroup.dir) ?? [], { exclude: process.pid });
+      const { summary } = await this.monitor({ pid: 0, cmd: [], executable: '', ownChild: false, exclude: [process.pid], cgroup });
+      return { summary, stopReason: this.stopper.reason ?? 'exited' };
+    } finally {
+      this.close();
+    }
+  }
+
   /** Detaches the programs and releases everything. Idempotent; run() and attach() call it. */
   close(): void {
     if (this.closed) return;
@@ -286,6 +306,7 @@ export class Session {
         version: packageVersion(),
         capabilities: { ebpf: this.ebpf.capability },
       };
+      if (target.cgroup) metadata.cgroup = target.cgroup.path;
       emit(metadata);
     } catch (err) {
       failure = err;
@@ -301,6 +322,7 @@ export class Session {
       exitAccounting: tracer?.accountsExits ?? false,
       adoptsOrphans: (target.adopts ?? false) && includeChildren,
       exclude: target.exclude,
+      joiners: target.cgroup ? () => cgroupPids(target.cgroup!.dir) : undefined,
     });
     const acc = new SummaryAccumulator();
     const warn = (m: string) => this.observer.warn?.(m);

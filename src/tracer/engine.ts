@@ -1,7 +1,7 @@
 // The syscall-counting engine: creates the maps, loads and attaches the programs, seeds the
 // tracked set, and reads the counts back. The CLI and embedders use only this class.
 import { performance } from 'node:perf_hooks';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
   BpfMap, LoadedProgram, attachRawTracepoint, attachTracepoint, findTracefs, unmountTracefs, BpfError, codec, UpdateFlag,
@@ -17,6 +17,8 @@ import { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
 import { decodeExit, type ProcessExit } from './exits.js';
 import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
+import { cgroupJoinProgram } from './cgroup.js';
+import { Retired } from './retire.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
 
 // 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
@@ -31,6 +33,7 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   dp_fork: { raw: 'sched_process_fork', tracefs: ['task', 'task_newtask'], phase: 0 },
   dp_exit: { raw: 'sched_process_exit', tracefs: ['sched', 'sched_process_exit'], phase: 0 },
   dp_exec: { raw: 'sched_process_exec', phase: 1 },
+  dp_cgroup_join: { raw: 'cgroup_attach_task', tracefs: ['cgroup', 'cgroup_attach_task'], phase: 1 },
   dp_sys_enter: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 9 },
 };
 
@@ -42,6 +45,7 @@ export function tracerPrograms(layout: TracerLayout, sizes: MapSizes = DEFAULTS)
   const maps = tracerMaps(sizes);
   const specs = [sysEnterProgram(layout.sysEnter, maps), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps)];
   if (layout.sysEnter.compat) specs.push(execProgram(maps));
+  if (sizes.cgroup) specs.push(cgroupJoinProgram(layout.sysEnter.type, maps));
   return specs;
 }
 
@@ -59,6 +63,8 @@ export class SyscallTracer {
   /** exits keys (hex) seen dead at the previous read. */
   private deadBefore = new Set<string>();
   private readonly names = new Map<number, string>();
+  /** With retireExited: the counts taken out of the kernel for exited processes. */
+  private retired: Retired | undefined;
 
   private constructor(readonly mode: AttachMode) {}
 
@@ -118,12 +124,15 @@ export class SyscallTracer {
       maxProcesses: opts.maxProcesses ?? DEFAULTS.maxProcesses,
       maxCounts: opts.maxCounts ?? DEFAULTS.maxCounts,
       maxSlots: Math.max(1, Math.min(opts.maxRows ?? DEFAULTS.maxSlots, NO_SLOT - 1)),
+      cgroup: opts.cgroup !== undefined,
     };
     const specs = tracerPrograms(layout, sizes);
     this.accounting = layout.exit.accounting !== undefined;
     for (const spec of specs[0]!.maps) this.maps.set(spec.name, BpfMap.create(spec));
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
+    if (opts.cgroup !== undefined) this.setCgroup(opts.cgroup);
+    if (opts.retireExited) this.retired = new Retired();
     for (const spec of specs) this.programs.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
   }
 
@@ -141,6 +150,45 @@ export class SyscallTracer {
       if (this.mode === 'raw') this.links.push(attachRawTracepoint(prog, at.raw));
       else if (at.tracefs) this.links.push(attachTracepoint(prog, at.tracefs[0], at.tracefs[1], { tracefs: this.tracefsPath }));
     }
+  }
+
+  /** Stores the cgroup whose processes are counted: the map holds a reference to it from the descriptor. */
+  private setCgroup(dir: string): void {
+    const fd = openSync(dir, 'r');
+    try {
+      const key = Buffer.alloc(4);
+      const value = Buffer.alloc(4);
+      value.writeUInt32LE(fd);
+      this.map('cgroup').update(key, value);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * `attach --cgroup`: counts these processes (the cgroup's, listed by the caller) and their current
+   * and future descendants, except `exclude` (this process, if it is in the cgroup: it is marked so
+   * the kernel never adds it). Processes that join the cgroup later are added by the kernel.
+   */
+  trackProcesses(pids: Iterable<number>, opts: { exclude?: number } = {}): void {
+    this.live();
+    if (opts.exclude !== undefined) {
+      // Marked as the monitor (ARM): found in `tracked`, so never added as a cgroup member; not counted.
+      for (const pid of pids) if (pid === opts.exclude) this.tracked.set(pid, State.ARM);
+    }
+    for (const pid of pids) {
+      if (pid === opts.exclude) continue;
+      for (const p of [pid, ...descendants(pid, opts.exclude)]) {
+        try {
+          this.tracked.set(p, State.COUNT | CHECK_ABI, UpdateFlag.NOEXIST);
+        } catch (err) {
+          if (err instanceof BpfError && err.code === 'EEXIST') continue;
+          throw err;
+        }
+        if (!isRunning(p)) this.tracked.delete(p);
+      }
+    }
+    this.bumpEpoch();
   }
 
   private setState(pid: number, state: number): void {
@@ -214,6 +262,11 @@ export class SyscallTracer {
     }
   }
 
+  /** Entries of exited processes taken out of the `counts` table so far (retireExited). */
+  get retiredEntries(): number {
+    return this.retired?.entries ?? 0;
+  }
+
   /** Whether exited processes' final figures are taken in the kernel (see exits.ts). */
   get accountsExits(): boolean {
     return this.accounting;
@@ -238,11 +291,27 @@ export class SyscallTracer {
       if (!perProc) byProcess.set(tgid, (perProc = new Map()));
       perProc.set(name, (perProc.get(name) ?? 0) + count);
     };
-    for (const [{ tgid, nr }, count] of this.counts.entries()) add(tgid, nr, count);
+    const counted = this.counts.entries();
+    for (const [{ tgid, nr }, count] of counted) add(tgid, nr, count);
     const stats = this.readStats();
     this.readRows(Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries), add);
     // Batch reads: one bpf() call per map and sample, whatever the number of processes.
-    const tracked = this.tracked.map.rawEntries().length;
+    const trackedEntries = this.tracked.map.rawEntries();
+    const tracked = trackedEntries.length;
+    if (this.retired) {
+      // What earlier reads retired, then this read's exited processes (already added above).
+      for (const [nr, n] of this.retired.byNr) {
+        const name = this.nameOf(nr);
+        total += n;
+        bySyscall.set(name, (bySyscall.get(name) ?? 0) + n);
+      }
+      const live = new Set(trackedEntries.map(([k]) => k.readUInt32LE(0)));
+      for (const { nr, extra } of this.retired.retire(this.map('counts'), counted, live)) {
+        const name = this.nameOf(nr);
+        total += extra;
+        bySyscall.set(name, (bySyscall.get(name) ?? 0) + extra);
+      }
+    }
     return {
       atMs: performance.now(),
       bySyscall,

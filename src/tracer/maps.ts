@@ -35,6 +35,8 @@ export interface MapSizes {
   maxCounts: number;
   /** Processes that get an array row (ROW u64 counters each; default 256); the rest count in the hash. */
   maxSlots?: number;
+  /** Count the processes of a cgroup (src/tracer/cgroup.ts): adds the `cgroup` map. */
+  cgroup?: boolean;
 }
 export const DEFAULT_SLOTS = 256;
 
@@ -50,9 +52,17 @@ export function tracerMaps(sizes: MapSizes): MapSpec[] {
     // {u32 tgid, u32 state, u64 epoch}
     { name: 'cache', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 16, maxEntries: 1 },
     exitsMap(sizes.maxProcesses),
+    ...(sizes.cgroup ? [cgroupMap()] : []),
   ];
 }
 
+
+export const CGROUP_MAP = 'cgroup';
+
+/** CGROUP_ARRAY with one slot: the monitored cgroup (user space stores a descriptor of its directory). */
+export function cgroupMap(): MapSpec {
+  return { name: CGROUP_MAP, type: MapType.CGROUP_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 };
+}
 
 /** Byte offsets in an exits value (u64 unless noted). */
 export const ExitValue = {

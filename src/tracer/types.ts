@@ -17,6 +17,18 @@ export interface TracerOptions {
   maxRows?: number;
   /** Skip our static verifier before loading (default false). */
   skipVerifier?: boolean;
+  /**
+   * Count the processes of this cgroup v2 (its directory; descendant cgroups included) as they make
+   * syscalls, besides those given to trackTree/trackProcesses (src/tracer/cgroup.ts).
+   */
+  cgroup?: string;
+  /**
+   * Take exited processes' entries out of the (process, syscall) table at each read, keeping their
+   * counts in the totals (src/tracer/retire.ts): the table and the reads stay as big as the live
+   * processes need over a long attach. byProcess then lists exited processes only once, at the read
+   * that retires them.
+   */
+  retireExited?: boolean;
 }
 
 export interface SyscallSnapshot {

@@ -49,6 +49,7 @@ export const PROTOS: Record<string, Proto> = {
   get_current_uid_gid: { args: [], ret: 'int', gpl: false },
   get_current_comm: { args: ['uninit_mem', 'size'], ret: 'int', gpl: false },
   get_current_task: { args: [], ret: 'int', gpl: true },
+  current_task_under_cgroup: { args: ['map', 'any'], ret: 'int', gpl: false, maps: [MapType.CGROUP_ARRAY] },
   // variadic: the kernel's prototype declares only the format and its size, so r3-r5 go unchecked
   trace_printk: { args: ['mem', 'size'], ret: 'int', gpl: true },
   probe_read_kernel: { args: ['uninit_mem', 'size', 'any'], ret: 'int', gpl: true },
@@ -70,7 +71,7 @@ const BASE = [
 ];
 const TRACING = [
   ...BASE, 'ktime_get_boot_ns', 'get_current_pid_tgid', 'get_current_uid_gid', 'get_current_comm',
-  'get_current_task', 'probe_read_kernel', 'probe_read_user', 'probe_read_kernel_str', 'probe_read_user_str',
+  'get_current_task', 'current_task_under_cgroup', 'probe_read_kernel', 'probe_read_user', 'probe_read_kernel_str', 'probe_read_user_str',
 ];
 
 /** Helper names (no bpf_ prefix) each supported program type may call. */
