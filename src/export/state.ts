@@ -105,7 +105,7 @@ export class ExportState {
   /** A sample's ebpf block: its window adds to the per-syscall totals; losses are cumulative already. */
   private takeWindow(block: EbpfBlock | undefined): void {
     if (!block) return;
-    this.losses = block.losses;
+    this.takeLosses(block.losses);
     const w = block.syscalls.window;
     if (!w) return;
     addAll(this.syscalls, w.by_syscall);
@@ -124,12 +124,23 @@ export class ExportState {
     }
   }
 
+  /** The kernel's loss counters only grow; a counter served never goes back. */
+  private takeLosses(l: EbpfLosses | undefined): void {
+    if (!l) return;
+    const p = this.losses;
+    this.losses = p ? {
+      syscalls_uncounted: Math.max(p.syscalls_uncounted, l.syscalls_uncounted),
+      processes_untracked: Math.max(p.processes_untracked, l.processes_untracked),
+      exits_unrecorded: Math.max(p.exits_unrecorded, l.exits_unrecorded),
+    } : { ...l };
+  }
+
   /**
    * The summary's block: the exact totals of the whole run, read once more after the last sample. Each
    * counter takes the larger of the two (never going back), so the end of the run is not lost.
    */
   private takeTotals(block: EbpfBlock): void {
-    this.losses = block.losses;
+    this.takeLosses(block.losses);
     const by = block.syscalls.by_syscall;
     if (by) for (const [name, n] of Object.entries(by)) if (n > (this.syscalls.get(name) ?? 0)) this.syscalls.set(name, n);
     // Per-syscall detail: table rows {name, calls, errors, total_us, hist_log2_us}.
