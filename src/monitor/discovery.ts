@@ -72,7 +72,9 @@ export class Discovery {
     }
     for (let q = 0; q < queue.length; q++) {
       for (const pid of byParent.get(queue[q]!) ?? []) {
-        joined.push(candidates.get(pid)!);
+        const st = candidates.get(pid);
+        if (!st) continue; // joined already (a joiner whose parent is a member)
+        joined.push(st);
         candidates.delete(pid);
         queue.push(pid);
       }
