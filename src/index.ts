@@ -1,12 +1,46 @@
-// The public, typed API of denet-pure. The CLI (src/cli) is a thin layer over these.
-// The monitor, syscall and tracer layers are flat; the lower layers are namespaced because their
-// vocabularies are large and overlap (e.g. parseCpuList in both loader and monitor).
-export * from './monitor/index.js';
-export * from './syscalls/index.js';
-export * from './tracer/index.js';
-export * from './session/index.js';
-export * as prometheus from './export/index.js';
+// The public, typed API of denet-pure. The CLI (src/cli) is a thin layer over it.
+//
+// Monitoring: Session (what `run` and `attach` are), SyscallTracer (in-kernel syscall counting and exit
+// accounting), ProcessTreeMonitor (/proc sampling of a tree), the record types and their summaries.
+// The toolkits are namespaces, because their vocabularies are large and overlap: asm (the eBPF and
+// classic-BPF assemblers), loader (bpf() and its objects), vm (the BPF→WebAssembly engine), verifier,
+// elf, btf, object (clang-built .o files), policy (diff, seccomp allow-lists), report (the HTML report).
+// Internals (program builders, state-word layouts, /proc parsers) are not exported.
+
+export {
+  Session, exitCodeOf, EbpfRequiredError, MonitoringFailedError, SpawnError, TargetError,
+  type SessionOptions, type SessionObserver, type RecordInfo, type RunOptions, type RunResult, type AttachResult,
+  type ExitStatus, type EbpfOptions, type StopReason,
+} from './session/index.js';
+
+export {
+  SyscallTracer, TracerSimulator, EbpfUnavailableError,
+  type AttachMode, type SyscallSnapshot, type TracerLosses, type TracerOptions, type ProcessExit,
+} from './tracer/index.js';
+
+export {
+  ProcessTreeMonitor, SummaryAccumulator, summarizeRecords, hasSummary, parseJsonLines, recordsToCsv,
+  formatLiveLine, formatSummaryTable, collectEnv, resolveCgroup, cgroupPids, CgroupError,
+  type ProcessTreeMonitorOptions, type CgroupTarget, type ParseError, type LiveEbpf, type LiveLineOptions,
+} from './monitor/index.js';
+export type {
+  MonitorRecord, EnvRecord, MetadataRecord, TreeRecord, SampleRecord, ProcessRecord, SummaryRecord,
+  Metrics, AggregatedMetrics, ChildEntry, EbpfBlock, EbpfSyscalls, EbpfLosses, EbpfCapability,
+} from './monitor/types.js';
+
+export {
+  CATEGORIES, categoryOf, syscallTable, buildSyscallsBlock, buildWindowBlock, buildBySyscall, classify,
+  type Category, type Behavior, type SyscallsBlock, type WindowBlock, type SyscallAnalysis, type SyscallCount,
+  type ByCategory, type SyscallTable,
+} from './syscalls/index.js';
+
 export * as asm from './asm/index.js';
 export * as loader from './loader/index.js';
 export * as vm from './vm/index.js';
 export * as verifier from './verify/static/index.js';
+export * as elf from './elf/index.js';
+export * as btf from './btf/index.js';
+export * as object from './object/index.js';
+export * as policy from './policy/index.js';
+export * as report from './report/index.js';
+export * as prometheus from './export/index.js';

@@ -54,10 +54,16 @@ Help('vm runs a program from stdin in the WebAssembly engine', () => {
 
 Help('the package entry exports the API the CLI is built on', async () => {
   const api = await import(join(ROOT, 'dist/src/index.js'));
-  for (const name of ['ProcessTreeMonitor', 'SummaryAccumulator', 'summarizeRecords', 'parseJsonLines', 'recordsToCsv',
-    'buildSyscallsBlock', 'buildWindowBlock', 'buildBySyscall', 'CATEGORIES', 'SyscallTracer', 'EbpfUnavailableError']) {
+  for (const name of ['Session', 'ProcessTreeMonitor', 'SummaryAccumulator', 'summarizeRecords', 'parseJsonLines', 'recordsToCsv',
+    'buildSyscallsBlock', 'buildWindowBlock', 'buildBySyscall', 'CATEGORIES', 'SyscallTracer', 'EbpfUnavailableError',
+    'asm', 'loader', 'vm', 'verifier']) {
     assert.ok(name in api, `exports ${name}`);
   }
+  // Internals stay internal: the tracer's program builders and state word, /proc parsers.
+  for (const name of ['sysEnterProgram', 'tracerMaps', 'State', 'STATE_MASK', 'parseStat', 'readIo', 'EbpfSampler']) {
+    assert.not.ok(name in api, `does not export ${name}`);
+  }
+  assert.ok(Object.keys(api).length < 60, `a surface one can read (${Object.keys(api).length} names)`);
 });
 
 Help.run();

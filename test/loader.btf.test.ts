@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { kernelTest } from './_lib/privilege.js';
-import { Btf, BtfKind } from '../src/loader/btf.js';
+import { Btf, BtfError, BtfKind } from '../src/btf/index.js';
 
 const t = suite('loader btf');
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -117,6 +117,36 @@ kernelTest(t, 'raw tracepoint argument counts come from btf_trace_<name>', () =>
 
 t('non-BTF data is refused with a clear message', () => {
   assert.throws(() => new Btf(Buffer.alloc(64)), /not BTF data \(bad magic\)/);
+});
+
+t('bad BTF: short, a header past the end, a type cut off, an unknown kind → BtfError naming it', () => {
+  const good = Btf.vmlinux().data;
+  assert.throws(() => new Btf(good.subarray(0, 10)), (e: unknown) => e instanceof BtfError && /shorter than its 24-byte header/.test((e as Error).message));
+  const hdr = Buffer.from(good.subarray(0, 4096)); // types and strings now point past the end
+  assert.throws(() => new Btf(hdr), (e: unknown) => e instanceof BtfError && /points past the end/.test((e as Error).message));
+  // A tiny BTF: header + one INT type + strings; then corrupt it.
+  const tiny = Buffer.alloc(24 + 16 + 5);
+  tiny.writeUInt16LE(0xeb9f, 0); tiny[2] = 1; tiny.writeUInt32LE(24, 4);
+  tiny.writeUInt32LE(0, 8); tiny.writeUInt32LE(16, 12); tiny.writeUInt32LE(16, 16); tiny.writeUInt32LE(5, 20);
+  tiny.writeUInt32LE(1, 24); tiny.writeUInt32LE(1 << 24, 28); tiny.writeUInt32LE(4, 32); tiny.writeUInt32LE(32, 36);
+  tiny.write('\0int\0', 40, 'latin1');
+  const b = new Btf(tiny);
+  assert.is(b.typeCount, 1);
+  assert.is(b.name(1), 'int');
+  assert.is(b.intInfo(1).bits, 32);
+  const cut = Buffer.from(tiny); cut.writeUInt32LE(12, 12); // type section ends inside the INT's extra word
+  assert.throws(() => new Btf(cut), /extends past the end of the type section/);
+  const kind = Buffer.from(tiny); kind.writeUInt32LE(31 << 24, 28);
+  assert.throws(() => new Btf(kind), /unknown kind 31/);
+  const big = Buffer.from(tiny); big.writeUInt32LE((4 << 24) | 0xffff, 28); // a struct of 65535 members in 16 bytes
+  assert.throws(() => new Btf(big), /extends past the end of the type section/);
+  // Big-endian BTF reads the same.
+  const be = Buffer.alloc(tiny.length);
+  be.writeUInt16BE(0xeb9f, 0); be[2] = 1; be.writeUInt32BE(24, 4); be.writeUInt32BE(0, 8); be.writeUInt32BE(16, 12); be.writeUInt32BE(16, 16); be.writeUInt32BE(5, 20);
+  be.writeUInt32BE(1, 24); be.writeUInt32BE(1 << 24, 28); be.writeUInt32BE(4, 32); be.writeUInt32BE(32, 36); be.write('\0int\0', 40, 'latin1');
+  const bb = new Btf(be);
+  assert.ok(!bb.littleEndian);
+  assert.equal([bb.name(1), bb.sizeOf(1), bb.intInfo(1).bits], ['int', 4, 32]);
 });
 
 t.run();

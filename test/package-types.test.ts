@@ -35,4 +35,12 @@ test("the README's TypeScript examples compile strictly against the built packag
   }
 });
 
+test('the package ships no test data (corpus, fuzzer, objects, fixtures)', () => {
+  const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  assert.is(r.status, 0, r.stderr);
+  const files: string[] = (JSON.parse(r.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+  assert.ok(files.includes('dist/cli.mjs'), 'the CLI is in the package');
+  assert.equal(files.filter((f) => /(^|\/)test\/|corpus|fuzz|\.o$/.test(f)), []);
+});
+
 test.run();

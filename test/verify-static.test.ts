@@ -49,7 +49,7 @@ api('an issue names the instruction index, its disassembly and the reason', () =
 
 api('messages say what to do, in words the kernel log does not use', () => {
   assert.match(one('uninit_register').message, /r2 is read before it is ever written \(uninitialised\)/);
-  assert.match(one('bounded_loop').message, /^insn 2 \(if r0 < 0xa goto pc-2\): loop at insn 2: back-edge to insn 1; bounded loops are not supported/);
+  assert.match(one('infinite_loop').message, /^insn 1 \(if r0 == 0x0 goto pc-1\): infinite loop: this instruction is reached again with exactly the same state/);
   assert.match(one('key_uninit').message, /argument 2 of bpf_map_lookup_elem \(r2, the 4-byte key of map 'counts'\): stack byte r10-4/);
   assert.match(one('combined_stack').message, /^program 'combined_stack': combined stack of the call chain main -> subprogram@3 is 544 bytes/);
   assert.is(one('combined_stack').index, -1);
@@ -88,10 +88,10 @@ api('opts.progType overrides the spec type (context rules follow the type)', () 
 });
 
 api('unsupported program types are refused as a whole', () => {
-  const spec = program({ name: 'cls', type: ProgType.SCHED_CLS, items: [mov64.imm(R0, 0), exit()] });
+  const spec = program({ name: 'lsm', type: ProgType.LSM, items: [mov64.imm(R0, 0), exit()] });
   const r = verifyProgram(spec);
   assert.not.ok(r.ok);
-  assert.match(r.errors[0]!.message, /program type sched_cls is not supported by this verifier/);
+  assert.match(r.errors[0]!.message, /program type lsm is not supported by this verifier/);
 });
 
 api('every modelled helper prototype names a real helper of the asm table', () => {

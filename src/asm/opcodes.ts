@@ -125,30 +125,5 @@ export function sizeBytes(size: number): 1 | 2 | 4 | 8 {
   }
 }
 
-/** BPF program types (enum bpf_prog_type) used by this project. */
-export const ProgType = {
-  SOCKET_FILTER: 1,
-  KPROBE: 2,
-  SCHED_CLS: 3,
-  TRACEPOINT: 5,
-  XDP: 6,
-  PERF_EVENT: 7,
-  RAW_TRACEPOINT: 17,
-  TRACING: 26,
-} as const;
-export type ProgTypeId = (typeof ProgType)[keyof typeof ProgType];
-
-/** BPF map types (enum bpf_map_type) used by this project. */
-export const MapType = {
-  HASH: 1,
-  ARRAY: 2,
-  PROG_ARRAY: 3,
-  PERF_EVENT_ARRAY: 4,
-  PERCPU_HASH: 5,
-  PERCPU_ARRAY: 6,
-  CGROUP_ARRAY: 8,
-  LRU_HASH: 9,
-  LRU_PERCPU_HASH: 10,
-  RINGBUF: 27,
-} as const;
-export type MapTypeId = (typeof MapType)[keyof typeof MapType];
+// Program, map and attach types live with the other kernel ABI values; re-exported here for existing importers.
+export { ProgType, MapType, AttachType, type ProgTypeId, type MapTypeId } from './abi.js';

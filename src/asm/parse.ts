@@ -7,6 +7,8 @@ import { Pseudo } from './opcodes.js';
 import { helperId, isHelper } from './helpers.js';
 import { insn, label, type Instruction, type Item, type Target } from './insn.js';
 import * as D from './dsl.js';
+import { AsmSyntaxError, excerpt } from './syntax-error.js';
+import { isUbpfSyntax, parseUbpfAsm } from './parse-ubpf.js';
 import { atomic, ldabs, ldFunc, ldImm64, ldImm64Pseudo, ldind, ldMapFd, ldMapValue, ldx, ldxs, st, stx } from './dsl-mem.js';
 
 const ALU: Record<string, [D.AluFamily, D.AluFamily]> = {
@@ -42,7 +44,7 @@ function imm32(s: string): number {
   const digits = neg ? s.slice(1) : s;
   const mag = /^0x/i.test(digits) ? Number.parseInt(digits.slice(2), 16) : int(digits);
   const v = neg ? -mag : mag;
-  if (!Number.isSafeInteger(v) || v < -0x80000000 || v > 0xffffffff) bad(`immediate ${s} does not fit 32 bits`);
+  if (!Number.isSafeInteger(v) || v < -0x80000000 || v > 0xffffffff) bad(`immediate ${excerpt(s)} does not fit 32 bits`);
   return v | 0;
 }
 
@@ -53,7 +55,7 @@ function bits(size: string): 'b' | 'h' | 'w' | 'dw' {
 /** Register operand "rN"/"wN"; `width` is the letter the instruction's destination used. */
 function regOf(text: string, width: string): number {
   const m = /^([rw])(\d+)$/.exec(text);
-  if (!m) return bad(`expected a register, got '${text}'`);
+  if (!m) return bad(`expected a register, got '${excerpt(text)}'`);
   if (m[1] !== width) bad(`register '${text}' mixes ${width === 'w' ? '32-bit (w)' : '64-bit (r)'} and ${m[1] === 'w' ? '32-bit (w)' : '64-bit (r)'} operands`);
   return int(m[2]!);
 }
@@ -115,7 +117,7 @@ const rules: Rule[] = [
     // The kernel prints ALU immediates in decimal and ld_imm64 in hex, which tells them apart.
     if (!wide) return D.mov64.imm(int(m[1]!), imm32(literal));
     const v = BigInt(literal);
-    if (v < -(1n << 63n) || v >= 1n << 64n) bad(`${literal} does not fit 64 bits`);
+    if (v < -(1n << 63n) || v >= 1n << 64n) bad(`${excerpt(literal)} does not fit 64 bits`);
     return ldImm64(int(m[1]!), v);
   }],
   [/^r(\d+) = map\[(?:id:(\d+)|idx:(\d+)|([^\]:]+))\](?:\[0\]\+(\d+)|\+(\d+))?$/, (m) => {
@@ -192,28 +194,45 @@ function statement(text: string): Instruction {
 }
 
 /**
- * Parses kernel-syntax assembly (a string or lines) into DSL items. Throws naming the line number,
- * its text and what is wrong with it.
+ * Parses kernel-syntax assembly (a string or lines) into DSL items. Throws AsmSyntaxError naming the
+ * line number, a short excerpt of its text and what is wrong with it.
  */
 export function parseAsm(source: string | readonly string[]): Item[] {
   const lines = typeof source === 'string' ? source.split('\n') : source;
   const items: Item[] = [];
+  const labels = new Set<string>();
+  // "call NAME" to a name that is neither a helper nor a label: reported once all labels are known.
+  const calls: Array<[string, number, string]> = [];
   lines.forEach((raw, i) => {
     let text = raw.replace(/\s;.*$|^;.*$|\/\/.*$/, '').trim();
     text = text.replace(/^\d+:\s*/, '');
     if (text === '') return;
     try {
       const lab = new RegExp(`^(${IDENT}):\\s*(.*)$`).exec(text);
+      let stmt = text;
       if (lab && !/^(r|w)\d+$/.test(lab[1]!)) {
         items.push(label(lab[1]!));
-        if (lab[2] !== '') items.push(statement(lab[2]!));
-        return;
+        labels.add(lab[1]!);
+        stmt = lab[2]!;
+        if (stmt === '') return;
       }
-      items.push(statement(text));
+      const out = statement(stmt);
+      if (typeof out.target === 'string' && /^call /.test(stmt)) calls.push([out.target, i, raw]);
+      items.push(out);
     } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      throw new Error(`parseAsm: line ${i + 1} \`${raw.trim()}\`: ${msg}`);
+      if (e instanceof AsmSyntaxError) throw e;
+      throw new AsmSyntaxError(i + 1, raw, e instanceof Error ? e.message : String(e));
     }
   });
+  for (const [name, i, raw] of calls) {
+    if (labels.has(name)) continue;
+    // A "bpf_" name is meant as a helper; anything else is left to the assembler's unknown-label error.
+    if (/^bpf_/.test(name)) throw new AsmSyntaxError(i + 1, raw, `unknown helper '${excerpt(name)}' (not in the helper table; write 'call N' with its number, or define a label of that name)`);
+  }
   return items;
+}
+
+/** Parses assembly in either syntax: uBPF's ("mov32 %r0, 1") when it looks like it, else the kernel's. */
+export function parseAnyAsm(source: string): Item[] {
+  return isUbpfSyntax(source) ? parseUbpfAsm(source) : parseAsm(source);
 }

@@ -4,15 +4,11 @@ import { EXIT } from './errors.js';
 
 export function helpText(): string {
   const commands = COMMANDS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n');
+  const usage = COMMANDS.flatMap((c) => c.usage.map((u) => `  denet-pure ${u}`)).join('\n');
   return `denet-pure: a streaming process monitor with in-kernel eBPF syscall counting.
 
 Usage:
-  denet-pure [OPTIONS] run [--] CMD [ARGS...]
-  denet-pure [OPTIONS] attach PID
-  denet-pure stats FILE [--json | --format table|json|csv]
-  denet-pure vm [MEMHEX] [--steps N] < prog.hex
-  denet-pure prog dump [--mode raw|tracefs] [--json]
-  denet-pure diag [--json] [--debug]
+${usage}
   denet-pure --help | --version
 
 Commands:
@@ -25,6 +21,9 @@ Examples:
   denet-pure --enable-ebpf --out run.jsonl run -- tar czf /tmp/x.tgz src
   denet-pure -d 30 attach 1234                    watch PID 1234 (and its children) for 30 s
   denet-pure stats run.jsonl                      the summary again; --format csv for the samples
+  denet-pure diff base.jsonl head.jsonl --max-increase 5%   exit 1 when syscalls grew by more
+  denet-pure seccomp run.jsonl --format bpf -o run.bpf      allow-list for bwrap --seccomp
+  denet-pure report run.jsonl -o report.html      plots, process timeline, phases, syscalls in one file
 
 Options (before the subcommand, or between run/attach and the command):
   --enable-ebpf           count syscalls in the kernel (needs root or CAP_BPF+CAP_PERFMON); if that
@@ -44,6 +43,8 @@ Options (before the subcommand, or between run/attach and the command):
                           has started; '-' = stdout; a device or FIFO is written in place)
   --stats FILE            write the final summary as JSON to FILE at the end (replaced atomically;
                           through a symlink, the file it names; '-' = stdout)
+  --report FILE           write the HTML report of the run to FILE at the end (as 'report' would);
+                          the records go to a temporary file when --out is not given
   -i, --interval MS       first sampling interval in milliseconds (default 100; 10 to 86400000)
   -m, --max-interval MS   longest interval (default 1000, or -i if larger); the interval grows from
                           -i to -m as the run gets longer, so long runs do not produce huge files
@@ -69,7 +70,7 @@ Where output goes:
   FILE     records with --out; the summary with --stats
 
 Records (one JSON object per line, each with "kind"):
-  env (with --write-env), metadata (pid, cmd, executable, t0_ms, version, capabilities.ebpf),
+  env (with --write-env), metadata (pid, cmd, executable, t0_ms, version, arch, capabilities.ebpf),
   one tree record per sample (sample with --exclude-children), a process record for each process
   of the tree when it has exited (its final figures, once), and a final summary.
   With eBPF, each sample carries ebpf.syscalls (cumulative totals, categories, top syscalls,
@@ -87,11 +88,11 @@ Exit codes:
   run      the command's exit code, or 128+N when a signal N killed it (0 when --duration
            ended monitoring and the command was left running)
   attach   0 when the process exited or --duration passed, 128+N when interrupted by signal N
-  ${String(EXIT.OK).padEnd(8)} success (stats, vm, help)
-  ${String(EXIT.RUNTIME).padEnd(8)} failure while monitoring or reading input
+  ${String(EXIT.OK).padEnd(8)} success (stats, report, vm, help)
+  ${String(EXIT.RUNTIME).padEnd(8)} failure while monitoring or reading input; diff: a --max-increase limit was passed
   ${String(EXIT.USAGE).padEnd(8)} usage error: unknown option, bad value, missing command
   ${String(EXIT.NO_PROCESS).padEnd(8)} attach: no such process
-  ${String(EXIT.OUTPUT).padEnd(8)} --out or --stats cannot be written
+  ${String(EXIT.OUTPUT).padEnd(8)} --out, --stats or --report (report: -o) cannot be written
   ${String(EXIT.EBPF_REQUIRED).padEnd(8)} --require-ebpf (or diag) and eBPF counting is unavailable here
   ${String(EXIT.NOT_EXECUTABLE).padEnd(8)} run: the command cannot be executed
   ${String(EXIT.NOT_FOUND).padEnd(8)} run: the command was not found

@@ -24,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
   const entry = findCommand(split.word);
   if (!entry) throw new UsageError(`unknown subcommand '${split.word}' (expected ${names}); see denet-pure --help`);
   const { command } = await entry.load();
-  return command.run({ args: split.rest, globalValues });
+  return command.run({ args: split.rest, globalValues, printHelp });
 }
 
 /** Exits once stdout/stderr have flushed, so a piped reader gets every byte. */

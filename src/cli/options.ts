@@ -17,6 +17,7 @@ export const GLOBAL_OPTIONS = {
   'stop-with-command': { type: 'boolean' },
   out: { type: 'string', short: 'o' },
   stats: { type: 'string' },
+  report: { type: 'string' },
   interval: { type: 'string', short: 'i' },
   'max-interval': { type: 'string', short: 'm' },
   duration: { type: 'string', short: 'd' },
@@ -45,6 +46,8 @@ export interface GlobalOptions {
   json: boolean;
   out?: string;
   stats?: string;
+  /** run/attach: write the HTML report of the run to this file at the end. */
+  report?: string;
   intervalMs: number;
   maxIntervalMs: number;
   /** Seconds; 0 = until the process exits. */
@@ -165,8 +168,8 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
   for (const k of ['max-processes', 'max-counts'] as const) {
     if (str(k) !== undefined && !ebpf) throw new UsageError(`--${k} sizes a kernel table of the eBPF counting: give --enable-ebpf too`);
   }
-  for (const k of ['out', 'stats'] as const) {
-    if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} run.jsonl`);
+  for (const k of ['out', 'stats', 'report'] as const) {
+    if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} ${k === 'report' ? 'report.html' : 'run.jsonl'}`);
   }
   const prometheus = str('prometheus') === undefined ? undefined : parseListenAddress(str('prometheus')!);
   if (str('prometheus') !== undefined && !prometheus) {
@@ -187,6 +190,7 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     json: flag('json'),
     out: str('out'),
     stats: str('stats'),
+    report: str('report'),
     intervalMs,
     maxIntervalMs,
     durationSec,

@@ -14,8 +14,8 @@ export function useColor(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && (noColor === undefined || noColor === '');
 }
 
-function writeFully(fd: number, text: string): void {
-  const buf = Buffer.from(text, 'utf8');
+function writeFully(fd: number, data: string | Uint8Array): void {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let off = 0;
   while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
 }
@@ -91,24 +91,28 @@ export class RecordSink {
   }
 }
 
-/**
- * Writes the --stats summary. A file is replaced atomically (a reader sees the old file, nothing, or
- * the whole summary; through a symlink, the file it names is replaced); a device or FIFO is written
- * in place; `-` is standard output.
- */
+/** Writes the --stats summary (see writeOutput). */
 export function writeStatsFile(target: OutputTarget, summary: SummaryRecord): void {
-  const text = JSON.stringify(summary, null, 2) + '\n';
+  writeOutput('stats', target, JSON.stringify(summary, null, 2) + '\n');
+}
+
+/**
+ * Writes a whole output (checked with checkWritable first). A file is replaced atomically (a reader
+ * sees the old file, nothing, or the whole new one; through a symlink, the file it names is
+ * replaced); a device or FIFO is written in place; `-` is standard output.
+ */
+export function writeOutput(option: string, target: OutputTarget, data: string | Uint8Array): void {
   if (target.kind === 'stdout') {
-    process.stdout.write(text);
+    process.stdout.write(data);
     return;
   }
   const { path } = target;
   if (target.special) {
     try {
       const fd = openSync(path, 'w');
-      try { writeFully(fd, text); } finally { closeSync(fd); }
+      try { writeFully(fd, data); } finally { closeSync(fd); }
     } catch (err) {
-      throw new CliError(`cannot write --stats ${path}: ${(err as Error).message}`, EXIT.OUTPUT);
+      throw new CliError(`cannot write --${option} ${path}: ${(err as Error).message}`, EXIT.OUTPUT);
     }
     return;
   }
@@ -116,14 +120,14 @@ export function writeStatsFile(target: OutputTarget, summary: SummaryRecord): vo
   try {
     const fd = openSync(tmp, 'wx', 0o644);
     try {
-      writeFully(fd, text);
+      writeFully(fd, data);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, path);
   } catch (err) {
     try { unlinkSync(tmp); } catch { /* never created */ }
-    throw new CliError(`cannot write --stats ${path}: ${(err as Error).message}`, EXIT.OUTPUT);
+    throw new CliError(`cannot write --${option} ${path}: ${(err as Error).message}`, EXIT.OUTPUT);
   }
 }
 

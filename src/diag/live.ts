@@ -4,11 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { pass, fail, type Check } from './types.js';
 import type { AttachMode } from '../tracer/types.js';
+import { MapType, ProgType } from '../asm/abi.js';
 
 /** r0 = 0; exit — the smallest program the verifier accepts. */
 const TRIVIAL = Buffer.from('b700000000000000' + '9500000000000000', 'hex');
-const RAW_TRACEPOINT = 17;
-const ARRAY = 2;
 const TRUE_BIN = ['/bin/true', '/usr/bin/true'].find((p) => existsSync(p)) ?? '/bin/true';
 
 const MODE_LABEL: Record<AttachMode, string> = { raw: 'raw tracepoints', tracefs: 'tracefs tracepoints' };
@@ -47,14 +46,14 @@ export async function liveChecks(): Promise<LiveResult> {
   const checks: Check[] = [];
   try {
     try {
-      loader.closeFd(loader.mapCreate({ type: ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, name: 'dp_diag' }));
+      loader.closeFd(loader.mapCreate({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, name: 'dp_diag' }));
       checks.push(pass('bpf(): create a map', 'BPF_MAP_CREATE of a 1-entry array succeeded'));
     } catch (err) {
       checks.push(failed('bpf(): create a map', err));
       return { checks, modes };
     }
     try {
-      loader.closeFd(loader.progLoad({ type: RAW_TRACEPOINT, insns: TRIVIAL, license: 'GPL', name: 'dp_diag' }));
+      loader.closeFd(loader.progLoad({ type: ProgType.RAW_TRACEPOINT, insns: TRIVIAL, license: 'GPL', name: 'dp_diag' }));
       checks.push(pass('bpf(): load a trivial program', 'BPF_PROG_LOAD of a 2-instruction RAW_TRACEPOINT program succeeded'));
     } catch (err) {
       checks.push(failed('bpf(): load a trivial program', err));

@@ -12,7 +12,7 @@ import { possibleCpuCount } from './cpus.js';
 export const Cmd = {
   MAP_CREATE: 0, MAP_LOOKUP_ELEM: 1, MAP_UPDATE_ELEM: 2, MAP_DELETE_ELEM: 3, MAP_GET_NEXT_KEY: 4,
   PROG_LOAD: 5, PROG_TEST_RUN: 10, PROG_GET_NEXT_ID: 11, MAP_GET_NEXT_ID: 12, OBJ_GET_INFO_BY_FD: 15,
-  RAW_TRACEPOINT_OPEN: 17, MAP_LOOKUP_AND_DELETE_ELEM: 21, MAP_LOOKUP_BATCH: 24,
+  RAW_TRACEPOINT_OPEN: 17, BTF_LOAD: 18, MAP_LOOKUP_AND_DELETE_ELEM: 21, MAP_FREEZE: 22, MAP_LOOKUP_BATCH: 24,
 } as const;
 const CMD_NAMES = Object.fromEntries(Object.entries(Cmd).map(([k, v]) => [v, `BPF_${k}`])) as Record<number, string>;
 
@@ -35,10 +35,8 @@ function fail(cmd: number, errno: number, detail?: string): never {
 interface MapShape { type: number; keySize: number; valueSize: number; name: string }
 const shapes = new Map<number, MapShape>();
 
-const PERCPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, 15 /* PERCPU_CGROUP_STORAGE */]);
-export function isPerCpuMapType(type: number): boolean {
-  return PERCPU_TYPES.has(type);
-}
+import { isPerCpuMapType } from '../asm/abi.js';
+export { isPerCpuMapType };
 
 /** Bytes one lookup reads or writes: per-CPU maps hold one 8-byte-aligned slot per possible CPU. */
 export function valueBytes(type: number, valueSize: number): number {
@@ -66,12 +64,14 @@ function checkLen(what: string, fd: number, given: number, expected: number, exa
 
 export interface MapCreateOptions {
   type: number; keySize: number; valueSize: number; maxEntries: number; flags?: number; name?: string;
+  /** maps of maps: an fd of a map shaped like the inner maps */
+  innerMapFd?: number;
 }
 
 export function mapCreate(o: MapCreateOptions): number {
   const { ret, errno } = bpf(Cmd.MAP_CREATE, L.mapCreateAttr, {
     mapType: o.type, keySize: o.keySize, valueSize: o.valueSize, maxEntries: o.maxEntries,
-    mapFlags: o.flags ?? 0, name: sanitizeName(o.name ?? ''),
+    mapFlags: o.flags ?? 0, name: sanitizeName(o.name ?? ''), innerMapFd: o.innerMapFd ?? 0,
   });
   if (ret < 0) {
     fail(Cmd.MAP_CREATE, errno, `map "${o.name ?? ''}" type ${o.type} key ${o.keySize} value ${o.valueSize} entries ${o.maxEntries}` +
@@ -79,6 +79,12 @@ export function mapCreate(o: MapCreateOptions): number {
   }
   shapes.set(ret, { type: o.type, keySize: o.keySize, valueSize: o.valueSize, name: o.name ?? '' });
   return track(ret, 'map', o.name ?? `map#${ret}`);
+}
+
+/** BPF_MAP_FREEZE: user space can no longer write the map (programs still can, unless BPF_F_RDONLY_PROG). */
+export function mapFreeze(fd: number): void {
+  const { ret, errno } = bpf(Cmd.MAP_FREEZE, L.mapElemAttr, { mapFd: fd });
+  if (ret < 0) fail(Cmd.MAP_FREEZE, errno, `map fd ${fd}`);
 }
 
 /** Copies the value for `key` into `valueOut`; false when the key is absent. */
@@ -251,6 +257,13 @@ export interface ProgLoadOptions {
   logSize?: number;
   expectedAttachType?: number;
   progFlags?: number;
+  /** tracing programs (fentry, tp_btf, lsm …): the kernel BTF id of the function or tracepoint */
+  attachBtfId?: number;
+  /** LINUX_VERSION_CODE, which kernels before 5.0 checked for kprobe programs */
+  kernVersion?: number;
+  /** an fd from btfLoad, and func_info records (insn index, BTF FUNC id) for every function */
+  progBtfFd?: number;
+  funcInfo?: ReadonlyArray<{ insn: number; typeId: number }>;
 }
 
 const MAX_LOG = 64 << 20;
@@ -271,15 +284,22 @@ export function progLoad(o: ProgLoadOptions): number {
   for (;;) {
     const insns = scratchCopy('insns', o.insns);
     const license = scratchCString('license', o.license);
+    const funcInfo = o.funcInfo?.length ? scratchCopy('funcInfo', encodeFuncInfo(o.funcInfo)) : 0n;
     const log = logSize > 0 ? scratch('log', logSize) : null;
     const { ret, errno, attr } = bpf(Cmd.PROG_LOAD, L.progLoadAttr, {
       progType: o.type, insnCnt: o.insns.length / 8, insns, license, logLevel, logSize,
       logBuf: log?.addr ?? 0n, name: sanitizeName(name), expectedAttachType: o.expectedAttachType ?? 0,
-      progFlags: o.progFlags ?? 0,
+      progFlags: o.progFlags ?? 0, attachBtfId: o.attachBtfId ?? 0, kernVersion: o.kernVersion ?? 0,
+      progBtfFd: o.progBtfFd ?? 0, funcInfo, funcInfoCnt: o.funcInfo?.length ?? 0, funcInfoRecSize: o.funcInfo?.length ? 8 : 0,
     });
     if (ret >= 0) return track(ret, 'prog', name || `prog#${ret}`);
     if (errno === ERRNO.EAGAIN && ++interrupted <= MAX_INTERRUPTED_LOADS) continue;
-    if (errno === ERRNO.EPERM) fail(Cmd.PROG_LOAD, errno, `program "${name}" (needs root or CAP_BPF+CAP_PERFMON)`);
+    if (errno === ERRNO.EPERM) {
+      // As root, EPERM is the kernel refusing the program type itself (e.g. no fentry support).
+      fail(Cmd.PROG_LOAD, errno, `program "${name}" ` + (process.getuid?.() === 0
+        ? `(refused although running as root: this kernel may not offer program type ${o.type} or its attach point)`
+        : '(needs root or CAP_BPF+CAP_PERFMON)'));
+    }
     if (!log) {
       // Loaded without a log to save the verifier's time; now ask for one to explain the failure.
       if (errno === ERRNO.EACCES || errno === ERRNO.EINVAL) { logLevel = 1; logSize = o.logSize || 1 << 20; continue; }
@@ -397,6 +417,20 @@ export function perfEventOpenTracepoint(tracepointId: number, cpu: number): numb
   return track(r.ret, 'perf', `tracepoint#${tracepointId}@cpu${cpu}`);
 }
 
+const PERF_TYPE_SOFTWARE = 1, PERF_COUNT_SW_BPF_OUTPUT = 10, PERF_SAMPLE_RAW = 1n << 10n;
+
+/** A software BPF-output event on one CPU for every process: what bpf_perf_event_output writes to. */
+export function perfEventOpenBpfOutput(cpu: number): number {
+  const attr = scratch('perf_attr', L.perfEventAttrLayout.span);
+  L.perfEventAttrLayout.encode({
+    type: PERF_TYPE_SOFTWARE, size: L.perfEventAttrLayout.span, config: BigInt(PERF_COUNT_SW_BPF_OUTPUT),
+    samplePeriod: 1n, sampleType: PERF_SAMPLE_RAW, flags: 0n, wakeupEvents: 1,
+  } as L.PerfEventAttr, attr.buf, 0);
+  const r = syscall(SYS.perfEventOpen, attr.addr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+  if (r.ret < 0) throw new BpfError(`perf_event_open(bpf output, cpu ${cpu})`, r.errno);
+  return track(r.ret, 'perf', `bpf_output@cpu${cpu}`);
+}
+
 function perfIoctl(fd: number, req: number, arg: number, what: string): void {
   const r = ioctl(fd, req, arg);
   if (r.ret < 0) throw new BpfError(`ioctl(${what})`, r.errno, `perf event fd ${fd}`);
@@ -410,6 +444,28 @@ export function closeFd(fd: number): void {
   shapes.delete(fd);
   batchUnsupported.delete(fd);
   if (untrack(fd)) closeRaw(fd);
+}
+
+function encodeFuncInfo(records: ReadonlyArray<{ insn: number; typeId: number }>): Buffer {
+  const b = Buffer.alloc(records.length * 8);
+  records.forEach((r, i) => { b.writeUInt32LE(r.insn, i * 8); b.writeUInt32LE(r.typeId, i * 8 + 4); });
+  return b;
+}
+
+// ---- BTF -------------------------------------------------------------------------------------------
+
+/** BPF_BTF_LOAD: the kernel checks and keeps a BTF blob; the fd goes with programs (progBtfFd). */
+export function btfLoad(data: Uint8Array): number {
+  let logSize = 0;
+  for (;;) {
+    const btf = scratchCopy('btf', data);
+    const log = logSize > 0 ? scratch('btfLog', logSize) : null;
+    const { ret, errno } = bpf(Cmd.BTF_LOAD, L.btfLoadAttr, { btf, btfSize: data.length, btfLogBuf: log?.addr ?? 0n, btfLogSize: logSize, btfLogLevel: log ? 1 : 0 });
+    if (ret >= 0) return track(ret, 'btf', 'btf');
+    if (!log && (errno === ERRNO.EINVAL || errno === ERRNO.EACCES)) { logSize = 1 << 16; continue; }
+    const text = log ? readCString(log.buf, logSize).trim().split('\n').filter((l) => l).pop() : undefined;
+    fail(Cmd.BTF_LOAD, errno, text ? `the kernel's BTF check says: ${text}` : undefined);
+  }
 }
 
 // ---- helpers ---------------------------------------------------------------------------------------

@@ -74,10 +74,5 @@ export class TracefsError extends Error {
   }
 }
 
-/** The kernel's BTF is missing or unreadable (raw-tracepoint mode needs it). */
-export class BtfUnavailableError extends Error {
-  constructor(readonly path: string, detail: string) {
-    super(`cannot read kernel BTF at ${path} (${detail}); it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y`);
-    this.name = 'BtfUnavailableError';
-  }
-}
+/** The kernel's BTF is missing or unreadable: defined with the BTF reader, re-exported here. */
+export { BtfUnavailableError } from '../btf/btf.js';

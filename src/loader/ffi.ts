@@ -2,7 +2,7 @@
 // The kernel reads and writes user memory by address, so every buffer it sees lives here:
 // malloc'd once, exposed to JS as a zero-copy Buffer, and grown (never shrunk) on demand.
 import { open, load, DataType, createExternalBuffer, type JsExternal } from 'ffi-rs';
-import { constants } from 'node:os';
+import { ERRNO, errnoName } from '../asm/abi.js';
 
 const LIBC = 'libc';
 open({ library: LIBC, path: 'libc.so.6' });
@@ -64,6 +64,13 @@ export function libcInt(funcName: string, ...args: (number | bigint)[]): SysResu
   return { ret, errno: ret < 0 ? r.errnoCode : 0 };
 }
 
+let page = 0;
+/** The system page size (sysconf(_SC_PAGESIZE)). */
+export function pageSize(): number {
+  if (!page) page = libcInt('sysconf', 30).ret;
+  return page;
+}
+
 export function closeRaw(fd: number): SysResult {
   return libcInt('close', fd);
 }
@@ -97,18 +104,29 @@ export class NativeMemory {
   }
 }
 
-/** A read-only shared mapping of a file descriptor (an mmapable BPF map): `buf` is a live view. */
+/** mmap failed: `errno` says why. */
+export class MmapError extends Error {
+  constructor(readonly errno: number, message: string) {
+    super(message);
+    this.name = 'MmapError';
+  }
+}
+
+/** A shared mapping of a file descriptor (an mmapable BPF map, a ring buffer, a perf buffer): `buf` is a live view. */
 export class MappedMemory {
+  private unmapped = false;
   private constructor(readonly addr: bigint, readonly buf: Buffer, readonly size: number) {}
 
-  static map(fd: number, size: number): MappedMemory {
-    const PROT_READ = 1, MAP_SHARED = 1;
+  /** Maps `size` bytes at `offset` of `fd`, read-only unless `write`. */
+  static map(fd: number, size: number, opts: { write?: boolean; offset?: number } = {}): MappedMemory {
+    const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+    const prot = PROT_READ | (opts.write ? PROT_WRITE : 0);
     const r = load({
       library: LIBC, funcName: 'mmap', retType: DataType.BigInt, errno: true,
-      paramsType: bigintParams[6]!, paramsValue: [0n, BigInt(size), BigInt(PROT_READ), BigInt(MAP_SHARED), BigInt(fd), 0n],
+      paramsType: bigintParams[6]!, paramsValue: [0n, BigInt(size), BigInt(prot), BigInt(MAP_SHARED), BigInt(fd), BigInt(opts.offset ?? 0)],
     }) as unknown as WithErrno;
     if (r.value === -1n || r.value === 0xffff_ffff_ffff_ffffn) {
-      throw new Error(`mmap of fd ${fd} (${size} bytes) failed: ${errnoName(r.errnoCode)} (${errnoMessage(r.errnoCode)})`);
+      throw new MmapError(r.errnoCode, `mmap of fd ${fd} (${size} bytes at ${opts.offset ?? 0}${opts.write ? ', writable' : ''}) failed: ${errnoName(r.errnoCode)} (${errnoMessage(r.errnoCode)})`);
     }
     // memmove(p, p, 0) touches nothing and returns p: the way to turn the address into a handle.
     const ext = load({
@@ -118,8 +136,10 @@ export class MappedMemory {
     return new MappedMemory(r.value, createExternalBuffer(ext, size), size);
   }
 
-  /** Unmaps; `buf` must not be used afterwards. */
+  /** Unmaps (once); `buf` must not be used afterwards. */
   unmap(): void {
+    if (this.unmapped) return;
+    this.unmapped = true;
     libcInt('munmap', this.addr, this.size);
   }
 }
@@ -157,17 +177,10 @@ export function scratchCString(slot: string, s: string): bigint {
 }
 
 // errno number -> symbolic name, from Node's table, plus kernel-internal codes that leak out of bpf().
-const ERRNO_NAMES = new Map<number, string>();
-for (const [name, num] of Object.entries(constants.errno)) {
-  if (!ERRNO_NAMES.has(num)) ERRNO_NAMES.set(num, name);
-}
-// Linux codes Node's table lacks; bpf() returns EBADFD for a bad fd in some commands.
-for (const [num, name] of [[77, 'EBADFD'], [524, 'ENOTSUPP']] as const) ERRNO_NAMES.set(num, name);
 const EXTRA_MESSAGES: Record<number, string> = { 524: 'Operation is not supported' };
 
-export function errnoName(errno: number): string {
-  return ERRNO_NAMES.get(errno) ?? `E${errno}`;
-}
+/** errno numbers and names: the one table in src/asm/abi.ts. */
+export { errnoName };
 
 const messageCache = new Map<number, string>();
 /** strerror(errno), cached. */
@@ -185,7 +198,4 @@ export function errnoMessage(errno: number): string {
   return text;
 }
 
-export const ERRNO = {
-  EPERM: 1, ENOENT: 2, E2BIG: 7, EBADF: 9, EBADFD: 77, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16,
-  EEXIST: 17, EINVAL: 22, ENOSPC: 28, ENOSYS: 38, EOPNOTSUPP: 95, ENOTSUPP: 524,
-} as const;
+export { ERRNO };

@@ -48,7 +48,7 @@ const pad = (n: number) => BL.blob(n);
 const name16 = (p: string) => new FixedCString(16, p);
 
 export interface MapCreateAttr {
-  mapType: number; keySize: number; valueSize: number; maxEntries: number; mapFlags: number; name: string;
+  mapType: number; keySize: number; valueSize: number; maxEntries: number; mapFlags: number; name: string; innerMapFd: number;
 }
 export const mapCreateAttr = struct<MapCreateAttr>([
   u32('mapType'), u32('keySize'), u32('valueSize'), u32('maxEntries'), u32('mapFlags'),
@@ -74,7 +74,7 @@ export const mapBatchAttr = struct<MapBatchAttr>([
 export interface ProgLoadAttr {
   progType: number; insnCnt: number; insns: bigint; license: bigint; logLevel: number; logSize: number;
   logBuf: bigint; progFlags: number; name: string; expectedAttachType: number; attachBtfId: number;
-  logTrueSize: number;
+  logTrueSize: number; kernVersion: number; progBtfFd: number; funcInfo: bigint; funcInfoCnt: number; funcInfoRecSize: number;
 }
 export const progLoadAttr = struct<ProgLoadAttr>([
   u32('progType'), u32('insnCnt'), u64('insns'), u64('license'), u32('logLevel'), u32('logSize'),
@@ -84,6 +84,11 @@ export const progLoadAttr = struct<ProgLoadAttr>([
   u32('coreReloCnt'), u64('fdArray'), u64('coreRelos'), u32('coreReloRecSize'),
   // Since 6.4 the kernel reports here how big the log would have been.
   u32('logTrueSize'),
+]);
+
+export interface BtfLoadAttr { btf: bigint; btfLogBuf: bigint; btfSize: number; btfLogSize: number; btfLogLevel: number }
+export const btfLoadAttr: StructLayout<BtfLoadAttr> = struct([
+  u64('btf'), u64('btfLogBuf'), u32('btfSize'), u32('btfLogSize'), u32('btfLogLevel'), u32('btfLogTrueSize'),
 ]);
 
 export interface InfoByFdAttr { bpfFd: number; infoLen: number; info: bigint }

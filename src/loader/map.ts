@@ -6,8 +6,13 @@ import { perCpu, type Codec } from './codec.js';
 import { possibleCpuCount } from './cpus.js';
 import { MappedMemory } from './ffi.js';
 
+import { BPF_F_MMAPABLE, MapType } from '../asm/abi.js';
+
 /** BPF_F_MMAPABLE: an array map whose values user space can map and read with no syscall. */
-export const BPF_F_MMAPABLE = 0x400;
+export { BPF_F_MMAPABLE };
+
+const ZERO_KEY_TYPES = new Set<number>([MapType.RINGBUF, MapType.USER_RINGBUF, MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER, MapType.ARENA]);
+const ZERO_VALUE_TYPES = new Set<number>([MapType.RINGBUF, MapType.USER_RINGBUF, MapType.ARENA]);
 
 export class BpfMap {
   private closed = false;
@@ -15,14 +20,39 @@ export class BpfMap {
   private constructor(readonly fd: number, readonly spec: MapSpec) {}
 
   static create(spec: MapSpec): BpfMap {
-    for (const [what, v] of [['keySize', spec.keySize], ['valueSize', spec.valueSize], ['maxEntries', spec.maxEntries]] as const) {
-      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`map "${spec.name}": ${what} must be a positive integer, got ${v}`);
+    // Ring buffers take no key or value size, queues/stacks/bloom filters no key: the kernel says so.
+    const zeroKey = ZERO_KEY_TYPES.has(spec.type), zeroValue = ZERO_VALUE_TYPES.has(spec.type);
+    for (const [what, v, zeroOk] of [['keySize', spec.keySize, zeroKey], ['valueSize', spec.valueSize, zeroValue], ['maxEntries', spec.maxEntries, false]] as const) {
+      if (!Number.isInteger(v) || v < 0 || (v === 0 && !zeroOk)) throw new RangeError(`map "${spec.name}": ${what} must be a positive integer, got ${v}`);
     }
-    const fd = bpf.mapCreate({
-      type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries,
-      flags: spec.flags ?? 0, name: spec.name,
-    });
-    return new BpfMap(fd, spec);
+    if (spec.initial && spec.initial.length > spec.valueSize) {
+      throw new RangeError(`map "${spec.name}": initial value is ${spec.initial.length} bytes, more than the value size ${spec.valueSize}`);
+    }
+    let innerMapFd: number | undefined;
+    if (spec.inner) innerMapFd = BpfMap.create({ ...spec.inner, initial: undefined, freeze: false }).fd;
+    let fd: number;
+    try {
+      fd = bpf.mapCreate({
+        type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries,
+        flags: spec.flags ?? 0, name: spec.name, innerMapFd,
+      });
+    } finally {
+      // The inner map only gave its shape; the kernel keeps none of it.
+      if (innerMapFd !== undefined) bpf.closeFd(innerMapFd);
+    }
+    const map = new BpfMap(fd, spec);
+    try {
+      if (spec.initial) {
+        const value = Buffer.alloc(spec.valueSize);
+        value.set(spec.initial);
+        map.update(Buffer.alloc(spec.keySize), value);
+      }
+      if (spec.freeze) bpf.mapFreeze(fd);
+    } catch (e) {
+      map.close();
+      throw e;
+    }
+    return map;
   }
 
   get name(): string { return this.spec.name; }
@@ -111,7 +141,7 @@ export class BpfMap {
    */
   mmap(): Buffer {
     if (this.mapping) return this.mapping.buf;
-    if (this.spec.type !== 2 || !((this.spec.flags ?? 0) & BPF_F_MMAPABLE)) {
+    if (this.spec.type !== MapType.ARRAY || !((this.spec.flags ?? 0) & BPF_F_MMAPABLE)) {
       throw new TypeError(`map "${this.name}" cannot be mapped: only array maps created with BPF_F_MMAPABLE can`);
     }
     const bytes = this.spec.maxEntries * Math.ceil(this.spec.valueSize / 8) * 8;

@@ -2,7 +2,7 @@
 // everything with one call. The kernel frees it all at process death anyway; this is for the living.
 import { closeRaw } from './ffi.js';
 
-export type FdKind = 'map' | 'prog' | 'link' | 'perf';
+export type FdKind = 'map' | 'prog' | 'link' | 'perf' | 'btf' | 'epoll';
 
 export interface OpenFd {
   fd: number;
@@ -33,7 +33,7 @@ export function openFds(): OpenFd[] {
  * then programs, then maps. Idempotent; returns how many were closed.
  */
 export function closeAll(): number {
-  const order: FdKind[] = ['link', 'perf', 'prog', 'map'];
+  const order: FdKind[] = ['epoll', 'link', 'perf', 'prog', 'map', 'btf'];
   let closed = 0;
   for (const kind of order) {
     for (const entry of [...open.values()]) {

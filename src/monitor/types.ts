@@ -95,6 +95,8 @@ export interface MetadataRecord {
   /** When monitoring started, ms since the Unix epoch. */
   t0_ms: number;
   version: string;
+  /** The machine's architecture as `uname -m` prints it (x86_64, aarch64): the table that names the syscalls. */
+  arch?: string;
   capabilities: { ebpf: EbpfCapability };
   /** attach --cgroup: the cgroup monitored, as /proc/PID/cgroup shows it (pid is then 0). */
   cgroup?: string;

@@ -3,7 +3,7 @@
 // the CLI (files, terminal) and embedders (their own sinks) share one implementation.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import { machine, constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   adaptiveIntervalMs, collectEnv, ProcessTreeMonitor, SummaryAccumulator,
@@ -304,6 +304,7 @@ export class Session {
         executable: target.executable,
         t0_ms: Date.now(),
         version: packageVersion(),
+        arch: machine(),
         capabilities: { ebpf: this.ebpf.capability },
       };
       if (target.cgroup) metadata.cgroup = target.cgroup.path;

@@ -1,5 +1,6 @@
 // The tracer's maps, the state word kept per process, and the counters in `stats`.
 import { MapType } from '../asm/opcodes.js';
+import { BPF_F_MMAPABLE } from '../asm/abi.js';
 import type { MapSpec } from '../asm/spec.js';
 
 export const State = { COUNT: 1, ARM: 2, PENDING: 3 } as const;
@@ -19,7 +20,6 @@ export const NO_SLOT = 0xffff;
 /** Counters per row: native syscall numbers 0..511, then compat ones at +512. */
 export const ROW = 1024;
 export const ROW_COMPAT = 512;
-const BPF_F_MMAPABLE = 0x400;
 
 /** Slots of the `stats` array map. */
 export const Stat = { DROPPED_COUNTS: 0, DROPPED_TRACKED: 1, FORKS: 2, EXITS: 3, EPOCH: 4, NEXT_SLOT: 5, DROPPED_EXITS: 6 } as const;

@@ -2,7 +2,9 @@
 // bigints and returns r0. Return codes are the kernel's (negative errno).
 import type { BpfVm, HelperFn } from './runtime.js';
 import { Errno } from './maps.js';
-import { FUNC_HANDLE_BASE } from './layout.js';
+import { FUNC_HANDLE_BASE, regionBase } from './layout.js';
+import { BpfFault } from './fault.js';
+import { where } from './messages.js';
 
 const MAX_LOOPS = 1 << 23; // bpf_loop's limit (BPF_MAX_LOOPS)
 
@@ -113,14 +115,28 @@ function bpfLoop(vm: BpfVm, nr: bigint, fn: bigint, ctx: bigint, flags: bigint):
   return nr;
 }
 
-function ringbufOutput(vm: BpfVm, map: bigint, data: bigint, size: bigint): bigint {
-  vm.mapOf(map).records.push(vm.read(data, u32(size)).slice());
+function ringbufOutput(vm: BpfVm, map: bigint, data: bigint, size: bigint, flags: bigint): bigint {
+  const rb = vm.ringbufOf(map);
+  return BigInt(rb.output(vm.read(data, u32(size)), flags));
+}
+
+/** A pointer into the ring buffer's region, or NULL. */
+function ringbufReserve(vm: BpfVm, map: bigint, size: bigint, flags: bigint): bigint {
+  const rb = vm.ringbufOf(map);
+  const off = size > 0xffffffffn ? -1 : rb.reserve(Number(size), flags);
+  return off < 0 ? 0n : regionBase(rb.regionId) + BigInt(off);
+}
+
+function ringbufCommit(vm: BpfVm, ptr: bigint, discard: boolean): bigint {
+  const [rb, off] = vm.ringbufAt(ptr);
+  if (!rb.commit(off, discard)) {
+    throw new BpfFault('helper', vm.currentPc, `${where(vm.insns, vm.currentPc)}: 0x${ptr.toString(16)} is not a reserved, uncommitted ring buffer record`);
+  }
   return 0n;
 }
 
-function perfEventOutput(vm: BpfVm, _ctx: bigint, map: bigint, _flags: bigint, data: bigint, size: bigint): bigint {
-  vm.mapOf(map).records.push(vm.read(data, u32(size)).slice());
-  return 0n;
+function perfEventOutput(vm: BpfVm, _ctx: bigint, map: bigint, flags: bigint, data: bigint, size: bigint): bigint {
+  return BigInt(vm.perfbufOf(map).output(vm.cpu, flags, vm.read(data, u32(size))));
 }
 
 function comm(vm: BpfVm, buf: bigint, size: bigint): bigint {
@@ -157,5 +173,9 @@ export const BUILTIN_HELPERS: Record<string, HelperFn> = {
   get_current_task_btf: (vm) => vm.task,
   loop: bpfLoop,
   ringbuf_output: ringbufOutput,
+  ringbuf_reserve: ringbufReserve,
+  ringbuf_submit: (vm, ptr) => ringbufCommit(vm, ptr, false),
+  ringbuf_discard: (vm, ptr) => ringbufCommit(vm, ptr, true),
+  ringbuf_query: (vm, map, flags) => vm.ringbufOf(map).query(flags),
   perf_event_output: perfEventOutput,
 };

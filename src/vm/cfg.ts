@@ -1,8 +1,11 @@
 // Splits bytecode into subprograms (bpf-to-bpf call targets) and basic blocks, and rejects
 // control flow that no kernel would accept: jumps out of a subprogram, into the second slot
 // of an ld_imm64, or falling off the end of a subprogram.
-import { Class, JmpOp, LD_IMM64, Pseudo, opAluJmp, opClass } from '../asm/opcodes.js';
 import type { RawInsn } from '../asm/encoding.js';
+import { validateEncoding } from '../asm/validate.js';
+import { isExit, isJa, isPseudoCall, jumpTarget, nextInsn, walk } from '../asm/walk.js';
+
+export { isExit, isJa, jumpTarget };
 
 export class CompileError extends Error {
   constructor(readonly index: number, message: string) {
@@ -28,73 +31,52 @@ export interface Subprog {
 
 export const JCOND = 0xe0; // may_goto
 
-/** Where a jump lands, or null for non-jumps (call and exit included). */
-export function jumpTarget(insns: readonly RawInsn[], i: number): number | null {
-  const { code } = insns[i];
-  const cls = opClass(code);
-  if (cls !== Class.JMP && cls !== Class.JMP32) return null;
-  const op = opAluJmp(code);
-  if (op === JmpOp.CALL || op === JmpOp.EXIT) return null;
-  if (cls === Class.JMP32 && op === JmpOp.JA) return i + insns[i].imm + 1;
-  return i + insns[i].off + 1;
+/**
+ * Which encodings the engine accepts: 'linux' (default) refuses every encoding the kernel refuses;
+ * 'rfc9669' also runs what the ISA standard defines but Linux refuses: callx (0x8d, the optional
+ * conformance group "callx"), division by a constant 0 and constant shifts out of range (the ISA
+ * masks the count). Reserved fields, unknown opcodes and bad registers are refused by both.
+ */
+export type Isa = 'linux' | 'rfc9669';
+
+/** callx (call the helper or function whose id register dst holds), refused by Linux. */
+export const CALLX = 0x8d;
+
+const RFC_HINT = "Linux refuses it; the engine runs it with VmOptions.isa 'rfc9669' (vm --isa rfc9669)";
+
+/** An encoding issue that only Linux has: RFC 9669 defines the instruction. */
+function rfcOnly(insns: readonly RawInsn[], e: { index: number; kind: string }): boolean {
+  if (e.kind === 'div_by_zero' || e.kind === 'bad_shift') return true;
+  return e.kind === 'unknown_opcode' && insns[e.index]?.code === CALLX;
 }
 
-export const isExit = (insn: RawInsn): boolean => insn.code === (Class.JMP | JmpOp.EXIT);
-export const isJa = (insn: RawInsn): boolean =>
-  (opClass(insn.code) === Class.JMP || opClass(insn.code) === Class.JMP32) && opAluJmp(insn.code) === JmpOp.JA;
-export const isLocalCall = (insn: RawInsn): boolean =>
-  insn.code === (Class.JMP | JmpOp.CALL) && insn.src === Pseudo.CALL;
+export const isLocalCall = isPseudoCall;
 
-export function analyse(insns: readonly RawInsn[]): { subprogs: Subprog[]; secondSlot: Uint8Array } {
+/**
+ * Subprograms and their basic blocks. Refuses, naming the instruction, every encoding and every
+ * structure the kernel refuses (src/asm/validate.ts, src/asm/walk.ts), before anything is compiled.
+ */
+export function analyse(insns: readonly RawInsn[], isa: Isa = 'linux'): { subprogs: Subprog[]; secondSlot: Uint8Array } {
   const n = insns.length;
   if (n === 0) throw new CompileError(0, 'empty program');
-  const secondSlot = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    if (insns[i].code === LD_IMM64) {
-      if (i + 1 >= n) throw new CompileError(i, 'ld_imm64 is missing its second slot');
-      secondSlot[++i] = 1;
-    }
-  }
-  const checkTarget = (from: number, to: number, what: string): void => {
-    if (to < 0 || to >= n) throw new CompileError(from, `${what} target ${to} is outside the program (0..${n - 1})`);
-    if (secondSlot[to]) throw new CompileError(from, `${what} target ${to} is the second slot of an ld_imm64`);
-  };
-
-  const starts = new Set<number>([0]);
-  for (let i = 0; i < n; i++) {
-    if (secondSlot[i]) continue;
-    const insn = insns[i];
-    if (isLocalCall(insn)) {
-      checkTarget(i, i + insn.imm + 1, 'call');
-      starts.add(i + insn.imm + 1);
-    } else if (insn.code === LD_IMM64 && insn.src === Pseudo.FUNC) {
-      checkTarget(i, i + insn.imm + 1, 'function reference');
-      starts.add(i + insn.imm + 1);
-    }
-  }
-  const sorted = [...starts].sort((a, b) => a - b);
-  const subprogs: Subprog[] = sorted.map((start, k) => ({ start, end: sorted[k + 1] ?? n, blocks: [] }));
-
+  const w = walk(insns);
+  const encoding = validateEncoding(insns).filter((e) => !(isa === 'rfc9669' && rfcOnly(insns, e)));
+  const bad = [...encoding, ...w.issues].sort((a, b) => a.index - b.index)[0];
+  if (bad) throw new CompileError(bad.index, rfcOnly(insns, bad) ? `${bad.message}; ${RFC_HINT}` : bad.message);
+  const { secondSlot } = w;
+  const subprogs: Subprog[] = w.subprogStarts.map((start, k) => ({ start, end: w.subprogStarts[k + 1] ?? n, blocks: [] }));
   for (const sp of subprogs) {
     const leaders = new Set<number>([sp.start]);
     for (let i = sp.start; i < sp.end; i++) {
       if (secondSlot[i]) continue;
       const t = jumpTarget(insns, i);
-      const next = insns[i].code === LD_IMM64 ? i + 2 : i + 1;
+      const next = nextInsn(insns, i);
       if (t !== null) {
-        checkTarget(i, t, 'jump');
-        if (t < sp.start || t >= sp.end) {
-          throw new CompileError(i, `jump target ${t} leaves the subprogram [${sp.start}, ${sp.end})`);
-        }
         leaders.add(t);
         if (next < sp.end) leaders.add(next);
-      } else if (isExit(insns[i]) && next < sp.end) {
+      } else if (isExit(insns[i]!) && next < sp.end) {
         leaders.add(next);
       }
-    }
-    const last = lastInsn(sp.start, sp.end, secondSlot);
-    if (!isExit(insns[last]) && !isJa(insns[last])) {
-      throw new CompileError(last, 'the last instruction of a subprogram must be exit or an unconditional jump');
     }
     const ordered = [...leaders].sort((a, b) => a - b);
     sp.blocks = ordered.map((start, k) => {
@@ -105,10 +87,4 @@ export function analyse(insns: readonly RawInsn[]): { subprogs: Subprog[]; secon
     });
   }
   return { subprogs, secondSlot };
-}
-
-function lastInsn(start: number, end: number, secondSlot: Uint8Array): number {
-  let i = end - 1;
-  while (i > start && secondSlot[i]) i--;
-  return i;
 }

@@ -24,6 +24,15 @@ export const FRAME_SIZE = STACK_SIZE;
 export const STACK_WASM = REGION_TABLE_BYTES;
 export const STACK_BYTES = MAX_FRAMES * FRAME_SIZE;
 
+/**
+ * Register save area of split subprograms (compile's split layout): one SAVE_FRAME per call depth,
+ * r0..r9 at 8·r and the may_goto count at +80. It lies outside every region, so BPF cannot reach it.
+ */
+export const SAVE_WASM = STACK_WASM + STACK_BYTES;
+export const SAVE_FRAME = 96;
+/** First wasm address the runtime lays regions out from. */
+export const LAYOUT_END = SAVE_WASM + MAX_FRAMES * SAVE_FRAME;
+
 export const regionBase = (id: number): bigint => BigInt(id) << 32n;
 export const STACK_FAKE = regionBase(Region.STACK);
 

@@ -3,7 +3,7 @@
 // appears on the way to a fault, through the VM's own mapOf/translate so messages stay the same.
 import { Pseudo } from '../asm/opcodes.js';
 import type { RawInsn } from '../asm/encoding.js';
-import type { ProgramSpec } from '../asm/spec.js';
+import type { MapLoad } from '../asm/walk.js';
 import { BpfFault } from './fault.js';
 import type { ArrayMapInfo } from './inline.js';
 import { MAP_HANDLE_BASE, MAX_REGIONS } from './layout.js';
@@ -67,20 +67,21 @@ export function fastMapImport(host: MapHost, id: number): (...a: number[]) => nu
 
 /**
  * The value of a map ld_imm64 (CompileOptions.ldImm64): a handle for map fds, a pointer into the
- * first value for direct value access. By the spec's mapRefs, else `mapFds` (fd -> name) or index.
+ * first value for direct value access. By the spec's map references (`loads`, from the shared
+ * mapLoads of src/asm/walk.ts), else `mapFds` (fd -> name) or index.
  */
 export function resolveMapLdImm64(
-  vm: { spec?: ProgramSpec; maps: ReadonlyMap<string, VmMap>; cpu: number }, mapList: readonly VmMap[],
+  vm: { loads?: ReadonlyMap<number, MapLoad>; maps: ReadonlyMap<string, VmMap>; cpu: number }, mapList: readonly VmMap[],
   mapFds: Record<number, string> | undefined, pc: number, first: RawInsn, second: RawInsn,
 ): bigint | undefined {
   let name: string | undefined;
   let kind: 'fd' | 'value' = first.src === Pseudo.MAP_VALUE || first.src === Pseudo.MAP_IDX_VALUE ? 'value' : 'fd';
   let offset = second.imm >>> 0;
-  const ref = vm.spec?.mapRefs.find((r) => r.index === pc);
-  if (ref) {
-    name = ref.map;
+  const ref = vm.loads?.get(pc);
+  if (ref?.name !== undefined) {
+    name = ref.name;
     kind = ref.kind;
-    offset = ref.offset ?? 0;
+    offset = ref.offset;
   } else if (first.src === Pseudo.MAP_FD || first.src === Pseudo.MAP_VALUE) {
     name = mapFds ? mapFds[first.imm] : mapList[first.imm]?.name;
   } else if (first.src === Pseudo.MAP_IDX || first.src === Pseudo.MAP_IDX_VALUE) {

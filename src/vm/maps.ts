@@ -3,10 +3,12 @@
 // Each map is one region of power-of-two slots: slot (entry * nCpus + cpu) holds one value.
 // Return codes follow the kernel (kernel/bpf/hashtab.c, arraymap.c): negative errno.
 import { MapType } from '../asm/opcodes.js';
+import { ERRNO, isPerCpuMapType } from '../asm/abi.js';
 import type { MapSpec } from '../asm/spec.js';
 import { regionBase } from './layout.js';
 
-export const Errno = { ENOENT: 2, E2BIG: 7, ENOMEM: 12, EFAULT: 14, EEXIST: 17, EINVAL: 22, EBUSY: 16 } as const;
+/** Errno numbers, from the shared kernel ABI table. */
+export const Errno = ERRNO;
 export const UpdateFlags = { ANY: 0, NOEXIST: 1, EXIST: 2, F_LOCK: 4 } as const;
 
 /**
@@ -38,8 +40,6 @@ export interface MapPlacement {
 export class VmMap {
   readonly perCpu: boolean;
   readonly nCpus: number;
-  /** Records written by ringbuf_output/submit or perf_event_output, oldest first. */
-  readonly records: Uint8Array[] = [];
   private readonly index = new Map<string, number>();
   private readonly free: number[] = [];
 
@@ -51,7 +51,7 @@ export class VmMap {
     nCpus: number,
   ) {
     const t = spec.type;
-    this.perCpu = t === MapType.PERCPU_ARRAY || t === MapType.PERCPU_HASH || t === MapType.LRU_PERCPU_HASH;
+    this.perCpu = isPerCpuMapType(t);
     this.nCpus = this.perCpu ? nCpus : 1;
     if (this.isHash) for (let e = spec.maxEntries - 1; e >= 0; e--) this.free.push(e);
   }

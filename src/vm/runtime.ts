@@ -4,63 +4,22 @@
 import { MapType } from '../asm/opcodes.js';
 import type { RawInsn } from '../asm/encoding.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
-import { helperId, helperName } from '../asm/helpers.js';
+import { mapLoads, type MapLoad } from '../asm/walk.js';
+import { isPerCpuMapType } from '../asm/abi.js';
+import { helperId } from '../asm/helpers.js';
 import { compileToWasm, type ArrayMapInfo, type CompiledBpf } from './compile.js';
-import { MAP_HANDLE_BASE, MAX_REGIONS, REGION_ENTRY, Region, STACK_BYTES, STACK_WASM, regionBase } from './layout.js';
+import type { HelperFn, RunInput, RunResult, VmOptions } from './options.js';
+import { callxImport, helperImport } from './imports.js';
+import type { Isa } from './cfg.js';
+import { LAYOUT_END, MAP_HANDLE_BASE, MAX_REGIONS, REGION_ENTRY, Region, STACK_BYTES, STACK_WASM, regionBase } from './layout.js';
 import { VmMap, slotBytes } from './maps.js';
 import { BpfFault, LdAbsExit } from './fault.js';
 import { BUILTIN_HELPERS } from './builtins.js';
+import { VmPerfBuf, VmRingBuf, checkRingbufSpec } from './events.js';
 import { describeAddr, faultError, where, type RegionInfo } from './messages.js';
 import { arrayMapInfo, fastMapImport, resolveMapLdImm64, type MapHost } from './map-imports.js';
 
-/** A helper: receives r1..r5 as unsigned 64-bit values, returns r0. */
-export type HelperFn = (vm: BpfVm, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint | number;
-
-export interface VmOptions {
-  /** maps (default: the ProgramSpec's) */
-  maps?: MapSpec[];
-  /** extra or replacement helpers, by id or name ("map_lookup_elem" or "bpf_map_lookup_elem") */
-  helpers?: Record<number | string, HelperFn>;
-  /** raw bytecode only: map fd (ld_imm64 imm) -> map name; without it imm is an index into `maps` */
-  mapFds?: Record<number, string>;
-  /** the CPU the program runs on (per-CPU maps, get_smp_processor_id); default 0 */
-  cpu?: number;
-  /** CPUs per-CPU maps hold values for; default 1 */
-  nCpus?: number;
-  pid?: number;
-  tgid?: number;
-  uid?: number;
-  gid?: number;
-  comm?: string;
-  /** value of get_current_task (e.g. the fake address of a task_struct given to addKernelMemory) */
-  task?: bigint;
-  /** ktime_get_ns and friends; default process.hrtime.bigint */
-  clock?: () => bigint;
-  /** seed of get_prandom_u32 */
-  seed?: number;
-  /** instruction budget per run; a run that exceeds it faults (default 16M) */
-  maxSteps?: number;
-  /** bytes reserved for the context and the data region (defaults 4 KiB and 64 KiB) */
-  ctxSize?: number;
-  dataSize?: number;
-}
-
-export interface RunInput {
-  /** context: bytes, or u64 arguments (raw_tracepoint); r1 points at it */
-  ctx?: Uint8Array | bigint[];
-  /** data: r1 = pointer, r2 = length (with ctx as well: r1 = ctx, r2 = data pointer) */
-  data?: Uint8Array;
-  /** overrides r1 */
-  r1?: bigint;
-}
-
-export interface RunResult {
-  /** r0 as an unsigned 64-bit value */
-  r0: bigint;
-  /** instructions executed */
-  steps: number;
-}
-
+export type { HelperFn, VmOptions, RunInput, RunResult } from './options.js';
 
 interface Exports {
   run(r1: bigint, r2: bigint): bigint;
@@ -81,9 +40,15 @@ type SubprogFn = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, de
 export class BpfVm {
   readonly insns: RawInsn[];
   readonly spec?: ProgramSpec;
+  /** map ld_imm64s of the spec, by first slot */
+  readonly loads?: ReadonlyMap<number, MapLoad>;
   compiled: CompiledBpf;
   /** the JS-side map store, by name */
   readonly maps = new Map<string, VmMap>();
+  /** ring buffer maps (BPF_MAP_TYPE_RINGBUF), by name: consume() what the program submitted */
+  readonly ringbufs = new Map<string, VmRingBuf>();
+  /** perf event arrays, by name: consume() what the program output, per CPU */
+  readonly perfbufs = new Map<string, VmPerfBuf>();
   /** lines written by trace_printk */
   readonly printk: string[] = [];
   readonly memory: WebAssembly.Memory;
@@ -102,7 +67,8 @@ export class BpfVm {
   private readonly view: DataView;
   private readonly mapList: VmMap[] = [];
   private readonly regions: RegionInfo[] = [];
-  private readonly helpers = new Map<number, HelperFn>();
+  /** helpers by id (builtins and addHelper) */
+  readonly helpers = new Map<number, HelperFn>();
   private readonly kernelMem: Array<{ addr: bigint; bytes: Uint8Array }> = [];
   private exports: Exports;
   private readonly fast = new Set<number>();
@@ -117,11 +83,16 @@ export class BpfVm {
   private dataLen = 0n;
   private r1 = 0n;
   private r2 = 0n;
+  private readonly isa: Isa;
+  private readonly maxFunctionInsns?: number;
 
   constructor(program: RawInsn[] | ProgramSpec, opts: VmOptions = {}) {
     const spec = Array.isArray(program) ? undefined : program;
     this.spec = spec;
-    this.insns = spec ? spec.insns : (program as RawInsn[]);
+    // map references resolved once, by the same rules as the verifier and the loader
+    const refs = spec ? mapLoads(spec) : undefined;
+    this.loads = refs?.byIndex;
+    this.insns = refs ? refs.insns : (program as RawInsn[]);
     this.nCpus = opts.nCpus ?? 1;
     this.cpu = opts.cpu ?? 0;
     this.pid = opts.pid ?? 1000;
@@ -133,11 +104,13 @@ export class BpfVm {
     this.clock = opts.clock ?? (() => process.hrtime.bigint());
     this.rng = (opts.seed ?? 0x2545f491) >>> 0 || 1;
     this.steps = opts.maxSteps ?? 16_000_000;
+    this.isa = opts.isa ?? 'linux';
+    this.maxFunctionInsns = opts.maxFunctionInsns;
 
     // Layout: region table, stack frames, ctx, data, then one region per map.
     const ctxSize = (this.ctxCap = opts.ctxSize ?? 4096);
     const dataSize = (this.dataCap = opts.dataSize ?? 65536);
-    let at = STACK_WASM + STACK_BYTES;
+    let at = LAYOUT_END;
     const place = (bytes: number): number => {
       const base = at;
       at = base + ((bytes + 63) & ~63);
@@ -154,12 +127,23 @@ export class BpfVm {
     const pending: Array<[MapSpec, number, number, number, number]> = [];
     mapSpecs.forEach((ms, i) => {
       const id = Region.MAP0 + i;
-      if (ms.type === MapType.RINGBUF || ms.type === MapType.PERF_EVENT_ARRAY) {
+      if (ms.type === MapType.RINGBUF) {
+        checkRingbufSpec(ms);
+        const base = place(2 * ms.maxEntries);
+        this.regions[id] = { name: `ring buffer '${ms.name}'`, wasmBase: base, size: 2 * ms.maxEntries, mask: -1, limit: 2 * ms.maxEntries };
+        this.ringbufs.set(ms.name, new VmRingBuf(ms, id, base, () => this.mem));
+        pending.push([ms, id, base, 8, 0]);
+        return;
+      }
+      if (ms.type === MapType.PERF_EVENT_ARRAY) {
         this.regions[id] = { name: `map '${ms.name}'`, wasmBase: 0, size: 0, mask: -1, limit: 0 };
+        const pb = new VmPerfBuf(ms, this.nCpus);
+        if (opts.perfBufferBytes !== undefined) pb.capacity = opts.perfBufferBytes;
+        this.perfbufs.set(ms.name, pb);
         pending.push([ms, id, 0, 8, 0]);
         return;
       }
-      const perCpu = ms.type === MapType.PERCPU_ARRAY || ms.type === MapType.PERCPU_HASH || ms.type === MapType.LRU_PERCPU_HASH;
+      const perCpu = isPerCpuMapType(ms.type);
       const slot = slotBytes(ms.valueSize);
       const slots = ms.maxEntries * (perCpu ? this.nCpus : 1);
       const base = place(slot * slots);
@@ -173,6 +157,12 @@ export class BpfVm {
       const m = new VmMap(ms, id - Region.MAP0, { regionId: id, wasmBase, slot, slots }, () => this.mem, this.nCpus);
       this.maps.set(ms.name, m);
       this.mapList.push(m);
+      // A BPF object's global data (.data, .rodata): the single value starts as the file gives it.
+      if (ms.initial && m.isArray) {
+        const value = new Uint8Array(ms.valueSize);
+        value.set(ms.initial.subarray(0, ms.valueSize));
+        for (let cpu = 0; cpu < m.nCpus; cpu++) m.update(new Uint8Array(ms.keySize), value, 0, cpu);
+      }
     }
     this.regions.forEach((_, id) => this.writeRegion(id));
 
@@ -192,7 +182,7 @@ export class BpfVm {
       translate: (addr, len, pc) => ((this.currentPc = pc), this.translate(addr, len)),
     };
     const arrayMap = (v: bigint): ArrayMapInfo | undefined => arrayMapInfo(host, v);
-    const compiled = compileToWasm(this.insns, { ldImm64: this.ldImm64, fastMapHelpers: this.fast, arrayMap });
+    const compiled = compileToWasm(this.insns, { ldImm64: this.ldImm64, fastMapHelpers: this.fast, arrayMap, isa: this.isa, maxFunctionInsns: this.maxFunctionInsns });
     const env: Record<string, unknown> = {
       mem: this.memory,
       fault: (kind: number, pc: number, addr: bigint, width: number) => {
@@ -200,7 +190,8 @@ export class BpfVm {
       },
       ldabs: (pc: number, off: bigint, width: number) => this.ldAbs(pc, off, width),
     };
-    for (const id of compiled.helpers) env[this.fast.has(id) ? `m${id}` : `h${id}`] = this.fast.has(id) ? fastMapImport(host, id) : this.helperImport(id);
+    if (compiled.callx) env.callx = callxImport(this);
+    for (const id of compiled.helpers) env[this.fast.has(id) ? `m${id}` : `h${id}`] = this.fast.has(id) ? fastMapImport(host, id) : helperImport(this, id);
     const exports = new WebAssembly.Instance(compiled.module, { env } as WebAssembly.Imports).exports as unknown as Exports;
     exports.budget.value = this.steps;
     exports.cpu.value = this.cpuNow;
@@ -326,6 +317,28 @@ export class BpfVm {
     return m;
   }
 
+  /** The ring buffer behind a map handle, or a fault naming the current helper call. */
+  ringbufOf(handle: bigint): VmRingBuf {
+    const rb = this.ringbufs.get(this.mapOf(handle).name);
+    if (!rb) throw new BpfFault('helper', this.currentPc, `${where(this.insns, this.currentPc)}: map '${this.mapOf(handle).name}' is not a ring buffer`);
+    return rb;
+  }
+
+  /** The ring buffer whose region holds record pointer `ptr` (submit/discard), and the offset in it. */
+  ringbufAt(ptr: bigint): [VmRingBuf, number] {
+    const a = BigInt.asUintN(64, ptr);
+    const id = Number(a >> 32n);
+    for (const rb of this.ringbufs.values()) if (rb.regionId === id) return [rb, Number(a & 0xffffffffn)];
+    throw new BpfFault('helper', this.currentPc, `${where(this.insns, this.currentPc)}: 0x${a.toString(16)} is not a ring buffer record`);
+  }
+
+  /** The perf event array behind a map handle, or a fault naming the current helper call. */
+  perfbufOf(handle: bigint): VmPerfBuf {
+    const pb = this.perfbufs.get(this.mapOf(handle).name);
+    if (!pb) throw new BpfFault('helper', this.currentPc, `${where(this.insns, this.currentPc)}: map '${this.mapOf(handle).name}' is not a perf event array`);
+    return pb;
+  }
+
   /** Wasm address of `len` bytes at fake address `addr`, or a fault naming the current helper call. */
   translate(addr: bigint, len: number): number {
     const a = BigInt.asUintN(64, addr);
@@ -378,23 +391,6 @@ export class BpfVm {
   }
 
   // ---- internals ----------------------------------------------------------------------------
-
-  private helperImport(id: number): (...a: unknown[]) => bigint {
-    const U = (v: bigint): bigint => BigInt.asUintN(64, v);
-    return (a, b, c, d, e, pc, depth) => {
-      const fn = this.helpers.get(id);
-      if (!fn) {
-        throw new BpfFault('helper', pc as number, `${where(this.insns, pc as number)}: helper ${id} (${helperName(id) ?? 'unknown'}) is not available; provide it with vm.addHelper()`);
-      }
-      const savedPc = this.currentPc, savedDepth = this.currentDepth;
-      this.currentPc = pc as number;
-      this.currentDepth = depth as number;
-      const r = fn(this, U(a as bigint), U(b as bigint), U(c as bigint), U(d as bigint), U(e as bigint));
-      this.currentPc = savedPc;
-      this.currentDepth = savedDepth;
-      return typeof r === 'bigint' ? r : BigInt(r);
-    };
-  }
 
   private ldAbs(pc: number, off: bigint, width: number): bigint {
     const o = Number(BigInt.asIntN(32, off));

@@ -22,12 +22,14 @@ export interface CliRunOptions {
   timeout?: number;
   /** A command that runs node for us (e.g. setpriv with its options and '--'). */
   prefix?: string[];
+  /** Written to the CLI's stdin. */
+  input?: string | Uint8Array;
 }
 
 /** Runs `node dist/cli.mjs ARGS` (the package's bin) to completion. */
 export function runCli(args: string[], opts: CliRunOptions = {}): CliResult {
   const argv = [...(opts.prefix ?? []), process.execPath, CLI, ...args];
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...CLI_ENV, ...opts.env }, timeout: opts.timeout ?? 30_000 });
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...CLI_ENV, ...opts.env }, timeout: opts.timeout ?? 30_000, input: opts.input });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -4,18 +4,18 @@
 import { basename } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { EXIT, UsageError } from '../errors.js';
-import { printHelp } from '../help.js';
 import { CliOutputs, sessionOptions } from '../monitoring.js';
 import { parseMonitorArgs } from '../options.js';
 import { observerOf, startExporter } from '../prometheus.js';
 import { describeProcess, parsePid } from '../resolve.js';
 import { resolveCgroup } from '../../monitor/cgroup.js';
 import { Session } from '../../session/index.js';
+import { withRunReport } from '../run-report.js';
 import type { Command, CommandContext } from './types.js';
 
 async function run(ctx: CommandContext): Promise<number> {
   const { opts, words } = parseMonitorArgs(ctx.globalValues, ctx.args);
-  if (opts.help) return printHelp(), EXIT.OK;
+  if (opts.help) return ctx.printHelp(), EXIT.OK;
   if (opts.killOnDuration) throw new UsageError('--kill-on-duration applies to run only; attach never signals the process');
   if (opts.stopWithCommand) throw new UsageError('--stop-with-command applies to run only; attach ends when the process and its descendants have exited');
   let target: { pid: number; cmd: string[]; executable: string } | undefined;
@@ -61,4 +61,5 @@ async function run(ctx: CommandContext): Promise<number> {
 
 const STOPPING: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-export const command: Command = { run };
+// The process is not ours: its exit status is not known, and the report says so.
+export const command: Command = { run: (ctx) => withRunReport(ctx, run, () => undefined) };

@@ -2,7 +2,7 @@
 // kernel verifier's syntax (diffable against `bpftool prog dump xlated`), our verifier's verdict,
 // instruction count and the maps. Needs no privilege in raw mode (kernel BTF is world-readable).
 import { disassemble } from '../../asm/index.js';
-import { MapType } from '../../asm/opcodes.js';
+import { mapTypeName } from '../../asm/abi.js';
 import { verifyProgram } from '../../verify/static/index.js';
 import { findTracefs } from '../../loader/index.js';
 import { rawLayout, tracefsLayout, tracerPrograms } from '../../tracer/index.js';
@@ -27,7 +27,6 @@ instruction count, and the maps they use.
   --json           one JSON document instead of text
 `;
 
-const MAP_TYPE_NAMES = new Map<number, string>(Object.entries(MapType).map(([k, v]) => [v, k.toLowerCase()]));
 
 async function run(ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseStrict(ctx.args, OPTIONS, true);
@@ -53,7 +52,7 @@ async function run(ctx: CommandContext): Promise<number> {
       insn_count: spec.insns.length,
       verifier: { ok: report.ok, errors: report.errors.map((e) => `${e.index}: ${e.disasm}: ${e.message}`) },
       maps: spec.maps.map((m) => ({
-        name: m.name, type: MAP_TYPE_NAMES.get(m.type) ?? String(m.type), key_size: m.keySize, value_size: m.valueSize, max_entries: m.maxEntries,
+        name: m.name, type: mapTypeName(m.type), key_size: m.keySize, value_size: m.valueSize, max_entries: m.maxEntries,
       })),
       disassembly: disassemble(spec.insns, { mapRefs: spec.mapRefs }),
     };

@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { hasSummary, parseJsonLines, recordsToCsv, summarizeRecords, formatSummaryTable } from '../../monitor/index.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
-import { printHelp } from '../help.js';
 import { parseStrict } from '../options.js';
 import { useColor } from '../output.js';
 import type { Command, CommandContext } from './types.js';
@@ -16,7 +15,7 @@ const OPTIONS = {
 
 async function run(ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseStrict(ctx.args, OPTIONS, true);
-  if (values.help || ctx.globalValues.help) return printHelp(), EXIT.OK;
+  if (values.help || ctx.globalValues.help) return ctx.printHelp(), EXIT.OK;
   const json = values.json === true || ctx.globalValues.json === true;
   const format = values.format ?? (json ? 'json' : 'table');
   if (format !== 'table' && format !== 'json' && format !== 'csv') {

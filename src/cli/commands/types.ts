@@ -5,6 +5,8 @@ export interface CommandContext {
   args: string[];
   /** Raw values of the options given before the subcommand (validated by the command that uses them). */
   globalValues: Record<string, string | boolean | undefined>;
+  /** Prints the help text (commands do not import it: it is rendered from the command table). */
+  printHelp: () => void;
 }
 
 export interface Command {

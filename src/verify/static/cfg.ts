@@ -1,8 +1,8 @@
 // Control-flow checks done before any abstract interpretation, on the instruction graph alone:
-// jump targets, ld_imm64 slot pairs, subprogram boundaries, reachability and back-edges (loops).
-// Rejecting every back-edge makes the graph acyclic, so the interpreter's walk over paths ends.
+// jump targets, ld_imm64 slot pairs, subprogram boundaries (the shared walk), reachability and
+// recursion. Loops are allowed: the interpreter walks their iterations and bounds them.
 import type { RawInsn } from '../../asm/encoding.js';
-import { Class, JmpOp, LD_IMM64, Pseudo, opAluJmp, opClass } from '../../asm/opcodes.js';
+import { isPseudoCall, successors, walk } from '../../asm/walk.js';
 
 export interface CfgIssue { index: number; message: string }
 
@@ -18,66 +18,18 @@ export interface Cfg {
   calls: Map<number, Set<number>>;
 }
 
-export const isPseudoCall = (i: RawInsn): boolean =>
-  opClass(i.code) === Class.JMP && opAluJmp(i.code) === JmpOp.CALL && i.src === Pseudo.CALL;
+export { isPseudoCall, successors };
 
-const isJmpClass = (i: RawInsn): boolean => opClass(i.code) === Class.JMP || opClass(i.code) === Class.JMP32;
-
-/** Successors of insn i inside its function (calls fall through; their targets are call edges). */
-export function successors(insns: readonly RawInsn[], i: number): number[] {
-  const insn = insns[i]!;
-  if (insn.code === LD_IMM64) return [i + 2];
-  if (!isJmpClass(insn)) return [i + 1];
-  const op = opAluJmp(insn.code);
-  if (op === JmpOp.EXIT) return [];
-  if (op === JmpOp.CALL) return [i + 1];
-  if (op === JmpOp.JA) return [i + 1 + (opClass(insn.code) === Class.JMP32 ? insn.imm : insn.off)];
-  return [i + 1, i + 1 + insn.off];
-}
-
+/** The shared walk (slots, subprograms, jump targets, the kernel's structural checks) plus our policy. */
 export function buildCfg(insns: readonly RawInsn[]): Cfg {
   const n = insns.length;
-  const issues: CfgIssue[] = [];
-  const secondSlot = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    if (insns[i]!.code !== LD_IMM64 || secondSlot[i]) continue;
-    if (i + 1 >= n) issues.push({ index: i, message: 'ld_imm64 is the last slot: its second 8-byte slot is missing' });
-    else secondSlot[i + 1] = 1;
-  }
-
-  const starts = new Set<number>([0]);
-  for (let i = 0; i < n; i++) {
-    if (secondSlot[i] || !isPseudoCall(insns[i]!)) continue;
-    const t = i + 1 + insns[i]!.imm;
-    if (t < 0 || t >= n) issues.push({ index: i, message: `call target insn ${t} is outside the program (insns 0..${n - 1})` });
-    else if (secondSlot[t]) issues.push({ index: i, message: `call target insn ${t} is the second slot of an ld_imm64` });
-    else starts.add(t);
-  }
-  const subprogStarts = [...starts].sort((a, b) => a - b);
-  const subprogOf = new Int32Array(n);
-  subprogStarts.forEach((s, k) => subprogOf.fill(k, s, subprogStarts[k + 1] ?? n));
-  const calls = new Map<number, Set<number>>(subprogStarts.map((_, k) => [k, new Set<number>()]));
+  const w = walk(insns);
+  const { secondSlot, subprogStarts, subprogOf, calls } = w;
+  const issues: CfgIssue[] = w.issues.map(({ index, message }) => ({ index, message }));
   if (issues.length) return { issues, secondSlot, subprogStarts, subprogOf, calls };
 
-  // Every edge must land on a real insn of the same subprogram.
-  for (let i = 0; i < n; i++) {
-    if (secondSlot[i]) continue;
-    for (const t of successors(insns, i)) {
-      if (t === i + 1 || (insns[i]!.code === LD_IMM64 && t === i + 2)) {
-        if (t >= n || (t < n && subprogOf[t] !== subprogOf[i])) {
-          issues.push({ index: i, message: 'execution falls off the end of the ' + (subprogOf[i] ? `subprogram starting at insn ${subprogStarts[subprogOf[i]!]}` : 'program') + ': the last instruction must be exit or goto' });
-        }
-        continue;
-      }
-      if (t < 0 || t >= n) issues.push({ index: i, message: `jump to insn ${t} is out of range (the program has insns 0..${n - 1})` });
-      else if (secondSlot[t]) issues.push({ index: i, message: `jump to insn ${t} lands in the middle of the ld_imm64 at insn ${t - 1}` });
-      else if (subprogOf[t] !== subprogOf[i]) issues.push({ index: i, message: `jump to insn ${t} leaves the subprogram (only call/exit may cross subprogram boundaries)` });
-    }
-    if (isPseudoCall(insns[i]!)) calls.get(subprogOf[i]!)!.add(subprogOf[i + 1 + insns[i]!.imm]!);
-  }
-  if (issues.length) return { issues, secondSlot, subprogStarts, subprogOf, calls };
-
-  // Depth-first walk from insn 0: grey nodes are on the current path, so an edge to one closes a cycle.
+  // Depth-first walk from insn 0 over jumps and calls. Loops are allowed (the walk bounds them by
+  // walking their iterations); a call back into a subprogram already on the call chain is recursion.
   const color = new Uint8Array(n); // 0 white, 1 grey, 2 black
   const stack: Array<{ node: number; edges: Array<[number, boolean]> }> = [];
   const edgesOf = (i: number): Array<[number, boolean]> => {
@@ -91,21 +43,34 @@ export function buildCfg(insns: readonly RawInsn[]): Cfg {
     const top = stack[stack.length - 1]!;
     const edge = top.edges.shift();
     if (!edge) { color[top.node] = 2; stack.pop(); continue; }
-    const [t, isCall] = edge;
-    if (color[t] === 1) {
-      issues.push({
-        index: top.node,
-        message: isCall
-          ? `recursive call: insn ${top.node} calls the subprogram at insn ${t}, which is already on the call chain; recursion is not allowed`
-          : `loop at insn ${top.node}: back-edge to insn ${t}; bounded loops are not supported by this verifier`,
-      });
-    } else if (color[t] === 0) {
+    const [t] = edge;
+    if (color[t] === 0) {
       color[t] = 1;
       stack.push({ node: t, edges: edgesOf(t) });
     }
   }
+  // recursion: a cycle in the subprogram call graph
+  const state = new Uint8Array(subprogStarts.length);
+  const visit = (k: number): void => {
+    state[k] = 1;
+    for (const c of calls.get(k) ?? []) {
+      if (state[c] === 1) {
+        const at = callSite(insns, secondSlot, subprogOf, k, c);
+        issues.push({ index: at, message: `recursive call: insn ${at} calls the subprogram at insn ${subprogStarts[c]}, which is already on the call chain; recursion is not allowed` });
+      } else if (state[c] === 0) visit(c);
+    }
+    state[k] = 2;
+  };
+  visit(0);
   for (let i = 0; i < n; i++) {
     if (!secondSlot[i] && color[i] === 0) issues.push({ index: i, message: 'unreachable instruction: no path from the program start reaches it' });
   }
   return { issues, secondSlot, subprogStarts, subprogOf, calls };
+}
+
+function callSite(insns: readonly RawInsn[], secondSlot: Uint8Array, subprogOf: Int32Array, from: number, to: number): number {
+  for (let i = 0; i < insns.length; i++) {
+    if (!secondSlot[i] && subprogOf[i] === from && isPseudoCall(insns[i]!) && subprogOf[i + 1 + insns[i]!.imm] === to) return i;
+  }
+  return -1;
 }

@@ -51,13 +51,17 @@ export function liveRegisters(insns: readonly RawInsn[], cfg: Cfg): Uint16Array 
   if (insns.some(isPseudoCall)) return null;
   const n = insns.length;
   const live = new Uint16Array(n);
-  // Back-edges are rejected before interpretation, so every edge goes forward: one backward pass.
-  for (let i = n - 1; i >= 0; i--) {
-    if (cfg.secondSlot[i]) continue;
-    let out = 0;
-    for (const s of successors(insns, i)) if (s > i && s < n) out |= live[s]!;
-    const { use, def } = useDef(insns[i]!);
-    live[i] = (use | (out & ~def)) & 0x3ff; // r10 is never a state difference
+  // Backward passes until nothing changes (one pass when every edge goes forward; loops take more).
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let i = n - 1; i >= 0; i--) {
+      if (cfg.secondSlot[i]) continue;
+      let out = 0;
+      for (const s of successors(insns, i)) if (s >= 0 && s < n) out |= live[s]!;
+      const { use, def } = useDef(insns[i]!);
+      const v = (use | (out & ~def)) & 0x3ff; // r10 is never a state difference
+      if (v !== live[i]) { live[i] = v; changed = true; }
+    }
   }
   return live;
 }

@@ -5,23 +5,44 @@ import { STACK_SIZE } from '../../asm/opcodes.js';
 /** What a register may hold. Offsets are fixed bytes from the start of the object pointed to. */
 export type RegVal =
   | { t: 'uninit' }
-  /** a number; `v` is its exact 64-bit value when known (only where the kernel knows it too) */
-  | { t: 'scalar'; v?: bigint }
-  | { t: 'ctx'; off: number }
+  /**
+   * a number; `v` is its exact 64-bit value when known (only where the kernel knows it too), else
+   * `max` an unsigned upper bound (never below the kernel's own bound for it)
+   */
+  | { t: 'scalar'; v?: bigint; max?: bigint }
+  /** `vmax`, on any pointer below: a variable part of at most that many bytes was added (bounded) */
+  | { t: 'ctx'; off: number; vmax?: number }
   /** into the stack frame `frame` (0 = main program); `off` from that frame's r10, so negative */
-  | { t: 'stack'; frame: number; off: number }
+  | { t: 'stack'; frame: number; off: number; vmax?: number }
   /** a map itself (ld_imm64 map fd); `map` indexes spec.maps */
   | { t: 'map'; map: number }
   /** map lookup result before its null check; copies share `id` so one check settles all */
   | { t: 'value_or_null'; map: number; id: number }
-  | { t: 'value'; map: number; off: number }
+  | { t: 'value'; map: number; off: number; vmax?: number }
   /** ring buffer reservation before its null check; `id` is also the reference to release */
   | { t: 'mem_or_null'; size: number; id: number }
-  | { t: 'mem'; size: number; off: number; ref: number };
+  | { t: 'mem'; size: number; off: number; ref: number; vmax?: number }
+  /**
+   * into the packet (xdp / skb data): `off` fixed bytes past a base, `vmax` the most any variable
+   * part added to the base may be, `id` shared by pointers with the same base (0: the packet start),
+   * `range` the bytes past the base proven to be before data_end
+   */
+  | { t: 'pkt'; id: number; off: number; vmax: number; range: number }
+  | { t: 'pkt_meta'; off: number; range: number }
+  | { t: 'pkt_end' };
 
 export const UNINIT: RegVal = { t: 'uninit' };
 export const UNKNOWN: RegVal = { t: 'scalar' };
 export const scalar = (v: bigint): RegVal => ({ t: 'scalar', v: BigInt.asUintN(64, v) });
+export const U64_MAX = (1n << 64n) - 1n;
+/** A number at most `max` (unsigned); unknown when max is the whole range. */
+export const bounded = (max: bigint): RegVal => (max >= U64_MAX ? UNKNOWN : max === 0n ? scalar(0n) : { t: 'scalar', max });
+/** Unsigned [min, max] of a number as we know it. */
+export function urange(r: RegVal): [bigint, bigint] {
+  if (r.t !== 'scalar') return [0n, U64_MAX];
+  if (r.v !== undefined) return [r.v, r.v];
+  return [0n, r.max ?? U64_MAX];
+}
 
 export type PtrVal = Exclude<RegVal, { t: 'uninit' } | { t: 'scalar' }>;
 export const isPointer = (r: RegVal): r is PtrVal => r.t !== 'uninit' && r.t !== 'scalar';
@@ -71,9 +92,14 @@ export function cloneState(s: State): State {
 export const cur = (s: State): Frame => s.frames[s.frames.length - 1]!;
 
 function regKey(r: RegVal): string {
+  const v = 'vmax' in r && r.vmax && r.t !== 'pkt' ? `~${r.vmax}` : '';
+  return baseKey(r) + v;
+}
+
+function baseKey(r: RegVal): string {
   switch (r.t) {
     case 'uninit': return 'u';
-    case 'scalar': return r.v === undefined ? 's' : `s${r.v}`;
+    case 'scalar': return r.v !== undefined ? `s${r.v}` : r.max !== undefined ? `s<${r.max}` : 's';
     case 'ctx': return `c${r.off}`;
     case 'stack': return `k${r.frame}:${r.off}`;
     case 'map': return `m${r.map}`;
@@ -81,6 +107,9 @@ function regKey(r: RegVal): string {
     case 'value': return `v${r.map}:${r.off}`;
     case 'mem_or_null': return `bn${r.size}:${r.id}`;
     case 'mem': return `b${r.size}:${r.off}:${r.ref}`;
+    case 'pkt': return `p${r.id}:${r.off}:${r.vmax}:${r.range}`;
+    case 'pkt_meta': return `pm${r.off}:${r.range}`;
+    case 'pkt_end': return 'pe';
   }
 }
 
@@ -101,9 +130,14 @@ export function stateKey(s: State, live?: number): string {
 
 /** Plain words for a register value, used in messages. */
 export function describe(r: RegVal): string {
+  const moved = 'vmax' in r && r.vmax && r.t !== 'pkt' ? ` moved by up to ${r.vmax} more bytes` : '';
+  return baseDescribe(r) + moved;
+}
+
+function baseDescribe(r: RegVal): string {
   switch (r.t) {
     case 'uninit': return 'uninitialised';
-    case 'scalar': return r.v === undefined ? 'a number' : `the number ${r.v}`;
+    case 'scalar': return r.v !== undefined ? `the number ${r.v}` : r.max !== undefined ? `a number (at most ${r.max})` : 'a number';
     case 'ctx': return r.off ? `a context pointer (+${r.off})` : 'the context pointer';
     case 'stack': return `a stack pointer (r10${r.off >= 0 ? '+' : ''}${r.off})`;
     case 'map': return 'a map (from ld_imm64)';
@@ -111,6 +145,9 @@ export function describe(r: RegVal): string {
     case 'value': return `a map value pointer (+${r.off})`;
     case 'mem_or_null': return 'a ring buffer reservation that may be NULL';
     case 'mem': return `a ring buffer record pointer (+${r.off})`;
+    case 'pkt': return `a packet pointer (+${r.off}${r.vmax ? ` + up to ${r.vmax}` : ''}; ${r.range} bytes checked against data_end)`;
+    case 'pkt_meta': return `a packet metadata pointer (+${r.off})`;
+    case 'pkt_end': return 'the packet end pointer (data_end)';
   }
 }
 

@@ -1,6 +1,6 @@
 // Programs our verifier accepts; each must also load into the kernel.
 import {
-  add64, and64, arsh64, atomic, be, call, callLocal, div64, exit, ja, jeq, jeq32, jgt, jlt32, jne, label,
+  add64, and64, arsh64, atomic, be, call, callLocal, div64, exit, ja, jeq, jeq32, jgt, jlt, jlt32, jne, label, ldabs, ldind,
   ldMapFd, ldMapValue, ldx, lsh64, mod64, mov32, mov64, mul64, neg64, st, stx, sub64,
 } from '../../../src/asm/index.js';
 import { ProgType, R0, R1, R2, R3, R4, R5, R6, R7, R10 } from '../../../src/asm/opcodes.js';
@@ -9,6 +9,33 @@ import { MAPS, RAW_TP, dsl, type CorpusEntry } from './common.js';
 const ok = (name: string, spec: CorpusEntry['spec']): CorpusEntry => ({ name, spec, ours: 'accept', kernel: 'accept' });
 
 export const ACCEPTED: CorpusEntry[] = [
+  // xdp: data/data_end, a bounds check, then reads of the checked bytes (an Ethernet header)
+  ok('xdp_data_pointer', dsl('xdp_data_pointer', ProgType.XDP, [
+    ldx.w(R2, R1, 0), ldx.w(R3, R1, 4), mov64.reg(R4, R2), add64.imm(R4, 14), mov64.imm(R0, 1),
+    jgt.reg(R4, R3, 'out'), ldx.h(R5, R2, 12), mov64.imm(R0, 2), label('out'), exit(),
+  ])),
+  // a loop whose exit is decided by a bound: n <= 15 from the mask, so `i < n` is false once i = 15
+  ok('loop_bounded_by_range', dsl('loop_bounded_by_range', RAW_TP, [
+    ldx.dw(R2, R1, 0), and64.imm(R2, 15), mov64.imm(R0, 0), label('top'), add64.imm(R0, 1), jlt.reg(R0, R2, 'top'), mov64.imm(R0, 0), exit(),
+  ], { ctxSize: 8 })),
+  // ld_abs in a socket filter: r6 is the skb
+  ok('ld_abs_socket', dsl('ld_abs_socket', ProgType.SOCKET_FILTER, [mov64.reg(R6, R1), ldabs.b(12), ldind.h(R0, 0), exit()])),
+  // a map value read at a variable offset the kernel (and we) can bound: 0..7 + 1 byte in 16
+  ok('map_value_var_offset', dsl('map_value_var_offset', RAW_TP, [
+    st.w(R10, -4, 0), ldMapFd(R1, 'single'), mov64.reg(R2, R10), add64.imm(R2, -4), call('bpf_map_lookup_elem'),
+    jeq.imm(R0, 0, 'out'), mov64.reg(R6, R0), call('bpf_get_prandom_u32'), and64.imm(R0, 7), add64.reg(R6, R0),
+    ldx.b(R1, R6, 8), label('out'), mov64.imm(R0, 0), exit(),
+  ], { maps: [MAPS.single] })),
+  // sched_cls may write the packet bytes it checked
+  ok('sched_cls_packet_write', dsl('sched_cls_packet_write', ProgType.SCHED_CLS, [
+    ldx.w(R2, R1, 76), ldx.w(R3, R1, 80), mov64.reg(R4, R2), add64.imm(R4, 1), jgt.reg(R4, R3, 'out'),
+    st.b(R2, 0, 1), label('out'), mov64.imm(R0, 0), exit(),
+  ])),
+  // bounded loops: the walk runs every iteration (the counter is a known constant)
+  ok('bounded_loop', dsl('bounded_loop', RAW_TP, [
+    mov64.imm(R0, 0), label('top'), add64.imm(R0, 1), jlt.imm(R0, 10, 'top'), exit(),
+  ])),
+
   ok('minimal', dsl('minimal', RAW_TP, [mov64.imm(R0, 0), exit()])),
 
   // The tracer's shape: count per syscall id, insert on first sight.
