@@ -1,7 +1,7 @@
 // Where output goes. Records: JSON Lines to stdout (--json) and/or a file (--out), one complete line
 // per write call so that a reader never sees a torn line. Human output: stderr, so that stdout stays
 // for the child's own output and for --json.
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { formatLiveLine, formatSummaryTable, type LiveEbpf } from '../monitor/index.js';
 import type { MonitorRecord, SampleRecord, SummaryRecord, TreeRecord } from '../monitor/types.js';
@@ -68,8 +68,8 @@ export class RecordSink {
 
   /**
    * Log rotation: closes the file and opens its path again (appending, so a file the rotation tool
-   * created empty is not clobbered), then writes `headers` (env, metadata) to it alone, so each file
-   * describes its own records. Called between records: a line is never split across the two files.
+   * created empty is not clobbered), then, when it is empty, writes `headers` (env, metadata) to it
+   * alone, so each file describes its own records. Called between records: a line is never split across the two files.
    */
   reopen(headers: readonly MonitorRecord[]): void {
     if (!this.reopenable || this.fd === undefined) return;
@@ -77,7 +77,8 @@ export class RecordSink {
     this.fd = undefined;
     try {
       this.fd = openSync(this.path!, 'a');
-      for (const h of headers) writeFully(this.fd, JSON.stringify(h) + '\n');
+      // A file that was not rotated away (or was truncated in place) goes on as it is.
+      if (fstatSync(this.fd).size === 0) for (const h of headers) writeFully(this.fd, JSON.stringify(h) + '\n');
     } catch (err) {
       throw new CliError(`cannot reopen --out ${this.path}: ${(err as Error).message}`, EXIT.OUTPUT);
     }
