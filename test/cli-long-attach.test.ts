@@ -1,6 +1,6 @@
 // A long attach as a service runs it: SIGHUP reopens --out (log rotation) and monitoring goes on,
 // -d 0 means until the target is over, and with --prometheus alone no JSON Lines are written anywhere.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -100,6 +100,13 @@ test('--prometheus alone: metrics served, no JSON Lines on stdout or anywhere', 
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     target.kill('SIGKILL');
+  }
+});
+
+test('--help teaches the long-attach options: --prometheus, --cgroup, SIGHUP and records only with --out/--json', () => {
+  const r = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8', env: CLI_ENV });
+  for (const word of ['--prometheus [HOST]:PORT', '--prometheus-target', '--cgroup PATH', 'attach --cgroup PATH', 'SIGHUP reopens FILE', 'Records are written only with --json or --out']) {
+    assert.ok(r.stdout.includes(word), `help mentions ${word}`);
   }
 });
 

@@ -64,4 +64,22 @@ kernelTest(test, 'a churn of 200 processes through a 1024-entry table: exact wit
   }
 });
 
+kernelTest(test, 'rows of exited processes are folded in and no longer read; the totals stay exact', async () => {
+  // Rows for every process of the churn.
+  const tracer = SyscallTracer.open({ retireExited: true });
+  let snap;
+  try {
+    snap = await churn(tracer);
+    assert.ok(tracer.retiredRows > PROCESSES / 2, `${tracer.retiredRows} rows retired`);
+  } finally {
+    tracer.close();
+  }
+  assert.is(snap.losses.syscallsUncounted, 0);
+  assert.is(snap.bySyscall.get('execve'), PROCESSES);
+  assert.is(snap.bySyscall.get('exit_group'), PROCESSES + 1);
+  const forks = ['clone', 'clone3', 'fork', 'vfork'].reduce((n, c) => n + (snap!.bySyscall.get(c) ?? 0), 0);
+  assert.is(forks, PROCESSES);
+  assert.ok(snap.byProcess.size < 20, `${snap.byProcess.size} processes still listed`);
+});
+
 test.run();

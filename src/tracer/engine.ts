@@ -267,6 +267,11 @@ export class SyscallTracer {
     return this.retired?.entries ?? 0;
   }
 
+  /** Row slots of exited processes folded into the totals and no longer read (retireExited). */
+  get retiredRows(): number {
+    return this.retired?.retiredRows ?? 0;
+  }
+
   /** Whether exited processes' final figures are taken in the kernel (see exits.ts). */
   get accountsExits(): boolean {
     return this.accounting;
@@ -294,7 +299,8 @@ export class SyscallTracer {
     const counted = this.counts.entries();
     for (const [{ tgid, nr }, count] of counted) add(tgid, nr, count);
     const stats = this.readStats();
-    this.readRows(Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries), add);
+    const used = Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries);
+    this.readRows(used, add);
     // Batch reads: one bpf() call per map and sample, whatever the number of processes.
     const trackedEntries = this.tracked.map.rawEntries();
     const tracked = trackedEntries.length;
@@ -311,6 +317,8 @@ export class SyscallTracer {
         total += extra;
         bySyscall.set(name, (bySyscall.get(name) ?? 0) + extra);
       }
+      const owners = used > 0 ? this.map('slots').mmap() : undefined;
+      this.retired.endRows(used, (slot) => owners!.readUInt32LE(slot * 8), live);
     }
     return {
       atMs: performance.now(),
@@ -356,7 +364,10 @@ export class SyscallTracer {
     // Slots are 4-byte values in 8-byte elements; counters stay far below 2^53, so the two 32-bit halves
     // are read as numbers instead of BigInts.
     const words = new Uint32Array(rows.buffer, rows.byteOffset, used * ROW * 2);
+    const retired = this.retired;
     for (let slot = 0; slot < used; slot++) {
+      // A retired row (its process long gone) is in the retired totals already.
+      if (retired?.skipsSlot(slot)) continue;
       const tgid = owners.readUInt32LE(slot * 8);
       for (let i = 0, w = slot * ROW * 2; i < ROW; i++, w += 2) {
         if (words[w] === 0 && words[w + 1] === 0) continue;
@@ -364,7 +375,9 @@ export class SyscallTracer {
         let hi = words[w + 1]!, lo = words[w]!;
         if (words[w + 1] !== hi) [hi, lo] = [words[w + 1]!, words[w]!];
         const count = lo + hi * 0x1_0000_0000;
-        add(tgid, i < ROW_COMPAT ? i : ((i - ROW_COMPAT) | COMPAT_BIT) >>> 0, count);
+        const nr = i < ROW_COMPAT ? i : ((i - ROW_COMPAT) | COMPAT_BIT) >>> 0;
+        add(tgid, nr, count);
+        retired?.rowCount(slot, nr, count);
       }
     }
   }
