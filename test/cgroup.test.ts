@@ -119,7 +119,18 @@ kernelTest(test, 'processes already in the cgroup at attach are followed (kernel
   const resident = spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs"; while :; do sleep 0.2; done', cg.sub], { stdio: 'ignore' });
   try {
     await waitFor(() => readFileSync(join(cg.sub, 'cgroup.procs'), 'latin1').includes(String(resident.pid)));
-    const { child, out, stderr } = startAttach(['--enable-ebpf', '-d', '2', 'attach', '--cgroup', cg.dir]);
+    const { child, out, stderr } = startAttach(['--enable-ebpf', '-d', '3', '--prometheus', '127.0.0.1:0', 'attach', '--cgroup', cg.dir]);
+    // The exporter names the cgroup as its target and counts the resident's processes.
+    await waitFor(() => /\/metrics/.test(stderr()), 30_000);
+    const port = Number(/127\.0\.0\.1:(\d+)\/metrics/.exec(stderr())![1]);
+    const path = '/' + cg.dir.slice(MOUNT!.length + 1);
+    let body = '';
+    for (let i = 0; i < 40 && !/^denet_syscalls_total\{syscall="execve"/m.test(body); i++) {
+      await sleep(100);
+      body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    }
+    assert.match(body, new RegExp(`^denet_processes\\{target="${path}"\\} [1-9]`, 'm'));
+    assert.match(body, new RegExp(`^denet_syscalls_total\\{syscall="execve",category="process",target="${path}"\\} [1-9]`, 'm'));
     assert.is(await exited(child), 0, stderr());
     const recs = readRecords(out);
     const trees = recs.filter((r: Rec) => r.kind === 'tree');

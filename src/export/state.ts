@@ -109,7 +109,10 @@ export class ExportState {
     const w = block.syscalls.window;
     if (!w) return;
     addAll(this.syscalls, w.by_syscall);
-    // Per-syscall detail (errors, time), when the records carry it: same shape, name → value per window.
+    // Per-syscall detail (errors, time, log2 histograms), when the records carry it: name → value per
+    // window. TODO(per-syscall detail): the shapes are those the records are to have (window.errors,
+    // window.time_us, window.hist_log2_us, summary table rows with hist_log2_us); check them, and the
+    // bucket bounds of bucketBoundSecs, once those records exist. Until then these families stay empty.
     const detail = w as unknown as { errors?: unknown; time_us?: unknown; hist_log2_us?: unknown };
     if (isCounts(detail.errors)) addAll(this.errors, detail.errors);
     if (isCounts(detail.time_us)) addAll(this.seconds, detail.time_us, 1e6);
