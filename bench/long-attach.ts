@@ -33,8 +33,8 @@ async function main(): Promise<void> {
     cg = join(mount, `denet-bench-${process.pid}`);
     mkdirSync(cg);
   }
-  // FORKS - 1 children run /bin/true, then one sleep paces the second.
-  const loop = `while :; do i=1; while [ $i -lt ${FORKS} ]; do /bin/true; i=$((i+1)); done; sleep 1; done`;
+  // FORKS children run /bin/true, then one sleep paces the second (FORKS + 1 forks a little over 1 s).
+  const loop = `while :; do i=0; while [ $i -lt ${FORKS} ]; do /bin/true; i=$((i+1)); done; sleep 1; done`;
   const churn = spawn('sh', ['-c', cg ? `echo $$ > ${cg}/cgroup.procs; ${loop}` : loop], { stdio: 'ignore' });
   await sleep(200);
   const target = cg ? ['--cgroup', cg] : [String(churn.pid)];

@@ -21,6 +21,12 @@ import { cgroupJoinProgram } from './cgroup.js';
 import { Retired } from './retire.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
 
+// Entries per batch read: the batch buffers are allocated at every read (several a second for days),
+// and small ones are reused by the allocator where large ones (a 4096-entry exits batch is 550 KiB)
+// fragment native memory; a large table just takes a few more calls.
+const READ_BATCH = 1024;
+const EXITS_BATCH = 128;
+
 // 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
 const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS };
 
@@ -296,13 +302,13 @@ export class SyscallTracer {
       if (!perProc) byProcess.set(tgid, (perProc = new Map()));
       perProc.set(name, (perProc.get(name) ?? 0) + count);
     };
-    const counted = this.counts.entries();
+    const counted = this.counts.entries({ batchSize: READ_BATCH });
     for (const [{ tgid, nr }, count] of counted) add(tgid, nr, count);
     const stats = this.readStats();
     const used = Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries);
     this.readRows(used, add);
     // Batch reads: one bpf() call per map and sample, whatever the number of processes.
-    const trackedEntries = this.tracked.map.rawEntries();
+    const trackedEntries = this.tracked.map.rawEntries({ batchSize: READ_BATCH });
     const tracked = trackedEntries.length;
     if (this.retired) {
       // What earlier reads retired, then this read's exited processes (already added above).
@@ -345,7 +351,7 @@ export class SyscallTracer {
     const exits = this.map('exits');
     const out: ProcessExit[] = [];
     const deadNow = new Set<string>();
-    for (const [key, value] of exits.rawEntries()) {
+    for (const [key, value] of exits.rawEntries({ batchSize: EXITS_BATCH })) {
       const id = key.toString('hex');
       const e = decodeExit(key, value, this.deadBefore.has(id));
       if (e.final) exits.remove(key);
