@@ -114,6 +114,32 @@ for (const mode of ['raw', 'tracefs'] as const) {
   }, needKernel);
 }
 
+kernelTest(test, '100 processes that join and exit within a millisecond or two: each one counted from its first syscall inside, none lost', async () => {
+  const cgjoin = compileFixture('cgjoin', ['-nostdlib', '-static', '-fno-stack-protector']);
+  const cg = makeCgroup();
+  const { child, out, stderr } = startAttach(['--enable-ebpf', 'attach', '--cgroup', cg.dir]);
+  try {
+    await started(out);
+    // Two at a time, from a shell outside the cgroup: join, exec /bin/true, exit.
+    const n = 100;
+    const sh = spawn('sh', ['-c', `i=0; while [ $i -lt ${n / 2} ]; do "$0" "$1" /bin/true & "$0" "$1" /bin/true; wait; i=$((i+1)); done`, cgjoin, join(cg.sub, 'cgroup.procs')], { stdio: 'ignore' });
+    assert.is(await exited(sh), 0);
+    await sleep(300);
+    child.kill('SIGINT');
+    assert.is(await exited(child), 130, stderr());
+    const summary = readRecords(out).at(-1)!;
+    const by = summary.ebpf.syscalls.by_syscall as Record<string, number>;
+    // Inside the cgroup each did: execve(/bin/true) ... exit_group. Nothing of the shell outside.
+    assert.is(by.execve, n, JSON.stringify(by));
+    assert.is(by.exit_group, n);
+    assert.is(by.wait4, undefined, 'the shell outside is not counted');
+    assert.is(summary.ebpf.losses.processes_untracked, 0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    cg.remove();
+  }
+}, needKernel);
+
 kernelTest(test, 'processes already in the cgroup at attach are followed (kernel and /proc), with their descendants', async () => {
   const cg = makeCgroup();
   const resident = spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs"; while :; do sleep 0.2; done', cg.sub], { stdio: 'ignore' });
