@@ -1,7 +1,10 @@
 // eBPF overhead, measured in one run (this machine is noisy: compare ratios, not absolute times).
 //   1. A syscall storm (dd with 1-byte blocks: N reads of /dev/zero + N writes to /dev/null), timed by dd
-//      itself, bare / under `denet-pure run` / under `denet-pure --enable-ebpf run` (raw and tracefs) /
-//      under bpftrace's per-(pid, syscall) count / under strace -f -c (on a smaller N).
+//      itself, bare / under `denet-pure run` / under `denet-pure --count-only run` and the default
+//      `--enable-ebpf run` (errors and time per syscall), raw and tracefs / under bpftrace doing the same
+//      two jobs (a count per (pid, syscall); count + errors + latency per (pid, syscall) from
+//      sys_enter/sys_exit) / under strace -f -c (on a smaller N). Ratios are paired: each repetition's
+//      time over the no-eBPF run next to it.
 //   2. The wall time of `denet-pure --enable-ebpf run -- true`.
 // Usage: node dist/bench/ebpf.js [N=2000000] [reps=3]
 import { spawnSync } from 'node:child_process';
@@ -38,9 +41,22 @@ const cli = (...opts: string[]) => [process.execPath, CLI, '--quiet', ...opts, '
 const variants: { name: string; run: () => number }[] = [
   { name: 'bare dd', run: () => ddSeconds([]) },
   { name: 'denet-pure run', run: () => ddSeconds(cli()) },
-  { name: 'denet-pure --enable-ebpf (raw)', run: () => ddSeconds(cli('--ebpf-attach', 'raw')) },
+  // The syscall programs alone (the scheduler and socket programs, raw mode only, measured apart in
+  // bench/offcpu.ts), then the default with everything (a storm barely switches context).
+  { name: 'denet-pure --count-only (raw)', run: () => ddSeconds(cli('--count-only', '--no-off-cpu', '--no-net', '--ebpf-attach', 'raw')) },
+  { name: 'denet-pure --enable-ebpf (raw)', run: () => ddSeconds(cli('--no-off-cpu', '--no-net', '--ebpf-attach', 'raw')) },
+  { name: 'denet-pure --count-only (tracefs)', run: () => ddSeconds(cli('--count-only', '--ebpf-attach', 'tracefs')) },
   { name: 'denet-pure --enable-ebpf (tracefs)', run: () => ddSeconds(cli('--ebpf-attach', 'tracefs')) },
+  { name: 'denet-pure --enable-ebpf (raw, all programs)', run: () => ddSeconds(cli('--ebpf-attach', 'raw')) },
 ];
+/** bpftrace: calls, errors per errno, and time (sum, count, max, log2 histogram in µs) per (pid, syscall). */
+const BPFTRACE_DETAIL = [
+  'tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @calls[pid, args->id] = count(); @start[tid] = nsecs; }',
+  'tracepoint:raw_syscalls:sys_exit /@start[tid]/ { $d = nsecs - @start[tid]; delete(@start[tid]);',
+  '  @time[pid, args->id] = stats($d); @max[pid, args->id] = max($d); @hist[pid, args->id] = hist($d / 1000);',
+  '  if (args->ret < 0 && args->ret >= -4095) { @errors[pid, args->id, -args->ret] = count(); } }',
+  'END { clear(@calls); clear(@start); clear(@time); clear(@max); clear(@hist); clear(@errors); }',
+].join('\n');
 if (has('bpftrace')) {
   // The same job in bpftrace: a count per (pid, syscall) of the command (bpftrace can filter on its
   // direct child only). -c takes the command as one string. bpftrace needs tracefs mounted for the
@@ -57,6 +73,7 @@ if (has('bpftrace')) {
   };
   variants.push(
     { name: 'bpftrace tracepoint @[pid, id] count', run: bpftrace('tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @[pid, args->id] = count(); } END { clear(@); }') },
+    { name: 'bpftrace count+errors+latency', run: bpftrace(BPFTRACE_DETAIL) },
   );
 }
 
@@ -77,12 +94,22 @@ for (let rep = 0; rep < REPS; rep++) {
 console.log(`syscall storm: dd bs=1 count=${N} (${N} reads + ${N} writes), median of ${REPS}, time reported by dd`);
 const baseTimes = times.get('denet-pure run')!;
 const base = median(baseTimes);
+const pairedOf = new Map<string, number>();
 for (const v of variants) {
   const ts = times.get(v.name)!;
   // Paired: each repetition's ratio to the no-eBPF run next to it, so slow drift of the machine cancels.
   const paired = median(ts.map((t, i) => t / baseTimes[i]!));
-  console.log(`  ${v.name.padEnd(40)} ${median(ts).toFixed(3)} s   ${(median(ts) / base).toFixed(2)}x vs denet-pure without eBPF (paired: ${paired.toFixed(2)}x)`);
+  pairedOf.set(v.name, paired);
+  console.log(`  ${v.name.padEnd(44)} ${median(ts).toFixed(3)} s   ${(median(ts) / base).toFixed(2)}x vs denet-pure without eBPF (paired: ${paired.toFixed(2)}x)`);
 }
+// The targets (docs/ebpf.md): default ≤ 1.5x, --count-only ≤ 1.25x, each ahead of bpftrace doing the same job.
+const verdict = (name: string, limit: number, rival: string) => {
+  const x = pairedOf.get(name)!, r = pairedOf.get(rival);
+  const ahead = r === undefined || Number.isNaN(r) ? 'bpftrace not run' : x < r ? `ahead of bpftrace (${r.toFixed(2)}x)` : `BEHIND bpftrace (${r.toFixed(2)}x)`;
+  console.log(`  target ${name}: ${x.toFixed(2)}x ${x <= limit ? '≤' : 'OVER'} ${limit}x, ${ahead}`);
+};
+verdict('denet-pure --count-only (raw)', 1.25, 'bpftrace tracepoint @[pid, id] count');
+verdict('denet-pure --enable-ebpf (raw)', 1.5, 'bpftrace count+errors+latency');
 if (has('strace')) {
   const small = Math.max(1000, Math.floor(N / 100));
   const bare = ddSeconds([], small);

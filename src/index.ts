@@ -8,30 +8,34 @@
 // Internals (program builders, state-word layouts, /proc parsers) are not exported.
 
 export {
-  Session, exitCodeOf, EbpfRequiredError, MonitoringFailedError, SpawnError, TargetError,
+  Session, exitCodeOf, EbpfRequiredError, MonitoringFailedError, SpawnError, SyscallFilterError, TargetError,
   type SessionOptions, type SessionObserver, type RecordInfo, type RunOptions, type RunResult, type AttachResult,
   type ExitStatus, type EbpfOptions, type StopReason,
 } from './session/index.js';
 
 export {
   SyscallTracer, TracerSimulator, EbpfUnavailableError,
-  type AttachMode, type SyscallSnapshot, type TracerLosses, type TracerOptions, type ProcessExit,
+  type AttachMode, type SyscallSnapshot, type SyscallTiming, type ThreadCounts, type TracerLosses, type TracerOptions, type ProcessExit,
+  type ActivitySnapshot, type ActivityFigures, type ActivityLosses, type ProcessActivity, type ThreadActivity,
+  type NetBytes, type NetClass, type GroupAvailability,
 } from './tracer/index.js';
 
 export {
   ProcessTreeMonitor, SummaryAccumulator, summarizeRecords, hasSummary, parseJsonLines, recordsToCsv,
-  formatLiveLine, formatSummaryTable, collectEnv, resolveCgroup, cgroupPids, CgroupError,
+  formatLiveLine, formatSummaryTable, formatSyscallTable, formatProcessTable, formatThreadTable, collectEnv, PsiReader, resolveCgroup, cgroupPids, CgroupError,
   type ProcessTreeMonitorOptions, type CgroupTarget, type ParseError, type LiveEbpf, type LiveLineOptions,
 } from './monitor/index.js';
 export type {
   MonitorRecord, EnvRecord, MetadataRecord, TreeRecord, SampleRecord, ProcessRecord, SummaryRecord,
   Metrics, AggregatedMetrics, ChildEntry, EbpfBlock, EbpfSyscalls, EbpfLosses, EbpfCapability,
+  EbpfWindow, EbpfFilter, SyscallRow, ProcessSyscalls, ThreadSyscalls,
+  ActivityMetrics, Capability, NetByClass, NetDirection, ThreadTimes, PsiBlock, PsiResource, PsiFigures,
 } from './monitor/types.js';
 
 export {
-  CATEGORIES, categoryOf, syscallTable, buildSyscallsBlock, buildWindowBlock, buildBySyscall, classify,
+  CATEGORIES, categoryOf, syscallTable, selectSyscalls, buildSyscallsBlock, buildWindowBlock, buildBySyscall, classify,
   type Category, type Behavior, type SyscallsBlock, type WindowBlock, type SyscallAnalysis, type SyscallCount,
-  type ByCategory, type SyscallTable,
+  type ByCategory, type SyscallTable, type SyscallSelection, type TimeEvidence, type TimeShares,
 } from './syscalls/index.js';
 
 export * as asm from './asm/index.js';

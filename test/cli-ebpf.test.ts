@@ -99,13 +99,14 @@ kernelTest(On, '--ebpf-attach tracefs is honoured and recorded', () => {
   const r = cli(['--ebpf-attach', 'tracefs', '--out', out, '-q', 'run', '--', ...WORK]);
   assert.is(r.code, 0, r.stderr);
   const recs = records(out);
-  assert.equal(recs[0]!.capabilities.ebpf, { available: true, mode: 'tracefs' });
+  assert.equal(recs[0]!.capabilities.ebpf, { available: true, mode: 'tracefs', detail: true });
   assert.ok(recs.at(-1)!.ebpf.syscalls.total > 0);
 });
 
 kernelTest(On, 'attach counts the syscalls of a running tree from the moment it attaches', async () => {
   const out = join(dir, 'attach.jsonl');
-  const target = spawn('sh', ['-c', 'sleep 1; for i in 1 2 3 4 5 6 7 8; do ls / >/dev/null; sleep 0.05; done'], { stdio: 'ignore' });
+  // The tree starts its work once the monitor has written its first record (it has attached by then).
+  const target = spawn('sh', ['-c', 'until [ -s "$0" ]; do sleep 0.05; done; for i in 1 2 3 4 5 6 7 8; do ls / >/dev/null; sleep 0.05; done', out], { stdio: 'ignore' });
   const mon = spawn(process.execPath, [CLI, '--require-ebpf', '--out', out, '-q', '-i', '50', 'attach', String(target.pid)], { env: ENV, stdio: 'ignore' });
   const code = await new Promise<number | null>((r) => mon.on('exit', (c) => r(c)));
   assert.is(code, 0);

@@ -25,7 +25,7 @@ Help('--help documents commands, every option, outputs and exit codes', () => {
   }
   const options = ['--enable-ebpf', '--require-ebpf', '--ebpf-attach', '--json', '--out', '--stats', '--interval',
     '--max-interval', '--duration', '--kill-on-duration', '--no-update', '--quiet', '--exclude-children',
-    '--since-process-start', '--write-env', '--help', '--version'];
+    '--since-process-start', '--write-env', '--help', '--version', '--count-only', '--per-thread', '--trace', '--failed-only', '--max-details'];
   for (const o of options) assert.ok(r.stdout.includes(o), `help documents ${o}`);
   for (const code of ['126', '127', '128+N']) assert.ok(r.stdout.includes(code), `help gives exit code ${code}`);
   assert.is(r.stderr, '');
@@ -87,6 +87,12 @@ const cases: [string, string[], number, string[]?][] = [
   ['option without its value', ['--out'], 2],
   ['bad --ebpf-attach', ['--ebpf-attach', 'kprobe'], 2],
   ['--kill-on-duration without --duration', ['--kill-on-duration'], 2],
+  ['--trace with an unknown name', ['--trace', 'file,no_such_syscall'], 2],
+  ['--trace with nothing in it', ['--trace', ','], 2],
+  ['--count-only with --failed-only', ['--count-only', '--failed-only'], 2],
+  ['--count-only with --max-details', ['--count-only', '--max-details', '4096'], 2],
+  ['--max-details without eBPF', ['--max-details', '4096'], 2],
+  ['--max-details out of range', ['--enable-ebpf', '--max-details', '10'], 2],
   ['--out is a directory', ['--out', dir], 4],
   ['--out in a missing directory', ['--out', join(dir, 'missing', 'x.jsonl')], 4],
 ];

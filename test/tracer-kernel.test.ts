@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SyscallTracer } from '../src/tracer/index.js';
+import { ACTIVITY_GROUPS, SyscallTracer } from '../src/tracer/index.js';
 import { bpfUnavailableReason, kernelTest } from './_lib/privilege.js';
 import { CLI, ROOT, compileFixture, countDiff, exited, hasCommand, parseStraceSummary, scratchDir } from './_lib/workloads.js';
 
@@ -114,18 +114,20 @@ kernelTest(test, '32-bit (compat) syscalls are named as ia32 syscalls, never as 
 });
 
 kernelTest(test, 'attach: existing descendants are counted, and children forked later', async () => {
-  // The parent waits; its existing child (a subshell) sleeps, then forks and execs /bin/true twice.
-  const root = spawn('sh', ['-c', '(sleep 0.4; /bin/true; /bin/true) & wait'], { stdio: 'ignore' });
+  // The parent waits; its existing child (a subshell) waits for a line, then forks and execs
+  // /bin/true twice. (A background job's stdin is /dev/null: it reads a copy kept on fd 3.)
+  const root = spawn('sh', ['-c', 'exec 3<&0; (read go <&3; /bin/true; /bin/true) & wait'], { stdio: ['pipe', 'ignore', 'ignore'] });
   await new Promise((r) => setTimeout(r, 150));
   const tracer = SyscallTracer.open();
   try {
     tracer.trackTree(root.pid!);
+    root.stdin!.end('go\n');
     await exited(root);
     const snap = tracer.read();
     assert.ok((snap.bySyscall.get('execve') ?? 0) >= 2, `two /bin/true execs seen, got ${snap.bySyscall.get('execve')}`);
     assert.ok(snap.byProcess.size >= 3, `counts from several processes, got ${snap.byProcess.size}`);
     assert.not.ok(snap.byProcess.has(process.pid), 'the monitor itself is not counted');
-    assert.equal(snap.losses, { syscallsUncounted: 0, processesUntracked: 0, exitsUnrecorded: 0 });
+    assert.equal(snap.losses, { syscallsUncounted: 0, processesUntracked: 0, exitsUnrecorded: 0, returnsUntimed: 0, errnosUncounted: 0, threadCallsUncounted: 0 });
   } finally {
     tracer.close();
   }
@@ -163,8 +165,11 @@ kernelTest(test, 'a full count map is reported as syscalls not counted, not sile
 kernelTest(test, 'close() detaches everything: bpftool no longer lists our programs', async () => {
   const tracer = SyscallTracer.open();
   const ours = tracer.programIds();
-  // dp_exec exists where the task's ABI can be read (raw mode on x86_64/arm64)
-  const expected = ['dp_exit', 'dp_fork', 'dp_sys_enter', ...(tracer.mode === 'raw' ? ['dp_exec'] : [])].sort();
+  // dp_exec exists where the task's ABI can be read (raw mode on x86_64/arm64); dp_sys_exit in detail mode (the default)
+  const groups = tracer.activityGroups();
+  // and the scheduler and socket programs where they can run
+  const optional = (['sched', 'net'] as const).flatMap((g) => (groups[g].available ? ACTIVITY_GROUPS[g] : []));
+  const expected = ['dp_exit', 'dp_fork', 'dp_sys_enter', 'dp_sys_exit', ...(tracer.mode === 'raw' ? ['dp_exec'] : []), ...optional].sort();
   assert.equal(ours.map((p) => p.name).sort(), expected);
   const listed = progIds();
   for (const p of ours) assert.ok(listed.has(p.id), `bpftool lists ${p.name} (id ${p.id}) while open`);

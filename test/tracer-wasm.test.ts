@@ -4,31 +4,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TracerSimulator } from '../src/tracer/simulate.js';
 import { CHECK_ABI, State, Stat } from '../src/tracer/programs.js';
-import type { TracerLayout } from '../src/tracer/layout.js';
 import { COMPAT_BIT } from '../src/syscalls/index.js';
+import { I386, NR, RAW, TRACEFS } from './_lib/tracer-layouts.js';
 
 const test = suite('tracer programs in WASM');
-
-// x86_64 numbers; the offsets are made up (the simulator supplies the memory they point into).
-const NR = { read: 0, write: 1, getpid: 39, clone: 56, execve: 59, exit_group: 231, execveat: 322 };
-const I386 = { getpid: 20, execve: 11, execveat: 358 };
-
-const RAW: TracerLayout = {
-  mode: 'raw',
-  sysEnter: {
-    type: 'raw', idOffset: 8, ctxSize: 16, execveNr: NR.execve, execveatNr: NR.execveat,
-    compat: { regsOffset: 136, mask: 0xffff, compatValue: 0x23 },
-  },
-  fork: { type: 'raw', taskPidOffset: 0x4f0, taskTgidOffset: 0x4f4, ctxSize: 16 },
-  exit: { type: 'raw', groupDeadOffset: 8, ctxSize: 16 },
-};
-// The record layouts of raw_syscalls/sys_enter, task/task_newtask and sched/sched_process_exit on 6.x.
-const TRACEFS: TracerLayout = {
-  mode: 'tracefs',
-  sysEnter: { type: 'tracefs', idOffset: 8, ctxSize: 64, execveNr: NR.execve, execveatNr: NR.execveat },
-  fork: { type: 'tracefs', pidOffset: 8, pidSize: 4, cloneFlagsOffset: 32, ctxSize: 42 },
-  exit: { type: 'tracefs', groupDeadOffset: 32, ctxSize: 33 },
-};
 
 const MONITOR = 100;
 /** The stored number of a compat syscall (unsigned, as the map key holds it). */

@@ -1,6 +1,6 @@
 // Expected failures carry their exit code and a one-line message; main prints them without a stack.
 import { ReportAssetError, ReportInputError } from '../report/errors.js';
-import { EbpfRequiredError, MonitoringFailedError, SpawnError, TargetError } from '../session/errors.js';
+import { EbpfRequiredError, MonitoringFailedError, SpawnError, SyscallFilterError, TargetError } from '../session/errors.js';
 import { ExporterListenError } from '../export/address.js';
 import { CgroupError } from '../monitor/cgroup.js';
 
@@ -63,6 +63,7 @@ export function toUserError(err: unknown): UserError {
     const exitCode = err.problem === 'not-found' ? EXIT.NO_PROCESS : err.problem === 'cgroup-v1' || err.problem === 'not-cgroup' ? EXIT.USAGE : EXIT.RUNTIME;
     return { line: err.message, exitCode };
   }
+  if (err instanceof SyscallFilterError) return { line: err.message, exitCode: EXIT.USAGE };
   // A file that cannot be reported on, or an installation without the report viewer.
   if (err instanceof ReportInputError || err instanceof ReportAssetError) return { line: err.message, exitCode: EXIT.RUNTIME };
   if (err instanceof TargetError) {

@@ -19,6 +19,9 @@ Examples:
   denet-pure --out run.jsonl run -- ./bench.sh    records to a file, the command's output untouched
   denet-pure --json -q run -- python3 job.py > records.jsonl
   denet-pure --enable-ebpf --out run.jsonl run -- tar czf /tmp/x.tgz src
+                                                  + calls, errors and time per syscall (strace -c)
+  denet-pure --trace file --failed-only run -- ./app   which file syscalls fail, and with which errno
+  denet-pure stats --syscalls --sort time run.jsonl   every syscall of the run, slowest total first
   denet-pure -d 30 attach 1234                    watch PID 1234 (and its children) for 30 s
   denet-pure --enable-ebpf -q --prometheus :9464 attach --cgroup system.slice/nginx.service
                                                   a service for Prometheus, until interrupted
@@ -29,16 +32,32 @@ Examples:
 
 Options (before the subcommand, or between run/attach and the command):
   --enable-ebpf           count syscalls in the kernel (needs root or CAP_BPF+CAP_PERFMON); if that
-                          cannot work, warn once and continue without syscall counts
+                          cannot work, warn once and continue without syscall counts. Also measures
+                          the tree's off-CPU and run-queue time and its own socket bytes (see below)
   --require-ebpf          like --enable-ebpf, but fail (exit ${EXIT.EBPF_REQUIRED}) instead of continuing without it;
                           nothing is started
   --ebpf-attach MODE      auto (default), raw or tracefs: how the counting programs attach
                           (implies --enable-ebpf)
   --max-processes N       eBPF: processes the kernel tables hold at once (default 16384, 64 to
-                          4194304; about 280 bytes of kernel memory each). Forks beyond it are not
-                          tracked: the summary says how many
+                          4194304; about 700 bytes of kernel memory each, 280 without the off-CPU
+                          and socket programs). Forks beyond it are not tracked: the summary says how many
   --max-counts N          eBPF: (process, syscall) pairs beyond the first 256 processes' own rows
                           (default 65536, 1024 to 16777216; about 80 bytes each)
+  --count-only            eBPF: count calls only, with the one program at syscall entry (the lowest
+                          overhead); by default each call's result and time are measured too
+                          (errors, errnos, total/avg/max time and a latency histogram per syscall)
+  --per-thread            eBPF: count per thread as well (the summary's ebpf.by_thread)
+  --trace LIST            eBPF: count only these, comma-separated: categories (file, memory, process,
+                          network, time, ipc, security, signal, system, other) or syscall names,
+                          e.g. --trace file,network or --trace openat,read (filtered in the kernel)
+  --failed-only           eBPF: count only the calls that fail (as strace -Z)
+  --max-details N         eBPF: (process, syscall) pairs whose errors and time are kept (default
+                          16384, 256 to 4194304; about 400 bytes each)
+                          --count-only, --per-thread, --trace and --failed-only imply --enable-ebpf
+  --no-off-cpu            eBPF: leave out the scheduler programs (off_cpu_secs, io_wait_secs,
+                          runq_wait_secs). They run at every context switch of the machine: about
+                          0.1 µs for a task outside the tree, 0.3 µs inside it (docs/tracer.md)
+  --no-net                eBPF: leave out the socket programs (the tree's own net_tx_bytes/net_rx_bytes)
   -j, --json              write records as JSON Lines to stdout. The command's own output goes to the
                           same stdout; use --out for a clean file
   -o, --out FILE          write records as JSON Lines to FILE (created or truncated once the command
@@ -88,9 +107,15 @@ Records (one JSON object per line, each with "kind"):
   one tree record per sample (sample with --exclude-children), a process record for each process
   of the tree when it has exited (its final figures, once), and a final summary.
   With eBPF, each sample carries ebpf.syscalls (cumulative totals, categories, top syscalls,
-  analysis, and the last interval in ebpf.syscalls.window) and ebpf.losses; the summary adds
-  by_syscall. Totals count every process once, exited ones with their final figures
-  (docs/metrics.md).
+  analysis, and the last interval in ebpf.syscalls.window, with its errors and time_us) and
+  ebpf.losses; the summary adds by_syscall, the table of calls, errors, errnos and times per
+  syscall (syscalls.table), by_process, and by_thread with --per-thread. Totals count every process
+  once, exited ones with their final figures (docs/metrics.md). With eBPF, every process and the
+  aggregate also carry off_cpu_secs (blocked),
+  io_wait_secs (of which waiting for the disk), runq_wait_secs (runnable, waiting for a CPU), per
+  thread in 'threads', and net_tx_bytes/net_rx_bytes (the tree's own IP sockets; by class in 'net':
+  tcp, udp, other_ip, unix, other); without eBPF only netns_* (the whole network namespace).
+  Every sample has psi (cpu, memory, io pressure: the command's cgroup v2, else the system's).
 
 Signals:
   run      SIGINT/SIGTERM/SIGHUP are passed to the command; monitoring goes on until it and its

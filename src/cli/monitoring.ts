@@ -1,7 +1,7 @@
 // What `run` and `attach` share in the CLI: their options as SessionOptions, and the observer that
 // turns the session's records into files (--out, --json, --stats) and terminal output.
 import { liveEbpfOf, type MonitorRecord, type SummaryRecord } from '../monitor/index.js';
-import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from '../tracer/limits.js';
+import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_DETAILS, DEFAULT_MAX_PROCESSES } from '../tracer/limits.js';
 import type { RecordInfo, SessionObserver, SessionOptions } from '../session/index.js';
 import { UsageError } from './errors.js';
 import type { GlobalOptions } from './options.js';
@@ -16,7 +16,11 @@ export function sessionOptions(opts: GlobalOptions): SessionOptions {
     includeChildren: !opts.excludeChildren,
     sinceProcessStart: opts.sinceProcessStart,
     writeEnv: opts.writeEnv,
-    ebpf: opts.enableEbpf ? { attach: opts.ebpfAttach, required: opts.requireEbpf, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts } : undefined,
+    ebpf: opts.enableEbpf ? {
+      attach: opts.ebpfAttach, required: opts.requireEbpf, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts,
+      sched: !opts.noOffCpu, net: !opts.noNet,
+      maxDetails: opts.maxDetails, detail: !opts.countOnly, perThread: opts.perThread, trace: opts.trace, failedOnly: opts.failedOnly,
+    } : undefined,
   };
 }
 
@@ -91,6 +95,22 @@ export class CliOutputs implements SessionObserver {
     }
     if (l.syscalls_uncounted > 0) {
       this.term.warn(`eBPF: ${n(l.syscalls_uncounted)} syscalls were not counted (the (process, syscall) table was full; raise --max-counts, now ${n(this.opts.maxCounts ?? DEFAULT_MAX_COUNTS)})`);
+    }
+    if ((l.syscalls_untimed ?? 0) > 0) {
+      this.term.warn(`eBPF: the errors and time of ${n(l.syscalls_untimed!)} syscalls were not recorded (the detail table was full; raise --max-details, now ${n(this.opts.maxDetails ?? DEFAULT_MAX_DETAILS)}): their calls are counted`);
+    }
+    if ((l.errnos_uncounted ?? 0) > 0) {
+      this.term.warn(`eBPF: the errno of ${n(l.errnos_uncounted!)} failed syscalls was not recorded (the errno table was full; raise --max-details): their errors are counted`);
+    }
+    if ((l.thread_syscalls_uncounted ?? 0) > 0) {
+      this.term.warn(`eBPF: ${n(l.thread_syscalls_uncounted!)} syscalls were not counted per thread (the thread tables were full; raise --max-counts or --max-processes)`);
+    }
+    const lost = (l.scheduler_events_uncounted ?? 0) + (l.thread_times_lost ?? 0);
+    if (lost > 0) {
+      this.term.warn(`eBPF: off-CPU time is short: ${n(l.scheduler_events_uncounted ?? 0)} scheduler events and ${n(l.thread_times_lost ?? 0)} exited threads were not counted (a kernel table was full; raise --max-processes)`);
+    }
+    if ((l.socket_bytes_uncounted ?? 0) > 0) {
+      this.term.warn(`eBPF: ${n(l.socket_bytes_uncounted!)} socket bytes were not counted (the process table was full; raise --max-processes)`);
     }
     if (l.exits_unrecorded > 0) {
       this.term.warn(`eBPF: the final figures of ${n(l.exits_unrecorded)} exited processes were not recorded (the exit table was full; raise --max-processes): their last /proc figures count instead`);

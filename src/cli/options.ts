@@ -2,6 +2,7 @@
 // between `run`/`attach` and the command. node:util parseArgs does the tokenizing; we turn its errors
 // and our validation into one-line UsageErrors.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { selectSyscalls } from '../syscalls/index.js';
 import { UsageError } from './errors.js';
 import { parseListenAddress, type ListenAddress } from '../export/address.js';
 
@@ -14,6 +15,13 @@ export const GLOBAL_OPTIONS = {
   json: { type: 'boolean', short: 'j' },
   'max-processes': { type: 'string' },
   'max-counts': { type: 'string' },
+  'max-details': { type: 'string' },
+  'count-only': { type: 'boolean' },
+  'per-thread': { type: 'boolean' },
+  trace: { type: 'string' },
+  'failed-only': { type: 'boolean' },
+  'no-off-cpu': { type: 'boolean' },
+  'no-net': { type: 'boolean' },
   'stop-with-command': { type: 'boolean' },
   out: { type: 'string', short: 'o' },
   stats: { type: 'string' },
@@ -41,6 +49,19 @@ export interface GlobalOptions {
   /** Bounds of the kernel's tables (undefined: the tracer's defaults). */
   maxProcesses?: number;
   maxCounts?: number;
+  maxDetails?: number;
+  /** eBPF: the sys_enter program alone (no errors, no time): the lowest overhead. */
+  countOnly: boolean;
+  /** eBPF: calls per thread as well. */
+  perThread: boolean;
+  /** eBPF: only these categories and syscall names (validated). */
+  trace?: string[];
+  /** eBPF: only the calls that fail. */
+  failedOnly: boolean;
+  /** eBPF without the scheduler programs (off-CPU and run-queue time). */
+  noOffCpu: boolean;
+  /** eBPF without the socket programs (the tree's own network bytes). */
+  noNet: boolean;
   /** run: end monitoring when the command exits, not when its whole tree has. */
   stopWithCommand: boolean;
   json: boolean;
@@ -140,7 +161,18 @@ export const MAX_INTERVAL_MS = 86_400_000;
 /** Ten years, in seconds. */
 export const MAX_DURATION_SEC = 315_360_000;
 /** Bounds of the kernel tables (each entry costs memory: see docs/ebpf.md). */
-export const MAX_TABLE = { processes: [64, 4_194_304], counts: [1024, 16_777_216] } as const;
+export const MAX_TABLE = { processes: [64, 4_194_304], counts: [1024, 16_777_216], details: [256, 4_194_304] } as const;
+
+/** --trace LIST: comma-separated categories and syscall names, each known on this architecture. */
+function parseTrace(raw: string): string[] {
+  const words = raw.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  if (words.length === 0) throw new UsageError(`--trace needs categories or syscall names, e.g. --trace file,network or --trace openat,read`);
+  const { unknown } = selectSyscalls(words);
+  if (unknown.length > 0) {
+    throw new UsageError(`invalid --trace: ${unknown.map((w) => `'${w}'`).join(', ')} is neither a category (file, memory, process, network, time, ipc, security, signal, system, other) nor a syscall of ${process.arch}`);
+  }
+  return [...new Set(words)];
+}
 
 /** Validates merged raw values into GlobalOptions. */
 export function toGlobalOptions(values: RawValues): GlobalOptions {
@@ -153,10 +185,18 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     throw new UsageError(`--interval (${intervalMs} ms) is greater than --max-interval (${maxIntervalMs} ms); lower -i or raise -m`);
   }
   const durationSec = str('duration') === undefined ? 0 : numberIn('duration', str('duration')!, 'seconds', 0.01, MAX_DURATION_SEC, { zero: true });
-  const table = (k: 'max-processes' | 'max-counts', range: readonly [number, number], unit: string) =>
+  const table = (k: 'max-processes' | 'max-counts' | 'max-details', range: readonly [number, number], unit: string) =>
     str(k) === undefined ? undefined : numberIn(k, str(k)!, unit, range[0], range[1], { integer: true });
   const maxProcesses = table('max-processes', MAX_TABLE.processes, 'processes');
   const maxCounts = table('max-counts', MAX_TABLE.counts, '(process, syscall) pairs');
+  const maxDetails = table('max-details', MAX_TABLE.details, '(process, syscall) pairs');
+  const trace = str('trace') === undefined ? undefined : parseTrace(str('trace')!);
+  if (flag('count-only') && flag('failed-only')) {
+    throw new UsageError('--failed-only needs each syscall\'s return, which --count-only does not trace; give one of them');
+  }
+  if (flag('count-only') && maxDetails !== undefined) {
+    throw new UsageError('--max-details sizes the table of errors and times, which --count-only does not keep; give one of them');
+  }
   if (flag('kill-on-duration') && durationSec === 0) {
     throw new UsageError('--kill-on-duration needs --duration S (how long to let the command run)');
   }
@@ -164,9 +204,14 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
   if (attach !== 'auto' && attach !== 'raw' && attach !== 'tracefs') {
     throw new UsageError(`invalid --ebpf-attach '${attach}': expected auto, raw or tracefs`);
   }
-  const ebpf = flag('enable-ebpf') || flag('require-ebpf') || str('ebpf-attach') !== undefined;
-  for (const k of ['max-processes', 'max-counts'] as const) {
+  // The syscall-counting options turn it on, as --ebpf-attach does; the table sizes need it asked for.
+  const ebpf = flag('enable-ebpf') || flag('require-ebpf') || str('ebpf-attach') !== undefined
+    || flag('count-only') || flag('per-thread') || flag('failed-only') || trace !== undefined;
+  for (const k of ['max-processes', 'max-counts', 'max-details'] as const) {
     if (str(k) !== undefined && !ebpf) throw new UsageError(`--${k} sizes a kernel table of the eBPF counting: give --enable-ebpf too`);
+  }
+  for (const k of ['no-off-cpu', 'no-net'] as const) {
+    if (flag(k) && !ebpf) throw new UsageError(`--${k} leaves out programs of the eBPF monitoring: it means something only with --enable-ebpf`);
   }
   for (const k of ['out', 'stats', 'report'] as const) {
     if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} ${k === 'report' ? 'report.html' : 'run.jsonl'}`);
@@ -186,6 +231,13 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     ebpfAttach: attach,
     maxProcesses,
     maxCounts,
+    maxDetails,
+    countOnly: flag('count-only'),
+    perThread: flag('per-thread'),
+    trace,
+    failedOnly: flag('failed-only'),
+    noOffCpu: flag('no-off-cpu'),
+    noNet: flag('no-net'),
     stopWithCommand: flag('stop-with-command'),
     json: flag('json'),
     out: str('out'),

@@ -1,5 +1,9 @@
 // Human-readable renderings: the one-line live status and the end-of-run summary table.
 import type { EbpfBlock, SampleRecord, SummaryRecord, TreeRecord } from './types.js';
+import { describeFilter, formatSyscallTable } from './format-syscalls.js';
+
+/** Rows of the syscall table in the end-of-run summary (stats --syscalls shows them all). */
+export const SUMMARY_SYSCALL_ROWS = 10;
 
 const ESC = '\x1b[';
 const paint = (on: boolean, code: string, s: string) => (on ? `${ESC}${code}m${s}${ESC}0m` : s);
@@ -134,13 +138,33 @@ export function formatSummaryTable(s: SummaryRecord, opts: { color: boolean }): 
     ['Disk read / write', `${formatBytes(s.total_disk_read_bytes)} / ${formatBytes(s.total_disk_write_bytes)}`],
     ['Syscall read / write', `${formatBytes(s.total_syscall_read_bytes)} / ${formatBytes(s.total_syscall_write_bytes)}`],
   ];
+  rows.push(...activityRows(s));
   rows.push(...ebpfRows(s.ebpf));
   const w = Math.max(...rows.map(([k]) => k.length));
   const title = paint(c, '1', 'Summary');
-  return [title, ...rows.map(([k, v]) => `  ${paint(c, '2', k.padEnd(w))}  ${v}`)].join('\n') + '\n';
+  const out = [title, ...rows.map(([k, v]) => `  ${paint(c, '2', k.padEnd(w))}  ${v}`)].join('\n') + '\n';
+  const table = s.ebpf?.syscalls.table;
+  if (!table || table.length === 0) return out;
+  const more = table.length > SUMMARY_SYSCALL_ROWS ? `top ${SUMMARY_SYSCALL_ROWS} of ${table.length} by time; all: denet-pure stats --syscalls FILE` : 'by time';
+  return `${out}\n${paint(c, '1', 'Syscalls')} ${paint(c, '2', `(${more})`)}\n${formatSyscallTable(table, { sort: 'time', limit: SUMMARY_SYSCALL_ROWS, color: c })}`;
 }
 
 const count = (n: number): string => n.toLocaleString('en-US');
+
+/** Off-CPU time and the tree's socket bytes (eBPF), when the run recorded them. */
+function activityRows(s: SummaryRecord): [string, string][] {
+  const rows: [string, string][] = [];
+  if (s.total_off_cpu_secs !== undefined) {
+    rows.push(['Off-CPU (I/O wait)', `${s.total_off_cpu_secs.toFixed(2)}s (${(s.total_io_wait_secs ?? 0).toFixed(2)}s)`]);
+    rows.push(['Run-queue wait', `${(s.total_runq_wait_secs ?? 0).toFixed(2)}s`]);
+  }
+  if (s.total_net_tx_bytes !== undefined) {
+    rows.push(['Network sent / received', `${formatBytes(s.total_net_tx_bytes)} / ${formatBytes(s.total_net_rx_bytes ?? 0)} (the tree's IP sockets)`]);
+    const u = s.total_net?.unix;
+    if (u && u.tx_bytes + u.rx_bytes > 0) rows.push(['Unix sockets', `${formatBytes(u.tx_bytes)} / ${formatBytes(u.rx_bytes)}`]);
+  }
+  return rows;
+}
 
 /** The syscall part of the summary table, from the summary's `ebpf` block (absent: no rows). */
 function ebpfRows(block: EbpfBlock | undefined): [string, string][] {
@@ -156,9 +180,16 @@ function ebpfRows(block: EbpfBlock | undefined): [string, string][] {
     rows.push(['Categories', shares.slice(0, 4).map(([k, n]) => `${k} ${((n / sc.total) * 100).toFixed(1)}%`).join(', ')]);
   }
   rows.push(['Behaviour', sc.analysis.behavior_classification]);
+  const filter = describeFilter(block.filter);
+  if (filter) rows.push(['Filtered', filter]);
+  if (block.by_process && block.by_process.length > 1) {
+    const top = block.by_process.slice(0, 3).map((p) => `${p.comm} (${p.pid}) ${count(p.total)}`).join(', ');
+    rows.push(['Processes', `${block.by_process.length}: ${top}${block.by_process.length > 3 ? ', …' : ''}`]);
+  }
   const lost = block.losses;
   if (lost.syscalls_uncounted > 0) rows.push(['Not counted', `${count(lost.syscalls_uncounted)} syscalls (the count table was full: raise --max-counts)`]);
   if (lost.processes_untracked > 0) rows.push(['Not tracked', `${count(lost.processes_untracked)} processes (the process table was full: raise --max-processes)`]);
+  if ((lost.syscalls_untimed ?? 0) > 0) rows.push(['Not timed', `${count(lost.syscalls_untimed!)} syscalls (the detail table was full: raise --max-details)`]);
   return rows;
 }
 

@@ -5,7 +5,12 @@ export { SummaryAccumulator, summarizeRecords, hasSummary, parseJsonLines, recor
 export { collectEnv, parseCpuList } from './env.js';
 export { CgroupError, cgroup2Mounts, cgroupPids, resolveCgroup, type CgroupProblem, type CgroupTarget } from './cgroup.js';
 export { adaptiveIntervalMs } from './interval.js';
-export { formatLiveLine, formatSummaryTable, formatBytes, formatDuration, liveEbpfOf, type LiveEbpf, type LiveLineOptions } from './format.js';
+export { PsiReader, psiCapability, parsePressure, cgroupOf, cgroup2Mount } from './psi.js';
+export { formatLiveLine, formatSummaryTable, formatBytes, formatDuration, liveEbpfOf, SUMMARY_SYSCALL_ROWS, type LiveEbpf, type LiveLineOptions } from './format.js';
+export {
+  formatSyscallTable, formatProcessTable, formatThreadTable, sortRows, errnoList, describeFilter, SYSCALL_SORTS,
+  type SyscallSort, type SyscallTableOptions,
+} from './format-syscalls.js';
 export {
   parseStat,
   parseStatus,

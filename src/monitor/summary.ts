@@ -87,6 +87,17 @@ export class SummaryAccumulator {
       total_syscall_write_bytes: num(last.syscall_write_bytes),
     };
     if (this.lifetimes.size > 0) s.total_processes = this.lifetimes.size;
+    // Off-CPU time and socket bytes (eBPF) are cumulative too: present when the run recorded them.
+    if (typeof last.off_cpu_secs === 'number') {
+      s.total_off_cpu_secs = last.off_cpu_secs;
+      s.total_io_wait_secs = num(last.io_wait_secs);
+      s.total_runq_wait_secs = num(last.runq_wait_secs);
+    }
+    if (typeof last.net_tx_bytes === 'number') {
+      s.total_net_tx_bytes = last.net_tx_bytes;
+      s.total_net_rx_bytes = num(last.net_rx_bytes);
+      if (last.net) s.total_net = last.net;
+    }
     if (extra?.ebpf !== undefined) s.ebpf = extra.ebpf;
     return s;
   }
@@ -229,15 +240,23 @@ const CSV_COLUMNS = [
   'cpu_time_secs',
 ] as const;
 
+const ACTIVITY_COLUMNS = [['off_cpu_secs', 'io_wait_secs', 'runq_wait_secs'], ['net_tx_bytes', 'net_rx_bytes']] as const;
+
 /** With eBPF: the cumulative syscall count, the last interval's count and rate, and its count per category. */
 const SYSCALL_COLUMNS = ['syscalls_total', 'syscalls_window', 'syscalls_per_sec', ...CATEGORIES.map((c) => `syscalls_${c}`)];
 
-function syscallCells(block: EbpfBlock | undefined): unknown[] {
+/** Detail mode: the last interval's failed calls and time in syscalls. */
+const DETAIL_COLUMNS = ['syscalls_errors_window', 'syscalls_time_us_window'];
+
+function syscallCells(block: EbpfBlock | undefined, detail: boolean): unknown[] {
   const sc = block?.syscalls;
-  if (!sc) return SYSCALL_COLUMNS.map(() => undefined);
-  const w = sc.window;
-  return [sc.total, w?.total, w?.rate_per_sec, ...CATEGORIES.map((c) => w?.by_category[c])];
+  const w = sc?.window;
+  const extra = detail ? [w?.errors, w?.time_us] : [];
+  if (!sc) return [...SYSCALL_COLUMNS.map(() => undefined), ...extra];
+  return [sc.total, w?.total, w?.rate_per_sec, ...CATEGORIES.map((c) => w?.by_category[c]), ...extra];
 }
+
+const blockOf = (r: MonitorRecord): EbpfBlock | undefined => (r.kind === 'tree' ? r.aggregated.ebpf : r.kind === 'sample' ? r.ebpf : undefined);
 
 /** One RFC 4180 field: quoted when it holds a comma, a quote or a line break; quotes doubled. */
 export function csvField(v: unknown): string {
@@ -251,8 +270,12 @@ export function csvField(v: unknown): string {
  * Files with syscall counts get the syscall columns too.
  */
 export function recordsToCsv(records: readonly MonitorRecord[]): string {
-  const withSyscalls = records.some((r) => (r.kind === 'tree' ? r.aggregated.ebpf : r.kind === 'sample' ? r.ebpf : undefined) !== undefined);
-  const rows = [['kind', ...CSV_COLUMNS, ...(withSyscalls ? SYSCALL_COLUMNS : [])].map(csvField).join(',')];
+  const withSyscalls = records.some((r) => blockOf(r) !== undefined);
+  const withDetail = records.some((r) => blockOf(r)?.syscalls.window?.errors !== undefined);
+  const metricsOf = (r: MonitorRecord) => (r.kind === 'tree' ? r.aggregated : r.kind === 'sample' ? r : undefined);
+  // Off-CPU time and the tree's socket bytes (eBPF), each group when the file has it.
+  const activity = ACTIVITY_COLUMNS.filter((group) => records.some((r) => metricsOf(r)?.[group[0]] !== undefined)).flat();
+  const rows = [['kind', ...CSV_COLUMNS, ...activity, ...(withSyscalls ? SYSCALL_COLUMNS : []), ...(withDetail ? DETAIL_COLUMNS : [])].map(csvField).join(',')];
   for (const r of records) {
     let m: Record<string, unknown>;
     let block: EbpfBlock | undefined;
@@ -263,7 +286,7 @@ export function recordsToCsv(records: readonly MonitorRecord[]): string {
       m = { ...r, process_count: 1 };
       block = r.ebpf;
     } else continue;
-    const cells = [r.kind, ...CSV_COLUMNS.map((c) => m[c]), ...(withSyscalls ? syscallCells(block) : [])];
+    const cells = [r.kind, ...CSV_COLUMNS.map((c) => m[c]), ...activity.map((c) => m[c]), ...(withSyscalls ? syscallCells(block, withDetail) : [])];
     rows.push(cells.map(csvField).join(','));
   }
   return rows.join('\r\n') + '\r\n';

@@ -26,7 +26,9 @@ import type { ProcStat } from './procfs-parse.js';
 import { PROC_ROOT, readNetNs } from './procfs.js';
 import { reapedTotals } from './reaper.js';
 import { bootTimeMs, clockTicksPerSec, pageSize } from './sysconf.js';
-import type { AggregatedMetrics, ChildEntry, ExitFigures, Metrics, ProcessRecord, SampleRecord, TreeRecord } from './types.js';
+import type { AggregatedMetrics, Capability, ChildEntry, ExitFigures, KernelActivity, Metrics, ProcessRecord, SampleRecord, TreeRecord } from './types.js';
+import { ActivityView } from './activity.js';
+import { PsiReader } from './psi.js';
 
 export interface ProcessTreeMonitorOptions {
   pid: number;
@@ -66,12 +68,22 @@ export interface ProcessTreeMonitorOptions {
    * over while the source exists, and ends when it is gone and no member is left.
    */
   joiners?: () => ReadonlySet<number> | null;
+  /** Pressure stall information in each sample (default true). */
+  psi?: boolean;
 }
 
 export interface SampleInput {
   nowMs?: number;
   /** With exitAccounting: the exit figures read (from the kernel) just before this sample. */
   exits?: readonly ExitFigures[];
+  /**
+   * How many processes of the tree the kernel still tracks (read with the exits): while any is alive
+   * the tree has not ended, even if /proc has not shown it yet (a child forked just before its parent's
+   * exit, an orphan on its way to its new parent).
+   */
+  kernelAlive?: number;
+  /** Off-CPU time and socket bytes read (from the kernel) just before this sample. */
+  activity?: KernelActivity;
 }
 
 /** A process that exited and is settled with its final figures; kept while late threads may still add. */
@@ -133,6 +145,11 @@ export class ProcessTreeMonitor {
   private readonly excluded: ReadonlySet<number>;
   /** What joiners() gave for this sample (null: the source is gone). */
   private joining: ReadonlySet<number> | null | undefined;
+  /** Samples in a row with no live member while the kernel still tracked some. */
+  private emptyButTracked = 0;
+  /** Off-CPU time and socket bytes from the kernel (eBPF). */
+  private readonly activity = new ActivityView();
+  private readonly psi: PsiReader | undefined;
 
   constructor(opts: ProcessTreeMonitorOptions) {
     this.pid = opts.pid;
@@ -147,6 +164,7 @@ export class ProcessTreeMonitor {
       adopter: opts.adoptsOrphans ? process.pid : undefined,
     });
     this.budget = new FdBudget(opts.fdBudget);
+    this.psi = opts.psi === false ? undefined : new PsiReader(opts.pid, this.root);
     this.fullRefreshMs = opts.fullRefreshMs ?? 1000;
     this.ownChild = opts.reapedByThisProcess ?? false;
     this.reaperBase = this.ownChild && this.includeChildren && !this.exitModel ? reapedTotals(this.root) : null;
@@ -177,6 +195,7 @@ export class ProcessTreeMonitor {
     const inp: SampleInput = typeof input === 'number' ? { nowMs: input } : input ?? {};
     const now = inp.nowMs ?? Date.now();
     const dtSecs = (now - this.prevMs) / 1000;
+    this.activity.update(inp.activity);
     const uptime = this.uptimeSecs();
     // What the kernel credited to us comes first: a member reaped after this read is still in its reaper's
     // counters or ours at the next one, never in both.
@@ -233,7 +252,11 @@ export class ProcessTreeMonitor {
     //    (subtree model) until we have reaped it, an exited member (exit model) until its record came.
     const live = this.liveCount();
     const awaitingReap = this.reaperBase !== null && this.members.has(this.pid);
-    const ending = live === 0 && !awaitingReap && this.awaitingRecord.size === 0 && (!this.joiners || this.joining === null);
+    // The kernel's count is trusted for a few samples only: an entry it never removed (a missed exit)
+    // must not keep monitoring open forever once /proc, rescanned, shows nothing.
+    const kernelSays = (inp.kernelAlive ?? 0) > 0 && live === 0 && this.emptyButTracked++ < 3;
+    if (live > 0) this.emptyButTracked = 0;
+    const ending = live === 0 && !awaitingReap && this.awaitingRecord.size === 0 && !kernelSays && (!this.joiners || this.joining === null);
     // One last record when it carries final figures the previous one could not have (exit records,
     // or what the kernel credited us for the root); else the previous record stands as the last.
     const finalFigures = this.exitModel || (this.reaperBase !== null && vanished.some((m) => m.pid === this.pid));
@@ -250,10 +273,12 @@ export class ProcessTreeMonitor {
 
     if (!this.includeChildren) {
       const m = this.members.get(this.pid);
-      const metrics = m ? this.metricsOf(m, now, dtSecs, uptime) : this.emptyMetrics(now);
+      // Gone: the kernel's figures of its whole life still stand (they are cumulative).
+      const metrics = m ? this.metricsOf(m, now, dtSecs, uptime) : { ...this.emptyMetrics(now), ...this.activity.of(this.pid) };
       metrics.cpu_usage = cpuUsage(cpuDelta);
+      const psi = this.psi?.read();
       if (ending) this.close();
-      return { kind: 'sample', ...metrics, cpu_time_secs: this.reported[CPU]! };
+      return { kind: 'sample', ...metrics, cpu_time_secs: this.reported[CPU]!, ...(psi ? { psi } : {}) };
     }
 
     let parent: Metrics | null = null;
@@ -289,14 +314,25 @@ export class ProcessTreeMonitor {
       netns_tx_bytes: net.tx,
       process_count: live,
       cpu_time_secs: round6(r[CPU]!),
+      ...this.activity.totals(),
     };
+    const psi = this.psi?.read();
+    if (psi) aggregated.psi = psi;
     if (ending) this.close();
     return { kind: 'tree', ts_ms: now, parent, children, aggregated };
   }
 
   /** Process records of the processes that exited since the last call (each process once). */
   takeProcessRecords(): ProcessRecord[] {
-    return this.records.splice(0);
+    const out = this.records.splice(0);
+    // The kernel's time and socket figures, as of the latest read (they are final once it has exited).
+    for (const r of out) this.activity.fill(r, this.bootMs);
+    return out;
+  }
+
+  /** Whether pressure stall information is readable, and from where. */
+  psiCapability(): Capability {
+    return this.psi?.capability() ?? { available: false, reason: 'turned off' };
   }
 
   /** Every process seen in the tree so far, the short-lived ones known only from their exit included. */
@@ -393,6 +429,9 @@ export class ProcessTreeMonitor {
       : this.unseenRecord(e);
     updateRecordFigures(record, e, this.pageKb, base);
     if (m) {
+      // It exec'd after we last read it (seen between fork and exec, with its parent's command line):
+      // the kernel's name is the program it ran.
+      if (e.comm && e.comm !== m.comm.slice(0, 15)) record.command = e.comm;
       record.peak_mem_rss_kb = Math.max(record.peak_mem_rss_kb, m.peakRssPages * this.pageKb);
       this.drop(m);
     } else {
@@ -601,8 +640,15 @@ export class ProcessTreeMonitor {
       cpu_core: m.processor,
       netns_rx_bytes: n.rx,
       netns_tx_bytes: n.tx,
+      ...this.activity.of(m.pid, (m.starttime / this.hz) * 1e9),
+      ...threadsOf(this.activity, m.pid),
     };
   }
+}
+
+function threadsOf(a: ActivityView, pid: number): Pick<Metrics, 'threads'> {
+  const threads = a.threadsOf(pid);
+  return threads ? { threads } : {};
 }
 
 /** The counters of an exit record, by slot. */

@@ -1,9 +1,10 @@
 // The session's use of the syscall tracer: open it (or degrade with one warning), and turn its
 // cumulative snapshots into the typed `ebpf` blocks of samples and of the summary.
-import type { EbpfBlock, EbpfCapability, EbpfLosses } from '../monitor/index.js';
-import { buildBySyscall, buildSyscallsBlock, buildWindowBlock } from '../syscalls/index.js';
-import type { AttachMode, SyscallSnapshot, SyscallTracer, TracerLosses } from '../tracer/index.js';
-import { EbpfRequiredError, firstLine } from './errors.js';
+import type { Capability, EbpfBlock, EbpfCapability, EbpfFilter, EbpfLosses, ProcessRecord } from '../monitor/index.js';
+import { buildBySyscall, buildSyscallsBlock, buildWindowBlock, selectSyscalls, type TimeEvidence } from '../syscalls/index.js';
+import type { ActivityLosses, AttachMode, SyscallSnapshot, SyscallTracer, TracerLosses } from '../tracer/index.js';
+import { EbpfRequiredError, SyscallFilterError, firstLine } from './errors.js';
+import { ProcessNames, buildByProcess, buildByThread, buildTable, detailTotals } from './ebpf-detail.js';
 
 export interface EbpfOptions {
   /** How the programs attach (default 'auto': raw tracepoints when the kernel has BTF, else tracefs). */
@@ -16,16 +17,62 @@ export interface EbpfOptions {
   maxCounts?: number;
   /** attach --cgroup: the cgroup's directory, so the kernel adds its processes as they come. */
   cgroup?: string;
+  /** Off-CPU and run-queue time of the tree (scheduler programs; default true). */
+  sched?: boolean;
+  /** The tree's own socket bytes (socket programs; default true). */
+  net?: boolean;
+  /** Errors and time per syscall, from a second program at the syscall's return (default true); false: counts only. */
+  detail?: boolean;
+  /** Count per thread as well: the summary gets `by_thread`. */
+  perThread?: boolean;
+  /** Count only these: categories (file_io, or strace's `file`; network, ...) and syscall names. */
+  trace?: readonly string[];
+  /** Count only the calls that fail (implies detail). */
+  failedOnly?: boolean;
+  /** Bound of the kernel's detail tables: (process, syscall) pairs with errors and time (default 16384). */
+  maxDetails?: number;
+}
+
+/** The filter of the options, as the records report it (undefined: none). */
+export function filterOf(opts: EbpfOptions): EbpfFilter | undefined {
+  if (!opts.trace && !opts.failedOnly) return undefined;
+  return { ...(opts.trace ? { trace: [...opts.trace] } : {}), ...(opts.failedOnly ? { failed_only: true } : {}) };
+}
+
+/** What the run has besides syscall counts: off-CPU time and the tree's own socket bytes, or why not. */
+export interface ActivityCapabilities {
+  off_cpu: Capability;
+  net: Capability;
 }
 
 export interface EbpfSetup {
   tracer?: SyscallTracer;
   capability: EbpfCapability;
+  activity: ActivityCapabilities;
   /** Detaches the programs and closes every descriptor the loader still holds. Idempotent. */
   close(): void;
 }
 
-const NONE: EbpfSetup = { capability: { available: false, reason: 'not requested (use --enable-ebpf)' }, close() {} };
+/** Without the tracer: why the scheduler and socket figures are missing. */
+function noActivity(why: string): ActivityCapabilities {
+  return {
+    off_cpu: { available: false, reason: `off-CPU and run-queue time need eBPF (${why})` },
+    net: { available: false, reason: `per-tree network is unavailable: it needs eBPF (${why}); netns_rx_bytes/netns_tx_bytes count the whole network namespace` },
+  };
+}
+
+const NONE: EbpfSetup = { capability: { available: false, reason: 'not requested (use --enable-ebpf)' }, activity: noActivity('use --enable-ebpf'), close() {} };
+
+/** The tracer's optional groups as record capabilities (a group left out says why). */
+function activityOf(tracer: SyscallTracer): ActivityCapabilities {
+  const g = tracer.activityGroups();
+  const cap = (a: { available: boolean; reason?: string }, what: string): Capability =>
+    a.available ? { available: true } : { available: false, reason: `${what}: ${a.reason ?? 'unavailable'}` };
+  return {
+    off_cpu: cap(g.sched, 'off-CPU and run-queue time'),
+    net: cap(g.net, 'per-tree network is unavailable (netns_rx_bytes/netns_tx_bytes count the whole network namespace)'),
+  };
+}
 
 /**
  * Opens the tracer when asked to. Must run before the child is spawned (counting starts at its exec).
@@ -34,18 +81,33 @@ const NONE: EbpfSetup = { capability: { available: false, reason: 'not requested
  */
 export async function openEbpf(opts: EbpfOptions | undefined, warn: (msg: string) => void): Promise<EbpfSetup> {
   if (!opts) return NONE;
+  let trace: string[] | undefined;
+  if (opts.trace) {
+    const sel = selectSyscalls(opts.trace);
+    if (sel.unknown.length > 0) throw new SyscallFilterError(sel.unknown);
+    trace = sel.names;
+  }
   let reason: string;
   let fix: string;
   try {
     const { SyscallTracer, EbpfUnavailableError, describeFailure } = await import('../tracer/index.js');
     const { closeAll } = await import('../loader/index.js');
     try {
-      // Exited processes' counters leave the kernel's table as they are read: a long attach with
-      // process churn neither fills it nor reads more each time.
-      const tracer = SyscallTracer.open({ attach: opts.attach, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts, cgroup: opts.cgroup, retireExited: true });
+      const tracer = SyscallTracer.open({
+        attach: opts.attach, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts, sched: opts.sched, net: opts.net,
+        maxDetails: opts.maxDetails, detail: opts.detail, perThread: opts.perThread, trace, failedOnly: opts.failedOnly,
+        // Exited processes' counters leave the kernel's table as they are read: a long attach with
+        // process churn neither fills it nor reads more each time.
+        cgroup: opts.cgroup, retireExited: true,
+      });
+      const filter = filterOf(opts);
       return {
         tracer,
-        capability: { available: true, mode: tracer.mode },
+        capability: {
+          available: true, mode: tracer.mode, detail: tracer.features.detail,
+          ...(tracer.features.perThread ? { per_thread: true } : {}), ...(filter ? { filter } : {}),
+        },
+        activity: activityOf(tracer),
         close() {
           try { tracer.close(); } catch { /* half-closed: closeAll releases the rest */ }
           closeAll();
@@ -62,7 +124,7 @@ export async function openEbpf(opts: EbpfOptions | undefined, warn: (msg: string
   }
   if (opts.required) throw new EbpfRequiredError(reason, fix);
   warn(`eBPF unavailable: ${reason}; ${fix}; continuing without syscall counts`);
-  return { capability: { available: false, reason }, close() {} };
+  return { capability: { available: false, reason }, activity: noActivity('eBPF is unavailable here'), close() {} };
 }
 
 /** A missing module or native library: a broken install, not a bug in the tracer. */
@@ -71,8 +133,18 @@ function isLoadFailure(err: unknown): boolean {
   return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || code === 'ERR_DLOPEN_FAILED';
 }
 
-export function lossesOf(l: TracerLosses): EbpfLosses {
-  return { syscalls_uncounted: l.syscallsUncounted, processes_untracked: l.processesUntracked, exits_unrecorded: l.exitsUnrecorded };
+export function lossesOf(l: TracerLosses, a?: ActivityLosses, has: { detail: boolean; perThread: boolean } = { detail: false, perThread: false }): EbpfLosses {
+  const out: EbpfLosses = {
+    syscalls_uncounted: l.syscallsUncounted, processes_untracked: l.processesUntracked, exits_unrecorded: l.exitsUnrecorded,
+    ...(has.detail ? { syscalls_untimed: l.returnsUntimed, errnos_uncounted: l.errnosUncounted } : {}),
+    ...(has.perThread ? { thread_syscalls_uncounted: l.threadCallsUncounted } : {}),
+  };
+  if (a) {
+    out.scheduler_events_uncounted = a.schedEventsLost;
+    out.thread_times_lost = a.threadTimeLost;
+    out.socket_bytes_uncounted = a.netBytesLost;
+  }
+  return out;
 }
 
 /** Reads the tracer once per sample and builds the blocks; remembers the previous read for windows. */
@@ -80,19 +152,29 @@ export class EbpfSampler {
   /** The snapshot of the previous sample: the start of the next window, and the summary's fallback. */
   private prev: SyscallSnapshot | undefined;
   private failed = false;
+  private readonly names = new ProcessNames();
 
   constructor(
     private readonly tracer: SyscallTracer,
     /** performance.now() when monitoring started. */
     private readonly t0: number,
     private readonly warn: (msg: string) => void,
+    /** What the kernel was told to count, for the summary (undefined: everything). */
+    private readonly filter?: EbpfFilter,
   ) {}
+
+  /** A process record of the tree: its parent and command name the per-process table when the kernel has none. */
+  noteProcess(p: ProcessRecord): void {
+    this.names.noteRecord(p);
+  }
 
   /** The tracer's cumulative state now, or undefined once reading has failed (warned once). */
   read(): SyscallSnapshot | undefined {
     if (this.failed) return undefined;
     try {
-      return this.tracer.read();
+      const snap = this.tracer.read();
+      this.names.noteSnapshot(snap);
+      return snap;
     } catch (err) {
       // Keep monitoring /proc metrics; the records just stop carrying syscall counts.
       this.failed = true;
@@ -101,31 +183,54 @@ export class EbpfSampler {
     }
   }
 
-  /** The `ebpf` block of one sample from the snapshot `cur` (read for this sample). */
-  sample(cur: SyscallSnapshot, cpuUsagePercent: number): EbpfBlock {
+  /**
+   * The `ebpf` block of one sample from the snapshot `cur` (read for this sample). `time`: where the
+   * tree's threads spent the time since monitoring began (with the scheduler programs), which the
+   * classification uses.
+   */
+  sample(cur: SyscallSnapshot, cpuUsagePercent: number, time?: TimeEvidence): EbpfBlock {
     const prev = this.prev;
     this.prev = cur;
     const window = buildWindowBlock(prev?.bySyscall ?? new Map(), cur.bySyscall, cur.atMs - (prev?.atMs ?? this.t0));
-    const block = this.block(cur, cpuUsagePercent);
-    block.syscalls.window = window;
+    const block = this.block(cur, cpuUsagePercent, time);
+    const now = detailTotals(cur);
+    if (now) {
+      const before = detailTotals(prev) ?? { errors: 0, timeNs: 0 };
+      block.syscalls.window = { ...window, errors: now.errors - before.errors, time_us: Math.round((now.timeNs - before.timeNs) / 1000) };
+    } else {
+      block.syscalls.window = window;
+    }
     return block;
   }
 
-  /** The summary's block: the whole run, every syscall's count. Reads once more for the tail. */
-  summary(cpuUsagePercent: number): EbpfBlock | undefined {
-    const cur = this.read() ?? this.prev;
+  /** The summary's block: the whole run, every syscall's count. */
+  summary(cpuUsagePercent: number, time?: TimeEvidence): EbpfBlock | undefined {
+    // The last sample's counts, as every other figure of the summary: so the samples' windows add up to
+    // it (a file cut short rebuilds the same summary). Read anew only when no sample was taken.
+    const cur = this.prev ?? this.read();
     if (!cur) return undefined;
-    const block = this.block(cur, cpuUsagePercent);
+    const block = this.block(cur, cpuUsagePercent, time);
     block.syscalls.by_syscall = buildBySyscall(cur.bySyscall);
+    if (cur.timing) block.syscalls.table = buildTable(cur);
+    block.by_process = buildByProcess(cur, this.names);
+    const threads = buildByThread(cur);
+    if (threads) block.by_thread = threads;
+    if (this.filter) block.filter = this.filter;
     return block;
   }
 
   /** The cumulative block since monitoring began. */
-  private block(cur: SyscallSnapshot, cpuUsagePercent: number): EbpfBlock {
+  private block(cur: SyscallSnapshot, cpuUsagePercent: number, time?: TimeEvidence): EbpfBlock {
     const elapsedSec = Math.max(0, (cur.atMs - this.t0) / 1000);
     return {
-      syscalls: buildSyscallsBlock(cur.bySyscall, elapsedSec, { cpuUsagePercent }),
-      losses: lossesOf(cur.losses),
+      syscalls: buildSyscallsBlock(cur.bySyscall, elapsedSec, { cpuUsagePercent, time }),
+      losses: lossesOf(cur.losses, cur.activity?.losses, this.tracer.features),
     };
   }
+}
+
+/** The classification's time evidence from a record's cumulative figures (undefined without the scheduler programs). */
+export function timeEvidenceOf(m: { cpu_time_secs?: number; off_cpu_secs?: number; io_wait_secs?: number; runq_wait_secs?: number }): TimeEvidence | undefined {
+  if (m.off_cpu_secs === undefined || m.cpu_time_secs === undefined) return undefined;
+  return { cpuSecs: m.cpu_time_secs, offCpuSecs: m.off_cpu_secs, ioWaitSecs: m.io_wait_secs ?? 0, runqWaitSecs: m.runq_wait_secs ?? 0 };
 }

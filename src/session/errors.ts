@@ -40,6 +40,14 @@ export class TargetError extends Error {
   }
 }
 
+/** `trace` named words that are neither a syscall category nor a syscall of this architecture; nothing was started. */
+export class SyscallFilterError extends Error {
+  constructor(readonly unknown: string[]) {
+    super(`unknown syscall or category ${unknown.map((w) => `'${w}'`).join(', ')} in the trace filter; categories: file (file_io), memory, process, network, time, ipc, security, signal, system, other`);
+    this.name = 'SyscallFilterError';
+  }
+}
+
 export function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }

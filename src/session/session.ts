@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import { machine, constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
-  adaptiveIntervalMs, collectEnv, ProcessTreeMonitor, SummaryAccumulator,
+  adaptiveIntervalMs, collectEnv, ProcessTreeMonitor, SummaryAccumulator, psiCapability,
   type MetadataRecord, type MonitorRecord, type SampleRecord, type SummaryRecord, type TreeRecord,
 } from '../monitor/index.js';
 import { cgroupPids, type CgroupTarget } from '../monitor/cgroup.js';
-import { EbpfSampler, openEbpf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
+import { EbpfSampler, filterOf, openEbpf, timeEvidenceOf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
 import { MonitoringFailedError, SpawnError, firstLine } from './errors.js';
 import { startWatchdog } from './watchdog.js';
 import { Stopper, type StopReason } from './stopper.js';
@@ -305,7 +305,7 @@ export class Session {
         t0_ms: Date.now(),
         version: packageVersion(),
         arch: machine(),
-        capabilities: { ebpf: this.ebpf.capability },
+        capabilities: { ebpf: this.ebpf.capability, ...this.ebpf.activity, psi: psiCapability(target.pid) },
       };
       if (target.cgroup) metadata.cgroup = target.cgroup.path;
       emit(metadata);
@@ -327,7 +327,7 @@ export class Session {
     });
     const acc = new SummaryAccumulator();
     const warn = (m: string) => this.observer.warn?.(m);
-    const sampler = tracer ? new EbpfSampler(tracer, t0, warn) : undefined;
+    const sampler = tracer ? new EbpfSampler(tracer, t0, warn, opts.ebpf ? filterOf(opts.ebpf) : undefined) : undefined;
     const reaper = target.adopts ? await import('../loader/process.js') : undefined;
     const keep = new Set([target.pid, ...target.exclude]);
     let rootDone = false;
@@ -342,10 +342,11 @@ export class Session {
       // Orphans that exited are reaped by us: their figures are credited to us, their pids freed.
       reaper?.reapChildren(keep);
       const snap = sampler?.read();
-      const rec = monitor.sample({ exits: snap?.exits });
+      const rec = monitor.sample({ exits: snap?.exits, activity: snap?.activity, kernelAlive: snap?.tracked });
       if (rec) {
         if (snap && sampler) {
-          const block = sampler.sample(snap, rec.kind === 'tree' ? rec.aggregated.cpu_usage : rec.cpu_usage);
+          const m = rec.kind === 'tree' ? rec.aggregated : rec;
+          const block = sampler.sample(snap, m.cpu_usage, timeEvidenceOf(m));
           if (rec.kind === 'tree') rec.aggregated.ebpf = block;
           else rec.ebpf = block;
         }
@@ -356,6 +357,7 @@ export class Session {
       }
       for (const p of monitor.takeProcessRecords()) {
         acc.addProcess(p);
+        sampler?.noteProcess(p);
         emit(p);
       }
       return rec;
@@ -391,6 +393,7 @@ export class Session {
     try {
       for (const p of monitor.takeProcessRecords()) {
         acc.addProcess(p);
+        sampler?.noteProcess(p);
         emit(p);
       }
     } catch (err) {
@@ -398,7 +401,8 @@ export class Session {
     }
     const base = acc.finish();
     // The whole-run syscall analysis uses the run's mean CPU, as the summary reports it.
-    const ebpf = sampler?.summary(base.avg_cpu_usage);
+    const lastM = lastRec ? (lastRec.kind === 'tree' ? lastRec.aggregated : lastRec) : undefined;
+    const ebpf = sampler?.summary(base.avg_cpu_usage, lastM ? timeEvidenceOf(lastM) : undefined);
     const summary = ebpf ? acc.finish({ ebpf }) : base;
     try {
       emit(summary);

@@ -19,6 +19,26 @@ export interface SyscallAnalysis {
   memory_intensity: number;
   cpu_intensity: number;
   network_intensity: number;
+  /** With time evidence (the scheduler programs): how the threads' time divides, as shares of it. */
+  time_shares?: TimeShares;
+}
+
+/** Shares of the tree's thread time (on a CPU + blocked + runnable waiting), each rounded to 2 decimals. */
+export interface TimeShares {
+  on_cpu: number;
+  /** blocked, for any reason (io_wait is part of it) */
+  off_cpu: number;
+  /** blocked in I/O wait (the kernel's in_iowait: block I/O, page-cache misses, fsync) */
+  io_wait: number;
+  runq_wait: number;
+}
+
+/** Where the tree's threads spent the period, seconds summed over threads (each may exceed the elapsed time). */
+export interface TimeEvidence {
+  cpuSecs: number;
+  offCpuSecs: number;
+  ioWaitSecs: number;
+  runqWaitSecs: number;
 }
 
 export interface SyscallsBlock {
@@ -43,6 +63,8 @@ export interface BlockOptions {
   top?: number;
   /** CPU use of the monitored tree over the same period; 100 = one core busy. */
   cpuUsagePercent?: number;
+  /** Where the threads' time went over the same period (off-CPU, I/O wait, run queue): see classify(). */
+  time?: TimeEvidence;
 }
 
 /** Below this much observed time the counts say nothing about behaviour. */
@@ -58,7 +80,24 @@ export const DOMINANT_SHARE = 0.5;
  */
 export const LOW_RATE_PER_SEC = 10_000;
 
+/** Below this much thread time on and off the CPU (run-queue wait aside) the time shares say nothing. */
+export const MIN_THREAD_SECS = 0.1;
+
 const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** The time shares, or undefined when there is too little thread time to judge. */
+export function timeShares(t: TimeEvidence | undefined): TimeShares | undefined {
+  if (!t) return undefined;
+  const f = (x: number) => (Number.isFinite(x) && x > 0 ? x : 0);
+  if (!(f(t.cpuSecs) + f(t.offCpuSecs) >= MIN_THREAD_SECS)) return undefined;
+  const total = f(t.cpuSecs) + f(t.offCpuSecs) + f(t.runqWaitSecs);
+  return {
+    on_cpu: round2(f(t.cpuSecs) / total),
+    off_cpu: round2(f(t.offCpuSecs) / total),
+    io_wait: round2(Math.min(f(t.ioWaitSecs), f(t.offCpuSecs)) / total),
+    runq_wait: round2(f(t.runqWaitSecs) / total),
+  };
+}
 
 function entries(counts: CountsLike): Iterable<[string, number]> {
   return counts instanceof Map ? counts.entries() : Object.entries(counts);
@@ -89,6 +128,10 @@ function summarize(counts: Map<string, number>, top: number) {
 export function classify(total: number, elapsedSec: number, a: Omit<SyscallAnalysis, 'behavior_classification'>,
   cpuMeasured: boolean): Behavior {
   if (!(elapsedSec >= MIN_ELAPSED_SEC)) return 'unknown';
+  // Time evidence first: threads that, when not waiting for a CPU, mostly wait for the disk are I/O-bound
+  // whatever the syscalls. The run-queue wait is left out: it measures the machine's load, not the work.
+  const ts = a.time_shares;
+  if (ts && ts.on_cpu + ts.off_cpu > 0 && ts.io_wait / (ts.on_cpu + ts.off_cpu) >= DOMINANT_SHARE) return 'io_bound';
   const computing = a.cpu_intensity >= DOMINANT_SHARE && a.syscall_rate_per_sec < LOW_RATE_PER_SEC;
   // A measured busy CPU with few syscalls is CPU-bound however few syscalls there were.
   if (cpuMeasured && computing) return 'cpu_bound';
@@ -119,6 +162,7 @@ export function buildSyscallsBlock(counts: CountsLike, elapsedSec: number, opts:
     memory_intensity: share('memory'),
     cpu_intensity: round2(cpu),
     network_intensity: share('network'),
+    ...(opts.time ? optional('time_shares', timeShares(opts.time)) : {}),
   };
   return {
     total,
@@ -126,6 +170,10 @@ export function buildSyscallsBlock(counts: CountsLike, elapsedSec: number, opts:
     top_syscalls,
     analysis: { behavior_classification: classify(total, elapsedSec, figures, cpuMeasured), ...figures },
   };
+}
+
+function optional<K extends string, V>(key: K, v: V | undefined): Partial<Record<K, V>> {
+  return v === undefined ? {} : ({ [key]: v } as Record<K, V>);
 }
 
 /** Counts of one sampling window: `cur - prev` per name (cumulative counters, so never negative). */

@@ -18,6 +18,8 @@ export interface NumberedTable {
   /** The syscall's name, or `syscall_<nr>` for a number this table does not know. */
   name(nr: number): string;
   number(name: string): number | undefined;
+  /** Every [number, name] the table knows, in number order. */
+  entries(): ReadonlyArray<readonly [number, string]>;
 }
 
 export interface SyscallTable extends NumberedTable {
@@ -33,9 +35,11 @@ function numbered(rows: ReadonlyArray<readonly [number, string]>, prefix = ''): 
     byNr.set(nr, prefix + name);
     byName.set(name, nr);
   }
+  const all = [...byNr].sort((a, b) => a[0] - b[0]);
   return {
     name: (nr) => byNr.get(nr) ?? `${prefix}syscall_${nr}`,
     number: (name) => byName.get(prefix && name.startsWith(prefix) ? name.slice(prefix.length) : name),
+    entries: () => all,
   };
 }
 

@@ -11,8 +11,9 @@ import type { ProgramSpec } from '../asm/spec.js';
 import { syscallTable, nameOf, COMPAT_BIT } from '../syscalls/index.js';
 import {
   CHECK_ABI, CHILDREN_ALONE, NO_CHILDREN, DEFAULT_SLOTS, execProgram, exitProgram, forkProgram, NO_SLOT, ROW, ROW_COMPAT, State, Stat, STAT_SLOTS, sysEnterProgram, tracerMaps,
-  type MapSizes,
+  COUNT_ONLY, DEFAULT_DETAILS, featureMaps, sysExitProgram, type DetailSizes, type TracerFeatures,
 } from './programs.js';
+import { readThreads, readTiming } from './read-detail.js';
 import { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
 import { decodeExit, type ProcessExit } from './exits.js';
 import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
@@ -20,6 +21,8 @@ import { describeFailure, EbpfUnavailableError } from './errors.js';
 import { cgroupJoinProgram } from './cgroup.js';
 import { Retired } from './retire.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
+import { activityPrograms, groupOf, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
+import { ActivityPart } from './activity-engine.js';
 
 // Entries per batch read: the batch buffers are allocated at every read (several a second for days),
 // and small ones are reused by the allocator where large ones (a 4096-entry exits batch is 550 KiB)
@@ -28,7 +31,15 @@ const READ_BATCH = 1024;
 const EXITS_BATCH = 128;
 
 // 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
-const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS };
+const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS, maxDetails: DEFAULT_DETAILS };
+/** What `--enable-ebpf` loads: counts, errors and time per (process, syscall). */
+export const DEFAULT_FEATURES: TracerFeatures = Object.freeze({ ...COUNT_ONLY, detail: true });
+
+/** The features the options ask for (failed-only counts at the return, so it implies detail). */
+export function featuresOf(opts: Pick<TracerOptions, 'detail' | 'perThread' | 'trace' | 'failedOnly'>): TracerFeatures {
+  const failedOnly = opts.failedOnly ?? false;
+  return { detail: (opts.detail ?? true) || failedOnly, perThread: opts.perThread ?? false, failedOnly, filter: opts.trace !== undefined };
+}
 
 /**
  * Where each program attaches, by program name: the raw tracepoint, the tracefs event (absent: the
@@ -40,17 +51,37 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   dp_exit: { raw: 'sched_process_exit', tracefs: ['sched', 'sched_process_exit'], phase: 0 },
   dp_exec: { raw: 'sched_process_exec', phase: 1 },
   dp_cgroup_join: { raw: 'cgroup_attach_task', tracefs: ['cgroup', 'cgroup_attach_task'], phase: 1 },
+  // Before sys_enter: an exit whose entry was not seen is ignored, an entry whose exit was not, is not timed.
+  dp_sys_exit: { raw: 'sys_exit', tracefs: ['raw_syscalls', 'sys_exit'], phase: 8 },
   dp_sys_enter: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 9 },
+  // Off-CPU and run-queue time, socket bytes (activity-setup.ts): raw mode only, optional, attached
+  // after the rest (ActivityPart), each group whole or not at all.
+  dp_sched_wakeup: { raw: 'sched_wakeup', phase: 10 },
+  dp_sched_wakeup_new: { raw: 'sched_wakeup_new', phase: 10 },
+  dp_sched_switch: { raw: 'sched_switch', phase: 10 },
+  dp_sock_send: { raw: 'sock_send_length', phase: 10 },
+  dp_sock_recv: { raw: 'sock_recv_length', phase: 10 },
 };
 
 /**
  * Builds the program specs for a layout (exported for `prog dump` and the WASM tests): sys_enter, fork
- * and exit, plus exec where the task's ABI can be read (raw mode).
+ * and exit, plus exec where the task's ABI can be read (raw mode), plus sys_exit with the detail
+ * `features`, plus (`activity`) the optional scheduler and socket programs.
  */
-export function tracerPrograms(layout: TracerLayout, sizes: MapSizes = DEFAULTS): ProgramSpec[] {
-  const maps = tracerMaps(sizes);
-  const specs = [sysEnterProgram(layout.sysEnter, maps), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps)];
+export function tracerPrograms(layout: TracerLayout, sizes: DetailSizes = DEFAULTS, activity?: ActivityChoice, features: TracerFeatures = COUNT_ONLY): ProgramSpec[] {
+  return [...corePrograms(layout, sizes, features), ...(activity ? activityPrograms(layout, sizes, activity).specs : [])];
+}
+
+function corePrograms(layout: TracerLayout, sizes: DetailSizes, f: TracerFeatures): ProgramSpec[] {
+  const maps = [...tracerMaps(sizes), ...featureMaps(sizes, f)];
+  const specs = [sysEnterProgram(layout.sysEnter, maps, f), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps, f)];
   if (layout.sysEnter.compat) specs.push(execProgram(maps));
+  if (f.detail) {
+    if (!layout.sysExit) {
+      throw new EbpfUnavailableError(`this kernel's tracefs has no readable raw_syscalls/sys_exit event (errors and time need it)`, 'use --count-only, or --ebpf-attach raw');
+    }
+    specs.push(sysExitProgram(layout.sysExit, maps, f));
+  }
   if (sizes.cgroup) specs.push(cgroupJoinProgram(layout.sysEnter.type, maps));
   return specs;
 }
@@ -71,6 +102,12 @@ export class SyscallTracer {
   private readonly names = new Map<number, string>();
   /** With retireExited: the counts taken out of the kernel for exited processes. */
   private retired: Retired | undefined;
+  /** The optional scheduler and socket programs. */
+  private readonly activity = new ActivityPart();
+  /** What the syscall programs do beyond counting (detail, per thread, filters). */
+  features: TracerFeatures = COUNT_ONLY;
+  /** --trace: the syscall names the kernel counts (undefined: all). */
+  traced?: string[];
 
   private constructor(readonly mode: AttachMode) {}
 
@@ -131,15 +168,45 @@ export class SyscallTracer {
       maxCounts: opts.maxCounts ?? DEFAULTS.maxCounts,
       maxSlots: Math.max(1, Math.min(opts.maxRows ?? DEFAULTS.maxSlots, NO_SLOT - 1)),
       cgroup: opts.cgroup !== undefined,
+      maxDetails: opts.maxDetails ?? DEFAULTS.maxDetails,
     };
-    const specs = tracerPrograms(layout, sizes);
+    this.features = featuresOf(opts);
+    const specs = corePrograms(layout, sizes, this.features);
+    const extra = this.activity.prepare(layout, sizes, { sched: opts.sched, net: opts.net, maxThreads: opts.maxThreads });
     this.accounting = layout.exit.accounting !== undefined;
-    for (const spec of specs[0]!.maps) this.maps.set(spec.name, BpfMap.create(spec));
+    for (const spec of new Map([...specs, ...extra].flatMap((p) => p.maps).map((m) => [m.name, m])).values()) this.maps.set(spec.name, BpfMap.create(spec));
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
     if (opts.cgroup !== undefined) this.setCgroup(opts.cgroup);
     if (opts.retireExited) this.retired = new Retired();
+    if (opts.trace) this.traced = this.fillTraceSet(opts.trace);
     for (const spec of specs) this.programs.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
+    this.programs.push(...this.activity.load((spec) => LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier })));
+  }
+
+  /**
+   * Marks the selected syscalls in `trace_set` (index: the number, +512 for the compat ABI); returns
+   * the names selected. Numbers past the rows cannot be selected (ARM's private calls).
+   */
+  private fillTraceSet(names: readonly string[]): string[] {
+    const set = this.map('trace_set');
+    const key = Buffer.alloc(4);
+    const one = Buffer.alloc(4);
+    one.writeUInt32LE(1);
+    const mark = (idx: number | undefined, half: number) => {
+      if (idx === undefined || idx >= ROW_COMPAT) return;
+      key.writeUInt32LE(idx + half);
+      set.update(key, one);
+    };
+    const prefix = `${this.table.compat.prefix}:`;
+    for (const name of names) {
+      const native = name.startsWith(prefix) ? undefined : this.table.number(name);
+      const compat = this.table.compat.number(name);
+      if (native === undefined && compat === undefined) throw new Error(`--trace: no syscall '${name}' on ${this.table.arch}`);
+      mark(native, 0);
+      mark(compat, ROW_COMPAT);
+    }
+    return [...new Set(names)].sort();
   }
 
   /** Attaches the loaded programs in ATTACH_POINTS order (fork and exit first). */
@@ -151,11 +218,17 @@ export class SyscallTracer {
       if (!at) throw new Error(`the tracer has no attach point for program '${p.name}'`);
       return at;
     };
-    for (const prog of [...this.programs].sort((a, b) => point(a).phase - point(b).phase)) {
+    for (const prog of this.programs.filter((p) => !groupOf(p.name)).sort((a, b) => point(a).phase - point(b).phase)) {
       const at = point(prog);
       if (this.mode === 'raw') this.links.push(attachRawTracepoint(prog, at.raw));
       else if (at.tracefs) this.links.push(attachTracepoint(prog, at.tracefs[0], at.tracefs[1], { tracefs: this.tracefsPath }));
     }
+    this.links.push(...this.activity.attach((prog) => attachRawTracepoint(prog, point(prog).raw), (name) => this.map(name)));
+  }
+
+  /** The scheduler (off-CPU, run-queue wait) and socket (bytes) programs: whether each runs, or why not. */
+  activityGroups(): Record<ActivityGroup, GroupAvailability> {
+    return this.activity.availability();
   }
 
   /** Stores the cgroup whose processes are counted: the map holds a reference to it from the descriptor. */
@@ -229,8 +302,9 @@ export class SyscallTracer {
     // The root first: from then on the kernel adds every new child, so the walk below cannot miss one.
     // CHECK_ABI: the kernel learns at each one's next syscall whether it is a 32-bit process.
     this.setState(pid, State.COUNT | CHECK_ABI | (opts.alone ? NO_CHILDREN : 0));
-    if (opts.alone) return;
-    for (const child of descendants(pid, opts.exclude)) {
+    if (opts.alone) return this.activity.seedSleeping([pid]);
+    const children = descendants(pid, opts.exclude);
+    for (const child of children) {
       try {
         // NOEXIST: a child the kernel already added (forked after the root went in) keeps its entry.
         this.tracked.set(child, State.COUNT | CHECK_ABI, UpdateFlag.NOEXIST);
@@ -243,6 +317,7 @@ export class SyscallTracer {
       if (!isRunning(child)) this.tracked.delete(child);
     }
     this.bumpEpoch();
+    this.activity.seedSleeping([pid, ...children]);
   }
 
   /**
@@ -283,6 +358,14 @@ export class SyscallTracer {
     return this.accounting;
   }
 
+  /** Each program's runs and time in it, as the kernel counts them while kernel.bpf_stats_enabled is 1 (else 0). */
+  programStats(): { name: string; runs: number; ns: number }[] {
+    return this.programs.map((p) => {
+      const i = p.info();
+      return { name: p.name, runs: Number(i.runCnt), ns: Number(i.runTimeNs) };
+    });
+  }
+
   /** The kernel's ids of the loaded programs (what `bpftool prog show` lists). */
   programIds(): { name: string; id: number }[] {
     return this.programs.map((p) => ({ name: p.name, id: p.info().id }));
@@ -309,7 +392,9 @@ export class SyscallTracer {
     this.readRows(used, add);
     // Batch reads: one bpf() call per map and sample, whatever the number of processes.
     const trackedEntries = this.tracked.map.rawEntries({ batchSize: READ_BATCH });
-    const tracked = trackedEntries.length;
+    const trackedKeys = trackedEntries.map(([k]) => k.readUInt32LE(0));
+    const tracked = trackedKeys.length;
+    const live = new Set(trackedKeys);
     if (this.retired) {
       // What earlier reads retired, then this read's exited processes (already added above).
       for (const [nr, n] of this.retired.byNr) {
@@ -317,7 +402,6 @@ export class SyscallTracer {
         total += n;
         bySyscall.set(name, (bySyscall.get(name) ?? 0) + n);
       }
-      const live = new Set(trackedEntries.map(([k]) => k.readUInt32LE(0)));
       for (const { nr, extra } of this.retired.retire(this.map('counts'), counted, live)) {
         const name = this.nameOf(nr);
         total += extra;
@@ -326,7 +410,14 @@ export class SyscallTracer {
       const owners = used > 0 ? this.map('slots').mmap() : undefined;
       this.retired.endRows(used, (slot) => owners!.readUInt32LE(slot * 8), live);
     }
+    const activity = this.activity.read(live);
+    const nameOf = (nr: number) => this.nameOf(nr);
+    const detail = this.features.detail
+      ? readTiming(this.map('cells'), Math.min(stats[Stat.NEXT_CELL]!, this.map('cells').spec.maxEntries), this.map('errnos'), nameOf)
+      : undefined;
     return {
+      ...(detail ? { timing: detail.timing, errorsByProcess: detail.errorsByProcess } : {}),
+      ...(this.features.perThread ? { byThread: readThreads(this.map('thread_counts'), this.map('thread_names'), nameOf) } : {}),
       atMs: performance.now(),
       bySyscall,
       byProcess,
@@ -335,9 +426,13 @@ export class SyscallTracer {
         syscallsUncounted: stats[Stat.DROPPED_COUNTS]!,
         processesUntracked: stats[Stat.DROPPED_TRACKED]!,
         exitsUnrecorded: stats[Stat.DROPPED_EXITS]!,
+        returnsUntimed: stats[Stat.DROPPED_DETAILS]! + stats[Stat.DROPPED_INFLIGHT]!,
+        errnosUncounted: stats[Stat.DROPPED_ERRNOS]!,
+        threadCallsUncounted: stats[Stat.DROPPED_THREADS]!,
       },
       tracked,
       exits: this.readExits(),
+      activity,
     };
   }
 

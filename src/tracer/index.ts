@@ -1,7 +1,12 @@
-export { SyscallTracer, tracerPrograms, descendants, ATTACH_POINTS } from './engine.js';
+export { SyscallTracer, tracerPrograms, descendants, featuresOf, ATTACH_POINTS, DEFAULT_FEATURES } from './engine.js';
 export { EbpfUnavailableError, describeFailure } from './errors.js';
 export { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
 export { TracerSimulator } from './simulate.js';
 export { State, Stat, STATE_MASK, CHECK_ABI, COMPAT, tracerMaps, sysEnterProgram, forkProgram, exitProgram } from './programs.js';
-export type { AttachMode, SyscallSnapshot, TracerLosses, TracerOptions } from './types.js';
+export type { AttachMode, SyscallSnapshot, SyscallTiming, ThreadCounts, TracerLosses, TracerOptions } from './types.js';
+export type { TracerFeatures } from './detail.js';
 export { decodeExit, type ProcessExit, type ExitOffsets } from './exits.js';
+export { ActivityReader, emptyFigures, emptyNet, type ActivityFigures, type ActivityLosses, type ActivitySnapshot, type NetBytes, type ProcessActivity, type ThreadActivity, type ThreadActivityState } from './activity.js';
+export { NET_CLASSES, type NetClass } from './activity-maps.js';
+export { ACTIVITY_GROUPS, activityPrograms, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
+export type { SchedHooks } from './sched.js';

@@ -3,15 +3,25 @@
 // Nothing here comes from kernel headers.
 import { Btf, tracepointFormat } from '../loader/index.js';
 import { syscallTable } from '../syscalls/index.js';
-import type { ExitLayout, ForkLayout, SysEnterLayout } from './programs.js';
+import type { ExitLayout, ForkLayout, SysEnterLayout, SysExitLayout } from './programs.js';
 import type { ExitOffsets } from './exits.js';
+import { netLayout, schedLayout, type Availability } from './activity-layout.js';
+import type { SchedLayout } from './sched.js';
+import type { NetLayout } from './net.js';
 
 export interface TracerLayout {
   mode: 'raw' | 'tracefs';
   sysEnter: SysEnterLayout;
+  /** Absent: this kernel's tracefs has no raw_syscalls/sys_exit we can read (detail mode unavailable). */
+  sysExit?: SysExitLayout;
   fork: ForkLayout;
   exit: ExitLayout;
+  /** The scheduler (off-CPU, run-queue) and socket programs: their layout, or why they cannot run here. */
+  sched?: Availability<SchedLayout>;
+  net?: Availability<NetLayout>;
 }
+
+const RAW_ONLY = 'needs raw tracepoints and kernel BTF (the tracefs attach mode has neither)';
 
 /** Where the user-mode segment / PSTATE sits in struct pt_regs (a stable ABI), and its 32-bit value. */
 const COMPAT_REGS: Record<string, { regsOffset: number; mask: number; compatValue: number }> = {
@@ -102,8 +112,12 @@ export function rawLayout(): TracerLayout {
   return {
     mode: 'raw',
     sysEnter: { type: 'raw', idOffset: 8, ctxSize: 16, ...execveNumbers() },
+    // sys_exit(regs, ret)
+    sysExit: { type: 'raw', retOffset: 8, ctxSize: 16 },
     fork: { type: 'raw', taskPidOffset, taskTgidOffset, ctxSize: 16 },
     exit: { type: 'raw', groupDeadOffset: exitArgs >= 2 ? 8 : undefined, ctxSize: 8 * Math.max(1, exitArgs), accounting: exitOffsets(btf, exitArgs >= 2) },
+    sched: schedLayout(btf),
+    net: netLayout(btf),
   };
 }
 
@@ -120,12 +134,20 @@ export function tracefsLayout(tracefsPath: string): TracerLayout {
   const flags = field('task', 'task_newtask', 'clone_flags');
   const exitFormat = tracepointFormat('sched', 'sched_process_exit', tracefsPath);
   const groupDead = exitFormat.fields.find((x) => x.name === 'group_dead');
+  let sysExit: SysExitLayout | undefined;
+  try {
+    const ret = field('raw_syscalls', 'sys_exit', 'ret');
+    sysExit = { type: 'tracefs', retOffset: ret.f.offset, ctxSize: ret.size };
+  } catch { /* no readable sys_exit record: counting still works */ }
   return {
     mode: 'tracefs',
     // tracefs records carry no pt_regs pointer: compat tasks cannot be told apart in this mode.
     sysEnter: { type: 'tracefs', idOffset: id.f.offset, ctxSize: id.size, ...execveNumbers(), compat: undefined },
+    sysExit,
     fork: { type: 'tracefs', pidOffset: pid.f.offset, pidSize: pid.f.size, cloneFlagsOffset: flags.f.offset, ctxSize: pid.size },
     exit: { type: 'tracefs', groupDeadOffset: groupDead?.offset, ctxSize: exitFormat.size, accounting: tracefsExitOffsets() },
+    sched: { reason: RAW_ONLY },
+    net: { reason: RAW_ONLY },
   };
 }
 

@@ -7,6 +7,7 @@ import type { MapSpec, ProgramSpec } from '../asm/spec.js';
 import { BPF_ANY, CHECK_ABI, CHILDREN_ALONE, CLONE_THREAD, COMPAT, NO_CHILDREN, STATE_MASK, Stat, State } from './maps.js';
 import { bumpStat, lookup, lookupCurrent, probeRead, returnZero, tracepointProgram, updateElem } from './blocks.js';
 import { accountGroupDeath, accountThread, type ExitOffsets } from './exits.js';
+import { COUNT_ONLY, clearInFlight, renameThread, type TracerFeatures } from './detail.js';
 
 /** Where the fork program finds the new task's pid, and how it tells a thread from a process. */
 export type ForkLayout =
@@ -94,7 +95,7 @@ export interface ExitLayout {
  * accounting); when its thread group is dead, completes that entry and removes the process from
  * `tracked`, so a recycled pid is not counted. Its syscall counts stay in `counts`/`rows`.
  */
-export function exitProgram(layout: ExitLayout, maps: MapSpec[]): ProgramSpec {
+export function exitProgram(layout: ExitLayout, maps: MapSpec[], f: TracerFeatures = COUNT_ONLY): ProgramSpec {
   const acc = layout.accounting;
   const items: (Instruction | Label)[] = [mov64.reg(R6, R1)];
   if (acc) {
@@ -107,7 +108,10 @@ export function exitProgram(layout: ExitLayout, maps: MapSpec[]): ProgramSpec {
     mov64.reg(R8, R0),
     rsh64.imm(R8, 32),
     stx.w(R10, -4, R8),
-    stx.w(R10, -8, R0), // the thread's pid (low half)
+    stx.w(R10, -8, R0), // the thread's pid (low half): -8 holds the whole pid_tgid
+    // Every exiting thread (it may be one that left the tracked set): no syscall of it is in flight any more.
+    ...(f.detail ? clearInFlight(-8, -240) : []),
+    ...(f.perThread ? renameThread(-8) : []),
     ...lookup('tracked', -4),
     jeq.imm(R0, 0, 'out'),
   );

@@ -4,3 +4,5 @@
 // of 1024 counters (2 MiB). See docs/ebpf.md.
 export const DEFAULT_MAX_PROCESSES = 16384;
 export const DEFAULT_MAX_COUNTS = 65536;
+/** Detail mode: (process, syscall) pairs with errors and time (a 256-byte cell each, 4 MiB), and errno counters. */
+export const DEFAULT_MAX_DETAILS = 16384;

@@ -22,8 +22,13 @@ export const ROW = 1024;
 export const ROW_COMPAT = 512;
 
 /** Slots of the `stats` array map. */
-export const Stat = { DROPPED_COUNTS: 0, DROPPED_TRACKED: 1, FORKS: 2, EXITS: 3, EPOCH: 4, NEXT_SLOT: 5, DROPPED_EXITS: 6 } as const;
-export const STAT_SLOTS = 7;
+export const Stat = {
+  DROPPED_COUNTS: 0, DROPPED_TRACKED: 1, FORKS: 2, EXITS: 3, EPOCH: 4, NEXT_SLOT: 5, DROPPED_EXITS: 6,
+  // Detail mode (detail.ts): the next free cell; returns not recorded (no cell left), entries not
+  // recorded (in-flight overflow full), errnos not counted, per-thread counts not recorded.
+  NEXT_CELL: 7, DROPPED_DETAILS: 8, DROPPED_INFLIGHT: 9, DROPPED_ERRNOS: 10, DROPPED_THREADS: 11,
+} as const;
+export const STAT_SLOTS = 12;
 
 export const BPF_ANY = 0;
 export const BPF_NOEXIST = 1;

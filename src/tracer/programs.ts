@@ -17,8 +17,13 @@
 //   PENDING not counted until it calls execve/execveat, which becomes COUNT (and is counted) — so `run`
 //           counts from the child's own execve, like `strace -f CMD`.
 //
-// maps.ts holds the maps and the state word, blocks.ts the shared sequences, sys-enter.ts and
-// lifecycle.ts the programs.
+// Detail mode (detail.ts) adds dp_sys_exit (sys-exit.ts), which pairs each return with its entry:
+// errors, errnos and time per (process, syscall); and counts per thread.
+//
+// maps.ts holds the maps and the state word, blocks.ts the shared sequences, sys-enter.ts,
+// sys-exit.ts and lifecycle.ts the programs.
 export * from './maps.js';
 export { sysEnterProgram, type SysEnterLayout } from './sys-enter.js';
+export { sysExitProgram, type SysExitLayout } from './sys-exit.js';
+export { COUNT_ONLY, DEFAULT_DETAILS, featureMaps, type DetailSizes, type TracerFeatures } from './detail.js';
 export { forkProgram, exitProgram, execProgram, type ForkLayout, type ExitLayout } from './lifecycle.js';

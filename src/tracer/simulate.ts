@@ -1,12 +1,18 @@
 // The tracer's programs, run in the BPF→WebAssembly engine on synthetic events: the counting
-// logic (filter, fork inheritance, PENDING→COUNT at execve, compat naming, exit clean-up, drops) can be
-// exercised bit-exactly on machines where no BPF program may be loaded.
+// logic (filter, fork inheritance, PENDING→COUNT at execve, compat naming, exit clean-up, drops) and,
+// in detail mode, the pairing of returns with entries (errors, errnos, time, per-thread counts) can be
+// exercised bit-exactly on machines where no BPF program may be loaded. Time is the simulator's own
+// clock, moved on by advance().
 import { BpfVm, type VmMap } from '../vm/index.js';
 import type { ProgramSpec } from '../asm/spec.js';
 import { tracerPrograms } from './engine.js';
 import type { TracerLayout } from './layout.js';
-import { ROW, ROW_COMPAT, STATE_MASK, Stat, type MapSizes } from './programs.js';
+import { COUNT_ONLY, ROW, ROW_COMPAT, STATE_MASK, Stat, type DetailSizes, type TracerFeatures } from './programs.js';
+import { Cell, HIST_BUCKETS, ThreadValue } from './detail.js';
 import { COMPAT_BIT } from '../syscalls/index.js';
+
+/** One (process, syscall) cell as the kernel holds it (nr: the stored key, compat bit included). */
+export interface SimCell { tgid: number; nr: number; errors: number; totalNs: number; maxNs: number; hist: number[] }
 
 /** Fake kernel addresses of the synthetic pt_regs and task_structs the programs read. */
 const REGS_ADDR = 0xffff_8880_0000_0000n;
@@ -14,15 +20,125 @@ const TASK_BASE = 0xffff_8880_1000_0000n;
 const TASK_SIZE = 0x4000;
 
 export class TracerSimulator {
-  private readonly vms: { sysEnter: BpfVm; fork: BpfVm; exit: BpfVm; exec?: BpfVm };
+  private readonly vms: { sysEnter: BpfVm; fork: BpfVm; exit: BpfVm; exec?: BpfVm; sysExit?: BpfVm };
   private readonly regs = new Uint8Array(512);
   private tasks = 0;
   private epochs = 0;
+  /** The clock ktime_get_ns reads, ns. */
+  private now = 1_000_000_000n;
 
-  constructor(readonly layout: TracerLayout, sizes: MapSizes = { maxProcesses: 64, maxCounts: 256, maxSlots: 8 }) {
-    const [sysEnter, fork, exit, exec] = tracerPrograms(layout, sizes) as [ProgramSpec, ProgramSpec, ProgramSpec, ProgramSpec?];
-    this.vms = { sysEnter: new BpfVm(sysEnter), fork: new BpfVm(fork), exit: new BpfVm(exit), ...(exec ? { exec: new BpfVm(exec) } : {}) };
+  constructor(
+    readonly layout: TracerLayout,
+    sizes: DetailSizes = { maxProcesses: 64, maxCounts: 256, maxSlots: 8, maxDetails: 64 },
+    readonly features: TracerFeatures = COUNT_ONLY,
+  ) {
+    const specs = tracerPrograms(layout, sizes, undefined, features);
+    const byName = (name: string): ProgramSpec | undefined => specs.find((p) => p.name === name);
+    const vm = (spec: ProgramSpec) => new BpfVm(spec, { clock: () => this.now });
+    const exec = byName('dp_exec');
+    const sysExit = byName('dp_sys_exit');
+    this.vms = {
+      sysEnter: vm(byName('dp_sys_enter')!), fork: vm(byName('dp_fork')!), exit: vm(byName('dp_exit')!),
+      ...(exec ? { exec: vm(exec) } : {}), ...(sysExit ? { sysExit: vm(sysExit) } : {}),
+    };
     this.vms.sysEnter.addKernelMemory(REGS_ADDR, this.regs);
+  }
+
+  /** Moves the clock on. */
+  advance(ns: number): void {
+    this.now += BigInt(ns);
+  }
+
+  /** --trace: marks syscall keys (number, +512 for compat) as counted, as the engine does. */
+  select(indexes: number[]): void {
+    for (const i of indexes) this.map('trace_set').update(u32(i), u32(1));
+    this.share(this.vms.sysEnter);
+  }
+
+  /** The return of thread `tid`'s syscall with value `ret` (detail mode; sys_exit's nr comes from the entry). */
+  sysExit(tgid: number, tid: number, ret: number, nr = 0): void {
+    if (!this.vms.sysExit) throw new Error('sysExit needs detail mode');
+    if (this.layout.mode === 'raw') {
+      this.run('sysExit', tgid, tid, [REGS_ADDR, BigInt.asUintN(64, BigInt(ret))]);
+    } else {
+      const e = this.layout.sysExit!;
+      const rec = new Uint8Array(e.ctxSize);
+      const view = new DataView(rec.buffer);
+      view.setBigInt64(8, BigInt(nr), true);
+      view.setBigInt64(e.retOffset, BigInt(ret), true);
+      this.run('sysExit', tgid, tid, rec);
+    }
+  }
+
+  /** A whole syscall: entry, `ns` of time, return with `ret`. */
+  syscall(tgid: number, tid: number, nr: number, ret: number, ns: number, opts: { compat?: boolean } = {}): void {
+    this.sysEnter(tgid, tid, nr, opts);
+    this.advance(ns);
+    this.sysExit(tgid, tid, ret, nr);
+  }
+
+  /** The cells handed out (detail mode), in order; empty ones (lost races) included. */
+  cells(): SimCell[] {
+    const out: SimCell[] = [];
+    const n = Math.min(this.stat(Stat.NEXT_CELL), this.map('cells').spec.maxEntries);
+    for (let i = 0; i < n; i++) {
+      const v = this.map('cells').lookup(u32(i))!;
+      const view = new DataView(v.buffer, v.byteOffset);
+      const u64 = (off: number) => Number(view.getBigUint64(off, true));
+      out.push({
+        tgid: view.getUint32(Cell.TGID, true), nr: view.getUint32(Cell.NR, true), errors: u64(Cell.ERRORS),
+        totalNs: u64(Cell.TOTAL_NS), maxNs: u64(Cell.MAX_NS), hist: Array.from({ length: HIST_BUCKETS }, (_, b) => u64(Cell.HIST + 8 * b)),
+      });
+    }
+    return out;
+  }
+
+  /** Failed calls per "tgid/nr/errno". */
+  errnos(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [k, v] of this.map('errnos').entries()) {
+      const view = new DataView(k.buffer, k.byteOffset);
+      out.set(`${view.getUint32(0, true)}/${view.getUint32(4, true)}/${view.getUint32(8, true)}`, Number(new DataView(v.buffer, v.byteOffset).getBigUint64(0, true)));
+    }
+    return out;
+  }
+
+  /** Per-thread counts: tid → {tgid, comm, nr → calls}. */
+  threads(): Map<number, { tgid: number; comm: string; counts: Map<number, number> }> {
+    const out = new Map<number, { tgid: number; comm: string; counts: Map<number, number> }>();
+    const info = new Map<number, { tgid: number; comm: string }>();
+    for (const [k, v] of this.map('thread_names').entries()) {
+      const view = new DataView(v.buffer, v.byteOffset);
+      const comm = Buffer.from(v.subarray(ThreadValue.COMM, ThreadValue.COMM + 16)).toString('latin1').replace(/\0.*$/s, '');
+      info.set(new DataView(k.buffer, k.byteOffset).getUint32(0, true), { tgid: view.getUint32(ThreadValue.TGID, true), comm });
+    }
+    for (const [k, v] of this.map('thread_counts').entries()) {
+      const view = new DataView(k.buffer, k.byteOffset);
+      const tid = view.getUint32(0, true);
+      if (!out.has(tid)) out.set(tid, { ...(info.get(tid) ?? { tgid: 0, comm: '' }), counts: new Map() });
+      out.get(tid)!.counts.set(view.getUint32(4, true), Number(new DataView(v.buffer, v.byteOffset).getBigUint64(0, true)));
+    }
+    return out;
+  }
+
+  /** Threads with an entry waiting for its return: "tgid/tid" → nr key (array and overflow hash). */
+  inFlight(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [, v] of this.map('inflight').entries()) {
+      const view = new DataView(v.buffer, v.byteOffset);
+      const id = view.getBigUint64(0, true);
+      if (id !== 0n) out.set(`${id >> 32n}/${id & 0xffffffffn}`, view.getUint32(16, true));
+    }
+    for (const [k, v] of this.map('inflight_spill').entries()) {
+      const id = new DataView(k.buffer, k.byteOffset).getBigUint64(0, true);
+      out.set(`${id >> 32n}/${id & 0xffffffffn}`, new DataView(v.buffer, v.byteOffset).getUint32(8, true));
+    }
+    return out;
+  }
+
+  /** Sets the name get_current_comm gives every program. */
+  setComm(comm: string): void {
+    for (const vm of Object.values(this.vms)) vm.comm = comm;
   }
 
   /** Puts `tgid` in the tracked set with `state` (State plus flags), as the engine does from user space. */
@@ -140,18 +256,30 @@ export class TracerSimulator {
     return this.vms.sysEnter.maps.get(name)!;
   }
 
-  /** Runs one program as `tgid`/`tid`, then copies its maps to the other two (the kernel shares them). */
+  /** Runs one program as `tgid`/`tid`, then copies its maps to the others (the kernel shares them). */
   private run(which: keyof TracerSimulator['vms'], tgid: number, tid: number, ctx: bigint[] | Uint8Array): void {
     const vm = this.vms[which]!;
     vm.tgid = tgid;
     vm.pid = tid;
     vm.run({ ctx });
+    this.share(vm);
+  }
+
+  private share(vm: BpfVm): void {
     for (const [name, map] of vm.maps) {
+      // Arrays are copied as the bytes of their region (tens of thousands of entries, every run).
+      const bytes = map.place.slots * map.place.slot;
+      const from = map.isArray ? new Uint8Array(vm.memory.buffer, map.place.wasmBase, bytes) : undefined;
+      const entries = map.isArray ? [] : map.entries();
       for (const other of Object.values(this.vms)) {
         if (other === vm) continue;
         const target = other.maps.get(name)!;
+        if (from) {
+          new Uint8Array(other.memory.buffer).set(from, target.place.wasmBase);
+          continue;
+        }
         target.clear();
-        for (const [k, v] of map.entries()) target.update(k, v);
+        for (const [k, v] of entries) target.update(k, v);
       }
     }
   }

@@ -9,9 +9,19 @@ import { COMPAT_BIT } from '../syscalls/index.js';
 import { BPF_ANY, BPF_NOEXIST, CHECK_ABI, COMPAT, EEXIST, NO_SLOT, ROW_COMPAT, SLOT_SHIFT, STATE_MASK, Stat, State } from './maps.js';
 import { bumpStat, increment, isExec, lookup, probeRead, returnZero, tracepointProgram, uniqueLabel, updateElem } from './blocks.js';
 import { countsByCgroup, joinCgroup } from './cgroup.js';
+import { COUNT_ONLY, S_ID, S_NR, S_ROW, countThread, filterCheck, recordEntry, type TracerFeatures } from './detail.js';
 
 /** r2 = reg & mask: a field of the state word. */
 const bits = (reg: number, mask: number): Instruction[] => [mov64.reg(R2, reg), and64.imm(R2, mask)];
+
+/**
+ * r2 = `value` if the state word in r9 has COMPAT, else 0 (a power of two): the compat bit moved
+ * where the row index (ROW_COMPAT) or the stored number (COMPAT_BIT) wants it, without a branch.
+ */
+function compatAs(value: number): Instruction[] {
+  const shift = Math.log2(value) - Math.log2(COMPAT);
+  return [...bits(R9, COMPAT), ...(shift > 0 ? [lsh64.imm(R2, shift)] : shift < 0 ? [rsh64.imm(R2, -shift)] : [])];
+}
 
 /** How the syscall entry program finds the syscall number and the ABI of the task. */
 export interface SysEnterLayout {
@@ -32,7 +42,8 @@ export interface SysEnterLayout {
 }
 
 // sys_enter's stack: -4 array index, -8 tgid (tracked key), -16 counts key {tgid, nr},
-// -24 scratch u64, -28 stat index, -40 epoch read at entry, -48 state being cached, -52 slot.
+// -24 scratch u64, -28 stat index, -40 epoch read at entry, -48 state being cached, -52 slot;
+// with features, from -64 down the slots of detail.ts.
 
 /**
  * Gives the process (r9: its `tracked` value, r1: the value read) a row slot if it has none: a slot
@@ -100,14 +111,20 @@ function fillCache(): (Instruction | Label)[] {
 
 /**
  * Counts one syscall per (tgid, nr) for tracked processes. Registers: r6 ctx, r7 tgid, r8 syscall number,
- * r1 the process's state word; in the slow path r9 points at its `tracked` value.
+ * r1 the process's state word; in the slow path r9 points at its `tracked` value. With features
+ * (detail.ts), a counted call is also recorded for sys_exit and counted per thread; with a filter,
+ * only the selected numbers are; failed-only leaves the counting to sys_exit.
  */
-export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): ProgramSpec {
+export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[], f: TracerFeatures = COUNT_ONLY): ProgramSpec {
   const c = layout.compat;
   const maxSlots = maps.find((m) => m.name === 'slots')?.maxEntries ?? 0;
+  // Without features the program is today's, instruction for instruction.
+  const extra = f.detail || f.perThread;
+  const counted = extra ? 'counted' : 'out';
   const items: (Instruction | Label)[] = [
     mov64.reg(R6, R1),
     call('get_current_pid_tgid'),
+    ...(extra ? [stx.dw(R10, S_ID, R0)] : []),
     mov64.reg(R7, R0),
     rsh64.imm(R7, 32),
     ldx.dw(R8, R6, layout.idOffset),
@@ -188,6 +205,9 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
     // Count: in the process's row when it has one and the number fits, else in the hash.
     label('tag'),
     mov64.reg(R9, R1),
+  );
+  if (f.filter) items.push(...(c ? compatAs(ROW_COMPAT) : [mov64.imm(R2, 0)]), ...filterCheck('out'));
+  items.push(
     mov64.reg(R3, R9),
     rsh64.imm(R3, SLOT_SHIFT),
     jeq.imm(R3, 0, 'hash'),
@@ -197,60 +217,64 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[]): Progra
     lsh64.imm(R3, 10), // * ROW
     add64.reg(R3, R8),
   );
-  if (c) {
-    items.push(
-      ...bits(R9, COMPAT),
-      jeq.imm(R2, 0, 'row'),
-      add64.imm(R3, ROW_COMPAT),
-    );
-  }
-  items.push(
-    label('row'),
-    stx.w(R10, -4, R3),
-    ...lookup('rows', -4),
-    jeq.imm(R0, 0, 'hash'),
-    ...increment(),
-    ja('out'),
-    label('hash'),
-  );
-  if (c) {
-    items.push(
-      ...bits(R9, COMPAT),
-      jeq.imm(R2, 0, 'key'),
-      mov32.imm(R1, COMPAT_BIT),
-      // or into the low word of the number (r8 <= 0x7fffffff, so add == or)
-      add64.reg(R8, R1),
-    );
-  }
-  items.push(
-    label('key'),
+  if (c) items.push(...compatAs(ROW_COMPAT), add64.reg(R3, R2));
+  items.push(label('row'));
+  if (extra) items.push(mov64.reg(R1, R3), add64.imm(R1, 1), stx.w(R10, S_ROW, R1));
+  // failed-only: sys_exit counts the call if it fails; here it is only recorded.
+  if (f.failedOnly) items.push(ja(counted));
+  else items.push(stx.w(R10, -4, R3), ...lookup('rows', -4), jeq.imm(R0, 0, 'hash'), ...increment(), ja(counted));
+  items.push(label('hash'));
+  if (extra) items.push(st.w(R10, S_ROW, 0));
+  // The stored number of a compat syscall has COMPAT_BIT (r8 <= 0x7fffffff, so or == add).
+  if (c) items.push(...compatAs(COMPAT_BIT), or64.reg(R8, R2));
+  items.push(label('key'));
+  if (f.failedOnly) items.push(ja(counted));
+  else items.push(
     stx.w(R10, -16, R7),
     stx.w(R10, -12, R8),
     ...lookup('counts', -16),
     jeq.imm(R0, 0, 'insert'),
     ...increment(),
-    ja('out'),
+    ja(counted),
 
     label('insert'),
     st.dw(R10, -24, 1),
     ...updateElem('counts', -16, -24, BPF_NOEXIST),
-    jeq.imm(R0, 0, 'out'),
+    jeq.imm(R0, 0, counted),
     // Another CPU inserted the same key first (EEXIST): add to its counter instead.
     jne.imm(R0, -EEXIST, 'drop'),
     ...lookup('counts', -16),
     jeq.imm(R0, 0, 'drop'),
     ...increment(),
-    ja('out'),
+    ja(counted),
 
     label('drop'),
     ...bumpStat(Stat.DROPPED_COUNTS, -28),
     ja('out'),
+  );
+  items.push(
     // ARM is settled and not counted: cache it, so the monitor's own syscalls take the fast path.
     label('settled_out'),
     jne.imm(R2, State.ARM, 'out'),
     ...fillCache(),
-    ...returnZero('out'),
   );
+  if (extra) items.push(ja('out'), ...afterCount(f, c !== undefined));
+  items.push(...returnZero('out'));
   return tracepointProgram('dp_sys_enter', layout, items, maps);
 }
 
+
+/**
+ * A call was counted (or, failed-only, is to be counted at its return): its nr key on the stack (the
+ * hash path has already set COMPAT_BIT in r8; the row path has not), then per-thread counting and the
+ * in-flight record. r9 is the state word.
+ */
+function afterCount(f: TracerFeatures, compat: boolean): (Instruction | Label)[] {
+  const items: (Instruction | Label)[] = [label('counted')];
+  if (compat) items.push(...compatAs(COMPAT_BIT), or64.reg(R8, R2));
+  items.push(stx.w(R10, S_NR, R8));
+  if (f.perThread && !f.failedOnly) items.push(...countThread());
+  if (f.detail) items.push(...recordEntry());
+  items.push(ja('out'));
+  return items;
+}

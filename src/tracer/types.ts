@@ -1,4 +1,5 @@
 import type { ProcessExit } from './exits.js';
+import type { ActivitySnapshot } from './activity.js';
 // The public shape of the syscall-counting engine. The monitor and CLI program against this.
 
 export type AttachMode = 'raw' | 'tracefs';
@@ -29,6 +30,50 @@ export interface TracerOptions {
    * that retires them.
    */
   retireExited?: boolean;
+  /** Off-CPU and run-queue time of the tree: the sched_switch/sched_wakeup programs (default true; raw mode only). */
+  sched?: boolean;
+  /** Socket bytes of the tree: the sock_send_length/sock_recv_length programs (default true; raw mode, Linux 6.3+). */
+  net?: boolean;
+  /** Bound of the scheduler programs' thread table (default 2 × maxProcesses). */
+  maxThreads?: number;
+  /**
+   * Errors and time per (process, syscall), from a second program on sys_exit (default true). false:
+   * calls are counted by the sys_enter program alone, the lowest overhead (`--count-only`).
+   */
+  detail?: boolean;
+  /** Calls per (thread, syscall) too (default false). */
+  perThread?: boolean;
+  /**
+   * Count only these syscalls: names of the running architecture, applying to both ABIs; a prefixed
+   * name (`ia32:getpid`) selects the compat ABI's alone. The check runs in the kernel, before anything is counted.
+   */
+  trace?: readonly string[];
+  /** Count only the calls that fail (at their return; needs detail). */
+  failedOnly?: boolean;
+  /** Bound of the detail tables: (process, syscall) pairs with errors and time recorded (default 16384). */
+  maxDetails?: number;
+}
+
+/** What the kernel measured of one syscall's returns (detail mode), for a process or the whole tree. */
+export interface SyscallTiming {
+  /** Returns with an error (a value in -4095..-1). */
+  errors: number;
+  /** The errors by errno name (ENOENT, ...), for the running architecture. */
+  errnos: Map<string, number>;
+  /** Time from entry to return (wall clock), summed over the calls that returned, and the longest; ns. */
+  totalNs: number;
+  maxNs: number;
+  /** Returned calls per log2 bucket of their time: [0] under 1 µs, [i] 2^(i-1) to 2^i µs; the last is open-ended. */
+  hist: number[];
+}
+
+/** Calls of one thread (--per-thread). */
+export interface ThreadCounts {
+  /** Its process (tgid). */
+  pid: number;
+  /** Its name (comm), as at its last new syscall or its exit. */
+  comm: string;
+  bySyscall: Map<string, number>;
 }
 
 export interface SyscallSnapshot {
@@ -46,6 +91,14 @@ export interface SyscallSnapshot {
   tracked: number;
   /** Exit accounting: per process that had a thread exit, the sum of its exited threads' figures. */
   exits: ProcessExit[];
+  /** Detail mode: errors and time per syscall name, for the whole tree. */
+  timing?: Map<string, SyscallTiming>;
+  /** Detail mode: failed calls per process (tgid). */
+  errorsByProcess?: Map<number, number>;
+  /** Per-thread mode: calls per thread (tid). */
+  byThread?: Map<number, ThreadCounts>;
+  /** Off-CPU / run-queue time and socket bytes, when those programs run (activity.ts). */
+  activity?: ActivitySnapshot;
 }
 
 export interface TracerLosses {
@@ -55,4 +108,13 @@ export interface TracerLosses {
   processesUntracked: number;
   /** Processes whose exit figures could not be recorded: the exit table was full (maxProcesses). */
   exitsUnrecorded: number;
+  /**
+   * Detail mode: counted calls whose return (error, time) was not recorded: the detail table was full
+   * (maxDetails), or too many threads were in colliding syscalls at once (maxProcesses).
+   */
+  returnsUntimed: number;
+  /** Detail mode: failed calls whose errno was not counted: the errno table was full (maxDetails). */
+  errnosUncounted: number;
+  /** Per-thread mode: calls not counted per thread: the thread tables were full (maxCounts, maxProcesses). */
+  threadCallsUncounted: number;
 }

@@ -102,7 +102,11 @@ export class Browser {
     try { await Promise.race([this.send('Browser.close'), new Promise((r) => setTimeout(r, 3000))]); } catch { /* already gone */ }
     if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
     await new Promise((r) => (this.proc.exitCode !== null || this.proc.signalCode !== null ? r(null) : this.proc.once('exit', r)));
-    rmSync(this.profile, { recursive: true, force: true });
+    // Chromium's helper processes may still be writing into the profile for a moment after the
+    // browser process is gone: retry, and never fail a test over a temporary directory.
+    try {
+      rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    } catch { /* left in tmp */ }
   }
 }
 

@@ -1,7 +1,7 @@
 // Shared helpers for tests that run real workloads: compiling the C fixtures, running strace,
 // waiting for children.
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -30,13 +30,57 @@ export function compileFixture(name: string, flags: string[] = ['-pthread']): st
 
 /** Parses `strace -c -o FILE` output into syscall name -> calls. */
 export function parseStraceSummary(file: string): Map<string, number> {
-  const counts = new Map<string, number>();
+  return new Map([...parseStraceTable(file)].map(([name, row]) => [name, row.calls]));
+}
+
+export interface StraceRow {
+  calls: number;
+  errors: number;
+  seconds: number;
+}
+
+/** Parses `strace -c -o FILE` output into syscall name -> {calls, errors, seconds}. */
+export function parseStraceTable(file: string): Map<string, StraceRow> {
+  const rows = new Map<string, StraceRow>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     // % time  seconds  usecs/call  calls  [errors]  syscall
-    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?([a-z_0-9]+)\s*$/.exec(line);
-    if (m && m[2] !== 'total') counts.set(m[2]!, Number(m[1]));
+    const m = /^\s*[\d.]+\s+([\d.]+)\s+\d+\s+(\d+)\s+(?:(\d+)\s+)?([a-z_0-9]+)\s*$/.exec(line);
+    if (m && m[4] !== 'total') rows.set(m[4]!, { calls: Number(m[2]), errors: Number(m[3] ?? 0), seconds: Number(m[1]) });
   }
-  return counts;
+  return rows;
+}
+
+/**
+ * The files of `strace -ff -o PREFIX` (one per thread, PREFIX.TID): per thread its calls by name and
+ * its failed calls, and its process (from the clone lines: CLONE_THREAD makes a thread of the caller's
+ * process, anything else a new process).
+ */
+export function parseStraceFf(prefix: string): Map<number, { tgid: number; calls: Map<string, number>; errors: number }> {
+  const dir = dirname(prefix);
+  const base = prefix.slice(dir.length + 1);
+  const files = readdirSync(dir).filter((f) => f.startsWith(`${base}.`)).map((f) => Number(f.slice(base.length + 1)));
+  const out = new Map<number, { tgid: number; calls: Map<string, number>; errors: number }>();
+  const parent = new Map<number, { of: number; thread: boolean }>();
+  for (const tid of files) {
+    const calls = new Map<string, number>();
+    let errors = 0;
+    for (const line of readFileSync(`${prefix}.${tid}`, 'utf8').split('\n')) {
+      const m = /^([a-z_0-9]+)\(/.exec(line);
+      if (!m) continue;
+      calls.set(m[1]!, (calls.get(m[1]!) ?? 0) + 1);
+      // strace pads the result to a column: "read(987, ..., 1)       = -1 EBADF (Bad file descriptor)".
+      if (/\)\s+= (-1|\?) E[A-Z0-9_]+ /.test(line)) errors++;
+      const child = /^(clone3?|fork|vfork)\(.*\)\s+= (\d+)$/.exec(line);
+      if (child) parent.set(Number(child[2]), { of: tid, thread: /CLONE_THREAD/.test(line) });
+    }
+    out.set(tid, { tgid: 0, calls, errors });
+  }
+  const tgidOf = (tid: number): number => {
+    const p = parent.get(tid);
+    return p && p.thread ? tgidOf(p.of) : tid;
+  };
+  for (const [tid, t] of out) t.tgid = tgidOf(tid);
+  return out;
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {

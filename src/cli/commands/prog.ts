@@ -5,7 +5,7 @@ import { disassemble } from '../../asm/index.js';
 import { mapTypeName } from '../../asm/abi.js';
 import { verifyProgram } from '../../verify/static/index.js';
 import { findTracefs } from '../../loader/index.js';
-import { rawLayout, tracefsLayout, tracerPrograms } from '../../tracer/index.js';
+import { featuresOf, rawLayout, tracefsLayout, tracerPrograms } from '../../tracer/index.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { parseStrict } from '../options.js';
 import type { Command, CommandContext } from './types.js';
@@ -13,10 +13,14 @@ import type { Command, CommandContext } from './types.js';
 const OPTIONS = {
   mode: { type: 'string' },
   json: { type: 'boolean' },
+  'count-only': { type: 'boolean' },
+  'per-thread': { type: 'boolean' },
+  'failed-only': { type: 'boolean' },
+  filtered: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const HELP = `Usage: denet-pure prog dump [--mode raw|tracefs] [--json]
+const HELP = `Usage: denet-pure prog dump [--mode raw|tracefs] [--json] [--count-only] [--per-thread] [--failed-only] [--filtered]
 
 Prints the tracer's BPF programs as they would be loaded on this kernel: the disassembly in the kernel
 verifier's syntax (compare with 'bpftool prog dump xlated id N'), our static verifier's verdict, the
@@ -25,6 +29,13 @@ instruction count, and the maps they use.
   --mode raw       raw tracepoints; offsets from kernel BTF (default)
   --mode tracefs   tracefs tracepoints; offsets from the tracefs format files (needs tracefs access)
   --json           one JSON document instead of text
+
+By default, the programs of --enable-ebpf: sys_enter counts and records each call's entry, sys_exit
+its result and time. As the run options would load them:
+  --count-only     sys_enter alone (no sys_exit program)
+  --per-thread     with the per-thread counts
+  --failed-only    counting at the return, of failed calls only
+  --filtered       with the --trace check (which syscalls is in a map, filled at load)
 `;
 
 
@@ -43,7 +54,17 @@ async function run(ctx: CommandContext): Promise<number> {
   } catch (err) {
     throw new CliError(`cannot lay out the ${mode} programs on this kernel: ${(err as Error).message.split('\n')[0]}`);
   }
-  const specs = tracerPrograms(layout);
+  if (values['count-only'] && values['failed-only']) throw new UsageError('--failed-only needs the sys_exit program, which --count-only leaves out; give one of them');
+  const features = featuresOf({
+    detail: values['count-only'] !== true, perThread: values['per-thread'] === true, failedOnly: values['failed-only'] === true, trace: values.filtered ? [] : undefined,
+  });
+  let specs;
+  try {
+    // With the optional scheduler and socket programs where this layout allows them.
+    specs = tracerPrograms(layout, undefined, {}, features);
+  } catch (err) {
+    throw new CliError(`cannot build the ${mode} programs on this kernel: ${(err as Error).message.split('\n')[0]}`);
+  }
   const dumps = specs.map((spec) => {
     const report = verifyProgram(spec);
     return {

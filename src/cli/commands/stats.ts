@@ -1,7 +1,12 @@
 // `stats FILE`: the summary of a JSON Lines file written by --out/--json. Corrupt lines are reported
 // with their line numbers and skipped; on a complete file the result equals the run's summary record.
+// --syscalls: every syscall's row of the strace -c style table; --by-process, --by-thread: the
+// per-process and per-thread tables.
 import { readFileSync } from 'node:fs';
-import { hasSummary, parseJsonLines, recordsToCsv, summarizeRecords, formatSummaryTable } from '../../monitor/index.js';
+import {
+  hasSummary, parseJsonLines, recordsToCsv, summarizeRecords, formatSummaryTable, formatSyscallTable, formatProcessTable,
+  formatThreadTable, sortRows, csvField, SYSCALL_SORTS, describeFilter, type SummaryRecord, type SyscallRow, type SyscallSort,
+} from '../../monitor/index.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { parseStrict } from '../options.js';
 import { useColor } from '../output.js';
@@ -10,6 +15,10 @@ import type { Command, CommandContext } from './types.js';
 const OPTIONS = {
   json: { type: 'boolean' },
   format: { type: 'string', short: 'f' },
+  syscalls: { type: 'boolean' },
+  sort: { type: 'string' },
+  'by-process': { type: 'boolean' },
+  'by-thread': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -26,6 +35,12 @@ async function run(ctx: CommandContext): Promise<number> {
     throw new UsageError(positionals.length === 0 ? 'stats needs a file, e.g. denet-pure stats run.jsonl' : `stats takes one file, got ${positionals.length}`);
   }
   const file = positionals[0]!;
+  const views = (['syscalls', 'by-process', 'by-thread'] as const).filter((v) => values[v] === true);
+  if (views.length > 1) throw new UsageError(`--${views[0]} and --${views[1]} are separate views; give one of them`);
+  const view = views[0];
+  if (values.sort !== undefined && view !== 'syscalls') throw new UsageError('--sort orders the rows of --syscalls; give --syscalls too');
+  const sort = (values.sort ?? 'calls') as SyscallSort;
+  if (!SYSCALL_SORTS.includes(sort)) throw new UsageError(`invalid --sort '${values.sort}': expected ${SYSCALL_SORTS.join(', ')}`);
 
   let text: string;
   try {
@@ -38,7 +53,7 @@ async function run(ctx: CommandContext): Promise<number> {
   for (const e of errors) process.stderr.write(`denet-pure: ${file}:${e.line}: skipped: ${e.message}\n`);
   if (records.length === 0) throw new CliError(`${file} holds no records; expected JSON Lines written by denet-pure --out`);
 
-  if (format === 'csv') {
+  if (format === 'csv' && view === undefined) {
     process.stdout.write(recordsToCsv(records));
     return EXIT.OK;
   }
@@ -48,9 +63,58 @@ async function run(ctx: CommandContext): Promise<number> {
     process.stderr.write(`denet-pure: ${file} has no summary record (the run was cut short?): rebuilt from its ${samples} samples\n`);
   }
   const summary = summarizeRecords(records);
+  if (view !== undefined) return printView(view, summary, file, format, sort);
   if (format === 'json') process.stdout.write(JSON.stringify(summary) + '\n');
   else process.stdout.write(formatSummaryTable(summary, { color: useColor(process.stdout) }));
   return EXIT.OK;
 }
 
 export const command: Command = { run };
+
+const color = () => useColor(process.stdout);
+
+/** --syscalls, --by-process, --by-thread: one table of the summary, as a table, JSON or CSV. */
+function printView(view: 'syscalls' | 'by-process' | 'by-thread', summary: SummaryRecord, file: string, format: string, sort: SyscallSort): number {
+  const ebpf = summary.ebpf;
+  if (!ebpf) throw new CliError(`${file} has no syscall counts (the run had no --enable-ebpf)`);
+  const filtered = describeFilter(ebpf.filter);
+  const note = (s: string) => { if (format === 'table') process.stdout.write(s); };
+  if (view === 'syscalls') {
+    let rows: SyscallRow[] | undefined = ebpf.syscalls.table;
+    if (!rows) {
+      const counts = ebpf.syscalls.by_syscall;
+      if (!counts) throw new CliError(`${file} has no per-syscall counts (no summary record, and the samples carry none)`);
+      // --count-only: calls alone.
+      rows = Object.entries(counts).map(([name, calls]) => ({ name, calls, errors: 0, errnos: {}, total_us: 0, avg_us: 0, max_us: 0, hist_log2_us: [], unfinished: 0 }));
+      note('calls only: this run was counted with --count-only (no errors, no times)\n');
+    }
+    if (filtered) note(`filtered: ${filtered}\n`);
+    const sorted = sortRows(rows, sort);
+    if (format === 'json') process.stdout.write(JSON.stringify(sorted) + '\n');
+    else if (format === 'csv') {
+      const cols = ['name', 'calls', 'errors', 'errnos', 'total_us', 'avg_us', 'max_us', 'unfinished', 'hist_log2_us'] as const;
+      const line = (r: SyscallRow) => cols.map((c) => csvField(c === 'errnos' ? Object.entries(r.errnos).map(([e, n]) => `${e}:${n}`).join(' ') : c === 'hist_log2_us' ? r.hist_log2_us.join(' ') : r[c])).join(',');
+      process.stdout.write([cols.join(','), ...sorted.map(line)].join('\r\n') + '\r\n');
+    } else process.stdout.write(formatSyscallTable(sorted, { sort, color: color() }));
+    return EXIT.OK;
+  }
+  const list = view === 'by-process' ? ebpf.by_process : ebpf.by_thread;
+  if (!list) {
+    throw new CliError(view === 'by-process'
+      ? `${file} has no per-process table (written by an older version, or the run was cut short)`
+      : `${file} has no per-thread table (run with --per-thread)`);
+  }
+  if (filtered) note(`filtered: ${filtered}\n`);
+  if (format === 'json') process.stdout.write(JSON.stringify(list) + '\n');
+  else if (format === 'csv') {
+    const pairs = (by: Record<string, number>) => Object.entries(by).map(([n, c]) => `${n}:${c}`).join(' ');
+    const head = view === 'by-process' ? ['pid', 'ppid', 'comm', 'total', 'errors', 'by_syscall'] : ['tid', 'pid', 'comm', 'total', 'by_syscall'];
+    const cells: (string | number | undefined)[][] = view === 'by-process'
+      ? ebpf.by_process!.map((p) => [p.pid, p.ppid, p.comm, p.total, p.errors, pairs(p.by_syscall)])
+      : ebpf.by_thread!.map((t) => [t.tid, t.pid, t.comm, t.total, pairs(t.by_syscall)]);
+    const rows = cells.map((r) => r.map(csvField).join(','));
+    process.stdout.write([head.join(','), ...rows].join('\r\n') + '\r\n');
+  } else if (view === 'by-process') process.stdout.write(formatProcessTable(ebpf.by_process!, { color: color() }));
+  else process.stdout.write(formatThreadTable(ebpf.by_thread!, { color: color() }));
+  return EXIT.OK;
+}
