@@ -12,6 +12,9 @@ function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
+/** Figures of process records that add up to tree totals. */
+const ACTIVITY_SUMS = ['off_cpu_secs', 'io_wait_secs', 'runq_wait_secs', 'net_tx_bytes', 'net_rx_bytes'] as const;
+
 export class SummaryAccumulator {
   private count = 0;
   private firstTs = 0;
@@ -34,7 +37,14 @@ export class SummaryAccumulator {
   addProcess(p: ProcessRecord): void {
     this.lifetimes.add(num(p.start_ms), typeof p.exit_ms === 'number' ? p.exit_ms : null);
     this.processPeakRss = Math.max(this.processPeakRss, num(p.peak_mem_rss_kb));
+    // Each process once, with its final kernel figures: their sum bounds the tree's totals from below
+    // (a thread's last switch after its exit can land after the last sample).
+    for (const k of ACTIVITY_SUMS) if (typeof p[k] === 'number') this.activitySums[k] += p[k];
   }
+
+  private readonly activitySums: Record<(typeof ACTIVITY_SUMS)[number], number> = {
+    off_cpu_secs: 0, io_wait_secs: 0, runq_wait_secs: 0, net_tx_bytes: 0, net_rx_bytes: 0,
+  };
 
   add(record: TreeRecord | SampleRecord): void {
     let m: Partial<AggregatedMetrics>;
@@ -88,14 +98,16 @@ export class SummaryAccumulator {
     };
     if (this.lifetimes.size > 0) s.total_processes = this.lifetimes.size;
     // Off-CPU time and socket bytes (eBPF) are cumulative too: present when the run recorded them.
+    const sum = this.activitySums;
+    const most = (k: (typeof ACTIVITY_SUMS)[number]) => Math.round(Math.max(num(last[k]), sum[k]) * 1e6) / 1e6;
     if (typeof last.off_cpu_secs === 'number') {
-      s.total_off_cpu_secs = last.off_cpu_secs;
-      s.total_io_wait_secs = num(last.io_wait_secs);
-      s.total_runq_wait_secs = num(last.runq_wait_secs);
+      s.total_off_cpu_secs = most('off_cpu_secs');
+      s.total_io_wait_secs = most('io_wait_secs');
+      s.total_runq_wait_secs = most('runq_wait_secs');
     }
     if (typeof last.net_tx_bytes === 'number') {
-      s.total_net_tx_bytes = last.net_tx_bytes;
-      s.total_net_rx_bytes = num(last.net_rx_bytes);
+      s.total_net_tx_bytes = most('net_tx_bytes');
+      s.total_net_rx_bytes = most('net_rx_bytes');
       if (last.net) s.total_net = last.net;
     }
     if (extra?.ebpf !== undefined) s.ebpf = extra.ebpf;
