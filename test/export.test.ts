@@ -8,8 +8,9 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PrometheusExporter, negotiate, parseListenAddress, FAMILIES } from '../src/export/index.js';
-import type { MonitorRecord, TreeRecord } from '../src/monitor/types.js';
+import { PrometheusExporter, negotiate, parseListenAddress, FAMILIES, OPEN_BUCKET } from '../src/export/index.js';
+import type { MonitorRecord, SyscallRow, TreeRecord } from '../src/monitor/types.js';
+import { HIST_BUCKETS } from '../src/tracer/detail.js';
 import { syscallTable } from '../src/syscalls/index.js';
 import { buildWindowBlock } from '../src/syscalls/analysis.js';
 import { hasCommand, scratchDir } from './_lib/workloads.js';
@@ -76,17 +77,84 @@ test('the state: windows add up, the summary raises the totals to its exact ones
   assert.is(s.get('denet_ebpf_syscalls_uncounted_total{target="svc"}'), 7);
 });
 
-test('per-syscall detail (errors, time, log2 histograms), when records carry it, is exported', async () => {
+/** A row of the strace -c style table (detail mode), as the session hands it over. */
+function row(name: string, calls: number, errors: number, totalUs: number, hist: number[]): SyscallRow {
+  const returned = hist.reduce((a, b) => a + b, 0);
+  return { name, calls, errors, errnos: errors ? { ENOENT: errors } : {}, total_us: totalUs, avg_us: returned ? totalUs / returned : 0, max_us: 0, hist_log2_us: hist, unfinished: calls - returned };
+}
+const DETAIL_META: MonitorRecord = { ...META, capabilities: { ebpf: { available: true, mode: 'raw', detail: true } } } as MonitorRecord;
+const LE = (i: number) => String(2 ** i / 1e6);
+
+test('detail mode: errors, seconds and the per-category log2 histogram from the cumulative tables', async () => {
   const e = await PrometheusExporter.create('svc');
-  e.record(META);
-  e.record(tree(1000, 1, { openat: 4 }, { errors: { openat: 3 }, time_us: { openat: 10 }, hist_log2_us: { openat: [1, 2, 1] } }));
-  e.record(tree(2000, 1, { openat: 1 }, { errors: { openat: 1 }, time_us: { openat: 5 }, hist_log2_us: { openat: [0, 1] } }));
-  const s = series(await e.render('classic'));
+  e.record(DETAIL_META);
+  // Before the first table the families are declared (detail mode), without series.
+  let text = await e.render('classic');
+  assert.match(text, /^# TYPE denet_syscall_errors_total counter$/m);
+  assert.match(text, /^# TYPE denet_syscall_duration_seconds histogram$/m);
+  e.record(tree(1000, 1, { openat: 4, read: 2, exit_group: 1 }));
+  e.syscallTable([row('openat', 4, 3, 10, [1, 2, 1]), row('read', 2, 0, 1.5, [2]), row('exit_group', 1, 0, 0, [])]);
+  let s = series(await e.render('classic'));
+  assert.is(s.get('denet_syscall_errors_total{syscall="openat",category="file_io",target="svc"}'), 3);
+  // A syscall that never failed has its series, at 0 (an error ratio is then 0, not absent).
+  assert.is(s.get('denet_syscall_errors_total{syscall="read",category="file_io",target="svc"}'), 0);
+  assert.ok(Math.abs(s.get('denet_syscall_seconds_total{syscall="openat",category="file_io",target="svc"}')! - 10e-6) < 1e-12);
+  // file_io: openat's [1, 2, 1] + read's [2] = [3, 2, 1]; bucket i's bound is 2^i µs.
+  const b = (cat: string, le: string) => s.get(`denet_syscall_duration_seconds_bucket{category="${cat}",le="${le}",target="svc"}`);
+  assert.is(b('file_io', '0.000001'), 3);
+  assert.is(b('file_io', '0.000002'), 5);
+  assert.is(b('file_io', '0.000004'), 6);
+  assert.is(b('file_io', LE(26)), 6);
+  assert.is(b('file_io', '+Inf'), 6);
+  assert.is(s.get('denet_syscall_duration_seconds_count{category="file_io",target="svc"}'), 6);
+  assert.ok(Math.abs(s.get('denet_syscall_duration_seconds_sum{category="file_io",target="svc"}')! - 11.5e-6) < 1e-12);
+  // exit_group never returns: counted as a call, nothing in its category's histogram.
+  assert.is(s.get('denet_syscall_duration_seconds_count{category="process",target="svc"}'), 0);
+  assert.is(s.get('denet_syscalls_total{syscall="exit_group",category="process",target="svc"}'), 1);
+  // Every finite bound 1 µs .. 2^26 µs, then +Inf: the same label set at every scrape.
+  const les = [...s.keys()].filter((k) => k.startsWith('denet_syscall_duration_seconds_bucket{category="file_io"')).map((k) => /le="([^"]+)"/.exec(k)![1]);
+  assert.equal(les, [...Array.from({ length: OPEN_BUCKET }, (_, i) => LE(i)), '+Inf']);
+  assert.is(OPEN_BUCKET, HIST_BUCKETS - 1, 'the last bucket of the kernel histogram is the open-ended one');
+
+  // The next table: cumulative; a call of 2^26 µs or more counts in +Inf only.
+  const open = new Array<number>(HIST_BUCKETS).fill(0);
+  open[0] = 1; open[1] = 2; open[2] = 1; open[HIST_BUCKETS - 1] = 5;
+  e.syscallTable([row('openat', 9, 4, 400e6, open), row('read', 2, 0, 1.5, [2])]);
+  s = series(await e.render('classic'));
   assert.is(s.get('denet_syscall_errors_total{syscall="openat",category="file_io",target="svc"}'), 4);
-  assert.ok(Math.abs(s.get('denet_syscall_seconds_total{syscall="openat",category="file_io",target="svc"}')! - 15e-6) < 1e-12);
-  assert.is(s.get('denet_syscall_duration_seconds_count{category="file_io",target="svc"}'), 5);
-  assert.is(s.get('denet_syscall_duration_seconds_bucket{category="file_io",le="+Inf",target="svc"}'), 5);
-  assert.is(s.get('denet_syscall_duration_seconds_bucket{category="file_io",le="0.000002",target="svc"}'), 4);
+  assert.is(b('file_io', LE(26)), 6);
+  assert.is(b('file_io', '+Inf'), 11);
+  assert.is(s.get('denet_syscall_duration_seconds_count{category="file_io",target="svc"}'), 11);
+  assert.is(s.get('denet_syscalls_total{syscall="openat",category="file_io",target="svc"}'), 9, 'the table\'s calls are exact');
+
+  // A table that says less (or garbage) never takes a counter back.
+  e.syscallTable([row('openat', 1, 0, 0, [0]), { ...row('read', 2, 0, 1.5, [2]), errors: NaN, total_us: -1 }]);
+  const again = series(await e.render('classic'));
+  assert.equal(again, s);
+
+  // The summary's table is taken the same way (the last word, when no sample was read).
+  e.record({ kind: 'summary', total_time_secs: 1, sample_count: 1, max_processes: 1, max_threads: 1, peak_mem_rss_kb: 0, avg_cpu_usage: 0, peak_cpu_usage: 0, total_cpu_time_secs: 1, total_disk_read_bytes: 0, total_disk_write_bytes: 0, total_syscall_read_bytes: 0, total_syscall_write_bytes: 0,
+    ebpf: { syscalls: { total: 12, by_category: {} as never, top_syscalls: [], analysis: {} as never, by_syscall: { openat: 10, read: 2 }, table: [row('openat', 10, 5, 400e6, [...open.slice(0, -1), 6])] }, losses: { ...LOSSES, syscalls_untimed: 2 } } } as MonitorRecord);
+  text = await e.render('classic');
+  s = series(text);
+  assert.is(s.get('denet_syscall_errors_total{syscall="openat",category="file_io",target="svc"}'), 5);
+  assert.is(b('file_io', '+Inf'), 12);
+  assert.is(s.get('denet_ebpf_syscalls_untimed_total{target="svc"}'), 2);
+});
+
+test('--count-only (no detail in the metadata): the detail families are absent, not zero', async () => {
+  for (const meta of [META, { ...META, capabilities: { ebpf: { available: true, mode: 'raw', detail: false } } }, { ...META, capabilities: { ebpf: { available: false, reason: 'x' } } }] as MonitorRecord[]) {
+    const e = await PrometheusExporter.create('svc');
+    e.record(meta);
+    e.record(tree(1000, 1, { openat: 4 }));
+    // Even a table handed over by mistake does not bring them in.
+    e.syscallTable([row('openat', 4, 3, 10, [1, 2, 1])]);
+    for (const format of ['classic', 'openmetrics'] as const) {
+      const text = await e.render(format);
+      assert.match(text, /denet_syscalls_total\{syscall="openat"/);
+      assert.not.match(text, /denet_syscall_errors|denet_syscall_seconds|denet_syscall_duration|denet_ebpf_syscalls_untimed/);
+    }
+  }
 });
 
 test('OpenMetrics: counters declared without _total, samples with it, ends with # EOF; classic has no EOF', async () => {
@@ -237,9 +305,11 @@ const needPromtool = hasCommand('promtool') ? test : test.skip;
 if (!hasCommand('promtool')) console.log('  [skip] promtool is not installed (apt-get install prometheus)');
 needPromtool('promtool check metrics passes on the classic exposition, detail families included', async () => {
   const e = await PrometheusExporter.create('svc "a"\\b\nc');
-  e.record(META);
-  e.record(tree(1000, 1, { read: 1, 'ia32:getpid': 2, syscall_999: 1 }, { errors: { read: 1 }, time_us: { read: 3 }, hist_log2_us: { read: [0, 1] } }));
+  e.record(DETAIL_META);
+  e.record(tree(1000, 1, { read: 1, 'ia32:getpid': 2, syscall_999: 1 }));
+  e.syscallTable([row('read', 1, 1, 3, [0, 1]), row('ia32:getpid', 2, 0, 0.5, [2]), row('syscall_999', 1, 1, 0.2, [1])]);
   const text = await e.render('classic');
+  assert.match(text, /^denet_syscall_duration_seconds_bucket\{category="file_io",le="\+Inf"/m);
   const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   assert.is(r.status, 0, r.stdout + r.stderr);
   assert.is((r.stdout + r.stderr).trim(), '', 'no lint findings');

@@ -12,6 +12,8 @@ import { CLI, CLI_ENV, readRecords } from './_lib/cli.js';
 import { bpfUnavailableReason, kernelTest } from './_lib/privilege.js';
 import { sleep, waitFor } from './_lib/wait.js';
 import { hasCommand } from './_lib/workloads.js';
+import { categoryOf } from '../src/syscalls/index.js';
+import type { SyscallRow } from '../src/monitor/types.js';
 
 const test = suite('prometheus (real server)');
 
@@ -46,10 +48,15 @@ function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((r) => child.once('exit', (code) => r(code)));
 }
 
-// The workload: waits for the go, then makes 5000 getppid calls, burns 1.5 s of CPU and sleeps 3 s (so
+// The workload: waits for the go, then makes CHDIRS chdir calls to a missing directory (ENOENT: the
+// interpreter makes no chdir of its own), 5000 getppid calls, burns 1.5 s of CPU and sleeps 3 s (so
 // that Prometheus scrapes its final figures), then reports its own CPU time (user + system since its
 // exec) and leaves at once (no interpreter teardown, which would burn CPU after the measurement).
+const CHDIRS = 777;
 const PY = `import os, time, json
+for _ in range(${CHDIRS}):
+  try: os.chdir("/nonexistent-denet-pure/missing")
+  except OSError: pass
 for _ in range(5000): os.getppid()
 t = time.process_time()
 x = 0
@@ -59,7 +66,7 @@ tm = os.times()
 os.write(1, (json.dumps({"cpu": tm.user + tm.system}) + "\\n").encode())
 os._exit(0)`;
 
-kernelTest(test, 'Prometheus scrapes run --prometheus every second: syscall counts equal the summary, CPU grew by what the workload burnt, promtool passes', async () => {
+kernelTest(test, 'Prometheus scrapes run --prometheus every second: syscall counts equal the summary, CPU grew by what the workload burnt, exact failed calls and latency histogram, promtool passes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'denet-prom-'));
   const fifo = join(dir, 'go');
   const out = join(dir, 'run.jsonl');
@@ -147,6 +154,28 @@ kernelTest(test, 'Prometheus scrapes run --prometheus every second: syscall coun
     assert.ok(Math.abs(grew - own) <= Math.max(0.05, 0.03 * own), `the counter grew by ${grew.toFixed(3)} s, the workload measured ${own.toFixed(3)} s`);
     // The last figures Prometheus saw are the run's final ones.
     assert.ok(Math.abs(cpuMax - summary.total_cpu_time_secs) <= 0.02, `last scraped ${cpuMax}, summary ${summary.total_cpu_time_secs}`);
+
+    // Detail mode (the default): the failed calls, exactly, and the latency histogram.
+    const table = summary.ebpf.syscalls.table as SyscallRow[];
+    const chdir = table.find((r) => r.name === 'chdir');
+    assert.equal(chdir && { calls: chdir.calls, errors: chdir.errors, errnos: chdir.errnos }, { calls: CHDIRS, errors: CHDIRS, errnos: { ENOENT: CHDIRS } });
+    assert.is(await query(web, 'max_over_time(denet_syscall_errors_total{syscall="chdir",category="file_io"}[10m])'), CHDIRS);
+    assert.is(await query(web, 'max_over_time(denet_syscall_errors_total{syscall="getppid"}[10m])'), 0);
+    // After the last scrape (in the sleep) the workload's only calls are times, write and exit_group (which
+    // never returns): the process category's returned calls are final there.
+    const returned = table.filter((r) => categoryOf(r.name) === 'process').reduce((a, r) => a + r.calls - r.unfinished, 0);
+    assert.ok(returned >= 5000, `process calls returned: ${returned}`);
+    assert.is(await query(web, 'max_over_time(denet_syscall_duration_seconds_count{category="process"}[10m])'), returned);
+    assert.is(await query(web, 'max_over_time(denet_syscall_duration_seconds_bucket{category="process",le="+Inf"}[10m])'), returned);
+    const inBuckets = table.filter((r) => categoryOf(r.name) === 'process').reduce((a, r) => a + r.hist_log2_us.reduce((x, y) => x + y, 0), 0);
+    assert.is(inBuckets, returned, 'the table\'s histograms hold every returned call');
+    const secs = await query(web, 'max_over_time(denet_syscall_seconds_total{syscall="getppid"}[10m])');
+    const getppidUs = table.find((r) => r.name === 'getppid')!.total_us;
+    assert.ok(Math.abs(secs * 1e6 - getppidUs) < 1, `getppid: ${secs} s scraped, ${getppidUs} µs in the summary`);
+    // Buckets are cumulative and end at the count, whatever format Prometheus scraped.
+    const le1ms = await query(web, 'max_over_time(denet_syscall_duration_seconds_bucket{category="process",le=~"0.001024|1.024e-03"}[10m])');
+    assert.ok(le1ms > 0 && le1ms <= returned, `calls of the process category under 1.024 ms: ${le1ms}`);
+    console.log(`  chdir errors ${CHDIRS}; process category: ${returned} returned calls, ${le1ms} under 1.024 ms`);
   } finally {
     if (denet && denet.exitCode === null) denet.kill('SIGKILL');
     if (prom) {
@@ -157,5 +186,75 @@ kernelTest(test, 'Prometheus scrapes run --prometheus every second: syscall coun
     rmSync(dir, { recursive: true, force: true });
   }
 }, needs);
+
+/** Series of a classic exposition: name{labels} → value. */
+function seriesOf(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+kernelTest(test, 'attach: the detail families from the first samples, never going back across scrapes; with --count-only absent', async () => {
+  // A churn of processes whose openat fails (cat of a missing file), and a sleep between.
+  const target = spawn('sh', ['-c', 'while :; do cat /nonexistent-denet-pure/missing 2>/dev/null; sleep 0.05; done'], { stdio: 'ignore' });
+  try {
+    for (const countOnly of [false, true]) {
+      const denet = spawn(process.execPath, [CLI, ...(countOnly ? ['--count-only'] : ['--enable-ebpf']), '-q', '--prometheus', '127.0.0.1:0', 'attach', String(target.pid)], {
+        env: CLI_ENV, stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      denet.stderr!.on('data', (c) => (stderr += c));
+      try {
+        await waitFor(() => /\/metrics/.test(stderr), 30_000);
+        const port = Number(/127\.0\.0\.1:(\d+)\/metrics/.exec(stderr)![1]);
+        let prev = new Map<string, number>();
+        let grew = 0;
+        let last = '';
+        for (let i = 0; i < 12; i++) {
+          await sleep(250);
+          const text = await httpGet(`http://127.0.0.1:${port}/metrics`);
+          const s = seriesOf(text);
+          last = text;
+          if (countOnly) {
+            assert.not.match(text, /denet_syscall_errors|denet_syscall_seconds|denet_syscall_duration|denet_ebpf_syscalls_untimed/);
+            continue;
+          }
+          for (const [k, v] of prev) {
+            if (!/_total\{|_bucket\{|_count\{|_sum\{/.test(k)) continue;
+            assert.ok(s.has(k), `${k} disappeared`);
+            assert.ok(s.get(k)! >= v, `${k} went back: ${v} → ${s.get(k)}`);
+          }
+          const errs = s.get('denet_syscall_errors_total{syscall="openat",category="file_io",target="sh"}') ?? 0;
+          if (errs > (prev.get('denet_syscall_errors_total{syscall="openat",category="file_io",target="sh"}') ?? 0)) grew++;
+          // Within a scrape: buckets cumulative in le, the last one the count.
+          for (const cat of new Set([...s.keys()].map((k) => /^denet_syscall_duration_seconds_count\{category="(\w+)"/.exec(k)?.[1]).filter(Boolean))) {
+            const buckets = [...s].filter(([k]) => k.startsWith(`denet_syscall_duration_seconds_bucket{category="${cat}",`)).map(([, v]) => v);
+            assert.is(buckets.length, 28, `${cat}: 27 bounds and +Inf`);
+            assert.ok(buckets.every((v, j) => j === 0 || v >= buckets[j - 1]!), `${cat}: cumulative`);
+            assert.is(buckets.at(-1), s.get(`denet_syscall_duration_seconds_count{category="${cat}",target="sh"}`));
+          }
+          prev = s;
+        }
+        // Counting went on all along: the calls are there, with or without detail.
+        assert.match(last, /^denet_syscalls_total\{syscall="openat",category="file_io",target="sh"\} [1-9]/m);
+        if (!countOnly) {
+          assert.ok(grew >= 3, `openat errors grew at ${grew} of 12 scrapes`);
+          const promtool = hasCommand('promtool') ? spawnSync('promtool', ['check', 'metrics'], { input: await httpGet(`http://127.0.0.1:${port}/metrics`), encoding: 'utf8' }) : undefined;
+          if (promtool) assert.is(promtool.status, 0, promtool.stdout + promtool.stderr);
+        }
+        denet.kill('SIGTERM');
+        assert.is(await exitOf(denet), 143, stderr);
+      } finally {
+        if (denet.exitCode === null) denet.kill('SIGKILL');
+      }
+    }
+  } finally {
+    target.kill('SIGKILL');
+  }
+}, () => bpfUnavailableReason());
 
 test.run();

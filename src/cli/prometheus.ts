@@ -2,7 +2,7 @@
 // and gets every record of the session next to the CLI's own outputs.
 import type { PrometheusExporter } from '../export/server.js';
 import type { RecordInfo, SessionObserver } from '../session/index.js';
-import type { MonitorRecord } from '../monitor/index.js';
+import type { MonitorRecord, SyscallRow } from '../monitor/index.js';
 import { firstLine } from '../session/errors.js';
 import type { CliOutputs } from './monitoring.js';
 import type { GlobalOptions } from './options.js';
@@ -22,18 +22,24 @@ export async function startExporter(opts: GlobalOptions, target: string, out: Cl
 export function observerOf(out: CliOutputs, exporter: PrometheusExporter | undefined): SessionObserver {
   if (!exporter) return out;
   let failed = false;
+  // The export is a view: if it breaks, the records and the summary go on without it.
+  const guarded = (feed: () => void) => {
+    if (failed) return;
+    try {
+      feed();
+    } catch (err) {
+      failed = true;
+      out.warn(`--prometheus: the exporter failed (${firstLine(err)}); its metrics stop at this point`);
+    }
+  };
   return {
     record(rec: MonitorRecord, info: RecordInfo) {
-      // The export is a view: if it breaks, the records and the summary go on without it.
-      if (!failed) {
-        try {
-          exporter.record(rec);
-        } catch (err) {
-          failed = true;
-          out.warn(`--prometheus: the exporter failed (${firstLine(err)}); its metrics stop at this point`);
-        }
-      }
+      guarded(() => exporter.record(rec));
       out.record(rec, info);
+    },
+    // Detail mode: errors, time and latency per syscall, cumulative, after each sample.
+    syscallTable(rows: readonly SyscallRow[]) {
+      guarded(() => exporter.syscallTable(rows));
     },
     warn: (message: string) => out.warn(message),
   };

@@ -21,6 +21,8 @@ interface FamilySpec {
   name: string;
   type: Kind;
   help: string;
+  /** Served in detail mode only (errors and time measured): absent with --count-only or without eBPF, not zero. */
+  detail?: true;
   values(state: ExportState): Value[];
 }
 
@@ -51,12 +53,19 @@ function perSyscall(m: PerSyscall): Value[] {
 }
 
 /**
- * Upper bound (seconds) of log2 bucket i: values below 2^i µs (TODO(per-syscall detail): the records'
- * definition of hist_log2_us decides; see state.ts). The per-category histogram sums the
- * syscalls of a category (per syscall it would be hundreds of series per target).
+ * The first open-ended bucket of SyscallRow.hist_log2_us (the 28th: 2^26 µs and longer): it and any
+ * beyond count in +Inf only.
  */
+export const OPEN_BUCKET = 27;
+
+/** Upper bound (seconds) of log2 bucket i < OPEN_BUCKET: bucket i holds calls from 2^(i-1) to 2^i µs ([0]: under 1 µs). */
 export const bucketBoundSecs = (i: number): number => 2 ** i / 1e6;
 
+/**
+ * The latency histogram per category: the sum of its syscalls' histograms (per syscall it would be
+ * hundreds of series per target). Every finite bucket is served, empty ones included, so the label
+ * set is the same at every scrape.
+ */
 function histogramValues(hists: ReadonlyMap<string, Log2Histogram>, name: string): Value[] {
   const byCategory = new Map<string, Log2Histogram>();
   for (const [syscall, h] of hists) {
@@ -67,12 +76,13 @@ function histogramValues(hists: ReadonlyMap<string, Log2Histogram>, name: string
     byCategory.set(cat, acc);
   }
   const out: Value[] = [];
-  for (const [category, h] of byCategory) {
+  for (const [category, h] of [...byCategory].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     let cum = 0;
-    for (let i = 0; i < h.buckets.length; i++) {
+    for (let i = 0; i < OPEN_BUCKET; i++) {
       cum += h.buckets[i] ?? 0;
       out.push({ metricName: `${name}_bucket`, value: cum, labels: { category, le: String(bucketBoundSecs(i)) } });
     }
+    for (let i = OPEN_BUCKET; i < h.buckets.length; i++) cum += h.buckets[i] ?? 0;
     out.push({ metricName: `${name}_bucket`, value: cum, labels: { category, le: '+Inf' } });
     out.push({ metricName: `${name}_sum`, value: h.sumUs / 1e6, labels: { category } });
     out.push({ metricName: `${name}_count`, value: cum, labels: { category } });
@@ -106,11 +116,12 @@ export const FAMILIES: FamilySpec[] = [
   { name: 'denet_netns_receive_bytes_total', type: 'counter', help: 'Bytes received by the network namespaces of the target (every process in them, not the target alone).', values: fromSample((s) => s.netnsRxBytes) },
   { name: 'denet_netns_transmit_bytes_total', type: 'counter', help: 'Bytes sent by the network namespaces of the target (every process in them).', values: fromSample((s) => s.netnsTxBytes) },
   { name: 'denet_syscalls_total', type: 'counter', help: 'Syscalls made by the target since monitoring began, counted in the kernel, by name and category.', values: (st) => perSyscall(st.syscalls) },
-  { name: 'denet_syscall_errors_total', type: 'counter', help: 'Syscalls that returned an error, by name and category.', values: (st) => perSyscall(st.errors) },
-  { name: 'denet_syscall_seconds_total', type: 'counter', help: 'Wall-clock time spent in syscalls (entry to return), by name and category.', values: (st) => perSyscall(st.seconds) },
-  { name: 'denet_syscall_duration_seconds', type: 'histogram', help: 'Time per syscall (entry to return), log2 buckets, by category.', values: (st) => histogramValues(st.histograms, 'denet_syscall_duration_seconds') },
+  { name: 'denet_syscall_errors_total', type: 'counter', detail: true, help: 'Syscalls that returned an error (-4095..-1), by name and category.', values: (st) => perSyscall(st.errors) },
+  { name: 'denet_syscall_seconds_total', type: 'counter', detail: true, help: 'Wall-clock time spent in syscalls (entry to return) by the calls that returned, by name and category.', values: (st) => perSyscall(st.seconds) },
+  { name: 'denet_syscall_duration_seconds', type: 'histogram', detail: true, help: 'Time per returned syscall (entry to return), log2 buckets from 1 us to 2^26 us, by category.', values: (st) => histogramValues(st.histograms, 'denet_syscall_duration_seconds') },
   { name: 'denet_ebpf_syscalls_uncounted_total', type: 'counter', help: 'Syscalls of tracked processes not counted: the kernel count table was full (raise --max-counts).', values: (st) => one(st.losses?.syscalls_uncounted) },
   { name: 'denet_ebpf_processes_untracked_total', type: 'counter', help: 'Processes of the target never tracked in the kernel: the process table was full (raise --max-processes).', values: (st) => one(st.losses?.processes_untracked) },
+  { name: 'denet_ebpf_syscalls_untimed_total', type: 'counter', detail: true, help: 'Counted syscalls whose return (error, time) was not recorded: the detail table was full (raise --max-details).', values: (st) => one(st.losses?.syscalls_untimed) },
   { name: 'denet_ebpf_exits_unrecorded_total', type: 'counter', help: 'Exited processes whose final figures the kernel could not record (their last /proc figures count instead).', values: (st) => one(st.losses?.exits_unrecorded) },
 ];
 
@@ -121,17 +132,42 @@ export const CONTENT_TYPES = {
 export type Format = keyof typeof CONTENT_TYPES;
 
 /**
- * One registry per format (prom-client renames counters in place for OpenMetrics), both reading `state`.
- * prom-client is loaded here, when an exporter is made, not by every run of the CLI.
+ * The exposition of `state` in both formats: one registry per format (prom-client renames counters in
+ * place for OpenMetrics). The detail families are registered once the metadata says detail mode, so
+ * without it they are absent, not zero. prom-client is loaded here, when an exporter is made, not by
+ * every run of the CLI.
  */
-export async function registries(state: ExportState, labels: Labels): Promise<Record<Format, Registry<RegistryContentType>>> {
-  const { Registry: Reg } = await import('prom-client');
-  const make = (contentType: (typeof CONTENT_TYPES)[Format]) => {
-    const reg = new Reg<RegistryContentType>();
-    reg.setContentType(contentType);
-    reg.setDefaultLabels(labels);
-    for (const spec of FAMILIES) reg.registerMetric(new Family(spec, state) as unknown as Metric);
-    return reg;
-  };
-  return { classic: make(CONTENT_TYPES.classic), openmetrics: make(CONTENT_TYPES.openmetrics) };
+export class Exposition {
+  private registered: boolean | undefined;
+
+  private constructor(
+    private readonly regs: Record<Format, Registry<RegistryContentType>>,
+    private readonly state: ExportState,
+    private readonly labels: Labels,
+  ) {}
+
+  static async create(state: ExportState, labels: Labels): Promise<Exposition> {
+    const { Registry: Reg } = await import('prom-client');
+    const make = (contentType: (typeof CONTENT_TYPES)[Format]) => {
+      const reg = new Reg<RegistryContentType>();
+      reg.setContentType(contentType);
+      return reg;
+    };
+    return new Exposition({ classic: make(CONTENT_TYPES.classic), openmetrics: make(CONTENT_TYPES.openmetrics) }, state, labels);
+  }
+
+  /** The text a scrape gets now. */
+  text(format: Format): Promise<string> {
+    if (this.registered !== this.state.detail) this.register(this.state.detail);
+    return this.regs[format].metrics();
+  }
+
+  private register(detail: boolean): void {
+    for (const reg of Object.values(this.regs)) {
+      reg.clear();
+      reg.setDefaultLabels(this.labels);
+      for (const spec of FAMILIES) if (detail || !spec.detail) reg.registerMetric(new Family(spec, this.state) as unknown as Metric);
+    }
+    this.registered = detail;
+  }
 }

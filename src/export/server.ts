@@ -4,8 +4,8 @@
 // and Node writes it out asynchronously however slowly the scraper reads.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { MonitorRecord } from '../monitor/types.js';
-import { CONTENT_TYPES, registries, type Format } from './metrics.js';
+import type { MonitorRecord, SyscallRow } from '../monitor/types.js';
+import { CONTENT_TYPES, Exposition, type Format } from './metrics.js';
 import { ExportState } from './state.js';
 import { ExporterListenError, type ListenAddress } from './address.js';
 
@@ -32,14 +32,14 @@ export class PrometheusExporter {
   private cache: Partial<Record<Format, { version: number; text: string }>> = {};
   private version = 0;
 
-  private constructor(readonly target: string, private readonly regs: Awaited<ReturnType<typeof registries>>, state: ExportState) {
+  private constructor(readonly target: string, private readonly exposition: Exposition, state: ExportState) {
     this.state = state;
   }
 
   /** `target`: the value of the `target` label on every series. */
   static async create(target: string): Promise<PrometheusExporter> {
     const state = new ExportState();
-    return new PrometheusExporter(target, await registries(state, { target }), state);
+    return new PrometheusExporter(target, await Exposition.create(state, { target }), state);
   }
 
   /** One record of the session (the same stream as the JSON Lines). Cheap and synchronous. */
@@ -48,12 +48,18 @@ export class PrometheusExporter {
     this.version++;
   }
 
+  /** Detail mode: the session's cumulative syscall table after a sample (SessionObserver.syscallTable). */
+  syscallTable(rows: readonly SyscallRow[]): void {
+    this.state.syscallTable(rows);
+    this.version++;
+  }
+
   /** The exposition in `format`, as a scrape now would get it. */
   async render(format: Format): Promise<string> {
     const hit = this.cache[format];
     if (hit && hit.version === this.version) return hit.text;
     const version = this.version;
-    const text = await this.regs[format].metrics();
+    const text = await this.exposition.text(format);
     this.cache[format] = { version, text };
     return text;
   }

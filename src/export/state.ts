@@ -1,8 +1,9 @@
 // The state an exporter serves: the figures of the last sample record, and the cumulative counters the
 // records carry only per interval (syscalls: each sample's window), summed as records arrive. It is fed
 // by the same records as the JSON Lines (one more observer of the session, no sampling of its own), and
-// its size is bounded by the fixed set of syscall names, not by time or by processes.
-import type { EbpfBlock, EbpfLosses, MetadataRecord, MonitorRecord } from '../monitor/types.js';
+// in detail mode by the session's cumulative syscall table after each sample; its size is bounded by the
+// fixed set of syscall names, not by time or by processes.
+import type { EbpfBlock, EbpfLosses, MetadataRecord, MonitorRecord, SyscallRow } from '../monitor/types.js';
 
 /** The figures of the last tree/sample record (counters cumulative since monitoring began). */
 export interface SampledFigures {
@@ -26,7 +27,10 @@ export interface SampledFigures {
 /** Per-syscall cumulative figures (name → value). */
 export type PerSyscall = Map<string, number>;
 
-/** A latency histogram of one syscall: log2 buckets of microseconds (bucket i: < 2^i µs), cumulative. */
+/**
+ * A latency histogram of one syscall, cumulative: SyscallRow.hist_log2_us's buckets ([0] under 1 µs,
+ * [i] from 2^(i-1) to 2^i µs, the last open-ended) and the time of those calls.
+ */
 export interface Log2Histogram {
   buckets: number[];
   sumUs: number;
@@ -37,11 +41,13 @@ export class ExportState {
   metadata: MetadataRecord | undefined;
   /** Syscalls per name since monitoring began (sum of the windows; the summary's exact totals at the end). */
   readonly syscalls: PerSyscall = new Map();
-  /** With per-syscall detail in the records: failed calls per name. */
+  /** Detail mode (errors and time measured; metadata says so): the families below are served. */
+  detail = false;
+  /** Detail mode: failed calls per name, from the cumulative tables. */
   readonly errors: PerSyscall = new Map();
-  /** With per-syscall detail: seconds spent in each syscall. */
+  /** Detail mode: seconds spent in each syscall (entry to return, the calls that returned). */
   readonly seconds: PerSyscall = new Map();
-  /** With per-syscall detail in the summary: its log2 latency histogram per name. */
+  /** Detail mode: the log2 latency histogram per name. */
   readonly histograms = new Map<string, Log2Histogram>();
   losses: EbpfLosses | undefined;
   /** Processes of the target that have exited (process records with an exit time). */
@@ -55,6 +61,7 @@ export class ExportState {
     switch (rec.kind) {
       case 'metadata':
         this.metadata = rec;
+        this.detail = rec.capabilities.ebpf.available && rec.capabilities.ebpf.detail === true;
         return;
       case 'tree': {
         const a = rec.aggregated;
@@ -107,23 +114,26 @@ export class ExportState {
     if (!block) return;
     this.takeLosses(block.losses);
     const w = block.syscalls.window;
-    if (!w) return;
-    addAll(this.syscalls, w.by_syscall);
-    // Per-syscall detail (errors, time, log2 histograms), when the records carry it: name → value per
-    // window. TODO(per-syscall detail): the shapes are those the records are to have (window.errors,
-    // window.time_us, window.hist_log2_us, summary table rows with hist_log2_us); check them, and the
-    // bucket bounds of bucketBoundSecs, once those records exist. Until then these families stay empty.
-    const detail = w as unknown as { errors?: unknown; time_us?: unknown; hist_log2_us?: unknown };
-    if (isCounts(detail.errors)) addAll(this.errors, detail.errors);
-    if (isCounts(detail.time_us)) addAll(this.seconds, detail.time_us, 1e6);
-    if (isCounts(detail.hist_log2_us)) {
-      for (const [name, hist] of Object.entries(detail.hist_log2_us as Record<string, unknown>)) {
-        if (!isBuckets(hist)) continue;
-        const h = this.histograms.get(name) ?? { buckets: [], sumUs: 0 };
-        hist.forEach((n, i) => { h.buckets[i] = (h.buckets[i] ?? 0) + n; });
-        h.sumUs = (this.seconds.get(name) ?? 0) * 1e6;
-        this.histograms.set(name, h);
-      }
+    if (w) addAll(this.syscalls, w.by_syscall);
+  }
+
+  /**
+   * Detail mode: the cumulative table of the run so far (after a sample, or the summary's). Every
+   * figure is raised to the table's, never lowered, bucket by bucket for the histograms: a counter
+   * served never goes back, and a histogram's buckets stay consistent with its count.
+   */
+  syscallTable(rows: readonly SyscallRow[]): void {
+    for (const row of rows) {
+      raise(this.syscalls, row.name, row.calls);
+      raise(this.errors, row.name, row.errors);
+      raise(this.seconds, row.name, row.total_us / 1e6);
+      let h = this.histograms.get(row.name);
+      if (!h) this.histograms.set(row.name, (h = { buckets: [], sumUs: 0 }));
+      row.hist_log2_us.forEach((n, i) => {
+        if (Number.isFinite(n) && n > (h.buckets[i] ?? 0)) h.buckets[i] = n;
+      });
+      for (let i = 0; i < h.buckets.length; i++) h.buckets[i] ??= 0;
+      if (Number.isFinite(row.total_us) && row.total_us > h.sumUs) h.sumUs = row.total_us;
     }
   }
 
@@ -131,11 +141,14 @@ export class ExportState {
   private takeLosses(l: EbpfLosses | undefined): void {
     if (!l) return;
     const p = this.losses;
-    this.losses = p ? {
-      syscalls_uncounted: Math.max(p.syscalls_uncounted, l.syscalls_uncounted),
-      processes_untracked: Math.max(p.processes_untracked, l.processes_untracked),
-      exits_unrecorded: Math.max(p.exits_unrecorded, l.exits_unrecorded),
-    } : { ...l };
+    if (!p) {
+      this.losses = { ...l };
+      return;
+    }
+    for (const k of Object.keys(l) as (keyof EbpfLosses)[]) {
+      const v = l[k];
+      if (typeof v === 'number' && Number.isFinite(v) && v > (p[k] ?? -1)) p[k] = v;
+    }
   }
 
   /**
@@ -146,39 +159,19 @@ export class ExportState {
     this.takeLosses(block.losses);
     const by = block.syscalls.by_syscall;
     if (by) for (const [name, n] of Object.entries(by)) if (n > (this.syscalls.get(name) ?? 0)) this.syscalls.set(name, n);
-    // Per-syscall detail: table rows {name, calls, errors, total_us, hist_log2_us}.
-    const table = (block.syscalls as unknown as { table?: unknown }).table;
-    if (!Array.isArray(table)) return;
-    for (const row of table as Record<string, unknown>[]) {
-      const name = row?.name;
-      if (typeof name !== 'string') continue;
-      raise(this.errors, name, row.errors);
-      if (typeof row.total_us === 'number') raise(this.seconds, name, row.total_us / 1e6);
-      const hist = row.hist_log2_us;
-      const prior = this.histograms.get(name);
-      if (isBuckets(hist) && sum(hist) >= sum(prior?.buckets ?? [])) {
-        this.histograms.set(name, { buckets: [...hist], sumUs: (this.seconds.get(name) ?? 0) * 1e6 });
-      }
-    }
+    if (block.syscalls.table) this.syscallTable(block.syscalls.table);
   }
 }
 
-function isCounts(v: unknown): v is Record<string, number> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isBuckets(v: unknown): v is number[] {
-  return Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
-}
-
-const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
-
-function addAll(into: PerSyscall, add: Record<string, number>, divisor = 1): void {
+function addAll(into: PerSyscall, add: Record<string, number>): void {
   for (const [name, n] of Object.entries(add)) {
-    if (typeof n === 'number' && Number.isFinite(n) && n > 0) into.set(name, (into.get(name) ?? 0) + n / divisor);
+    if (typeof n === 'number' && Number.isFinite(n) && n > 0) into.set(name, (into.get(name) ?? 0) + n);
   }
 }
 
-function raise(into: PerSyscall, name: string, v: unknown): void {
-  if (typeof v === 'number' && Number.isFinite(v) && v > (into.get(name) ?? 0)) into.set(name, v);
+/** Sets a figure the first time (zero included: a syscall without errors has a series at 0), then only raises it. */
+function raise(into: PerSyscall, name: string, v: number): void {
+  if (!Number.isFinite(v) || v < 0) return;
+  const had = into.get(name);
+  if (had === undefined || v > had) into.set(name, v);
 }

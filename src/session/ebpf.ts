@@ -1,6 +1,6 @@
 // The session's use of the syscall tracer: open it (or degrade with one warning), and turn its
 // cumulative snapshots into the typed `ebpf` blocks of samples and of the summary.
-import type { Capability, EbpfBlock, EbpfCapability, EbpfFilter, EbpfLosses, ProcessRecord } from '../monitor/index.js';
+import type { Capability, EbpfBlock, EbpfCapability, EbpfFilter, EbpfLosses, ProcessRecord, SyscallRow } from '../monitor/index.js';
 import { buildBySyscall, buildSyscallsBlock, buildWindowBlock, selectSyscalls, type TimeEvidence } from '../syscalls/index.js';
 import type { ActivityLosses, AttachMode, SyscallSnapshot, SyscallTracer, TracerLosses } from '../tracer/index.js';
 import { EbpfRequiredError, SyscallFilterError, firstLine } from './errors.js';
@@ -201,6 +201,11 @@ export class EbpfSampler {
       block.syscalls.window = window;
     }
     return block;
+  }
+
+  /** Detail mode: the strace -c style table of the snapshot `cur` (cumulative); undefined without detail. */
+  table(cur: SyscallSnapshot): SyscallRow[] | undefined {
+    return cur.timing ? buildTable(cur) : undefined;
   }
 
   /** The summary's block: the whole run, every syscall's count. */

@@ -7,7 +7,7 @@ import { machine, constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   adaptiveIntervalMs, collectEnv, ProcessTreeMonitor, SummaryAccumulator, psiCapability,
-  type MetadataRecord, type MonitorRecord, type SampleRecord, type SummaryRecord, type TreeRecord,
+  type MetadataRecord, type MonitorRecord, type SampleRecord, type SummaryRecord, type SyscallRow, type TreeRecord,
 } from '../monitor/index.js';
 import { cgroupPids, type CgroupTarget } from '../monitor/cgroup.js';
 import { EbpfSampler, filterOf, openEbpf, timeEvidenceOf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
@@ -48,6 +48,13 @@ export interface SessionObserver {
   record(rec: MonitorRecord, info: RecordInfo): void;
   /** Degradations worth a line on a terminal (eBPF unavailable, counters unreadable). */
   warn?(message: string): void;
+  /**
+   * Detail mode only (not --count-only): after each sample record, the strace -c style table of the
+   * whole run so far (cumulative: calls, errors, errnos, time, log2 histogram per syscall), built from
+   * the kernel read that sample used. `tsMs`: that sample's ts_ms. Defining it costs the table's
+   * building at each sample; the records themselves carry it only in the summary. A throw is as in record().
+   */
+  syscallTable?(rows: readonly SyscallRow[], tsMs: number): void;
 }
 
 export interface RunOptions {
@@ -354,6 +361,10 @@ export class Session {
         acc.add(rec);
         emit(rec);
         last = rec;
+        if (snap && sampler && this.observer.syscallTable) {
+          const rows = sampler.table(snap);
+          if (rows) this.observer.syscallTable(rows, rec.ts_ms);
+        }
       }
       for (const p of monitor.takeProcessRecords()) {
         acc.addProcess(p);
