@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   const exits = metric('denet_process_exits_total');
   console.log(`long attach (${MODE}), ${SECONDS} s, ${FORKS} forks/s: exit ${code}`);
   console.log(`  processes exited ${exits} (${(exits / SECONDS).toFixed(1)}/s), syscalls ${syscalls}, scrapes ${scrapes} (${failed} failed, slowest ${scrapeMs.toFixed(0)} ms)`);
-  console.log(`  losses: uncounted ${metric('denet_ebpf_syscalls_uncounted_total')}, untracked ${metric('denet_ebpf_processes_untracked_total')}, exits unrecorded ${metric('denet_ebpf_exits_unrecorded_total')}`);
+  console.log(`  losses: uncounted ${metric('denet_ebpf_syscalls_uncounted_total')}, untracked ${metric('denet_ebpf_processes_untracked_total')}, exits unrecorded ${metric('denet_ebpf_exits_unrecorded_total')}, untimed ${metric('denet_ebpf_syscalls_untimed_total')}`);
   console.log(`  RSS after ${WARMUP_S.toFixed(0)} s warm-up: ${(mean(first) / 1024).toFixed(1)} MiB; at the end: ${(mean(lastR) / 1024).toFixed(1)} MiB; min ${(Math.min(...after.map((r) => r.kib)) / 1024).toFixed(1)}, max ${(Math.max(...after.map((r) => r.kib)) / 1024).toFixed(1)} MiB`);
   console.log(`  growth ${growthMib.toFixed(2)} MiB (target < ${TARGET_MIB} MiB): ${growthMib < TARGET_MIB ? 'ok' : 'OVER'}`);
 }

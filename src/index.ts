@@ -28,7 +28,7 @@ export {
 export type {
   MonitorRecord, EnvRecord, MetadataRecord, TreeRecord, SampleRecord, ProcessRecord, SummaryRecord,
   Metrics, AggregatedMetrics, ChildEntry, EbpfBlock, EbpfSyscalls, EbpfLosses, EbpfCapability,
-  EbpfWindow, EbpfFilter, SyscallRow, ProcessSyscalls, ThreadSyscalls,
+  EbpfWindow, EbpfFilter, SyscallRow, ProcessSyscalls, ProcessesRest, ThreadSyscalls,
   ActivityMetrics, Capability, NetByClass, NetDirection, ThreadTimes, PsiBlock, PsiResource, PsiFigures,
 } from './monitor/types.js';
 

@@ -4,7 +4,7 @@ import type { Capability, EbpfBlock, EbpfCapability, EbpfFilter, EbpfLosses, Pro
 import { buildBySyscall, buildSyscallsBlock, buildWindowBlock, selectSyscalls, type TimeEvidence } from '../syscalls/index.js';
 import type { ActivityLosses, AttachMode, SyscallSnapshot, SyscallTracer, TracerLosses } from '../tracer/index.js';
 import { EbpfRequiredError, SyscallFilterError, firstLine } from './errors.js';
-import { ProcessNames, buildByProcess, buildByThread, buildTable, detailTotals } from './ebpf-detail.js';
+import { ExitedProcesses, ProcessNames, buildByThread, buildTable, detailTotals } from './ebpf-detail.js';
 
 export interface EbpfOptions {
   /** How the programs attach (default 'auto': raw tracepoints when the kernel has BTF, else tracefs). */
@@ -153,6 +153,8 @@ export class EbpfSampler {
   private prev: SyscallSnapshot | undefined;
   private failed = false;
   private readonly names = new ProcessNames();
+  /** The processes whose counts have left the kernel's tables (exited), for the summary's by_process. */
+  private readonly exited = new ExitedProcesses();
 
   constructor(
     private readonly tracer: SyscallTracer,
@@ -191,6 +193,7 @@ export class EbpfSampler {
   sample(cur: SyscallSnapshot, cpuUsagePercent: number, time?: TimeEvidence): EbpfBlock {
     const prev = this.prev;
     this.prev = cur;
+    this.exited.note(prev, cur, this.names);
     const window = buildWindowBlock(prev?.bySyscall ?? new Map(), cur.bySyscall, cur.atMs - (prev?.atMs ?? this.t0));
     const block = this.block(cur, cpuUsagePercent, time);
     const now = detailTotals(cur);
@@ -217,7 +220,9 @@ export class EbpfSampler {
     const block = this.block(cur, cpuUsagePercent, time);
     block.syscalls.by_syscall = buildBySyscall(cur.bySyscall);
     if (cur.timing) block.syscalls.table = buildTable(cur);
-    block.by_process = buildByProcess(cur, this.names);
+    const { list, rest } = this.exited.byProcess(cur, this.names);
+    block.by_process = list;
+    if (rest) block.by_process_rest = rest;
     const threads = buildByThread(cur);
     if (threads) block.by_thread = threads;
     if (this.filter) block.filter = this.filter;
