@@ -82,4 +82,43 @@ kernelTest(test, 'rows of exited processes are folded in and no longer read; the
   assert.ok(snap.byProcess.size < 20, `${snap.byProcess.size} processes still listed`);
 });
 
+kernelTest(test, 'detail: exited processes\' cells are folded in and reused: a churn twice the cell table, every return timed, errors exact', async () => {
+  const small = SyscallTracer.open({ maxDetails: 1024, retireExited: true });
+  let snap;
+  let recycled;
+  try {
+    snap = await churn(small);
+    recycled = small.recycledCells;
+  } finally {
+    small.close();
+  }
+  assert.is(snap.losses.returnsUntimed, 0, 'no return went untimed');
+  assert.is(snap.losses.errnosUncounted, 0);
+  // The reference: the same churn with room for every cell.
+  const big = SyscallTracer.open({ maxDetails: 16384 });
+  let ref;
+  try {
+    ref = await churn(big);
+  } finally {
+    big.close();
+  }
+  assert.is(ref.losses.returnsUntimed, 0);
+  // Without retiring, every (process, syscall) that returned keeps its cell: the cells the churn needs.
+  const pairs = [...ref.byProcess.values()].reduce((n, by) => n + [...by.keys()].filter((k) => k !== 'exit_group').length, 0);
+  assert.ok(pairs >= 2 * 1024, `the churn needs ${pairs} cells`);
+  assert.ok(recycled >= pairs - 1024, `${recycled} cells given back and reused`);
+  const returned = (t: { hist: number[] }) => t.hist.reduce((a, b) => a + b, 0);
+  for (const [name, calls] of snap.bySyscall) {
+    const t = snap.timing!.get(name);
+    // Every call returned but exit_group (and the shell's read that the end of its input cut short).
+    if (name !== 'exit_group') assert.is(t && returned(t), calls, `${name}: ${calls} calls, ${t && returned(t)} timed`);
+    if (!t) continue;
+    assert.is([...t.errnos.values()].reduce((a, b) => a + b, 0), t.errors, `${name}: errnos add up to the errors`);
+    const r = ref.timing!.get(name);
+    assert.is(t.errors, r?.errors ?? 0, `${name}: as many errors as with a table for all`);
+    assert.equal([...t.errnos].sort(), [...(r?.errnos ?? new Map())].sort(), `${name}: the same errnos`);
+  }
+  assert.ok([...snap.timing!.values()].some((t) => t.errors >= 200), 'each process failed some call (its loader probes)');
+});
+
 test.run();

@@ -20,6 +20,7 @@ import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
 import { cgroupJoinProgram } from './cgroup.js';
 import { Retired } from './retire.js';
+import { RetiredDetail } from './retire-detail.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
 import { activityPrograms, groupOf, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
 import { ActivityPart } from './activity-engine.js';
@@ -102,6 +103,8 @@ export class SyscallTracer {
   private readonly names = new Map<number, string>();
   /** With retireExited: the counts taken out of the kernel for exited processes. */
   private retired: Retired | undefined;
+  /** With retireExited in detail mode: exited processes' cells and errno counters, folded in and given back. */
+  private retiredDetail: RetiredDetail | undefined;
   /** The optional scheduler and socket programs. */
   private readonly activity = new ActivityPart();
   /** What the syscall programs do beyond counting (detail, per thread, filters). */
@@ -179,6 +182,9 @@ export class SyscallTracer {
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
     if (opts.cgroup !== undefined) this.setCgroup(opts.cgroup);
     if (opts.retireExited) this.retired = new Retired();
+    if (opts.retireExited && this.features.detail) {
+      this.retiredDetail = new RetiredDetail({ cells: this.map('cells'), cellHash: this.map('cell_hash'), cellFree: this.map('cell_free'), errnos: this.map('errnos'), stats: this.map('stats') });
+    }
     if (opts.trace) this.traced = this.fillTraceSet(opts.trace);
     for (const spec of specs) this.programs.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
     this.programs.push(...this.activity.load((spec) => LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier })));
@@ -348,6 +354,11 @@ export class SyscallTracer {
     return this.retired?.entries ?? 0;
   }
 
+  /** Cells of exited processes given back to the kernel for reuse (retireExited, detail mode). */
+  get recycledCells(): number {
+    return this.retiredDetail?.recycled ?? 0;
+  }
+
   /** Row slots of exited processes folded into the totals and no longer read (retireExited). */
   get retiredRows(): number {
     return this.retired?.retiredRows ?? 0;
@@ -412,9 +423,13 @@ export class SyscallTracer {
     }
     const activity = this.activity.read(live);
     const nameOf = (nr: number) => this.nameOf(nr);
-    const detail = this.features.detail
-      ? readTiming(this.map('cells'), Math.min(stats[Stat.NEXT_CELL]!, this.map('cells').spec.maxEntries), this.map('errnos'), nameOf)
-      : undefined;
+    let detail: ReturnType<typeof readTiming> | undefined;
+    if (this.features.detail) {
+      const rd = this.retiredDetail;
+      rd?.begin(live);
+      detail = readTiming(this.map('cells'), Math.min(stats[Stat.NEXT_CELL]!, this.map('cells').spec.maxEntries), this.map('errnos'), nameOf, rd);
+      rd?.finish(detail.timing, nameOf);
+    }
     return {
       ...(detail ? { timing: detail.timing, errorsByProcess: detail.errorsByProcess } : {}),
       ...(this.features.perThread ? { byThread: readThreads(this.map('thread_counts'), this.map('thread_names'), nameOf) } : {}),

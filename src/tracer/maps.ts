@@ -27,8 +27,10 @@ export const Stat = {
   // Detail mode (detail.ts): the next free cell; returns not recorded (no cell left), entries not
   // recorded (in-flight overflow full), errnos not counted, per-thread counts not recorded.
   NEXT_CELL: 7, DROPPED_DETAILS: 8, DROPPED_INFLIGHT: 9, DROPPED_ERRNOS: 10, DROPPED_THREADS: 11,
+  // The ring of recycled cells (retire-detail.ts): positions taken by the kernel, given by user space.
+  FREE_TAKEN: 12, FREE_GIVEN: 13,
 } as const;
-export const STAT_SLOTS = 12;
+export const STAT_SLOTS = 14;
 
 export const BPF_ANY = 0;
 export const BPF_NOEXIST = 1;
