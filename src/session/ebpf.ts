@@ -167,7 +167,9 @@ export class EbpfSampler {
 
   /** A process record of the tree: its parent and command name the per-process table when the kernel has none. */
   noteProcess(p: ProcessRecord): void {
-    this.names.noteRecord(p);
+    // Needed only while its counts are in the kernel: a record that comes after they left (the
+    // process kept in `exited`, named already) would stay for nothing.
+    if (!this.prev || this.prev.byProcess.has(p.pid)) this.names.noteRecord(p);
   }
 
   /** The tracer's cumulative state now, or undefined once reading has failed (warned once). */

@@ -53,6 +53,8 @@ export class RetiredDetail {
   private readonly key = Buffer.alloc(8);
   private readonly u32 = Buffer.alloc(4);
   private readonly u64 = Buffer.alloc(8);
+  private readonly pos = Buffer.alloc(4);
+  private readonly now: CellValues = new Array<number>(FIELDS).fill(0);
 
   constructor(private readonly maps: { cells: BpfMap; cellHash: BpfMap; cellFree: BpfMap; errnos: BpfMap; stats: BpfMap }) {}
 
@@ -65,14 +67,17 @@ export class RetiredDetail {
     if (this.pending.length === 0) return;
     const words = cellWords(this.maps.cells.mmap());
     for (const r of this.pending) {
-      const now = readValues(words, r.cell);
-      const stray = now.map((v, i) => (i === MAX ? 0 : v - r.values[i]!));
-      if (stray.some((v) => v > 0)) this.fold(r.nr, stray, now[MAX]!);
+      const now = readValues(words, r.cell, this.now);
+      let stray = false;
+      for (let i = 0; i < FIELDS; i++) {
+        if (i !== MAX && now[i]! > r.values[i]!) stray = true;
+        now[i] = i === MAX ? now[i]! : now[i]! - r.values[i]!;
+      }
+      if (stray) this.fold(r.nr, now, now[MAX]!);
       this.u32.writeUInt32LE(r.cell);
       this.maps.cells.update(this.u32, this.zero);
-      const pos = Buffer.alloc(4);
-      pos.writeUInt32LE(this.given % this.maps.cellFree.spec.maxEntries);
-      this.maps.cellFree.update(pos, this.u32);
+      this.pos.writeUInt32LE(this.given % this.maps.cellFree.spec.maxEntries);
+      this.maps.cellFree.update(this.pos, this.u32);
       this.given++;
       this.recycled++;
       this.pendingCells.delete(r.cell);
