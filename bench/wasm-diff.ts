@@ -97,12 +97,13 @@ export function runWasm(spec: ProgramSpec, ctx: bigint[], nCpus = possibleCpuCou
  */
 export function mismatchKey(k: Outcome, w: Outcome): string | null {
   if (k.r0 !== w.r0) return 'r0';
-  for (const name of Object.keys(k.maps)) {
-    const a = k.maps[name], b = w.maps[name] ?? [];
+  for (const [name, a] of Object.entries(k.maps)) {
+    const b = w.maps[name] ?? [];
     for (let i = 0; i < Math.max(a.length, b.length); i++) {
-      if (a[i] === b[i]) continue;
-      if (a[i] === undefined || b[i] === undefined) return `${name}:${i}:entry`;
-      const [ka, va] = a[i].split('='), [kb, vb] = b[i].split('=');
+      const ea = a[i], eb = b[i];
+      if (ea === eb) continue;
+      if (ea === undefined || eb === undefined) return `${name}:${i}:entry`;
+      const [ka, va = ''] = ea.split('='), [kb, vb = ''] = eb.split('=');
       if (ka !== kb) return `${name}:${i}:key`;
       for (let at = 0; at < Math.max(va.length, vb.length); at += 16) {
         const x = va.slice(at, at + 16), y = vb.slice(at, at + 16);
@@ -118,9 +119,9 @@ export function mismatchKey(k: Outcome, w: Outcome): string | null {
 
 function compare(k: Outcome, w: Outcome): string | null {
   if (k.r0 !== w.r0) return `r0: kernel 0x${k.r0.toString(16)}, wasm 0x${w.r0.toString(16)}`;
-  for (const name of Object.keys(k.maps)) {
-    const a = k.maps[name].join('\n'), b = (w.maps[name] ?? []).join('\n');
-    if (a !== b) return `map ${name}:\n  kernel ${k.maps[name].join('\n         ')}\n  wasm   ${(w.maps[name] ?? []).join('\n         ')}`;
+  for (const [name, lines] of Object.entries(k.maps)) {
+    const a = lines.join('\n'), b = (w.maps[name] ?? []).join('\n');
+    if (a !== b) return `map ${name}:\n  kernel ${lines.join('\n         ')}\n  wasm   ${(w.maps[name] ?? []).join('\n         ')}`;
   }
   return null;
 }

@@ -8,7 +8,7 @@ import { BpfVm } from '../src/vm/index.js';
 import { BIG_DATA, bigProgram, reference } from '../test/_lib/bigprog.js';
 
 const RUNS = Number(process.argv[2] ?? 3);
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function measure(n: number, maxFunctionInsns?: number): { compile: number; run: number; bytes: number } {
   const insns = bigProgram(n, 3);

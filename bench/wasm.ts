@@ -70,7 +70,7 @@ function timeVm(vm: BpfVm, data: Uint8Array): { inWasm: number; perCall: number 
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
+  return s[s.length >> 1]!;
 }
 
 function compileTimes(spec: ProgramSpec): { compile: number; vm: number } {
@@ -95,13 +95,13 @@ function main(): void {
   for (const c of CASES) {
     const vmSpec = program({ name: 'bench', type: ProgType.XDP, items: [...vmPrologue, ...c.body], maps: c.maps });
     const vm = new BpfVm(vmSpec);
-    c.init?.((k, v) => void vm.maps.get(c.maps![0].name)!.update(k, v));
+    c.init?.((k, v) => void vm.maps.get(c.maps![0]!.name)!.update(k, v)); // init fills the first map
     const w = timeVm(vm, packet);
     let kernel = NaN;
     if (privileged) {
       const kSpec = program({ name: 'bench', type: ProgType.XDP, items: [...kernelPrologue, ...c.body], maps: c.maps });
       const maps = new Map((c.maps ?? []).map((m) => [m.name, BpfMap.create(m)]));
-      c.init?.((k, v) => maps.get(c.maps![0].name)!.update(Buffer.from(k), Buffer.from(v)));
+      c.init?.((k, v) => maps.get(c.maps![0]!.name)!.update(Buffer.from(k), Buffer.from(v)));
       const prog = LoadedProgram.load(kSpec, maps, { verify: false });
       prog.testRun({ dataIn: packet, repeat: 1000 });
       kernel = prog.testRun({ dataIn: packet, repeat: REPEAT }).durationNs;

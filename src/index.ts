@@ -4,11 +4,12 @@
 // accounting), ProcessTreeMonitor (/proc sampling of a tree), the record types and their summaries.
 // The toolkits are namespaces, because their vocabularies are large and overlap: asm (the eBPF and
 // classic-BPF assemblers), loader (bpf() and its objects), vm (the BPF→WebAssembly engine), verifier,
-// elf, btf, object (clang-built .o files), policy (diff, seccomp allow-lists), report (the HTML report).
+// elf, btf, object (clang-built .o files), policy (diff, seccomp allow-lists), report (the HTML report),
+// symbols (naming stack frames after exit), flame (folded stacks and the SVG flame graph).
 // Internals (program builders, state-word layouts, /proc parsers) are not exported.
 
 export {
-  Session, exitCodeOf, EbpfRequiredError, MonitoringFailedError, SpawnError, SyscallFilterError, TargetError,
+  Session, exitCodeOf, EbpfRequiredError, MonitoringFailedError, SpawnError, SyscallFilterError, EbpfOptionsError, TargetError, foldStacks,
   type SessionOptions, type SessionObserver, type RecordInfo, type RunOptions, type RunResult, type AttachResult,
   type ExitStatus, type EbpfOptions, type StopReason,
 } from './session/index.js';
@@ -16,6 +17,7 @@ export {
 export {
   SyscallTracer, TracerSimulator, EbpfUnavailableError,
   type AttachMode, type SyscallSnapshot, type SyscallTiming, type ThreadCounts, type TracerLosses, type TracerOptions, type ProcessExit,
+  type StackOptions, type StackSnapshot, type StackEntry, type StackLoss, type UserFrame,
   type ActivitySnapshot, type ActivityFigures, type ActivityLosses, type ProcessActivity, type ThreadActivity,
   type NetBytes, type NetClass, type GroupAvailability,
 } from './tracer/index.js';
@@ -27,7 +29,7 @@ export {
 } from './monitor/index.js';
 export type {
   MonitorRecord, EnvRecord, MetadataRecord, TreeRecord, SampleRecord, ProcessRecord, SummaryRecord,
-  Metrics, AggregatedMetrics, ChildEntry, EbpfBlock, EbpfSyscalls, EbpfLosses, EbpfCapability,
+  Metrics, AggregatedMetrics, ChildEntry, EbpfBlock, EbpfSyscalls, EbpfLosses, EbpfCapability, EbpfStacks, StackLosses,
   EbpfWindow, EbpfFilter, SyscallRow, ProcessSyscalls, ProcessesRest, ThreadSyscalls,
   ActivityMetrics, Capability, NetByClass, NetDirection, ThreadTimes, PsiBlock, PsiResource, PsiFigures,
 } from './monitor/types.js';
@@ -48,3 +50,5 @@ export * as object from './object/index.js';
 export * as policy from './policy/index.js';
 export * as report from './report/index.js';
 export * as prometheus from './export/index.js';
+export * as symbols from './symbols/index.js';
+export * as flame from './flame/index.js';

@@ -92,7 +92,7 @@ test('--stats given a device node, a FIFO and a symlink: each is still what it w
   assert.is(spawnSync('mkfifo', [fifo]).status, 0);
   const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
   let got = '';
-  reader.stdout!.on('data', (d) => { got += d; });
+  reader.stdout.on('data', (d) => { got += d; });
   const viaFifo = runCli(['-q', '--stats', fifo, 'run', '--', 'true']);
   assert.is(viaFifo.code, 0, viaFifo.stderr);
   await exited(reader);
@@ -171,7 +171,7 @@ function childrenOf(ppid: number): number[] {
 test('kill -9 of denet-pure during run: the command does not outlive it', async () => {
   const cli = spawn(process.execPath, [CLI, '-q', 'run', '--', 'sleep', '60'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  cli.stderr!.on('data', (d) => { stderr += d; });
+  cli.stderr.on('data', (d) => { stderr += d; });
   let sleeper = 0;
   await waitFor(() => {
     for (const pid of childrenOf(cli.pid!)) {

@@ -59,7 +59,7 @@ t('errors name the line and quote a short excerpt of it, never the whole line', 
 t('call of an unknown bpf_ name is an unknown helper, not an unknown label', () => {
   assert.throws(() => A.parseAsm(['call bpf_does_not_exist', 'exit']), /line 1 .*unknown helper 'bpf_does_not_exist'/);
   // a label of that name is still a local call
-  assert.is(A.assemble(A.parseAsm(['call bpf_mine', 'exit', 'bpf_mine:', 'exit'])).insns[0].src, 1);
+  assert.is(A.assemble(A.parseAsm(['call bpf_mine', 'exit', 'bpf_mine:', 'exit'])).insns[0]?.src, 1);
 });
 
 t.run();

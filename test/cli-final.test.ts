@@ -6,10 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, scratchDir } from './_lib/workloads.js';
+import type { SummaryRecord } from '../src/monitor/types.js';
 
 const test = suite('cli run: final totals');
 
-function runStats(args: string[], cmd: string[]): Record<string, number> {
+function runStats(args: string[], cmd: string[]): SummaryRecord {
   const stats = join(scratchDir(), `final-${process.hrtime.bigint()}.json`);
   const r = spawnSync(process.execPath, [CLI, '--quiet', '--stats', stats, ...args, 'run', '--', ...cmd], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);

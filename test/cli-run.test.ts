@@ -259,7 +259,7 @@ Signals('attach to a process that exits ends normally with a summary', async () 
   const mon = spawn(process.execPath, [CLI, '--out', f, '-q', '-i', '50', 'attach', String(target.pid)], { env: ENV, stdio: 'ignore' });
   const code = new Promise<number | null>((r) => mon.on('exit', (c) => r(c)));
   await waitFor(() => existsSync(f) && readFileSync(f, 'utf8').includes('"kind":"tree"'), 30_000);
-  target.stdin!.end('go\n');
+  target.stdin.end('go\n');
   assert.is(await code, 0);
   const recs = readRecords(f);
   assert.is(recs.at(-1)!.kind, 'summary');

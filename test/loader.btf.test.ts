@@ -92,7 +92,7 @@ kernelTest(t, 'offsets agree with bpftool, through anonymous members and bitfiel
     const ours = btf.member(struct, member);
     const theirs = bpftoolMember(struct, member);
     assert.ok(theirs, `bpftool knows ${struct}.${member}`);
-    assert.equal([ours.bitOffset, ours.bitfieldSize], [theirs!.bits, theirs!.bitfield], `${struct}.${member}`);
+    assert.equal([ours.bitOffset, ours.bitfieldSize], [theirs.bits, theirs.bitfield], `${struct}.${member}`);
   }
   assert.ok(btf.member('sk_buff', 'pkt_type').bitfieldSize > 0, 'pkt_type is a bitfield on this kernel');
 }, noBtf);

@@ -162,6 +162,33 @@ kernelTest(k, 'ring buffer: every record in order across wrap-arounds, discards 
   assert.not.ok(openFds().some((f) => f.kind === 'epoll'));
 });
 
+kernelTest(k, 'ring buffer records(): what arrives while iterating, in order; ends when aborted or closed', async () => {
+  const map = BpfMap.create(RING);
+  const prog = LoadedProgram.load(ringProgram(), { events: map });
+  const reader = RingBufReader.open(map);
+  try {
+    const ac = new AbortController();
+    const seen: bigint[] = [];
+    const feed = setInterval(() => { if (seen.length < 50) progTestRun(prog.fd, { ctxIn: ctxOf(seen.length + 1000, 0) }); }, 2);
+    for await (const r of reader.records({ intervalMs: 1, signal: ac.signal })) {
+      seen.push(Buffer.from(r).readBigUInt64LE(0));
+      if (seen.length === 20) ac.abort();
+    }
+    clearInterval(feed);
+    assert.ok(seen.length >= 20, `${seen.length} records`);
+    assert.equal(seen, [...seen].sort((a, b) => (a < b ? -1 : 1)), 'in order');
+    // close() from outside ends an iteration that is waiting for records (after any still in the ring)
+    const it = reader.records({ intervalMs: 1 });
+    setTimeout(() => reader.close(), 20);
+    let left = 0;
+    while (!(await it.next()).done) assert.ok(++left < 50, 'the iteration ends');
+  } finally {
+    prog.close();
+    reader.close();
+    map.close();
+  }
+});
+
 kernelTest(k, 'perf buffer: every sample in order across wrap-arounds on CPU 0, lost samples counted; the engine agrees', () => {
   const before = fdsAndMaps();
   const perf: MapSpec = { name: 'perf', type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: possibleCpuCount() };

@@ -123,6 +123,31 @@ kernelTest(t, 'LPM trie through the raw layer: entries and a longest-prefix look
   assert.equal(m.lookup(key(32, '10.1.2.3'))?.readUInt32LE(0), 1, 'longest-prefix match through the raw lookup');
 });
 
+kernelTest(t, 'take and takeEntries remove what they return: hash map natively (in small batches too), an LPM trie through the fallback', () => {
+  const m = create({ name: 'lt_take', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 4096 });
+  const h = m.typed(codec.u32, codec.u64);
+  for (let i = 0; i < 3000; i++) h.set(i * 13, BigInt(i));
+  assert.equal(m.take(Buffer.from([13, 0, 0, 0]))?.readBigUInt64LE(0), 1n);
+  assert.is(m.take(Buffer.from([13, 0, 0, 0])), undefined, 'taken once');
+  const keys = Buffer.alloc(4 * 100), values = Buffer.alloc(8 * 100), token = Buffer.alloc(8);
+  const first = bpf.mapLookupAndDeleteBatch(m.fd, { inBatch: null, outBatch: token, keys, values, count: 100 });
+  assert.ok(first && first.count > 0 && first.count <= 100 && !first.done, 'a first batch of at most 100');
+  assert.is([...h.keys()].length, 2999 - first!.count, 'the batch removed what it returned');
+  const rest = m.takeEntries();
+  assert.is(rest.length + first!.count, 2999);
+  const got = new Set(rest.map(([k]) => k.readUInt32LE(0)));
+  for (let i = 0; i < first!.count; i++) got.add(keys.readUInt32LE(4 * i));
+  assert.is(got.size, 2999, 'every key once');
+  assert.not.ok(got.has(13));
+  assert.is([...h.keys()].length, 0, 'empty afterwards');
+  assert.equal(m.takeEntries(), []);
+
+  const lpm = create({ name: 'lt_take_lpm', type: 11 as MapType_, keySize: 8, valueSize: 4, maxEntries: 8, flags: 1 /* BPF_F_NO_PREALLOC */ });
+  for (let i = 1; i <= 3; i++) lpm.update(Buffer.from([32, 0, 0, 0, 10, 0, 0, i]), Buffer.from([i, 0, 0, 0]));
+  assert.equal(lpm.takeEntries().map(([, v]) => v[0]).sort(), [1, 2, 3]);
+  assert.equal(lpm.rawEntries(), [], 'the fallback deleted what it read');
+});
+
 kernelTest(t, 'per-CPU array: one 8-byte slot per possible CPU, round-trip through batch and fallback', () => {
   const cpus = possibleCpuCount();
   const m = create({ name: 'lt_percpu', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 4, maxEntries: 3 });

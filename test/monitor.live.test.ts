@@ -98,7 +98,7 @@ function waitForLine(child: ChildProcess, text: string, timeoutMs = 10_000): Pro
 }
 function tree(r: TreeRecord | SampleRecord | null): TreeRecord {
   assert.ok(r, 'expected a record');
-  assert.is(r!.kind, 'tree');
+  assert.is(r.kind, 'tree');
   return r as TreeRecord;
 }
 
@@ -297,9 +297,9 @@ live('a name with spaces and parentheses parses; sample returns null once the tr
   await sleep(100);
   const st = readStat(child.pid!);
   assert.ok(st);
-  assert.is(st!.comm, 'a) b (c');
-  assert.is(st!.ppid, process.pid);
-  assert.is(st!.state, 'S');
+  assert.is(st.comm, 'a) b (c');
+  assert.is(st.ppid, process.pid);
+  assert.is(st.state, 'S');
   const m = new ProcessTreeMonitor({ pid: child.pid! });
   assert.ok(tree(m.sample()).parent, 'root listed');
   await new Promise((r) => child.on('exit', r));

@@ -33,21 +33,21 @@ p('stat: comm with spaces and parentheses is cut at the last ")"', () => {
   for (const comm of ['a) b (c', ') S 999 ', '((x))', 'plain', 'with space']) {
     const st = parseStat(statLine(4242, comm, 'R', { 4: 77, 14: 123, 15: 45, 16: 6, 17: 7, 20: 3, 22: 98765, 23: 4096000, 24: 250, 39: 1 }));
     assert.ok(st, comm);
-    assert.is(st!.pid, 4242);
-    assert.is(st!.comm, comm);
-    assert.is(st!.state, 'R');
-    assert.is(st!.ppid, 77);
-    assert.is(st!.utime, 123);
-    assert.is(st!.stime, 45);
-    assert.is(st!.cutime, 6);
-    assert.is(st!.cstime, 7);
-    assert.is(st!.numThreads, 3);
-    assert.is(st!.starttime, 98765);
-    assert.is(st!.vsize, 4096000);
-    assert.is(st!.rss, 250);
-    assert.is(st!.processor, 1);
-    assert.is(st!.minflt, 100);
-    assert.is(st!.majflt, 120);
+    assert.is(st.pid, 4242);
+    assert.is(st.comm, comm);
+    assert.is(st.state, 'R');
+    assert.is(st.ppid, 77);
+    assert.is(st.utime, 123);
+    assert.is(st.stime, 45);
+    assert.is(st.cutime, 6);
+    assert.is(st.cstime, 7);
+    assert.is(st.numThreads, 3);
+    assert.is(st.starttime, 98765);
+    assert.is(st.vsize, 4096000);
+    assert.is(st.rss, 250);
+    assert.is(st.processor, 1);
+    assert.is(st.minflt, 100);
+    assert.is(st.majflt, 120);
   }
 });
 

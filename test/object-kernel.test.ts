@@ -58,7 +58,7 @@ kernelTest(test, 'callbacks: the program goes with its BTF and func_info; withou
   const obj = readObject(objectPath('cilium-ebpf.subprog_reloc.o'));
   const p = obj.programs[0]!;
   assert.ok(p.spec.btf, 'BTF for the program');
-  assert.equal(p.spec.btf!.funcInfo.map((f) => f.insn), p.layout.map((l) => l.base), 'one func_info per function, at its linked start');
+  assert.equal(p.spec.btf.funcInfo.map((f) => f.insn), p.layout.map((l) => l.base), 'one func_info per function, at its linked start');
   const maps = createObjectMaps(p.spec.maps);
   try {
     loadObjectProgram(p.spec, maps, { verify: false }).close();

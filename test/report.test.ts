@@ -15,7 +15,7 @@ const test = suite('report');
 function dataOf(html: string): ReportData {
   const m = /<script id="report-data" type="application\/json">([\s\S]*?)<\/script>/.exec(html);
   assert.ok(m, 'the data block is there');
-  return JSON.parse(m![1]!) as ReportData;
+  return JSON.parse(m[1]!) as ReportData;
 }
 
 const metric = (ts: number, extra: Record<string, unknown> = {}) => ({
@@ -85,7 +85,7 @@ test('denet files (records without kind) and older denet-pure files (no window, 
   assert.is(d.header.command, 'python3 job.py');
   const sys = d.panels.find((p) => p.id === 'syscalls');
   assert.ok(sys, 'syscall rates come from cumulative differences when there is no window');
-  const fileIo = sys!.ys[sys!.series.findIndex((s) => s.label === 'file_io')]!;
+  const fileIo = sys.ys[sys.series.findIndex((s) => s.label === 'file_io')]!;
   assert.is(fileIo[1], 9000, '900 file_io syscalls in 0.1 s');
   assert.equal(d.processes.rows.map((r) => r.pid).sort(), [42, 43]);
   assert.ok(d.header.lacks.some((l) => l.what === 'syscall errors and time'));

@@ -42,7 +42,7 @@ async function underStrace(tracer: SyscallTracer, straceArgs: string[], out: str
   const sh = spawn('sh', ['-c', 'read go; exec strace "$@"', 'sh', ...straceArgs, bin, String(OPENS), String(READS), String(SLEEPS), String(SLEEP_MS), out],
     { stdio: ['pipe', 'ignore', 'inherit'] });
   tracer.trackChildrenOf(sh.pid!);
-  sh.stdin!.end('go\n');
+  sh.stdin.end('go\n');
   assert.is(await exited(sh), 0, 'the workload under strace exits 0');
   return tracer.read();
 }
@@ -95,8 +95,8 @@ kernelTest(test, 'per thread and per process: each thread and each child exactly
   for (const [tid, t] of ff) {
     const ours = snap.byThread!.get(tid);
     assert.ok(ours, `thread ${tid} is listed`);
-    assert.is(ours!.pid, t.tgid, `thread ${tid}'s process`);
-    assert.equal(sorted(ours!.bySyscall), sorted(t.calls), `thread ${tid}: every syscall, exit included`);
+    assert.is(ours.pid, t.tgid, `thread ${tid}'s process`);
+    assert.equal(sorted(ours.bySyscall), sorted(t.calls), `thread ${tid}: every syscall, exit included`);
   }
   assert.is(snap.byThread!.size, ff.size, 'no other thread');
   // Per process: the sum of its threads' files; its errors too.
@@ -291,7 +291,7 @@ kernelTest(test, 'two threads sharing an in-flight entry while both are in a sys
       const [a, b] = collidingFreeTids();
       const child = tracer.spawnTracked(() => spawn(bin, [String(a), String(b), String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] }));
       let out = '';
-      child.stdout!.on('data', (d) => { out += d; });
+      child.stdout.on('data', (d) => { out += d; });
       assert.is(await exited(child), 0);
       const got = out.trim().split(' ').map(Number);
       if (got[0] !== a || got[1] !== b) continue;

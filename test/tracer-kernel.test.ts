@@ -33,7 +33,7 @@ async function straceAndTrace(tracer: SyscallTracer, argv: string[]): Promise<{ 
   const cmd = ['read go; exec strace -f -qq -c -o "$0" "$@"', out, ...argv];
   const sh = spawn('sh', ['-c', ...cmd], { stdio: ['pipe', 'ignore', 'inherit'] });
   tracer.trackChildrenOf(sh.pid!);
-  sh.stdin!.end('go\n');
+  sh.stdin.end('go\n');
   assert.is(await exited(sh), 0, 'workload under strace exits 0');
   return { strace: parseStraceSummary(out), ours: tracer.read().bySyscall };
 }
@@ -121,7 +121,7 @@ kernelTest(test, 'attach: existing descendants are counted, and children forked 
   const tracer = SyscallTracer.open();
   try {
     tracer.trackTree(root.pid!);
-    root.stdin!.end('go\n');
+    root.stdin.end('go\n');
     await exited(root);
     const snap = tracer.read();
     assert.ok((snap.bySyscall.get('execve') ?? 0) >= 2, `two /bin/true execs seen, got ${snap.bySyscall.get('execve')}`);

@@ -250,7 +250,7 @@ for (const detail of [false, true]) for (const perThread of [false, true]) for (
 test('every combination of features, in both layouts, passes the static verifier', () => {
   for (const layout of [RAW, TRACEFS]) {
     for (const f of COMBINATIONS) {
-      for (const spec of tracerPrograms(layout, SIZES, undefined, f)) {
+      for (const spec of tracerPrograms(layout, SIZES, { features: f })) {
         const r = verifyProgram(spec);
         assert.ok(r.ok, `${layout.mode} ${JSON.stringify(f)} ${spec.name}: ${r.errors.map((e) => e.message).join('; ')}`);
       }

@@ -157,19 +157,21 @@ test('differential: random maps, keys and CPUs give the same r0 and maps on all 
     x = (x * 1103515245 + 12345) >>> 0;
     return (x >>> 8) % n;
   };
+  const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!;
   for (let round = 0; round < 20; round++) {
     const perCpu = rnd(2) === 1;
     const nCpus = 1 + rnd(4);
     const spec: MapSpec = {
       name: 'm', type: perCpu ? MapType.PERCPU_ARRAY : MapType.ARRAY, keySize: 4,
-      valueSize: [8, 12, 16, 40, 64][rnd(5)], maxEntries: 1 + rnd(12),
+      valueSize: pick([8, 12, 16, 40, 64]), maxEntries: 1 + rnd(12),
     };
     const opts = { nCpus, cpu: rnd(nCpus) };
-    const vms = (['inline', 'import', 'generic'] as Path[]).map((p) => vmFor(lookupAdd('m', p), [spec], p, opts));
+    const vmOn = (p: Path): BpfVm => vmFor(lookupAdd('m', p), [spec], p, opts);
+    const vms = [vmOn('inline'), vmOn('import'), vmOn('generic')] as const;
     assert.not.ok(vms[0].compiled.helpers.includes(1));
     for (let i = 0; i < 40; i++) {
       const edge = [0, spec.maxEntries - 1, spec.maxEntries, 0x7fffffff, 0x80000000, 0xffffffff];
-      const key = rnd(3) === 0 ? BigInt(edge[rnd(edge.length)]) : BigInt(rnd(spec.maxEntries + 3)) | (BigInt(rnd(4)) << 32n);
+      const key = rnd(3) === 0 ? BigInt(pick(edge)) : BigInt(rnd(spec.maxEntries + 3)) | (BigInt(rnd(4)) << 32n);
       const add = BigInt(rnd(1000));
       if (rnd(8) === 0) for (const vm of vms) vm.cpu = rnd(nCpus);
       const r0 = vms.map((vm) => vm.run({ ctx: [key, add] }).r0);

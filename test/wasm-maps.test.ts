@@ -145,7 +145,7 @@ helpers('probe_read_kernel reads registered kernel memory (a synthetic task_stru
 helpers('trace_printk output is collected', () => {
   const fmt = Buffer.from('n=%d x=%llx\0');
   const items: Item[] = [];
-  for (let i = 0; i < fmt.length; i++) items.push(st.b(R10, -16 + i, fmt[i]));
+  for (const [i, b] of fmt.entries()) items.push(st.b(R10, -16 + i, b));
   items.push(mov64.reg(R1, R10), add64.imm(R1, -16), mov64.imm(R2, fmt.length), mov64.imm(R3, -5), ldImm64(R4, 0xabcdef0123n), call('trace_printk'), exit());
   const vm = vmWith(items, []);
   vm.run();

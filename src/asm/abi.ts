@@ -159,6 +159,35 @@ export const BPF_F_MMAPABLE = MapFlag.MMAPABLE;
 export const BPF_F_RDONLY_PROG = MapFlag.RDONLY_PROG;
 export const BPF_F_WRONLY_PROG = MapFlag.WRONLY_PROG;
 
+/** bpf_get_stackid / bpf_get_stack flags (the low 8 bits are the number of frames to skip). */
+export const StackFlag = {
+  SKIP_MASK: 0xff,
+  /** the user stack instead of the kernel one (BPF_F_USER_STACK) */
+  USER_STACK: 1 << 8,
+  /** get_stackid: compare stacks by hash only (BPF_F_FAST_STACK_CMP) */
+  FAST_STACK_CMP: 1 << 9,
+  /** get_stackid: a colliding stack replaces the one stored (BPF_F_REUSE_STACKID) */
+  REUSE_STACKID: 1 << 10,
+  /** get_stack: user frames as {build id, file offset} (BPF_F_USER_BUILD_ID) */
+  USER_BUILD_ID: 1 << 11,
+} as const;
+/** MapFlag.STACK_BUILD_ID under its kernel name: a stack map whose frames are struct bpf_stack_build_id. */
+export const BPF_F_STACK_BUILD_ID = MapFlag.STACK_BUILD_ID;
+/** enum bpf_stack_build_id_status: what a build-id stack frame holds. */
+export const StackBuildIdStatus = {
+  /** no frame (past the end of the stack) */
+  EMPTY: 0,
+  /** build_id and file offset are valid */
+  VALID: 1,
+  /** no build id could be read (anonymous memory, a file without one, mm lock busy): the raw ip */
+  IP: 2,
+} as const;
+/** struct bpf_stack_build_id: s32 status, u8 build_id[20], union { u64 offset; u64 ip }. */
+export const STACK_BUILD_ID_SIZE = 32;
+export const BUILD_ID_SIZE_MAX = 20;
+/** Most frames a stack map value may hold by default (sysctl kernel.perf_event_max_stack). */
+export const PERF_MAX_STACK_DEPTH = 127;
+
 /** Linux errno numbers (asm-generic: the table of x86_64 and arm64), and the kernel-internal ones. */
 export const ERRNO = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9, ECHILD: 10,

@@ -41,9 +41,9 @@ export function assemble(items: readonly Item[]): Assembled {
     if (isLabel(item)) return;
     const slot = insns.length;
     const at = (): string => where(i, slot, item);
-    const fail = (msg: string, symbol?: string): never => {
+    function fail(msg: string, symbol?: string): never {
       throw new AsmError(`assemble: ${at()}: ${msg}`, i, symbol);
-    };
+    }
 
     const field = (name: 'dst' | 'src', v: number): number => {
       if (!Number.isInteger(v) || v < 0 || v > 15) fail(`${name} ${String(v)} is not a register number 0..15`);

@@ -107,7 +107,8 @@ export const STACK_SIZE = 512;
 export const MAX_BPF_REG = 11;
 
 export const opClass = (code: number): number => code & 0x07;
-export const opSize = (code: number): number => code & 0x18;
+export type SizeCode = (typeof Size)[keyof typeof Size];
+export const opSize = (code: number): SizeCode => (code & 0x18) as SizeCode; // the two size bits: exactly the four Size values
 export const opMode = (code: number): number => code & 0xe0;
 export const opSource = (code: number): number => code & 0x08;
 export const opAluJmp = (code: number): number => code & 0xf0;

@@ -27,15 +27,15 @@ const ATOMIC: Record<string, number> = {
 };
 
 class LineError extends Error {}
-const bad = (msg: string): never => {
+function bad(msg: string): never {
   throw new LineError(msg);
-};
+}
 
 /** %r0..%r15: r11..r15 exist only so that invalid programs can be written (the engine refuses them). */
 function reg(s: string | undefined): number {
   const m = /^%r(\d+)$/.exec(s ?? '');
   if (!m || Number(m[1]) > 15) bad(`expected a register %r0..%r10, got '${excerpt(s ?? '(nothing)')}'`);
-  return Number(m![1]);
+  return Number(m[1]);
 }
 
 function num(s: string): bigint {

@@ -31,9 +31,9 @@ const MEM = String.raw`\((u8|u16|u32|u64) \*\)\(r(\d+) ([+-]\d+)\)`;
 const TARGET = String.raw`(pc[+-]\d+|${IDENT})`;
 
 class LineError extends Error {}
-const bad = (msg: string): never => {
+function bad(msg: string): never {
   throw new LineError(msg);
-};
+}
 
 const int = (s: string): number => Number.parseInt(s, 10);
 const target = (s: string): Target => (s.startsWith('pc') ? int(s.slice(2)) : s);

@@ -30,7 +30,7 @@ export interface EncodingIssue {
 class Bad {
   constructor(readonly kind: EncodingIssueKind, readonly message: string) {}
 }
-const bad = (kind: EncodingIssueKind, message: string): never => { throw new Bad(kind, message); };
+function bad(kind: EncodingIssueKind, message: string): never { throw new Bad(kind, message); }
 
 const hex = (code: number): string => `0x${code.toString(16).padStart(2, '0')}`;
 
@@ -127,11 +127,11 @@ function ld(insn: RawInsn, next: RawInsn | undefined): void {
   const mode = opMode(insn.code);
   if (insn.code === LD_IMM64) {
     if (!next) bad('bad_ld_imm64', 'ld_imm64 is the last slot: its second 8-byte slot is missing');
-    if (next!.code || next!.dst || next!.src || next!.off) bad('bad_ld_imm64', 'ld_imm64 second slot uses reserved fields (all but imm must be 0)');
+    if (next.code || next.dst || next.src || next.off) bad('bad_ld_imm64', 'ld_imm64 second slot uses reserved fields (all but imm must be 0)');
     if (insn.off) bad('reserved_field', 'ld_imm64 uses a reserved field (off must be 0)');
     if (insn.src > Pseudo.MAP_IDX_VALUE) bad('bad_ld_imm64', `ld_imm64 with src ${insn.src} does not exist (0 plain, 1 map fd, 2 map value, 3 BTF id, 4 function, 5 map index, 6 map index value)`);
-    if ((insn.src === Pseudo.MAP_FD || insn.src === Pseudo.MAP_IDX) && next!.imm !== 0) bad('bad_ld_imm64', `map fd load with imm ${next!.imm} in its second slot: it must be 0`);
-    if ((insn.src === Pseudo.FUNC || insn.src === Pseudo.BTF_ID) && next!.imm !== 0) bad('bad_ld_imm64', 'ld_imm64 of a function or BTF id with a non-zero second imm');
+    if ((insn.src === Pseudo.MAP_FD || insn.src === Pseudo.MAP_IDX) && next.imm !== 0) bad('bad_ld_imm64', `map fd load with imm ${next.imm} in its second slot: it must be 0`);
+    if ((insn.src === Pseudo.FUNC || insn.src === Pseudo.BTF_ID) && next.imm !== 0) bad('bad_ld_imm64', 'ld_imm64 of a function or BTF id with a non-zero second imm');
     writable(insn.dst);
     return;
   }

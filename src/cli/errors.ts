@@ -1,6 +1,7 @@
 // Expected failures carry their exit code and a one-line message; main prints them without a stack.
 import { ReportAssetError, ReportInputError } from '../report/errors.js';
-import { EbpfRequiredError, MonitoringFailedError, SpawnError, SyscallFilterError, TargetError } from '../session/errors.js';
+import { EbpfRequiredError, MonitoringFailedError, SpawnError, SyscallFilterError, EbpfOptionsError, TargetError } from '../session/errors.js';
+import { FlameError } from '../flame/errors.js';
 import { ExporterListenError } from '../export/address.js';
 import { CgroupError } from '../monitor/cgroup.js';
 
@@ -15,7 +16,7 @@ export const EXIT = {
   NO_PROCESS: 3,
   /** --out / --stats cannot be written, --prometheus cannot be served. */
   OUTPUT: 4,
-  /** --require-ebpf was given and eBPF counting cannot run here. */
+  /** --require-ebpf (or --stacks/--flamegraph, which need it) was given and eBPF counting cannot run here. */
   EBPF_REQUIRED: 5,
   /** `run`: the command exists but cannot be executed. */
   NOT_EXECUTABLE: 126,
@@ -49,8 +50,9 @@ export interface UserError {
 export function toUserError(err: unknown): UserError {
   if (err instanceof CliError) return { line: err.message, exitCode: err.exitCode };
   if (err instanceof EbpfRequiredError) {
-    return { line: `${err.message} (--require-ebpf given, nothing started)`, exitCode: EXIT.EBPF_REQUIRED };
+    return { line: `${err.message} (${err.requiredBy} given, nothing started)`, exitCode: EXIT.EBPF_REQUIRED };
   }
+  if (err instanceof FlameError) return { line: err.message, exitCode: EXIT.RUNTIME };
   if (err instanceof MonitoringFailedError) {
     const cause = err.cause instanceof CliError ? err.cause : undefined;
     return { line: err.reported ? null : err.message, exitCode: cause?.exitCode ?? EXIT.RUNTIME };
@@ -63,7 +65,7 @@ export function toUserError(err: unknown): UserError {
     const exitCode = err.problem === 'not-found' ? EXIT.NO_PROCESS : err.problem === 'cgroup-v1' || err.problem === 'not-cgroup' ? EXIT.USAGE : EXIT.RUNTIME;
     return { line: err.message, exitCode };
   }
-  if (err instanceof SyscallFilterError) return { line: err.message, exitCode: EXIT.USAGE };
+  if (err instanceof SyscallFilterError || err instanceof EbpfOptionsError) return { line: err.message, exitCode: EXIT.USAGE };
   // A file that cannot be reported on, or an installation without the report viewer.
   if (err instanceof ReportInputError || err instanceof ReportAssetError) return { line: err.message, exitCode: EXIT.RUNTIME };
   if (err instanceof TargetError) {

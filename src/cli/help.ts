@@ -26,6 +26,8 @@ Examples:
   denet-pure --enable-ebpf -q --prometheus :9464 attach --cgroup system.slice/nginx.service
                                                   a service for Prometheus, until interrupted
   denet-pure stats run.jsonl                      the summary again; --format csv for the samples
+  denet-pure --stacks s.folded --flamegraph f.svg run -- make -j2
+                                                  where in their code the tree's syscalls are made
   denet-pure diff base.jsonl head.jsonl --max-increase 5%   exit 1 when syscalls grew by more
   denet-pure seccomp run.jsonl --format bpf -o run.bpf      allow-list for bwrap --seccomp
   denet-pure report run.jsonl -o report.html      plots, process timeline, phases, syscalls in one file
@@ -50,10 +52,22 @@ Options (before the subcommand, or between run/attach and the command):
   --trace LIST            eBPF: count only these, comma-separated: categories (file, memory, process,
                           network, time, ipc, security, signal, system, other) or syscall names,
                           e.g. --trace file,network or --trace openat,read (filtered in the kernel)
-  --failed-only           eBPF: count only the calls that fail (as strace -Z)
+  --failed-only           eBPF: count only the calls that fail (as strace -Z); not with --stacks
   --max-details N         eBPF: (process, syscall) pairs whose errors and time are kept (default
                           16384, 256 to 4194304; about 400 bytes each)
                           --count-only, --per-thread, --trace and --failed-only imply --enable-ebpf
+  --stacks FILE           eBPF: record the user stack of every syscall of the tree (with --trace, of
+                          those it selects) and write them to FILE as folded stacks
+                          (comm;root;...;leaf;SYSCALL COUNT; FlameGraph, inferno and speedscope read
+                          it). Named after the processes exit (build ids). Implies --enable-ebpf and
+                          fails (exit ${EXIT.EBPF_REQUIRED}) when eBPF cannot work
+  --flamegraph FILE.svg   eBPF: the same stacks as an interactive SVG flame graph (click to zoom,
+                          Ctrl-F or Search to find frames, hover for counts); implies --stacks' capture
+  --stacks-every N        sample one syscall in N per CPU (default 1: all) for very busy programs
+  --stacks-kernel         add the kernel stack of each syscall (frames end in _[k])
+  --stacks-max N          distinct stacks the kernel tables hold between two drains (default 4096,
+                          256 to 1048576; drained at each sample and at least every second; about
+                          5 KB of kernel memory each); what does not fit is counted as lost
   --no-off-cpu            eBPF: leave out the scheduler programs (off_cpu_secs, io_wait_secs,
                           runq_wait_secs). They run at every context switch of the machine: about
                           0.1 µs for a task outside the tree, 0.3 µs inside it (docs/tracer.md)
@@ -116,6 +130,9 @@ Records (one JSON object per line, each with "kind"):
   thread in 'threads', and net_tx_bytes/net_rx_bytes (the tree's own IP sockets; by class in 'net':
   tcp, udp, other_ip, unix, other); without eBPF only netns_* (the whole network namespace).
   Every sample has psi (cpu, memory, io pressure: the command's cgroup v2, else the system's).
+  With --stacks/--flamegraph the summary has ebpf.stacks (every folded stack with its count,
+  unique, total, every, lost and losses): stats FILE --flamegraph OUT.svg draws it again. Frame
+  pointers matter: see docs/stacks.md.
 
 Signals:
   run      SIGINT/SIGTERM/SIGHUP are passed to the command; monitoring goes on until it and its

@@ -5,7 +5,7 @@ import { COMMANDS, findCommand } from './commands/index.js';
 import { EXIT, UsageError, toUserError } from './errors.js';
 import { printHelp } from './help.js';
 import { GLOBAL_OPTIONS, parseGlobalValues, splitAtPositional } from './options.js';
-import { packageVersion } from '../session/version.js';
+import { packageVersion } from '../monitor/package.js';
 
 async function main(argv: string[]): Promise<number> {
   const split = splitAtPositional(argv, GLOBAL_OPTIONS);

@@ -4,8 +4,10 @@ import { liveEbpfOf, type MonitorRecord, type SummaryRecord } from '../monitor/i
 import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_DETAILS, DEFAULT_MAX_PROCESSES } from '../tracer/limits.js';
 import type { RecordInfo, SessionObserver, SessionOptions } from '../session/index.js';
 import { UsageError } from './errors.js';
-import type { GlobalOptions } from './options.js';
-import { RecordSink, Terminal, writeStatsFile } from './output.js';
+import type { GlobalOptions, StackCliOptions } from './options.js';
+import type { StackOptions } from '../tracer/index.js';
+import { RecordSink, Terminal, writeStatsFile, writeOutput } from './output.js';
+import { flameGraphSvg, foldedText, stackLossWarning } from './stacks-output.js';
 import { checkWritable, type OutputTarget } from './resolve.js';
 
 export function sessionOptions(opts: GlobalOptions): SessionOptions {
@@ -17,11 +19,21 @@ export function sessionOptions(opts: GlobalOptions): SessionOptions {
     sinceProcessStart: opts.sinceProcessStart,
     writeEnv: opts.writeEnv,
     ebpf: opts.enableEbpf ? {
-      attach: opts.ebpfAttach, required: opts.requireEbpf, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts,
+      attach: opts.ebpfAttach,
+      // A flame graph cannot be drawn without the kernel's stacks: asking for one requires eBPF.
+      required: opts.requireEbpf || opts.stacks !== undefined,
+      requiredBy: opts.requireEbpf ? '--require-ebpf' : opts.stacks?.flamegraph !== undefined ? '--flamegraph' : '--stacks',
+      maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts,
       sched: !opts.noOffCpu, net: !opts.noNet,
       maxDetails: opts.maxDetails, detail: !opts.countOnly, perThread: opts.perThread, trace: opts.trace, failedOnly: opts.failedOnly,
+      stacks: opts.stacks ? stackTableSizes(opts.stacks) : undefined,
     } : undefined,
   };
+}
+
+/** --stacks-max N: N distinct stacks in the stack table, 4N (process, syscall, stack) entries, per drain period. */
+function stackTableSizes(s: StackCliOptions): StackOptions {
+  return { every: s.every, kernel: s.kernel, ...(s.max !== undefined ? { maxStacks: s.max, maxEntries: 4 * s.max } : {}) };
 }
 
 /** The CLI's outputs for one session. Validated (without creating anything) by prepare(), opened by open(). */
@@ -32,6 +44,9 @@ export class CliOutputs implements SessionObserver {
   /** The env and metadata records: written again at the top of a reopened --out. */
   private readonly headers: MonitorRecord[] = [];
   private reopenError: unknown;
+  private readonly foldedTarget?: OutputTarget;
+  private readonly flameTarget?: OutputTarget;
+  private cmd: string[] | undefined;
 
   /** Checks the outputs (creating nothing: --out is opened at the first record). */
   constructor(private readonly opts: GlobalOptions) {
@@ -46,6 +61,15 @@ export class CliOutputs implements SessionObserver {
     }
     this.sink = new RecordSink({ json: opts.json, out });
     this.statsTarget = stats;
+    const folded = opts.stacks?.folded !== undefined ? checkWritable('stacks', opts.stacks.folded) : undefined;
+    const flame = opts.stacks?.flamegraph !== undefined ? checkWritable('flamegraph', opts.stacks.flamegraph) : undefined;
+    const onStdout = [recordsOnStdout, stats?.kind === 'stdout', folded?.kind === 'stdout', flame?.kind === 'stdout'].filter(Boolean).length;
+    if (onStdout > 1) throw new UsageError('two outputs would go to standard output (-); send all but one of them to files');
+    for (const [name, t] of [['stacks', folded], ['flamegraph', flame]] as const) {
+      if (t && (same(t, out) || same(t, stats))) throw new UsageError(`--${name} names the same file as --out or --stats; give it its own name`);
+    }
+    this.foldedTarget = folded;
+    this.flameTarget = flame;
   }
 
   record(rec: MonitorRecord, info: RecordInfo): void {
@@ -55,13 +79,29 @@ export class CliOutputs implements SessionObserver {
     // A failed reopen ends monitoring like any failed write (exit 4), at the next record.
     if (this.reopenError !== undefined) throw this.reopenError;
     sink.write(rec);
+    if (rec.kind === 'metadata') this.cmd = rec.cmd;
     if (rec.kind === 'tree') this.term.sample(rec, info.elapsedMs, liveEbpfOf(rec.aggregated.ebpf), info.waitingFor);
     else if (rec.kind === 'sample') this.term.sample(rec, info.elapsedMs, liveEbpfOf(rec.ebpf));
     else if (rec.kind === 'summary') {
       this.warnLosses(rec);
       this.term.summary(rec);
       if (this.statsTarget !== undefined) writeStatsFile(this.statsTarget, rec);
+      this.writeStacks(rec);
     }
+  }
+
+  /** --stacks and --flamegraph, from the summary's stacks (none when capture failed: warned already). */
+  private writeStacks(rec: SummaryRecord): void {
+    if (!this.foldedTarget && !this.flameTarget) return;
+    const stacks = rec.ebpf?.stacks;
+    if (!stacks) {
+      this.term.warn('eBPF: no stacks were recorded; --stacks/--flamegraph files are not written');
+      return;
+    }
+    const lossLine = stackLossWarning(stacks);
+    if (lossLine) this.term.warn(lossLine);
+    if (this.foldedTarget) writeOutput('stacks', this.foldedTarget, foldedText(stacks));
+    if (this.flameTarget) writeOutput('flamegraph', this.flameTarget, flameGraphSvg(stacks, this.cmd));
   }
 
   warn(message: string): void {

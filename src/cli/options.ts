@@ -15,6 +15,11 @@ export const GLOBAL_OPTIONS = {
   json: { type: 'boolean', short: 'j' },
   'max-processes': { type: 'string' },
   'max-counts': { type: 'string' },
+  stacks: { type: 'string' },
+  flamegraph: { type: 'string' },
+  'stacks-every': { type: 'string' },
+  'stacks-kernel': { type: 'boolean' },
+  'stacks-max': { type: 'string' },
   'max-details': { type: 'string' },
   'count-only': { type: 'boolean' },
   'per-thread': { type: 'boolean' },
@@ -49,6 +54,8 @@ export interface GlobalOptions {
   /** Bounds of the kernel's tables (undefined: the tracer's defaults). */
   maxProcesses?: number;
   maxCounts?: number;
+  /** Stack capture (--stacks FILE, --flamegraph FILE and their settings); undefined: off. */
+  stacks?: StackCliOptions;
   maxDetails?: number;
   /** eBPF: the sys_enter program alone (no errors, no time): the lowest overhead. */
   countOnly: boolean;
@@ -87,6 +94,18 @@ export interface GlobalOptions {
   cgroup?: string;
   help: boolean;
   version: boolean;
+}
+
+export interface StackCliOptions {
+  /** Folded stacks file. */
+  folded?: string;
+  /** SVG flame graph file. */
+  flamegraph?: string;
+  /** Sample one syscall in N (per CPU). */
+  every: number;
+  kernel: boolean;
+  /** Distinct stacks the kernel tables hold (undefined: the tracer's defaults). */
+  max?: number;
 }
 
 type RawValues = Record<string, string | boolean | undefined>;
@@ -161,7 +180,11 @@ export const MAX_INTERVAL_MS = 86_400_000;
 /** Ten years, in seconds. */
 export const MAX_DURATION_SEC = 315_360_000;
 /** Bounds of the kernel tables (each entry costs memory: see docs/ebpf.md). */
-export const MAX_TABLE = { processes: [64, 4_194_304], counts: [1024, 16_777_216], details: [256, 4_194_304] } as const;
+export const MAX_TABLE = { processes: [64, 4_194_304], counts: [1024, 16_777_216], details: [256, 4_194_304], stacks: [256, 1_048_576] } as const;
+/** --stacks-every: from every syscall to one in a billion. */
+export const MAX_STACKS_EVERY = 1_000_000_000;
+/** Stacks are taken at a syscall's entry, before anyone knows whether it fails. */
+export const STACKS_FAILED_ONLY = '--failed-only counts calls at their return, but stacks are taken at their entry, before the result is known; drop one (--trace narrows stacks to chosen syscalls)';
 
 /** --trace LIST: comma-separated categories and syscall names, each known on this architecture. */
 function parseTrace(raw: string): string[] {
@@ -204,17 +227,20 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
   if (attach !== 'auto' && attach !== 'raw' && attach !== 'tracefs') {
     throw new UsageError(`invalid --ebpf-attach '${attach}': expected auto, raw or tracefs`);
   }
-  // The syscall-counting options turn it on, as --ebpf-attach does; the table sizes need it asked for.
+  const stacks = stackOptions(str, flag);
+  if (stacks && flag('failed-only')) throw new UsageError(STACKS_FAILED_ONLY);
+  // The syscall-counting and stack options turn it on, as --ebpf-attach does; the table sizes need it asked for.
   const ebpf = flag('enable-ebpf') || flag('require-ebpf') || str('ebpf-attach') !== undefined
-    || flag('count-only') || flag('per-thread') || flag('failed-only') || trace !== undefined;
+    || flag('count-only') || flag('per-thread') || flag('failed-only') || trace !== undefined || stacks !== undefined;
   for (const k of ['max-processes', 'max-counts', 'max-details'] as const) {
     if (str(k) !== undefined && !ebpf) throw new UsageError(`--${k} sizes a kernel table of the eBPF counting: give --enable-ebpf too`);
   }
   for (const k of ['no-off-cpu', 'no-net'] as const) {
     if (flag(k) && !ebpf) throw new UsageError(`--${k} leaves out programs of the eBPF monitoring: it means something only with --enable-ebpf`);
   }
-  for (const k of ['out', 'stats', 'report'] as const) {
-    if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} ${k === 'report' ? 'report.html' : 'run.jsonl'}`);
+  for (const k of ['out', 'stats', 'report', 'stacks', 'flamegraph'] as const) {
+    const example = { stacks: 'stacks.folded', flamegraph: 'flame.svg', report: 'report.html' }[k as string] ?? 'run.jsonl';
+    if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} ${example}`);
   }
   const prometheus = str('prometheus') === undefined ? undefined : parseListenAddress(str('prometheus')!);
   if (str('prometheus') !== undefined && !prometheus) {
@@ -236,6 +262,7 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     perThread: flag('per-thread'),
     trace,
     failedOnly: flag('failed-only'),
+    stacks,
     noOffCpu: flag('no-off-cpu'),
     noNet: flag('no-net'),
     stopWithCommand: flag('stop-with-command'),
@@ -258,6 +285,24 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     help: flag('help'),
     version: flag('version'),
   };
+}
+
+/** --stacks/--flamegraph turn capture on; the other stack options only tune it. */
+function stackOptions(str: (k: string) => string | undefined, flag: (k: string) => boolean): StackCliOptions | undefined {
+  const folded = str('stacks'), flamegraph = str('flamegraph');
+  if (folded === undefined && flamegraph === undefined) {
+    for (const k of ['stacks-every', 'stacks-max'] as const) {
+      if (str(k) !== undefined) throw new UsageError(`--${k} tunes stack capture: give --stacks FILE or --flamegraph FILE.svg too`);
+    }
+    if (flag('stacks-kernel')) throw new UsageError('--stacks-kernel tunes stack capture: give --stacks FILE or --flamegraph FILE.svg too');
+    return undefined;
+  }
+  if (folded !== undefined && folded === flamegraph && folded !== '' && folded !== '-') {
+    throw new UsageError('--stacks and --flamegraph name the same file; give them different names');
+  }
+  const every = str('stacks-every') === undefined ? 1 : numberIn('stacks-every', str('stacks-every')!, 'syscalls', 1, MAX_STACKS_EVERY, { integer: true });
+  const max = str('stacks-max') === undefined ? undefined : numberIn('stacks-max', str('stacks-max')!, 'stacks', MAX_TABLE.stacks[0], MAX_TABLE.stacks[1], { integer: true });
+  return { folded, flamegraph, every, kernel: flag('stacks-kernel'), max };
 }
 
 /**

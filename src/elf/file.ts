@@ -86,7 +86,8 @@ export class ElfFile {
   }
 
   static parse(data: Uint8Array, source = 'ELF image'): ElfFile {
-    const probe = new Bytes(data, true, source);
+    // Annotated: a call to a `never` method narrows only through an explicitly typed name.
+    const probe: Bytes = new Bytes(data, true, source);
     if (data.length < 4 || data[0] !== 0x7f || data[1] !== 0x45 || data[2] !== 0x4c || data[3] !== 0x46) {
       probe.fail('not-elf', data.length < 4 ? `only ${data.length} bytes: not an ELF file` : 'no ELF magic (\\x7fELF): not an ELF file');
     }
@@ -96,7 +97,7 @@ export class ElfFile {
     if (cls !== 2) probe.fail('unsupported', `unknown ELF class ${cls} (expected 2, 64-bit)`);
     if (enc !== 1 && enc !== 2) probe.fail('unsupported', `unknown ELF data encoding ${enc} (expected 1, little-endian, or 2, big-endian)`);
     if (data[6] !== 1) probe.fail('unsupported', `unknown ELF version ${data[6]} (expected 1)`);
-    const b = new Bytes(data, enc === 1, source);
+    const b: Bytes = new Bytes(data, enc === 1, source);
     b.need(0, EHDR_SIZE, 'ELF header', 'truncated');
 
     const header: ElfHeader = {

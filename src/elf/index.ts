@@ -5,5 +5,6 @@ export { ElfFile, type ElfHeader, type ElfSection, type ElfSegment } from './fil
 export { ElfError, type ElfProblem } from './errors.js';
 export { readSymbols, readRelocations, type ElfSymbol, type ElfRelocation, type RelocationSection } from './symbols.js';
 export { readNotes, readBuildId, type ElfNote } from './notes.js';
-export { SymbolIndex, type SymbolHit } from './lookup.js';
+export { readBuildIdOfFile } from './build-id-file.js';
+export { SymbolIndex, countAtOrBelow, type SymbolHit } from './lookup.js';
 export * from './constants.js';

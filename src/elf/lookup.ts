@@ -18,6 +18,17 @@ const CODE_OR_DATA = new Set<number>([STT.FUNC, STT.OBJECT, STT.GNU_IFUNC, STT.T
 /** When two symbols start at one address: a global name beats a weak one, a weak one a local one. */
 const BIND_RANK: Record<number, number> = { [STB.GLOBAL]: 0, [STB.WEAK]: 1, [STB.GNU_UNIQUE]: 1, [STB.LOCAL]: 2 };
 
+/** How many of the ascending `sorted` are at most `x` (binary search): the index after the last such one. */
+export function countAtOrBelow(sorted: ArrayLike<bigint>, x: bigint): number {
+  let lo = 0, hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as bigint) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class SymbolIndex {
   private readonly starts: BigUint64Array;
   private readonly ends: BigUint64Array;
@@ -52,13 +63,8 @@ export class SymbolIndex {
 
   /** The innermost symbol covering virtual address `addr` (as in the file, before any load bias). */
   lookup(addr: bigint): SymbolHit | null {
-    // Last symbol starting at or before addr.
-    let lo = 0, hi = this.starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.starts[mid]! <= addr) lo = mid + 1;
-      else hi = mid;
-    }
+    // From the last symbol starting at or before addr, back while one could still cover it.
+    const lo = countAtOrBelow(this.starts, addr);
     let best = -1;
     for (let i = lo - 1; i >= 0 && this.maxEnd[i]! > addr; i--) {
       if (this.ends[i]! > addr && (best < 0 || this.ends[i]! - this.starts[i]! < this.ends[best]! - this.starts[best]!)) best = i;

@@ -14,6 +14,7 @@ export const Cmd = {
   MAP_CREATE: 0, MAP_LOOKUP_ELEM: 1, MAP_UPDATE_ELEM: 2, MAP_DELETE_ELEM: 3, MAP_GET_NEXT_KEY: 4,
   PROG_LOAD: 5, PROG_TEST_RUN: 10, PROG_GET_NEXT_ID: 11, MAP_GET_NEXT_ID: 12, OBJ_GET_INFO_BY_FD: 15,
   RAW_TRACEPOINT_OPEN: 17, BTF_LOAD: 18, MAP_LOOKUP_AND_DELETE_ELEM: 21, MAP_FREEZE: 22, MAP_LOOKUP_BATCH: 24,
+  MAP_LOOKUP_AND_DELETE_BATCH: 25,
 } as const;
 const CMD_NAMES = Object.fromEntries(Object.entries(Cmd).map(([k, v]) => [v, `BPF_${k}`])) as Record<number, string>;
 
@@ -115,11 +116,15 @@ export function mapUpdateElem(fd: number, key: Uint8Array, value: Uint8Array, fl
   if (ret < 0) fail(Cmd.MAP_UPDATE_ELEM, errno, `map fd ${fd}` + (errno === ERRNO.E2BIG ? ' (map is full)' : ''));
 }
 
+/** Errnos by which a kernel says a map type has no such command (older kernels, other map types). */
+const UNSUPPORTED_ERRNOS = new Set<number>([ERRNO.EINVAL, ERRNO.ENOTSUPP, ERRNO.ENOSYS, ERRNO.EOPNOTSUPP]);
+
 /**
- * Copies the value for `key` into `valueOut` and deletes the entry in one step (hash maps, Linux 5.14+):
- * an update racing with it lands either in the value returned or in a new entry. False when absent.
+ * Copies the value for `key` into `valueOut` and removes the entry, in one step: nothing can add to it
+ * in between. False when the key is absent; undefined when this kernel has the command for no map of
+ * this type (stack trace maps have it since Linux 6.18; hash maps since 5.14).
  */
-export function mapLookupAndDeleteElem(fd: number, key: Uint8Array, valueOut: Uint8Array): boolean {
+export function mapLookupAndDeleteElem(fd: number, key: Uint8Array, valueOut: Uint8Array): boolean | undefined {
   const s = shapeOf(fd);
   checkLen('key', fd, key.length, s.keySize, true);
   const vlen = valueBytes(s.type, s.valueSize);
@@ -129,6 +134,7 @@ export function mapLookupAndDeleteElem(fd: number, key: Uint8Array, valueOut: Ui
   const { ret, errno } = bpf(Cmd.MAP_LOOKUP_AND_DELETE_ELEM, L.mapElemAttr, { mapFd: fd, key: k, value: v.addr });
   if (ret < 0) {
     if (errno === ERRNO.ENOENT) return false;
+    if (UNSUPPORTED_ERRNOS.has(errno)) return undefined;
     fail(Cmd.MAP_LOOKUP_AND_DELETE_ELEM, errno, `map fd ${fd}`);
   }
   valueOut.set(v.buf.subarray(0, vlen), 0);
@@ -180,7 +186,7 @@ export interface BatchArgs {
 
 /** Map fds for which the kernel said batch lookup is unsupported: they stay on the fallback. */
 const batchUnsupported = new Set<number>();
-const BATCH_UNSUPPORTED_ERRNOS = new Set<number>([ERRNO.EINVAL, ERRNO.ENOTSUPP, ERRNO.ENOSYS, ERRNO.EOPNOTSUPP]);
+const BATCH_UNSUPPORTED_ERRNOS = UNSUPPORTED_ERRNOS;
 
 /**
  * Reads up to `count` entries. `done` is true when the map has no more entries after these.
@@ -221,6 +227,37 @@ export function mapLookupBatch(fd: number, a: BatchArgs): { count: number; done:
 /** Whether batch reads of this map fd went to the fallback because the kernel refused the command. */
 export function usesBatchFallback(fd: number): boolean {
   return batchUnsupported.has(fd);
+}
+
+/**
+ * BPF_MAP_LOOKUP_AND_DELETE_BATCH: reads up to `count` entries and removes them, each taken whole (an
+ * update racing with it lands before, and is read, or after, in a new entry). `done` as for
+ * mapLookupBatch. Undefined when the kernel has no such command for this map type (nothing taken).
+ */
+export function mapLookupAndDeleteBatch(fd: number, a: Omit<BatchArgs, 'forceFallback'>): { count: number; done: boolean } | undefined {
+  const s = shapeOf(fd);
+  const vlen = valueBytes(s.type, s.valueSize);
+  checkLen('keys buffer', fd, a.keys.length, a.count * s.keySize, false);
+  checkLen('values buffer', fd, a.values.length, a.count * vlen, false);
+  checkLen('outBatch token', fd, a.outBatch.length, Math.max(s.keySize, 4), false);
+  const token = Math.max(s.keySize, 8);
+  const inB = a.inBatch ? scratch('batch_in', token) : null;
+  if (inB && a.inBatch) inB.buf.set(a.inBatch.subarray(0, token), 0);
+  const outB = scratch('batch_out', token);
+  const keys = scratch('batch_keys', a.count * s.keySize);
+  const values = scratch('batch_values', a.count * vlen);
+  const { ret, errno, attr } = bpf(Cmd.MAP_LOOKUP_AND_DELETE_BATCH, L.mapBatchAttr, {
+    inBatch: inB?.addr ?? 0n, outBatch: outB.addr, keys: keys.addr, values: values.addr, count: a.count, mapFd: fd,
+  });
+  if (ret < 0 && errno !== ERRNO.ENOENT) {
+    if (a.inBatch === null && UNSUPPORTED_ERRNOS.has(errno)) return undefined;
+    fail(Cmd.MAP_LOOKUP_AND_DELETE_BATCH, errno, `map fd ${fd}` + (errno === ERRNO.ENOSPC ? ` (a hash bucket holds more than ${a.count} entries: pass a larger count)` : ''));
+  }
+  const count = L.mapBatchAttr.decode(attr).count;
+  a.keys.set(keys.buf.subarray(0, count * s.keySize), 0);
+  a.values.set(values.buf.subarray(0, count * vlen), 0);
+  a.outBatch.set(outB.buf.subarray(0, Math.min(token, a.outBatch.length)), 0);
+  return { count, done: ret < 0 };
 }
 
 function lookupBatchFallback(fd: number, s: MapShape, vlen: number, a: BatchArgs): { count: number; done: boolean } {

@@ -51,3 +51,12 @@ export class Epoll {
     this.events.free();
   }
 }
+
+/** The records `consume` returns as they arrive, polling every `intervalMs` (default 10) until `signal` aborts or `open()` is false. */
+export async function* pollBatches<T>(consume: () => T[], open: () => boolean, opts: { intervalMs?: number; signal?: AbortSignal }): AsyncGenerator<T> {
+  while (open() && !opts.signal?.aborted) {
+    const batch = consume();
+    if (batch.length) yield* batch;
+    else await new Promise((r) => setTimeout(r, opts.intervalMs ?? 10));
+  }
+}

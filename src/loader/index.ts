@@ -1,7 +1,7 @@
 // The loader's public API: raw bpf() wrappers, and the object layer over them.
 export * as bpf from './bpf.js';
 export {
-  mapCreate, mapFreeze, mapLookupElem, mapUpdateElem, mapDeleteElem, mapGetNextKey, mapLookupBatch, progLoad, progTestRun,
+  mapCreate, mapFreeze, mapLookupElem, mapUpdateElem, mapDeleteElem, mapGetNextKey, mapLookupBatch, mapLookupAndDeleteElem, mapLookupAndDeleteBatch, progLoad, progTestRun,
   objGetInfoByFd, progGetInfo, mapGetInfo, progGetNextId, mapGetNextId, rawTracepointOpen, perfEventOpenTracepoint,
   perfEventOpenBpfOutput, perfEventSetBpf, perfEventEnable, perfEventDisable, closeFd, UpdateFlag, isPerCpuMapType, valueBytes, usesBatchFallback,
   type MapCreateOptions, type BatchArgs, type ProgLoadOptions, type TestRunOptions, type TestRunResult,

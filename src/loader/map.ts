@@ -17,6 +17,8 @@ const ZERO_VALUE_TYPES = new Set<number>([MapType.RINGBUF, MapType.USER_RINGBUF,
 export class BpfMap {
   private closed = false;
   private mapping: MappedMemory | null = null;
+  /** The kernel has no lookup-and-delete for this map (take() falls back to lookup + delete). */
+  private noTake = false;
   private constructor(readonly fd: number, readonly spec: MapSpec) {}
 
   static create(spec: MapSpec): BpfMap {
@@ -91,11 +93,6 @@ export class BpfMap {
   }
   update(key: Buffer, value: Buffer, flags: number = bpf.UpdateFlag.ANY): void { bpf.mapUpdateElem(this.fd, key, value, flags); }
   remove(key: Buffer): boolean { return bpf.mapDeleteElem(this.fd, key); }
-  /** The value, and the entry removed in the same step (hash maps); undefined when absent. */
-  lookupAndDelete(key: Buffer): Buffer | undefined {
-    const out = Buffer.alloc(this.valueBytes);
-    return bpf.mapLookupAndDeleteElem(this.fd, key, out) ? out : undefined;
-  }
 
   /** Every key, by get_next_key. */
   *rawKeys(): Generator<Buffer> {
@@ -133,6 +130,56 @@ export class BpfMap {
       if (r.done) return out;
       inBatch = Buffer.from(token);
     }
+  }
+
+  /**
+   * The value of `key`, removed from the map (undefined: absent). One command where the kernel has it
+   * for this map type (lookup-and-delete), else a lookup then a delete: the caller must then know that
+   * nothing writes the entry meanwhile.
+   */
+  take(key: Buffer): Buffer | undefined {
+    const out = Buffer.alloc(this.valueBytes);
+    if (!this.noTake) {
+      const r = bpf.mapLookupAndDeleteElem(this.fd, key, out);
+      if (r !== undefined) return r ? out : undefined;
+      this.noTake = true;
+    }
+    if (!bpf.mapLookupElem(this.fd, key, out)) return undefined;
+    bpf.mapDeleteElem(this.fd, key);
+    return out;
+  }
+
+  /**
+   * Every entry, removed from the map as it is read (BPF_MAP_LOOKUP_AND_DELETE_BATCH: each entry is
+   * taken whole, so a concurrent update is either in what is returned or left in the map). Where the
+   * kernel lacks the command: read, then delete the keys read (the caller must know nothing writes).
+   */
+  takeEntries(): Array<[Buffer, Buffer]> {
+    const ks = this.spec.keySize, vs = this.valueBytes;
+    const count = Math.max(1, Math.min(4096, Math.floor((1 << 20) / (ks + vs)), this.spec.maxEntries));
+    const out: Array<[Buffer, Buffer]> = [];
+    let inBatch: Buffer | null = null;
+    const token = Buffer.alloc(Math.max(ks, 8));
+    for (let room = count; ;) {
+      // Only the first r.count entries are read, all of them written by the kernel: no need to zero.
+      const keys = Buffer.allocUnsafe(room * ks), values = Buffer.allocUnsafe(room * vs);
+      let r: { count: number; done: boolean } | undefined;
+      try {
+        r = bpf.mapLookupAndDeleteBatch(this.fd, { inBatch, outBatch: token, keys, values, count: room });
+      } catch (e) {
+        if (e instanceof Error && (e as { code?: string }).code === 'ENOSPC' && room < this.spec.maxEntries) { room *= 2; continue; }
+        throw e;
+      }
+      if (r === undefined) break;
+      for (let i = 0; i < r.count; i++) out.push([keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs)]);
+      if (r.done) return out;
+      inBatch = Buffer.from(token);
+    }
+    for (const [k, v] of this.rawEntries()) {
+      bpf.mapDeleteElem(this.fd, k);
+      out.push([k, v]);
+    }
+    return out;
   }
 
   /**

@@ -7,7 +7,7 @@ import type { PerfBufferConsumer, PerfSample } from '../asm/events.js';
 import { MappedMemory, pageSize } from './ffi.js';
 import * as bpf from './bpf.js';
 import { onlineCpus } from './cpus.js';
-import { Epoll } from './epoll.js';
+import { Epoll, pollBatches } from './epoll.js';
 import type { BpfMap } from './map.js';
 
 /** struct perf_event_mmap_page: data_head, data_tail, data_offset, data_size (u64 indices). */
@@ -110,12 +110,8 @@ export class PerfBufReader implements PerfBufferConsumer {
   }
 
   /** Samples as they arrive, polling every `intervalMs` (default 10) until `signal` aborts or close(). */
-  async *records(opts: { intervalMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<PerfSample> {
-    while (!this.closed && !opts.signal?.aborted) {
-      const batch = this.consume();
-      if (batch.length) yield* batch;
-      else await new Promise((r) => setTimeout(r, opts.intervalMs ?? 10));
-    }
+  records(opts: { intervalMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<PerfSample> {
+    return pollBatches(() => this.consume(), () => !this.closed, opts);
   }
 
   /** Removes the map entries, unmaps and closes every perf event and the epoll fd. Idempotent. */

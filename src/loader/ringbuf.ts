@@ -5,7 +5,7 @@
 import { MapType } from '../asm/opcodes.js';
 import { drainRingbuf, type RingBufferConsumer } from '../asm/events.js';
 import { MappedMemory, pageSize } from './ffi.js';
-import { Epoll } from './epoll.js';
+import { Epoll, pollBatches } from './epoll.js';
 import type { BpfMap } from './map.js';
 
 export class RingBufReader implements RingBufferConsumer {
@@ -68,12 +68,8 @@ export class RingBufReader implements RingBufferConsumer {
   }
 
   /** Records as they arrive, polling every `intervalMs` (default 10) until `signal` aborts or close(). */
-  async *records(opts: { intervalMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
-    while (!this.closed && !opts.signal?.aborted) {
-      const batch = this.consume();
-      if (batch.length) yield* batch;
-      else await new Promise((r) => setTimeout(r, opts.intervalMs ?? 10));
-    }
+  records(opts: { intervalMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
+    return pollBatches(() => this.consume(), () => !this.closed, opts);
   }
 
   /** Unmaps and closes the epoll fd (the map itself is not closed). Idempotent. */

@@ -34,7 +34,7 @@ function zeroNet(): NetByClass {
 function maxOf(prev: ActivityMetrics | undefined, cur: ActivityMetrics): ActivityMetrics {
   if (!prev) return cur;
   const m = (k: 'off_cpu_secs' | 'io_wait_secs' | 'runq_wait_secs' | 'net_tx_bytes' | 'net_rx_bytes') =>
-    cur[k] === undefined ? undefined : Math.max(prev[k] ?? 0, cur[k]!);
+    cur[k] === undefined ? undefined : Math.max(prev[k] ?? 0, cur[k]);
   const out: ActivityMetrics = {};
   for (const k of ['off_cpu_secs', 'io_wait_secs', 'runq_wait_secs', 'net_tx_bytes', 'net_rx_bytes'] as const) {
     const v = m(k);

@@ -33,3 +33,4 @@ export {
   listPids,
 } from './procfs.js';
 export { clockTicksPerSec, pageSize, systemUptimeSecs, bootTimeMs } from './sysconf.js';
+export { packageRoot, packageVersion } from './package.js';

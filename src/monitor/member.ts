@@ -179,7 +179,7 @@ export function updateMember(m: Member, st: ProcStat, subtree: boolean, io: IoMo
   m.own[CPU] = (st.utime + st.stime) / hz;
   m.own[MINFLT] = st.minflt;
   m.own[MAJFLT] = st.majflt;
-  m.full[CPU] = subtree ? (st.utime + st.stime + st.cutime + st.cstime) / hz : m.own[CPU]!;
+  m.full[CPU] = subtree ? (st.utime + st.stime + st.cutime + st.cstime) / hz : m.own[CPU];
   m.full[MINFLT] = subtree ? st.minflt + st.cminflt : st.minflt;
   m.full[MAJFLT] = subtree ? st.majflt + st.cmajflt : st.majflt;
   if (io === 'whole') readWholeIo(m, root);

@@ -405,7 +405,7 @@ export class ProcessTreeMonitor {
       const m = this.members.get(e.pid);
       const member = m && m.starttime === ticks ? m : undefined;
       if (e.dead) this.settle(e, member, key, now);
-      else if (member) this.deadThreadIo.set(member.pid, ioOf(e));
+      else if (member) this.deadThreadIo.set(member.pid, finalOf(e, true));
     }
     // Exited members whose record is not in this read (it is taken just before /proc): wait one
     // sample; a second without it means it was lost (the exit table was full): last seen figures.
@@ -651,25 +651,17 @@ function threadsOf(a: ActivityView, pid: number): Pick<Metrics, 'threads'> {
   return threads ? { threads } : {};
 }
 
-/** The counters of an exit record, by slot. */
-function finalOf(e: ExitFigures): Float64Array {
+/** The counters of an exit record, by slot (ioOnly: its I/O alone, for a thread of a live process). */
+function finalOf(e: ExitFigures, ioOnly = false): Float64Array {
   const f = new Float64Array(NC);
-  f[CPU] = e.cpuSecs;
   f[RCHAR] = e.rchar;
   f[WCHAR] = e.wchar;
   f[RBYTES] = e.readBytes;
   f[WBYTES] = e.writeBytes;
+  if (ioOnly) return f;
+  f[CPU] = e.cpuSecs;
   f[MINFLT] = e.minflt;
   f[MAJFLT] = e.majflt;
-  return f;
-}
-
-function ioOf(e: ExitFigures): Float64Array {
-  const f = new Float64Array(NC);
-  f[RCHAR] = e.rchar;
-  f[WCHAR] = e.wchar;
-  f[RBYTES] = e.readBytes;
-  f[WBYTES] = e.writeBytes;
   return f;
 }
 

@@ -185,6 +185,45 @@ export interface EbpfSyscalls extends SyscallsBlock {
   table?: SyscallRow[];
 }
 
+/** Sampled syscalls whose stack is missing, by cause (each exact). */
+export interface StackLosses {
+  /**
+   * Always 0: stacks are stored under their contents, and only a full table refuses one. (A table keyed
+   * by a stack's addresses, as earlier versions used, refused a stack whose slot another one held.)
+   */
+  stack_collisions: number;
+  /** The stack table was full in that drain period (raise --stacks-max). */
+  stack_table_full: number;
+  /** The kernel found no user stack. */
+  no_user_stack: number;
+  /** Any other refusal of the stack helper. */
+  other: number;
+  /** Kernel stacks not stored (--stacks-kernel; the user stack is kept). */
+  kernel_stacks_lost: number;
+  /** Sampled syscalls not counted at all: the (process, syscall, stack) table was full (raise --stacks-max). */
+  counts_table_full: number;
+}
+
+/**
+ * Summary only (--stacks / --flamegraph): where the tree's syscalls were made. Counts are sampled
+ * syscalls: with `every` N, one syscall in N (per CPU) was sampled.
+ */
+export interface EbpfStacks {
+  /** Folded stacks `comm;root frame;…;leaf frame;SYSCALL` and their counts, heaviest first: all of them. */
+  folded: { stack: string; count: number }[];
+  /** Distinct folded stacks. */
+  unique: number;
+  /** Sampled syscalls, lost ones included. */
+  total: number;
+  /** Sampling: one syscall in `every` (1: all). */
+  every: number;
+  /** Sampled syscalls whose stack is missing (the sum of `losses`, kernel stacks apart): exact. */
+  lost: number;
+  losses: StackLosses;
+  /** How the distinct frames were named: symbol table, dynamic symbols, JIT map, kallsyms, file offset only, unknown. */
+  frames: Record<'symtab' | 'dynsym' | 'perf_map' | 'kallsyms' | 'file_offset' | 'unknown', number>;
+}
+
 /** The `ebpf` object of samples (cumulative since monitoring began, plus the window) and of the summary. */
 export interface EbpfBlock {
   syscalls: EbpfSyscalls;
@@ -200,6 +239,8 @@ export interface EbpfBlock {
   by_thread?: ThreadSyscalls[];
   /** Summary: what was filtered in the kernel (absent: nothing). */
   filter?: EbpfFilter;
+  /** Summary only, when stacks were captured. */
+  stacks?: EbpfStacks;
 }
 
 /** Whether the run had in-kernel counting, how it was attached, or why not. */
@@ -346,9 +387,10 @@ export interface SummaryRecord {
 
 /**
  * One process of the tree, written when it has exited (and, for those still running, when monitoring
- * ends): the whole of what it did while monitored, each process once.
+ * ends): the whole of what it did while monitored, each process once; with eBPF, its off-CPU,
+ * I/O-wait and run-queue time and socket bytes while monitored (ActivityMetrics).
  */
-export interface ProcessRecord {
+export interface ProcessRecord extends ActivityMetrics {
   kind: 'process';
   pid: number;
   ppid: number;
@@ -368,13 +410,6 @@ export interface ProcessRecord {
   syscall_write_bytes: number;
   page_faults_minor: number;
   page_faults_major: number;
-  /** With eBPF: its off-CPU, I/O-wait and run-queue time and socket bytes while monitored (ActivityMetrics). */
-  off_cpu_secs?: number;
-  io_wait_secs?: number;
-  runq_wait_secs?: number;
-  net_tx_bytes?: number;
-  net_rx_bytes?: number;
-  net?: NetByClass;
   /**
    * Where the figures come from: 'kernel' = final figures taken at its exit (exact); 'proc' = last
    * seen in /proc (what it did after the last sample is missing); 'running' = still running at the end.

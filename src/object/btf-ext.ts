@@ -30,7 +30,7 @@ export interface FuncInfo {
 /** The func_info records (one per function, for the kernel's BTF-aware verification) per section name. */
 export function readFuncInfos(ext: Uint8Array, btf: Btf): Map<string, FuncInfo[]> {
   const out = new Map<string, FuncInfo[]>();
-  const fail = (what: string): never => { throw new ObjectError('btf', `.BTF.ext: ${what}`, '.BTF.ext'); };
+  function fail(what: string): never { throw new ObjectError('btf', `.BTF.ext: ${what}`, '.BTF.ext'); }
   if (ext.length < 24) fail(`${ext.length} bytes, shorter than its header`);
   const v = new DataView(ext.buffer, ext.byteOffset, ext.byteLength);
   const le = btf.littleEndian;
@@ -56,7 +56,7 @@ export function readFuncInfos(ext: Uint8Array, btf: Btf): Map<string, FuncInfo[]
 /** CO-RE relocations per section name. Empty when the object has no .BTF.ext or no CO-RE part. */
 export function readCoreRelos(ext: Uint8Array, btf: Btf): Map<string, CoreRelo[]> {
   const out = new Map<string, CoreRelo[]>();
-  const fail = (what: string): never => { throw new ObjectError('btf', `.BTF.ext: ${what}`, '.BTF.ext'); };
+  function fail(what: string): never { throw new ObjectError('btf', `.BTF.ext: ${what}`, '.BTF.ext'); }
   if (ext.length < 24) fail(`${ext.length} bytes, shorter than its header`);
   const v = new DataView(ext.buffer, ext.byteOffset, ext.byteLength);
   const le = btf.littleEndian;

@@ -83,8 +83,8 @@ export class CoreResolver {
     if (!insn) throw new ObjectError('core', `${where}: no such instruction`);
     // The compiled instruction must hold what the build's BTF says, or we misread the relocation.
     const held = heldValue(insns, r.index);
-    if (validate && held !== undefined && held !== local! && !(r.kind === CoreKind.TYPE_ID_LOCAL || r.kind === CoreKind.TYPE_ID_TARGET)) {
-      throw new ObjectError('core', `${where}: the instruction holds ${held}, but the object's BTF gives ${local!}`);
+    if (validate && held !== undefined && held !== local && !(r.kind === CoreKind.TYPE_ID_LOCAL || r.kind === CoreKind.TYPE_ID_TARGET)) {
+      throw new ObjectError('core', `${where}: the instruction holds ${held}, but the object's BTF gives ${local}`);
     }
     if (value === undefined) return poison(insns, r.index, where);
     patch(insns, r.index, value, origSize !== undefined && newSize !== undefined && r.kind === CoreKind.FIELD_BYTE_OFFSET ? [origSize, newSize] : undefined, where);

@@ -112,7 +112,8 @@ function applyRelocation(
   const sym = ctx.symbols[rel.symbol];
   if (!sym) throw new ObjectError('relocation', `${where}: relocation names symbol ${rel.symbol}, outside the symbol table (${ctx.symbols.length})`, s.name);
   const name = sym.name || ctx.sectionName(sym.shndx);
-  const fail = (problem: 'relocation' | 'unsupported', msg: string): never => { throw new ObjectError(problem, `${where}: relocation against "${name}": ${msg}`, s.name, name); };
+  // A declaration (not an arrow in a const) so that `if (!x) fail(…)` narrows x.
+  function fail(problem: 'relocation' | 'unsupported', msg: string): never { throw new ObjectError(problem, `${where}: relocation against "${name}": ${msg}`, s.name, name); }
   const insn = out[at]!;
   if (rel.type !== RBpf.R64_64 && rel.type !== RBpf.R64_32) fail('relocation', `type ${rel.type} is not R_BPF_64_64 or R_BPF_64_32 (code sections take only these)`);
   if (sym.shndx === SHN.UNDEF) {
@@ -126,7 +127,7 @@ function applyRelocation(
     if (insn.src !== Pseudo.CALL) fail('relocation', `the call has src ${insn.src}, not a bpf-to-bpf call (src 1)`);
     if (!code) fail('relocation', `a call into section "${ctx.sectionName(sym.shndx)}", which holds no code`);
     // Global functions: imm = -1 and the symbol is the function; static ones: the section symbol and imm.
-    insn.imm = slotOf(code!, value / 8 + insn.imm + 1) - (at + 1);
+    insn.imm = slotOf(code, value / 8 + insn.imm + 1) - (at + 1);
     return;
   }
   if (insn.code !== LD_IMM64) fail('relocation', `the instruction has opcode 0x${insn.code.toString(16).padStart(2, '0')}, not ld_imm64 or call`);
@@ -140,7 +141,7 @@ function applyRelocation(
   }
   const maps = ctx.mapsBySection.get(sym.shndx);
   if (!maps) fail('relocation', `section "${ctx.sectionName(sym.shndx)}" is neither code, maps nor global data`);
-  const data = maps![0]!.kind === 'data' ? maps![0] : undefined;
+  const data = maps[0]?.kind === 'data' ? maps[0] : undefined;
   if (data) {
     // Global data: the variable's offset is the symbol's value plus the instruction's imm.
     const offset = value + insn.imm;
@@ -150,8 +151,8 @@ function applyRelocation(
     return;
   }
   const offset = value + insn.imm;
-  const map = maps!.find((m) => m.offset === offset);
+  const map = maps.find((m) => m.offset === offset);
   if (!map) fail('relocation', `no map is defined at ${ctx.sectionName(sym.shndx)}+${offset}`);
   insn.src = Pseudo.MAP_FD; insn.imm = 0; second.imm = 0;
-  mapRefs.push({ index: at, map: map!.spec.name, kind: 'fd' });
+  mapRefs.push({ index: at, map: map.spec.name, kind: 'fd' });
 }

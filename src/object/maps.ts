@@ -77,7 +77,7 @@ export function btfMaps(btf: Btf | undefined, btfProblem: string | undefined, s:
 
 /** One map definition struct: `__uint(type, …)`, `__type(key, …)`, `__array(values, …)` members. */
 function btfMapDef(btf: Btf, typeId: number, name: string, section: string, depth = 0): MapSpec {
-  const fail = (msg: string): never => { throw new ObjectError('btf', `map "${name}": ${msg}`, section, name); };
+  function fail(msg: string): never { throw new ObjectError('btf', `map "${name}": ${msg}`, section, name); }
   const id = btf.resolve(typeId);
   if (btf.kind(id) !== BtfKind.STRUCT) fail(`its BTF type is kind ${btf.kind(id)}, not a struct of __uint/__type members`);
   // __uint(x, N) is `int (*x)[N]`: N is the element count of the pointed-to array.
@@ -118,7 +118,7 @@ function btfMapDef(btf: Btf, typeId: number, name: string, section: string, dept
     }
   }
   if (type === undefined) fail('no __uint(type, …) member');
-  const t = mapType(type!, `map "${name}"`, section);
+  const t = mapType(type, `map "${name}"`, section);
   // PERF_EVENT_ARRAY without max_entries: one slot per possible CPU (filled in by the loader).
   const spec: MapSpec = withFdDefaults({ name, type: t, keySize, valueSize, maxEntries, flags });
   if (inner) spec.inner = inner;

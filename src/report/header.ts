@@ -38,7 +38,7 @@ export function buildHeader(inp: HeaderInput): Header {
   const { run, series } = inp;
   const meta = run.meta;
   const summary = run.summary;
-  const cmd = Array.isArray(meta?.cmd) ? (meta!.cmd as unknown[]).map(String) : [];
+  const cmd = Array.isArray(meta?.cmd) ? (meta.cmd as unknown[]).map(String) : [];
   const version = str(meta?.version);
   const lacks: Header['lacks'] = [];
   const facts: Header['facts'] = [];
@@ -53,12 +53,12 @@ export function buildHeader(inp: HeaderInput): Header {
   }
 
   // eBPF: requested or not, its mode, and every loss counter it reported.
-  const cap = isObj(meta?.capabilities) && isObj((meta!.capabilities as Obj).ebpf) ? ((meta!.capabilities as Obj).ebpf as Obj) : undefined;
+  const cap = isObj(meta?.capabilities) && isObj((meta.capabilities as Obj).ebpf) ? ((meta.capabilities as Obj).ebpf as Obj) : undefined;
   const ebpf = runEbpf(run);
   if (cap?.available === true || ebpf) {
     facts.push({ label: 'eBPF', value: `syscalls counted in the kernel${str(cap?.mode) ? ` (${cap!.mode} tracepoints)` : ''}`, tone: 'ok' });
     // ebpf.losses (this version), or the counters older versions put in ebpf itself.
-    const where = isObj(ebpf?.losses) ? (ebpf!.losses as Obj) : ebpf;
+    const where = isObj(ebpf?.losses) ? (ebpf.losses as Obj) : ebpf;
     const losses = ['dropped', 'syscalls_uncounted', 'processes_untracked', 'exits_unrecorded']
       .map((k) => [k, num(where?.[k]) ?? 0] as const)
       .filter(([, v]) => v > 0);

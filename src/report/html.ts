@@ -2,8 +2,8 @@
 // into dist/report-view.js), both inline. A Content-Security-Policy forbids every network fetch, so
 // the file works offline and cannot leak anything when opened.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../monitor/index.js';
 import { ReportAssetError } from './errors.js';
 import type { ReportData } from './types.js';
 
@@ -12,16 +12,9 @@ let cachedView: string | undefined;
 /** dist/report-view.js of this package, found from this module in dist/src/report/ or the dist/cli.mjs bundle. */
 export function viewScript(): string {
   if (cachedView !== undefined) return cachedView;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'denet-pure') {
-      const view = join(dir, 'dist', 'report-view.js');
-      if (!existsSync(view)) break;
-      return (cachedView = readFileSync(view, 'utf8'));
-    }
-    dir = dirname(dir);
-  }
+  const root = packageRoot();
+  const view = root && join(root.dir, 'dist', 'report-view.js');
+  if (view && existsSync(view)) return (cachedView = readFileSync(view, 'utf8'));
   throw new ReportAssetError('the report viewer (dist/report-view.js) is missing from this installation; rebuild or reinstall denet-pure (npm run build)');
 }
 

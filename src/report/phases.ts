@@ -128,7 +128,7 @@ function syscallMix(run: Run, from: number, to: number): { total: number; by_cat
       const v = w && isObj(w.by_category) ? num(w.by_category[c]) : i > 0 ? diff(cum(i, c), cum(i - 1, c)) : cum(i, c);
       cats[c]! += v ?? 0;
     }
-    for (const e of Array.isArray(w?.top_syscalls) ? (w!.top_syscalls as unknown[]) : []) {
+    for (const e of Array.isArray(w?.top_syscalls) ? (w.top_syscalls as unknown[]) : []) {
       if (isObj(e) && typeof e.name === 'string' && num(e.count) !== null) top.set(e.name, (top.get(e.name) ?? 0) + (e.count as number));
     }
   }

@@ -153,7 +153,7 @@ export function readRun(input: string | Iterable<string>, source = 'the input'):
   if (tree && trees !== samples.length) warnings.push('the file mixes tree and sample records; only the tree records are plotted');
   const kept = tree ? samples.filter((r) => r.kind === 'tree') : samples;
   const rootPid = num(meta?.pid);
-  const rootCmd = Array.isArray(meta?.cmd) ? (meta!.cmd as unknown[]).map(String).join(' ') : '';
+  const rootCmd = Array.isArray(meta?.cmd) ? (meta.cmd as unknown[]).map(String).join(' ') : '';
 
   const raw = kept.filter((r) => r.ts !== null).sort((a, b) => a.ts! - b.ts!);
   if (raw.length === 0) throw new ReportInputError(`${source} holds samples but none with a time stamp (ts_ms)`);

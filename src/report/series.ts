@@ -66,13 +66,13 @@ export function buildSeries(run: Run): Series {
   // Syscalls: the window of each sample when recorded (exact interval), else the difference of the
   // cumulative counts (older files).
   const sys = fr.map((f) => syscallsOf(f.ebpf));
-  const win = sys.map((s) => (isObj(s?.window) ? (s!.window as Obj) : undefined));
+  const win = sys.map((s) => (isObj(s?.window) ? (s.window as Obj) : undefined));
   const winSecs = win.map((w) => { const d = num(w?.duration_ms); return d !== null && d > 0 ? d / 1000 : null; });
   const hasSys = sys.some((s) => s !== undefined);
   const cumRate = (get: (s: Obj) => unknown) => rate(t, sys.map((s) => (s ? num(get(s)) : null)));
   const winRate = (get: (w: Obj) => unknown, fallback: Col | null): Col => fr.map((_, i) => {
     const w = win[i];
-    const secs = winSecs[i];
+    const secs = winSecs[i] ?? null;
     if (w && secs !== null) { const v = num(get(w)); if (v !== null) return v / secs; }
     return fallback ? fallback[i] ?? null : null;
   });

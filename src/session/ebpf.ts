@@ -2,15 +2,18 @@
 // cumulative snapshots into the typed `ebpf` blocks of samples and of the summary.
 import type { Capability, EbpfBlock, EbpfCapability, EbpfFilter, EbpfLosses, ProcessRecord, SyscallRow } from '../monitor/index.js';
 import { buildBySyscall, buildSyscallsBlock, buildWindowBlock, selectSyscalls, type TimeEvidence } from '../syscalls/index.js';
-import type { ActivityLosses, AttachMode, SyscallSnapshot, SyscallTracer, TracerLosses } from '../tracer/index.js';
-import { EbpfRequiredError, SyscallFilterError, firstLine } from './errors.js';
+import type { ActivityLosses, AttachMode, StackOptions, SyscallSnapshot, SyscallTracer, TracerLosses } from '../tracer/index.js';
+import { EbpfOptionsError, EbpfRequiredError, SyscallFilterError, firstLine } from './errors.js';
 import { ExitedProcesses, ProcessNames, buildByThread, buildTable, detailTotals } from './ebpf-detail.js';
+import { StackCollector } from './stacks.js';
 
 export interface EbpfOptions {
   /** How the programs attach (default 'auto': raw tracepoints when the kernel has BTF, else tracefs). */
   attach?: 'auto' | AttachMode;
   /** Fail with EbpfRequiredError instead of continuing without syscall counts. */
   required?: boolean;
+  /** What makes it required, for the error (default '--require-ebpf'). */
+  requiredBy?: string;
   /** Bound of the kernel's process table (default 16384). */
   maxProcesses?: number;
   /** Bound of the kernel's (process, syscall) table (default 65536). */
@@ -21,6 +24,8 @@ export interface EbpfOptions {
   sched?: boolean;
   /** The tree's own socket bytes (socket programs; default true). */
   net?: boolean;
+  /** Capture the stacks of the tree's syscalls (summary: ebpf.stacks). */
+  stacks?: StackOptions;
   /** Errors and time per syscall, from a second program at the syscall's return (default true); false: counts only. */
   detail?: boolean;
   /** Count per thread as well: the summary gets `by_thread`. */
@@ -81,6 +86,10 @@ function activityOf(tracer: SyscallTracer): ActivityCapabilities {
  */
 export async function openEbpf(opts: EbpfOptions | undefined, warn: (msg: string) => void): Promise<EbpfSetup> {
   if (!opts) return NONE;
+  // A stack is taken at the syscall's entry, before its result is known (docs/stacks.md).
+  if (opts.failedOnly && opts.stacks) {
+    throw new EbpfOptionsError('failedOnly counts calls at their return, but stacks are taken at their entry, before the result is known; give one of them (trace narrows stacks to chosen syscalls)');
+  }
   let trace: string[] | undefined;
   if (opts.trace) {
     const sel = selectSyscalls(opts.trace);
@@ -96,6 +105,7 @@ export async function openEbpf(opts: EbpfOptions | undefined, warn: (msg: string
       const tracer = SyscallTracer.open({
         attach: opts.attach, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts, sched: opts.sched, net: opts.net,
         maxDetails: opts.maxDetails, detail: opts.detail, perThread: opts.perThread, trace, failedOnly: opts.failedOnly,
+        stacks: opts.stacks,
         // Exited processes' counters leave the kernel's table as they are read: a long attach with
         // process churn neither fills it nor reads more each time.
         cgroup: opts.cgroup, retireExited: true,
@@ -122,7 +132,7 @@ export async function openEbpf(opts: EbpfOptions | undefined, warn: (msg: string
     reason = `the eBPF engine could not be loaded (${firstLine(err)})`;
     fix = 'reinstall the package (npm ci) on a supported Linux machine';
   }
-  if (opts.required) throw new EbpfRequiredError(reason, fix);
+  if (opts.required) throw new EbpfRequiredError(reason, fix, opts.requiredBy);
   warn(`eBPF unavailable: ${reason}; ${fix}; continuing without syscall counts`);
   return { capability: { available: false, reason }, activity: noActivity('eBPF is unavailable here'), close() {} };
 }
@@ -151,19 +161,35 @@ export function lossesOf(l: TracerLosses, a?: ActivityLosses, has: { detail: boo
 export class EbpfSampler {
   /** The snapshot of the previous sample: the start of the next window, and the summary's fallback. */
   private prev: SyscallSnapshot | undefined;
+  /** The stack drain that went with each read (its period ends the stacks of that read's sample). */
+  private readonly stackPeriods = new WeakMap<SyscallSnapshot, number>();
   private failed = false;
+  /** Stack capture, when the tracer does it. */
+  readonly stacks: StackCollector | undefined;
   private readonly names = new ProcessNames();
   /** The processes whose counts have left the kernel's tables (exited), for the summary's by_process. */
   private readonly exited = new ExitedProcesses();
+  /** What the kernel was told to count, for the summary (undefined: everything). */
+  private readonly filter: EbpfFilter | undefined;
 
   constructor(
     private readonly tracer: SyscallTracer,
     /** performance.now() when monitoring started. */
     private readonly t0: number,
     private readonly warn: (msg: string) => void,
-    /** What the kernel was told to count, for the summary (undefined: everything). */
-    private readonly filter?: EbpfFilter,
-  ) {}
+    opts: {
+      /** What the kernel was told to count, for the summary (undefined: everything). */
+      filter?: EbpfFilter;
+      /** Stack capture: the sampling period, what names the target's frames, the longest time between drains. */
+      stacks?: { every: number; startedAtMs: number; executable?: string; drainMs?: number };
+    } = {},
+  ) {
+    this.filter = opts.filter;
+    if (tracer.capturesStacks) {
+      const s = opts.stacks;
+      this.stacks = new StackCollector(tracer, s?.every ?? 1, { startedAtMs: s?.startedAtMs ?? Date.now(), executable: s?.executable, drainMs: s?.drainMs });
+    }
+  }
 
   /** A process record of the tree: its parent and command name the per-process table when the kernel has none. */
   noteProcess(p: ProcessRecord): void {
@@ -176,7 +202,10 @@ export class EbpfSampler {
   read(): SyscallSnapshot | undefined {
     if (this.failed) return undefined;
     try {
-      const snap = this.tracer.read();
+      // The stack tables drained with the counts, switched just before them: a sample's stacks end
+      // where its counts start.
+      const snap = this.tracer.read({ drainStacks: this.stacks?.draining ?? false });
+      if (snap.stacks) this.stackPeriods.set(snap, this.stacks!.took(snap.stacks.entries, snap.stacks.period));
       this.names.noteSnapshot(snap);
       return snap;
     } catch (err) {
@@ -196,6 +225,7 @@ export class EbpfSampler {
     const prev = this.prev;
     this.prev = cur;
     this.exited.note(prev, cur, this.names);
+    this.stacks?.mark(this.stackPeriods.get(cur));
     const window = buildWindowBlock(prev?.bySyscall ?? new Map(), cur.bySyscall, cur.atMs - (prev?.atMs ?? this.t0));
     const block = this.block(cur, cpuUsagePercent, time);
     const now = detailTotals(cur);
@@ -228,6 +258,12 @@ export class EbpfSampler {
     const threads = buildByThread(cur);
     if (threads) block.by_thread = threads;
     if (this.filter) block.filter = this.filter;
+    try {
+      const stacks = this.stacks?.finish();
+      if (stacks) block.stacks = stacks;
+    } catch (err) {
+      this.warn(`eBPF: the stacks could not be read or named (${firstLine(err)}); the summary has none`);
+    }
     return block;
   }
 

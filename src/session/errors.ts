@@ -3,7 +3,8 @@
 
 /** eBPF counting was required (`ebpf.required`) but cannot run here; nothing was started. */
 export class EbpfRequiredError extends Error {
-  constructor(readonly reason: string, readonly fix: string) {
+  /** `requiredBy`: what made eBPF necessary (the option the user gave). */
+  constructor(readonly reason: string, readonly fix: string, readonly requiredBy = '--require-ebpf') {
     super(`eBPF unavailable: ${reason}; ${fix}`);
     this.name = 'EbpfRequiredError';
   }
@@ -45,6 +46,14 @@ export class SyscallFilterError extends Error {
   constructor(readonly unknown: string[]) {
     super(`unknown syscall or category ${unknown.map((w) => `'${w}'`).join(', ')} in the trace filter; categories: file (file_io), memory, process, network, time, ipc, security, signal, system, other`);
     this.name = 'SyscallFilterError';
+  }
+}
+
+/** Two eBPF options that cannot work together (e.g. failedOnly with stacks); nothing was started. */
+export class EbpfOptionsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EbpfOptionsError';
   }
 }
 

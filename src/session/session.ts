@@ -11,10 +11,11 @@ import {
 } from '../monitor/index.js';
 import { cgroupPids, type CgroupTarget } from '../monitor/cgroup.js';
 import { EbpfSampler, filterOf, openEbpf, timeEvidenceOf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
+import { DRAIN_MS } from './stacks.js';
 import { MonitoringFailedError, SpawnError, firstLine } from './errors.js';
 import { startWatchdog } from './watchdog.js';
 import { Stopper, type StopReason } from './stopper.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../monitor/package.js';
 
 export interface SessionOptions {
   /** First sampling interval, ms (default 100). */
@@ -334,7 +335,13 @@ export class Session {
     });
     const acc = new SummaryAccumulator();
     const warn = (m: string) => this.observer.warn?.(m);
-    const sampler = tracer ? new EbpfSampler(tracer, t0, warn, opts.ebpf ? filterOf(opts.ebpf) : undefined) : undefined;
+    const sampler = tracer
+      ? new EbpfSampler(tracer, t0, warn, {
+        filter: opts.ebpf ? filterOf(opts.ebpf) : undefined,
+        // The kernel's stack tables are drained at each sample and at least this often.
+        stacks: { every: opts.ebpf?.stacks?.every ?? 1, startedAtMs: Date.now(), executable: target.executable, drainMs: Math.min(opts.intervalMs ?? 100, DRAIN_MS) },
+      })
+      : undefined;
     const reaper = target.adopts ? await import('../loader/process.js') : undefined;
     const keep = new Set([target.pid, ...target.exclude]);
     let rootDone = false;
@@ -357,6 +364,8 @@ export class Session {
           if (rec.kind === 'tree') rec.aggregated.ebpf = block;
           else rec.ebpf = block;
         }
+        // Stacks: what naming their frames needs from the processes alive now.
+        sampler?.stacks?.poll(rec.kind === 'tree' ? [target.pid, ...rec.children.map((c) => c.pid)] : [target.pid]);
         waitingFor = rootDone && target.followDescendants && rec.kind === 'tree' ? rec.aggregated.process_count : undefined;
         acc.add(rec);
         emit(rec);
@@ -414,6 +423,7 @@ export class Session {
     // The whole-run syscall analysis uses the run's mean CPU, as the summary reports it.
     const lastM = lastRec ? (lastRec.kind === 'tree' ? lastRec.aggregated : lastRec) : undefined;
     const ebpf = sampler?.summary(base.avg_cpu_usage, lastM ? timeEvidenceOf(lastM) : undefined);
+    sampler?.stacks?.stop();
     const summary = ebpf ? acc.finish({ ebpf }) : base;
     try {
       emit(summary);

@@ -140,7 +140,7 @@ export function classify(total: number, elapsedSec: number, a: Omit<SyscallAnaly
     ['io_bound', a.io_intensity], ['memory_bound', a.memory_intensity], ['network_bound', a.network_intensity],
   ];
   const dominant = shares.filter(([, s]) => s >= DOMINANT_SHARE);
-  if (dominant.length === 1) return dominant[0][0];
+  if (dominant.length === 1) return dominant[0]![0];
   // Two shares of exactly 0.5 are a tie: that is mixed, not the first in the list.
   if (dominant.length === 0 && computing) return 'cpu_bound';
   return 'mixed';

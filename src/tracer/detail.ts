@@ -15,7 +15,7 @@
 import {
   R0, R1, R2, R7, R8, R9, R10, add64, mov64, mul32, rsh32, ldx, st, stx, atomic, ja, jeq, jne, jge, call, label, ldMapFd,
 } from '../asm/index.js';
-import type { Instruction, Label } from '../asm/index.js';
+import type { Instruction, Label, Reg } from '../asm/index.js';
 import { MapType } from '../asm/opcodes.js';
 import type { MapSpec } from '../asm/spec.js';
 import { BPF_F_MMAPABLE } from '../asm/abi.js';
@@ -163,7 +163,7 @@ export function recordEntry(): (Instruction | Label)[] {
  * the thread's process and name are (re)recorded. Expects r7 = tgid, S_ID and S_NR; clobbers r0-r5.
  */
 export function countThread(): (Instruction | Label)[] {
-  const [done, insert, named, drop] = ['thr_done', 'thr_insert', 'thr_named', 'thr_drop'].map(uniqueLabel);
+  const [done, insert, named, drop] = [uniqueLabel('thr_done'), uniqueLabel('thr_insert'), uniqueLabel('thr_named'), uniqueLabel('thr_drop')];
   return [
     ldx.w(R1, R10, S_ID),
     stx.w(R10, S_THREAD_KEY, R1),
@@ -245,12 +245,16 @@ export function renameThread(tidOff: number): (Instruction | Label)[] {
   ];
 }
 
-/** sys_enter, --trace: jumps to `out` unless trace_set marks r8 (the number) + r2 (512 for compat, else 0). Clobbers r0-r5. */
-export function filterCheck(out: string): (Instruction | Label)[] {
+/**
+ * --trace: jumps to `out` unless trace_set marks `nr` (the number; r8 in sys_enter) + r2 (512 for
+ * compat, else 0). Clobbers r0-r5 and the stack word at -4. dp_stacks shares it, so it samples exactly
+ * the calls sys_enter counts.
+ */
+export function filterCheck(out: string, nr: Reg = R8): (Instruction | Label)[] {
   return [
     // Numbers past a row's half (ARM's private calls) are never selected.
-    jge.imm(R8, ROW / 2, out),
-    mov64.reg(R1, R8),
+    jge.imm(nr, ROW / 2, out),
+    mov64.reg(R1, nr),
     add64.reg(R1, R2),
     stx.w(R10, -4, R1),
     ...lookup('trace_set', -4),

@@ -22,6 +22,10 @@ import { cgroupJoinProgram } from './cgroup.js';
 import { Retired } from './retire.js';
 import { RetiredDetail } from './retire-detail.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
+import { stacksProgram } from './stacks.js';
+import type { StackOptions } from './stacks-maps.js';
+import type { StackEntry, StackSnapshot } from './stacks-read.js';
+import { StackCapture, type StackTableUse } from './stacks-drain.js';
 import { activityPrograms, groupOf, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
 import { ActivityPart } from './activity-engine.js';
 
@@ -54,6 +58,9 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   dp_cgroup_join: { raw: 'cgroup_attach_task', tracefs: ['cgroup', 'cgroup_attach_task'], phase: 1 },
   // Before sys_enter: an exit whose entry was not seen is ignored, an entry whose exit was not, is not timed.
   dp_sys_exit: { raw: 'sys_exit', tracefs: ['raw_syscalls', 'sys_exit'], phase: 8 },
+  // Just before sys_enter (programs on one tracepoint run in attach order): a PENDING process's
+  // activating execve is still PENDING here, so its stack, the spawner's, is left out (stacks.ts).
+  dp_stacks: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 8.5 },
   dp_sys_enter: { raw: 'sys_enter', tracefs: ['raw_syscalls', 'sys_enter'], phase: 9 },
   // Off-CPU and run-queue time, socket bytes (activity-setup.ts): raw mode only, optional, attached
   // after the rest (ActivityPart), each group whole or not at all.
@@ -64,16 +71,27 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   dp_sock_recv: { raw: 'sock_recv_length', phase: 10 },
 };
 
+/** What the programs are built with besides the core counting set (all optional). */
+export interface ProgramChoice {
+  /** What the syscall programs do beyond counting (default: counts only). */
+  features?: TracerFeatures;
+  /** The optional scheduler and socket programs (absent: none). */
+  activity?: ActivityChoice;
+  /** Stack capture, the dp_stacks program (absent: none). */
+  stacks?: StackOptions;
+}
+
 /**
  * Builds the program specs for a layout (exported for `prog dump` and the WASM tests): sys_enter, fork
  * and exit, plus exec where the task's ABI can be read (raw mode), plus sys_exit with the detail
- * `features`, plus (`activity`) the optional scheduler and socket programs.
+ * `features`, plus dp_stacks (`stacks`), plus (`activity`) the optional scheduler and socket programs.
  */
-export function tracerPrograms(layout: TracerLayout, sizes: DetailSizes = DEFAULTS, activity?: ActivityChoice, features: TracerFeatures = COUNT_ONLY): ProgramSpec[] {
-  return [...corePrograms(layout, sizes, features), ...(activity ? activityPrograms(layout, sizes, activity).specs : [])];
+export function tracerPrograms(layout: TracerLayout, sizes: DetailSizes = DEFAULTS, choice: ProgramChoice = {}): ProgramSpec[] {
+  const core = corePrograms(layout, sizes, choice.features ?? COUNT_ONLY, choice.stacks);
+  return [...core, ...(choice.activity ? activityPrograms(layout, sizes, choice.activity).specs : [])];
 }
 
-function corePrograms(layout: TracerLayout, sizes: DetailSizes, f: TracerFeatures): ProgramSpec[] {
+function corePrograms(layout: TracerLayout, sizes: DetailSizes, f: TracerFeatures, stacks?: StackOptions): ProgramSpec[] {
   const maps = [...tracerMaps(sizes), ...featureMaps(sizes, f)];
   const specs = [sysEnterProgram(layout.sysEnter, maps, f), forkProgram(layout.fork, maps), exitProgram(layout.exit, maps, f)];
   if (layout.sysEnter.compat) specs.push(execProgram(maps));
@@ -84,6 +102,9 @@ function corePrograms(layout: TracerLayout, sizes: DetailSizes, f: TracerFeature
     specs.push(sysExitProgram(layout.sysExit, maps, f));
   }
   if (sizes.cgroup) specs.push(cgroupJoinProgram(layout.sysEnter.type, maps));
+  // Stack capture is a program of its own, loaded only when asked for; it samples what sys_enter
+  // counts, so it reads the same --trace filter.
+  if (stacks) specs.push(stacksProgram(layout.sysEnter, maps, stacks, { filter: f.filter }));
   return specs;
 }
 
@@ -107,6 +128,7 @@ export class SyscallTracer {
   private retiredDetail: RetiredDetail | undefined;
   /** The optional scheduler and socket programs. */
   private readonly activity = new ActivityPart();
+  private stackCapture: StackCapture | undefined;
   /** What the syscall programs do beyond counting (detail, per thread, filters). */
   features: TracerFeatures = COUNT_ONLY;
   /** --trace: the syscall names the kernel counts (undefined: all). */
@@ -174,10 +196,11 @@ export class SyscallTracer {
       maxDetails: opts.maxDetails ?? DEFAULTS.maxDetails,
     };
     this.features = featuresOf(opts);
-    const specs = corePrograms(layout, sizes, this.features);
+    const specs = corePrograms(layout, sizes, this.features, opts.stacks);
     const extra = this.activity.prepare(layout, sizes, { sched: opts.sched, net: opts.net, maxThreads: opts.maxThreads });
     this.accounting = layout.exit.accounting !== undefined;
     for (const spec of new Map([...specs, ...extra].flatMap((p) => p.maps).map((m) => [m.name, m])).values()) this.maps.set(spec.name, BpfMap.create(spec));
+    if (opts.stacks) this.stackCapture = new StackCapture(this.maps, this.table);
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
     if (opts.cgroup !== undefined) this.setCgroup(opts.cgroup);
@@ -382,12 +405,25 @@ export class SyscallTracer {
     return this.programs.map((p) => ({ name: p.name, id: p.info().id }));
   }
 
-  /** Cumulative counts since open, exited processes included. */
-  read(): SyscallSnapshot {
+  /**
+   * Cumulative counts since open, exited processes included. The tracked set and the exits are read
+   * first: a process they show gone made all its syscalls before the counts are read. `drainStacks`:
+   * drains the stack tables (waiting out a grace period if need be) before anything, and switches them
+   * just before the counts (SyscallSnapshot.stacks).
+   */
+  read(opts: { drainStacks?: boolean } = {}): SyscallSnapshot {
     const bySyscall = new Map<string, number>();
     const byProcess = new Map<number, Map<string, number>>();
     let total = 0;
     this.live();
+    // A failed drain must not cost the counts: the capture keeps its error for readStacks().
+    const capture = opts.drainStacks ? this.stackCapture : undefined;
+    const stackEntries = capture && tryOrUndefined(() => capture.prepare({ wait: true }));
+    // Batch reads: one bpf() call per map and sample, whatever the number of processes.
+    const trackedKeys = this.tracked.map.rawEntries({ batchSize: READ_BATCH }).map(([k]) => k.readUInt32LE(0));
+    const exits = this.readExits();
+    const period = stackEntries && tryOrUndefined(() => capture!.flip());
+    const stacks = period === undefined ? undefined : { entries: stackEntries!, period };
     const add = (tgid: number, nr: number, count: number) => {
       const name = this.nameOf(nr);
       total += count;
@@ -401,9 +437,6 @@ export class SyscallTracer {
     const stats = this.readStats();
     const used = Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries);
     this.readRows(used, add);
-    // Batch reads: one bpf() call per map and sample, whatever the number of processes.
-    const trackedEntries = this.tracked.map.rawEntries({ batchSize: READ_BATCH });
-    const trackedKeys = trackedEntries.map(([k]) => k.readUInt32LE(0));
     const tracked = trackedKeys.length;
     const live = new Set(trackedKeys);
     if (this.retired) {
@@ -446,8 +479,9 @@ export class SyscallTracer {
         threadCallsUncounted: stats[Stat.DROPPED_THREADS]!,
       },
       tracked,
-      exits: this.readExits(),
+      exits,
       activity,
+      ...(stacks ? { stacks } : {}),
     };
   }
 
@@ -498,6 +532,51 @@ export class SyscallTracer {
     }
   }
 
+  /** Whether stacks are captured (TracerOptions.stacks). */
+  get capturesStacks(): boolean {
+    return this.stackCapture !== undefined;
+  }
+
+  /**
+   * Moves the stacks counted in the kernel into cumulative totals here, so that the kernel's tables
+   * need room for the stacks of one period between calls only (stacks-drain.ts). Call it regularly
+   * (each sample, and at least every second or so). Returns the entries it took, per process, and the
+   * period that ends here (for markStacks). A drain soon after another finds the other generation
+   * still in its grace period and does nothing (its period is the previous one's); with `wait` it
+   * waits that out (a few milliseconds). After a failure every later call (and readStacks) throws the
+   * same error.
+   */
+  drainStacks(opts: { wait?: boolean } = {}): { entries: StackEntry[]; period: number } {
+    this.live();
+    return this.stackCapture?.step(opts) ?? { entries: [], period: 0 };
+  }
+
+  /**
+   * readStacks({ at: 'mark' }) reports the stacks until the drain that returned `period` (a sample's:
+   * its read({ drainStacks: true }), or a drainStacks()).
+   */
+  markStacks(period: number): void {
+    this.live();
+    this.stackCapture?.markAt(period);
+  }
+
+  /**
+   * The stacks counted, with their frames as the kernel gives them (build id + file offset, or ip):
+   * until now (the default; blocks for up to twice a grace period of a few milliseconds), or until the
+   * period given to markStacks (`at: 'mark'`; until now when none was). Undefined when stacks are not
+   * captured.
+   * Symbolising is the caller's (src/symbols).
+   */
+  readStacks(opts: { at?: 'now' | 'mark' } = {}): StackSnapshot | undefined {
+    this.live();
+    return this.stackCapture?.read(opts);
+  }
+
+  /** How full the stack tables got between two drains (undefined when stacks are not captured). */
+  stackTableUse(): StackTableUse | undefined {
+    return this.stackCapture && { ...this.stackCapture.use };
+  }
+
   private readStats(): number[] {
     const out = new Array<number>(STAT_SLOTS).fill(0);
     // The epoch slot holds a random 64-bit value: read the counters only.
@@ -533,6 +612,14 @@ export class SyscallTracer {
     for (const m of this.maps.values()) safely(() => m.close());
     this.maps.clear();
     if (this.tracefsMountedByUs) safely(() => unmountTracefs(this.tracefsMountedByUs!));
+  }
+}
+
+function tryOrUndefined<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
   }
 }
 

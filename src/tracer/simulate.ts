@@ -32,7 +32,7 @@ export class TracerSimulator {
     sizes: DetailSizes = { maxProcesses: 64, maxCounts: 256, maxSlots: 8, maxDetails: 64 },
     readonly features: TracerFeatures = COUNT_ONLY,
   ) {
-    const specs = tracerPrograms(layout, sizes, undefined, features);
+    const specs = tracerPrograms(layout, sizes, { features });
     const byName = (name: string): ProgramSpec | undefined => specs.find((p) => p.name === name);
     const vm = (spec: ProgramSpec) => new BpfVm(spec, { clock: () => this.now });
     const exec = byName('dp_exec');

@@ -109,7 +109,7 @@ function publish(none: string): (Instruction | Label)[] {
 
 /** failed-only: the call is counted here, at its return, in its row or in the hash (as sys_enter does otherwise). */
 function countAtExit(f: TracerFeatures): (Instruction | Label)[] {
-  const [hash, insert, drop, done] = ['fx_hash', 'fx_insert', 'fx_drop', 'fx_done'].map(uniqueLabel);
+  const [hash, insert, drop, done] = [uniqueLabel('fx_hash'), uniqueLabel('fx_insert'), uniqueLabel('fx_drop'), uniqueLabel('fx_done')];
   const items: (Instruction | Label)[] = [
     ldx.w(R1, R10, S_ROW),
     jeq.imm(R1, 0, hash),

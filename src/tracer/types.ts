@@ -1,5 +1,7 @@
 import type { ProcessExit } from './exits.js';
+import type { StackOptions } from './stacks-maps.js';
 import type { ActivitySnapshot } from './activity.js';
+import type { StackEntry } from './stacks-read.js';
 // The public shape of the syscall-counting engine. The monitor and CLI program against this.
 
 export type AttachMode = 'raw' | 'tracefs';
@@ -16,6 +18,8 @@ export interface TracerOptions {
    * the fast path; later ones count in the (process, syscall) table.
    */
   maxRows?: number;
+  /** Capture the stack of every (or every Nth) syscall of the tree: loads dp_stacks (see stacks.ts). */
+  stacks?: StackOptions;
   /** Skip our static verifier before loading (default false). */
   skipVerifier?: boolean;
   /**
@@ -87,7 +91,10 @@ export interface SyscallSnapshot {
   total: number;
   /** What a full kernel table kept from being recorded (all 0 when the numbers are exact). */
   losses: TracerLosses;
-  /** Processes currently in the kernel's tracked set. */
+  /**
+   * Processes currently in the kernel's tracked set. Read, like `exits`, before the counts: a process
+   * these say has exited made all its syscalls before the counts were read.
+   */
   tracked: number;
   /** Exit accounting: per process that had a thread exit, the sum of its exited threads' figures. */
   exits: ProcessExit[];
@@ -99,6 +106,12 @@ export interface SyscallSnapshot {
   byThread?: Map<number, ThreadCounts>;
   /** Off-CPU / run-queue time and socket bytes, when those programs run (activity.ts). */
   activity?: ActivitySnapshot;
+  /**
+   * read({ drainStacks: true }): the stack tables were drained and switched with this read, just
+   * before the counts (so these stacks end where the counts start): the entries taken, per process,
+   * and the period to give markStacks when this read becomes a sample.
+   */
+  stacks?: { entries: StackEntry[]; period: number };
 }
 
 export interface TracerLosses {

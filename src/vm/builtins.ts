@@ -55,13 +55,13 @@ function probeReadStr(vm: BpfVm, dst: bigint, size: bigint, src: bigint): bigint
   const out = vm.read(dst, n, true);
   let i = 0;
   for (; i < n - 1; i++) {
-    const b = vm.readForeign(src + BigInt(i), 1);
-    if (!b) {
+    const b = vm.readForeign(src + BigInt(i), 1)?.[0];
+    if (b === undefined) {
       out.fill(0);
       return BigInt(-Errno.EFAULT);
     }
-    out[i] = b[0];
-    if (b[0] === 0) return BigInt(i + 1);
+    out[i] = b;
+    if (b === 0) return BigInt(i + 1);
   }
   out[i] = 0;
   return BigInt(n);
@@ -84,9 +84,9 @@ function formatPrintk(vm: BpfVm, fmt: string, args: bigint[]): string {
       default: {
         const bytes: number[] = [];
         for (let i = 0; i < 256; i++) {
-          const b = vm.readForeign(raw + BigInt(i), 1);
-          if (!b || b[0] === 0) break;
-          bytes.push(b[0]);
+          const b = vm.readForeign(raw + BigInt(i), 1)?.[0];
+          if (b === undefined || b === 0) break;
+          bytes.push(b);
         }
         return Buffer.from(bytes).toString('latin1');
       }
@@ -148,7 +148,7 @@ function comm(vm: BpfVm, buf: bigint, size: bigint): bigint {
 }
 
 /** Builtins by helper name (without "bpf_"). */
-export const BUILTIN_HELPERS: Record<string, HelperFn> = {
+export const BUILTIN_HELPERS = {
   map_lookup_elem: mapLookup,
   map_update_elem: mapUpdate,
   map_delete_elem: mapDelete,
@@ -178,4 +178,4 @@ export const BUILTIN_HELPERS: Record<string, HelperFn> = {
   ringbuf_discard: (vm, ptr) => ringbufCommit(vm, ptr, true),
   ringbuf_query: (vm, map, flags) => vm.ringbufOf(map).query(flags),
   perf_event_output: perfEventOutput,
-};
+} satisfies Record<string, HelperFn>;

@@ -51,15 +51,15 @@ export function compileToWasm(insns: RawInsn[], opts: CompileOptions = {}): Comp
     for (const sp of subprogs) {
       for (const [pc, regs] of knownAtLookups(insns, sp, (at) => ldImm64Value(insns, opts, at))) {
         const r1 = regs[1];
-        const map = r1 !== null && 'c' in r1 ? opts.arrayMap(r1.c) : undefined;
-        if (map) inlined.set(pc, [map, regs[2]]);
+        const map = r1 && 'c' in r1 ? opts.arrayMap(r1.c) : undefined;
+        if (map) inlined.set(pc, [map, regs[2] ?? null]);
       }
     }
   }
   const helpers: number[] = [];
   let usesCallx = false;
   for (let i = 0; i < insns.length; i++) {
-    const insn = insns[i];
+    const insn = insns[i]!;
     if (insn.code === CALLX) usesCallx = true;
     if (insn.code === (Class.JMP | JmpOp.CALL) && insn.src === 0 && !inlined.has(i) && !helpers.includes(insn.imm)) helpers.push(insn.imm);
     if (insn.code === LD_IMM64) i++;
@@ -180,7 +180,7 @@ function emitSubprog(ctx: Ctx, sp: Subprog): Fn {
   for (let i = 0; i < n; i++) {
     f.op(Op.end);
     f.nest = 0;
-    const b = blocks[i];
+    const b = blocks[i]!;
     charge(f, b.count, n - 1 - i + (hasLoop ? 1 : 0));
     // Branch helpers, relative to this block's position in the nest.
     const jump = (target: number, conditional: boolean): void => {
@@ -201,7 +201,7 @@ function emitSubprog(ctx: Ctx, sp: Subprog): Fn {
     for (let pc = b.start, k = 1; pc < b.end; pc++, k++) {
       ctx.blockLeft = b.count - k;
       emitInsn(ctx, f, pc, { jump, exit });
-      if (insns[pc].code === LD_IMM64) pc++;
+      if (insns[pc]!.code === LD_IMM64) pc++; // emitInsn checked that pc is a slot
     }
   }
   if (hasLoop) f.op(Op.end);

@@ -1,6 +1,6 @@
 // Per-instruction code generation: ALU, byte swaps, division, memory and atomics.
 // Registers are i64 locals; 32-bit operations compute in i32 and zero-extend, as the ISA requires.
-import { AluOp, AtomicOp, JmpOp, Mode, Size, Source, opAluJmp, opMode, opSize, opSource } from '../asm/opcodes.js';
+import { AluOp, AtomicOp, JmpOp, Mode, Size, Source, opAluJmp, opMode, opSize, opSource, sizeBytes, type SizeCode } from '../asm/opcodes.js';
 import type { RawInsn } from '../asm/encoding.js';
 import { ByteWriter, I64, Op, VOID } from './encoder.js';
 import { CompileError } from './cfg.js';
@@ -40,8 +40,8 @@ export class Fn {
   if(): this { this.nest++; this.w.byte(Op.if).byte(VOID); return this; }
   else(): this { this.w.byte(Op.else); return this; }
   end(): this { this.nest--; this.w.byte(Op.end); return this; }
-  reg(r: number): this { return this.get(REG_LOCAL[r]); }
-  setReg(r: number): this { return this.set(REG_LOCAL[r]); }
+  reg(r: number): this { return this.get(regLocal(r)); }
+  setReg(r: number): this { return this.set(regLocal(r)); }
   /** Raises a fault (the import throws) and marks the rest unreachable. */
   fault(kind: number, pc: number, pushAddr: () => void, width: number): this {
     this.i32(kind).i32(pc);
@@ -51,8 +51,11 @@ export class Fn {
   }
 }
 
+/** The local of register r; callers have checked r <= 10 (checkRegs, validateEncoding). */
 export function regLocal(r: number): number {
-  return REG_LOCAL[r];
+  const l = REG_LOCAL[r];
+  if (l === undefined) throw new RangeError(`r${r} is not a BPF register (r0..r10)`);
+  return l;
 }
 
 function checkRegs(insn: RawInsn, pc: number, writesDst: boolean): void {
@@ -240,10 +243,9 @@ export function emitAddress(f: Fn, base: number, off: number, width: number, pc:
   return 0;
 }
 
-const LOAD_U = { [Size.B]: Op.i64_load8_u, [Size.H]: Op.i64_load16_u, [Size.W]: Op.i64_load32_u, [Size.DW]: Op.i64_load } as Record<number, number>;
-const LOAD_S = { [Size.B]: Op.i64_load8_s, [Size.H]: Op.i64_load16_s, [Size.W]: Op.i64_load32_s } as Record<number, number>;
-const STORE = { [Size.B]: Op.i64_store8, [Size.H]: Op.i64_store16, [Size.W]: Op.i64_store32, [Size.DW]: Op.i64_store } as Record<number, number>;
-const WIDTH = { [Size.B]: 1, [Size.H]: 2, [Size.W]: 4, [Size.DW]: 8 } as Record<number, number>;
+const LOAD_U: Record<SizeCode, number> = { [Size.B]: Op.i64_load8_u, [Size.H]: Op.i64_load16_u, [Size.W]: Op.i64_load32_u, [Size.DW]: Op.i64_load };
+const LOAD_S: Partial<Record<SizeCode, number>> = { [Size.B]: Op.i64_load8_s, [Size.H]: Op.i64_load16_s, [Size.W]: Op.i64_load32_s };
+const STORE: Record<SizeCode, number> = { [Size.B]: Op.i64_store8, [Size.H]: Op.i64_store16, [Size.W]: Op.i64_store32, [Size.DW]: Op.i64_store };
 
 export function emitLdx(f: Fn, insn: RawInsn, pc: number): void {
   checkRegs(insn, pc, true);
@@ -251,14 +253,14 @@ export function emitLdx(f: Fn, insn: RawInsn, pc: number): void {
   const sx = opMode(insn.code) === Mode.MEMSX;
   const load = sx ? LOAD_S[size] : LOAD_U[size];
   if (load === undefined) throw new CompileError(pc, 'sign-extending load of 8 bytes does not exist');
-  const at = emitAddress(f, insn.src, insn.off, WIDTH[size], pc);
+  const at = emitAddress(f, insn.src, insn.off, sizeBytes(size), pc);
   f.mem(load, at).setReg(insn.dst);
 }
 
 export function emitStore(f: Fn, insn: RawInsn, pc: number, fromReg: boolean): void {
   checkRegs(insn, pc, false);
   const size = opSize(insn.code);
-  const at = emitAddress(f, insn.dst, insn.off, WIDTH[size], pc);
+  const at = emitAddress(f, insn.dst, insn.off, sizeBytes(size), pc);
   if (fromReg) f.reg(insn.src);
   else f.i64(insn.imm);
   f.mem(STORE[size], at);
@@ -274,7 +276,7 @@ const RMW: Record<number, number> = {
 export function emitAtomic(f: Fn, insn: RawInsn, pc: number): void {
   checkRegs(insn, pc, false);
   const size = opSize(insn.code);
-  const width = WIDTH[size];
+  const width = sizeBytes(size);
   const imm = insn.imm;
   if (imm === LOAD_ACQ) {
     if (insn.dst === 10) throw new CompileError(pc, 'r10 (frame pointer) is read-only');
@@ -309,8 +311,8 @@ export function emitAtomic(f: Fn, insn: RawInsn, pc: number): void {
     return;
   }
   f.get(L.addr);
-  if (imm === AtomicOp.XCHG) f.reg(insn.src);
-  else f.get(L.tA).reg(insn.src).op(rmw);
+  if (rmw !== undefined) f.get(L.tA).reg(insn.src).op(rmw);
+  else f.reg(insn.src); // xchg: the only one left without an RMW opcode
   store();
   if (fetch) f.get(L.tA).setReg(insn.src);
 }

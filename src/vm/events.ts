@@ -55,9 +55,10 @@ export class VmRingBuf implements RingBufferConsumer {
   /** bpf_ringbuf_submit / discard of the record whose data is at region offset `off`; false if none is pending there. */
   commit(off: number, discard: boolean): boolean {
     const [, words] = this.views();
-    const h = (off - RINGBUF_HDR_SZ) >> 2;
-    if (off < RINGBUF_HDR_SZ || off % 8 !== 0 || off >= this.size + RINGBUF_HDR_SZ || !(words[h] & RINGBUF_BUSY_BIT)) return false;
-    words[h] = (words[h] & ~RINGBUF_BUSY_BIT) | (discard ? RINGBUF_DISCARD_BIT : 0);
+    if (off < RINGBUF_HDR_SZ || off % 8 !== 0 || off >= this.size + RINGBUF_HDR_SZ) return false;
+    const h = (off - RINGBUF_HDR_SZ) >> 2, w = words[h];
+    if (w === undefined || !(w & RINGBUF_BUSY_BIT)) return false;
+    words[h] = (w & ~RINGBUF_BUSY_BIT) | (discard ? RINGBUF_DISCARD_BIT : 0);
     return true;
   }
 

@@ -26,8 +26,8 @@ export type Val = { c: bigint } | { fp: number } | null;
 /** r0..r10 */
 export type State = Val[];
 
-const same = (a: Val, b: Val): boolean =>
-  a !== null && b !== null && ('c' in a ? 'c' in b && a.c === b.c : 'fp' in b && a.fp === b.fp);
+const same = (a: Val | undefined, b: Val | undefined): boolean =>
+  !!a && !!b && ('c' in a ? 'c' in b && a.c === b.c : 'fp' in b && a.fp === b.fp);
 
 const HELPER_LOOKUP = 1;
 const isLookupCall = (insn: RawInsn): boolean => insn.code === (Class.JMP | JmpOp.CALL) && insn.src === 0 && insn.imm === HELPER_LOOKUP;
@@ -52,7 +52,7 @@ export function knownAtLookups(insns: readonly RawInsn[], sp: Subprog, ldImm64: 
     }
     let changed = false;
     for (let r = 0; r < 11; r++) {
-      if (cur[r] !== null && !same(cur[r], s[r])) {
+      if (cur[r] && !same(cur[r], s[r])) {
         cur[r] = null;
         changed = true;
       }
@@ -60,17 +60,19 @@ export function knownAtLookups(insns: readonly RawInsn[], sp: Subprog, ldImm64: 
     if (changed) work.push(to);
   };
   while (work.length > 0) {
+    // Only blocks that were given an entry state are queued; blocks lie inside insns (analyse).
     const bi = work.pop()!;
-    const b = blocks[bi];
+    const b = blocks[bi]!;
     const s = [...entry[bi]!];
     let last = b.start;
     for (let pc = b.start; pc < b.end; pc++) {
+      const insn = insns[pc]!;
       last = pc;
-      if (isLookupCall(insns[pc])) out.set(pc, [...s]);
-      step(insns, pc, s, ldImm64);
-      if (insns[pc].code === LD_IMM64) pc++;
+      if (isLookupCall(insn)) out.set(pc, [...s]);
+      step(insn, pc, s, ldImm64);
+      if (insn.code === LD_IMM64) pc++;
     }
-    const insn = insns[last];
+    const insn = insns[last]!;
     const t = jumpTarget(insns, last);
     if (t !== null) merge(index.get(t)!, s);
     if (!isExit(insn) && !isJa(insn) && bi + 1 < blocks.length) merge(bi + 1, s);
@@ -79,8 +81,7 @@ export function knownAtLookups(insns: readonly RawInsn[], sp: Subprog, ldImm64: 
 }
 
 /** Transfer function of one instruction; anything not understood makes what it writes unknown. */
-function step(insns: readonly RawInsn[], pc: number, s: State, ldImm64: (pc: number) => bigint): void {
-  const insn = insns[pc];
+function step(insn: RawInsn, pc: number, s: State, ldImm64: (pc: number) => bigint): void {
   const cls = opClass(insn.code);
   const d = insn.dst;
   if (insn.code === LD_IMM64) {
@@ -92,8 +93,8 @@ function step(insns: readonly RawInsn[], pc: number, s: State, ldImm64: (pc: num
       if (d > 9) return;
       const op = opAluJmp(insn.code);
       const x = opSource(insn.code) === Source.X;
-      const v = s[d];
-      if (op === AluOp.MOV && insn.off === 0) s[d] = x ? (insn.src <= 10 ? s[insn.src] : null) : { c: BigInt.asUintN(64, BigInt(insn.imm)) };
+      const v = s[d] ?? null;
+      if (op === AluOp.MOV && insn.off === 0) s[d] = x ? (s[insn.src] ?? null) /* r11..r15: unknown */ : { c: BigInt.asUintN(64, BigInt(insn.imm)) };
       else if ((op === AluOp.ADD || op === AluOp.SUB) && !x && insn.off === 0 && v !== null) {
         const k = op === AluOp.ADD ? insn.imm : -insn.imm;
         s[d] = 'c' in v ? { c: BigInt.asUintN(64, v.c + BigInt(k)) } : { fp: v.fp + k };

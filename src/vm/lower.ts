@@ -74,6 +74,7 @@ export interface Flow {
 
 export function emitInsn(ctx: Ctx, f: Fn, pc: number, flow: Flow): void {
   const insn = ctx.insns[pc];
+  if (insn === undefined) throw new CompileError(pc, `past the end of the program (${ctx.insns.length} slots)`);
   const cls = opClass(insn.code);
   switch (cls) {
     case Class.ALU:
@@ -101,7 +102,7 @@ export function emitInsn(ctx: Ctx, f: Fn, pc: number, flow: Flow): void {
 function emitLd(ctx: Ctx, f: Fn, insn: RawInsn, pc: number): void {
   if (insn.code === LD_IMM64) {
     if (insn.dst > 9) throw new CompileError(pc, `ld_imm64 into r${insn.dst}`);
-    f.i64(ldImm64Value(ctx.insns, ctx.opts, pc)).set(regOf(insn.dst));
+    f.i64(ldImm64Value(ctx.insns, ctx.opts, pc)).setReg(insn.dst);
     return;
   }
   const mode = opMode(insn.code);
@@ -112,13 +113,14 @@ function emitLd(ctx: Ctx, f: Fn, insn: RawInsn, pc: number): void {
   // Out of bounds ends the run from inside the import: leave G_STEPS as if the block had stopped here.
   f.get(L.steps).i32(ctx.blockLeft).op(Op.i32_add).op(Op.global_set).w.u32(G_STEPS);
   f.i32(pc);
-  if (mode === Mode.IND) f.get(regOf(insn.src)).i64(insn.imm).op(Op.i64_add);
+  if (mode === Mode.IND) f.reg(insn.src).i64(insn.imm).op(Op.i64_add);
   else f.i64(insn.imm);
   f.i32(width).call(ctx.ldabs).set(L.r0);
 }
 
 export function ldImm64Value(insns: RawInsn[], opts: CompileOptions, pc: number): bigint {
   const insn = insns[pc], second = insns[pc + 1];
+  if (insn === undefined || second === undefined) throw new CompileError(pc, 'ld_imm64 without its second slot');
   const value = insn.src !== 0 ? opts.ldImm64?.(pc, insn, second) : undefined;
   if (value !== undefined) return value;
   if (insn.src === 0) return BigInt(insn.imm >>> 0) | (BigInt(second.imm >>> 0) << 32n);
@@ -140,8 +142,6 @@ function emitFastMapCall(f: Fn, id: number, pc: number, fn: number): void {
   f.set(L.r0);
 }
 
-export const regOf = (r: number): number => [L.r0, 0, 1, 2, 3, 4, L.r6, L.r7, L.r8, L.r9, L.r10][r];
-
 function emitJmp(ctx: Ctx, f: Fn, insn: RawInsn, pc: number, is32: boolean, flow: Flow): void {
   const jump = flow.jump;
   const op = opAluJmp(insn.code);
@@ -160,7 +160,7 @@ function emitJmp(ctx: Ctx, f: Fn, insn: RawInsn, pc: number, is32: boolean, flow
     if (insn.dst > 10) throw new CompileError(pc, `register out of range (dst r${insn.dst})`);
     f.get(L.steps).op(Op.global_set).w.u32(G_STEPS);
     for (let r = 0; r < 5; r++) f.get(r);
-    f.get(regOf(insn.dst)).i32(pc).get(L.depth).call(ctx.callx).set(L.r0);
+    f.reg(insn.dst).i32(pc).get(L.depth).call(ctx.callx).set(L.r0);
     f.op(Op.global_get).w.u32(G_STEPS);
     f.set(L.steps);
     return;

@@ -23,9 +23,11 @@ export function slotBytes(valueSize: number): number {
 
 const keyString = (key: Uint8Array): string => {
   let s = '';
-  for (let i = 0; i < key.length; i++) s += String.fromCharCode(key[i]);
+  for (let i = 0; i < key.length; i++) s += String.fromCharCode(key[i]!);
   return s;
 };
+/** The little-endian u32 at `at`; callers have checked that the 4 bytes are there. */
+const u32At = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 const keyBytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
 /** Where a map lives in the wasm memory; set by the runtime's layout. */
@@ -53,6 +55,8 @@ export class VmMap {
     const t = spec.type;
     this.perCpu = isPerCpuMapType(t);
     this.nCpus = this.perCpu ? nCpus : 1;
+    // The key is the entry number as a u32; the kernel refuses other key sizes (EINVAL).
+    if (this.isArray && spec.keySize !== 4) throw new RangeError(`array map "${spec.name}": key size ${spec.keySize}, must be 4`);
     if (this.isHash) for (let e = spec.maxEntries - 1; e >= 0; e--) this.free.push(e);
   }
 
@@ -83,8 +87,8 @@ export class VmMap {
   entryOf(key: Uint8Array, touch = false): number {
     if (key.length !== this.spec.keySize) throw new RangeError(`map "${this.name}": key is ${key.length} bytes, expected ${this.spec.keySize}`);
     if (this.isArray) {
-      const i = key[0] | (key[1] << 8) | (key[2] << 16) | (key[3] << 24);
-      return i >>> 0 < this.spec.maxEntries ? i >>> 0 : -1;
+      const i = u32At(key, 0); // 4 bytes: checked above and in the constructor
+      return i < this.spec.maxEntries ? i : -1;
     }
     if (!this.isHash) return -1;
     const k = keyString(key);
@@ -101,12 +105,12 @@ export class VmMap {
   entryAt(at: number): number {
     const mem = this.memory();
     if (this.isArray) {
-      const i = (mem[at] | (mem[at + 1] << 8) | (mem[at + 2] << 16) | (mem[at + 3] << 24)) >>> 0;
+      const i = u32At(mem, at);
       return i < this.spec.maxEntries ? i : -1;
     }
     if (!this.isHash) return -1;
     let k = '';
-    for (let i = 0; i < this.spec.keySize; i++) k += String.fromCharCode(mem[at + i]);
+    for (let i = 0; i < this.spec.keySize; i++) k += String.fromCharCode(mem[at + i]!);
     const e = this.index.get(k);
     if (e !== undefined && this.isLru) {
       this.index.delete(k);
@@ -125,10 +129,11 @@ export class VmMap {
     if (!this.perCpu) cpu = undefined;
     if ((flags & ~UpdateFlags.F_LOCK) > UpdateFlags.EXIST) return -Errno.EINVAL;
     if (!this.isArray && !this.isHash) return -Errno.EINVAL;
+    if (Array.isArray(value) && value.length < this.nCpus) throw new RangeError(`map "${this.name}": ${value.length} per-CPU values for ${this.nCpus} CPUs`);
     const mem = this.memory();
     const write = (entry: number, fresh: boolean): void => {
       for (let c = 0; c < this.nCpus; c++) {
-        const v = Array.isArray(value) ? value[c] : value;
+        const v = Array.isArray(value) ? value[c]! : value; // one per CPU: checked above
         const at = this.wasmAddr(entry, c);
         if (cpu === undefined || c === cpu) mem.set(v.subarray(0, vs), at);
         else if (fresh) mem.fill(0, at, at + vs);

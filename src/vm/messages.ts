@@ -59,8 +59,11 @@ export function faultError(insns: readonly RawInsn[], regions: readonly RegionIn
     case Fault.HELPER_ACCESS:
       // The text BpfVm.translate() gives a helper's pointer argument.
       return new BpfFault('access', pc, `${at}: helper access of ${width} bytes at 0x${a.toString(16)}: ${describeAddr(regions, a, width)}`, a, regionName(regions, a));
-    case Fault.FRAME:
-      return new BpfFault('frame', pc, `${at}: stack access of ${width} bytes at fp${insns[pc].off >= 0 ? '+' : ''}${insns[pc].off} is outside the ${FRAME_SIZE}-byte frame`, a, 'stack');
+    case Fault.FRAME: {
+      const off = insns[pc]?.off; // as where(): a pc outside the program is named, not dereferenced
+      const fp = off === undefined ? '' : ` at fp${off >= 0 ? '+' : ''}${off}`;
+      return new BpfFault('frame', pc, `${at}: stack access of ${width} bytes${fp} is outside the ${FRAME_SIZE}-byte frame`, a, 'stack');
+    }
     case Fault.BUDGET:
       return new BpfFault('budget', pc, `instruction budget of ${budget} exhausted in the subprogram at insn ${pc} (a runaway loop?); raise VmOptions.maxSteps if it is legitimate`);
     default:

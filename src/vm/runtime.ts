@@ -67,6 +67,9 @@ export class BpfVm {
   private readonly view: DataView;
   private readonly mapList: VmMap[] = [];
   private readonly regions: RegionInfo[] = [];
+  /** regions[Region.CTX] and regions[Region.DATA], which every VM has */
+  private readonly ctxRegion: RegionInfo;
+  private readonly dataRegion: RegionInfo;
   /** helpers by id (builtins and addHelper) */
   readonly helpers = new Map<number, HelperFn>();
   private readonly kernelMem: Array<{ addr: bigint; bytes: Uint8Array }> = [];
@@ -120,8 +123,8 @@ export class BpfVm {
     this.dataWasm = place(dataSize);
     this.regions[Region.NULL] = { name: 'null', wasmBase: 0, size: 0, mask: -1, limit: 0 };
     this.regions[Region.STACK] = { name: 'stack', wasmBase: STACK_WASM, size: STACK_BYTES, mask: -1, limit: STACK_BYTES };
-    this.regions[Region.CTX] = { name: 'ctx', wasmBase: this.ctxWasm, size: 0, mask: -1, limit: 0 };
-    this.regions[Region.DATA] = { name: 'data', wasmBase: this.dataWasm, size: 0, mask: -1, limit: 0 };
+    this.regions[Region.CTX] = this.ctxRegion = { name: 'ctx', wasmBase: this.ctxWasm, size: 0, mask: -1, limit: 0 };
+    this.regions[Region.DATA] = this.dataRegion = { name: 'data', wasmBase: this.dataWasm, size: 0, mask: -1, limit: 0 };
     const mapSpecs = opts.maps ?? spec?.maps ?? [];
     if (Region.MAP0 + mapSpecs.length > MAX_REGIONS) throw new RangeError(`at most ${MAX_REGIONS - Region.MAP0} maps`);
     const pending: Array<[MapSpec, number, number, number, number]> = [];
@@ -164,7 +167,7 @@ export class BpfVm {
         for (let cpu = 0; cpu < m.nCpus; cpu++) m.update(new Uint8Array(ms.keySize), value, 0, cpu);
       }
     }
-    this.regions.forEach((_, id) => this.writeRegion(id));
+    this.regions.forEach((r, id) => this.writeRegion(id, r));
 
     for (const [name, fn] of Object.entries(BUILTIN_HELPERS)) this.helpers.set(helperId(name), fn);
     for (const [key, fn] of Object.entries(opts.helpers ?? {})) this.addHelper(key, fn);
@@ -255,7 +258,7 @@ export class BpfVm {
 
   /** A copy of the data region as the last run left it (like BPF_PROG_TEST_RUN's data_out). */
   dataOut(): Uint8Array {
-    const r = this.regions[Region.DATA];
+    const r = this.dataRegion;
     return this.mem.slice(r.wasmBase, r.wasmBase + r.size);
   }
 
@@ -264,7 +267,7 @@ export class BpfVm {
     let r1 = 0n, r2 = 0n;
     const data = input.data;
     if (data !== undefined) {
-      if (data.length !== this.regions[Region.DATA].size) {
+      if (data.length !== this.dataRegion.size) {
         this.resize(Region.DATA, data.length);
         this.dataLen = BigInt(data.length);
       }
@@ -275,11 +278,11 @@ export class BpfVm {
     const ctx = input.ctx;
     if (ctx !== undefined) {
       if (ctx instanceof Uint8Array) {
-        if (ctx.length !== this.regions[Region.CTX].size) this.resize(Region.CTX, ctx.length);
+        if (ctx.length !== this.ctxRegion.size) this.resize(Region.CTX, ctx.length);
         this.mem.set(ctx, this.ctxWasm);
       } else {
-        if (ctx.length * 8 !== this.regions[Region.CTX].size) this.resize(Region.CTX, ctx.length * 8);
-        for (let i = 0; i < ctx.length; i++) this.view.setBigUint64(this.ctxWasm + i * 8, BigInt.asUintN(64, ctx[i]), true);
+        if (ctx.length * 8 !== this.ctxRegion.size) this.resize(Region.CTX, ctx.length * 8);
+        for (let i = 0; i < ctx.length; i++) this.view.setBigUint64(this.ctxWasm + i * 8, BigInt.asUintN(64, ctx[i]!), true);
       }
       if (data !== undefined) r2 = r1;
       r1 = CTX_PTR;
@@ -289,16 +292,15 @@ export class BpfVm {
     this.r2 = r2;
   }
 
-  private resize(id: number, bytes: number): void {
-    const r = this.regions[id];
+  private resize(id: typeof Region.CTX | typeof Region.DATA, bytes: number): void {
+    const r = id === Region.CTX ? this.ctxRegion : this.dataRegion;
     const capacity = id === Region.CTX ? this.ctxCap : this.dataCap;
     if (bytes > capacity) throw new RangeError(`${r.name} of ${bytes} bytes exceeds the ${capacity} reserved (VmOptions.${r.name}Size)`);
     r.size = r.limit = bytes;
-    this.writeRegion(id);
+    this.writeRegion(id, r);
   }
 
-  private writeRegion(id: number): void {
-    const r = this.regions[id];
+  private writeRegion(id: number, r: RegionInfo): void {
     const at = id * REGION_ENTRY;
     this.view.setUint32(at, r.wasmBase, true);
     this.view.setUint32(at + 4, r.size, true);
@@ -394,10 +396,10 @@ export class BpfVm {
 
   private ldAbs(pc: number, off: bigint, width: number): bigint {
     const o = Number(BigInt.asIntN(32, off));
-    const r = this.regions[Region.DATA];
+    const r = this.dataRegion;
     if (o < 0 || o + width > r.size) throw new LdAbsExit();
     let v = 0;
-    for (let i = 0; i < width; i++) v = v * 256 + this.mem[r.wasmBase + o + i];
+    for (let i = 0; i < width; i++) v = v * 256 + this.mem[r.wasmBase + o + i]!; // inside the data region: checked above
     void pc;
     return BigInt(v);
   }

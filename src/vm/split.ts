@@ -19,9 +19,6 @@ import { G_ENTRY, G_STEPS, MAY_GOTO_LOOPS, emitInsn, type Ctx } from './lower.js
 const ENTRY_BITS = 16;
 export const MAX_CHUNK_INSNS = (1 << ENTRY_BITS) - 1;
 
-/** Register i's local: r0, r1..r5 (params 0..4), r6..r9. */
-const REG = [L.r0, 0, 1, 2, 3, 4, L.r6, L.r7, L.r8, L.r9];
-
 /** Sets L.frame and L.r10 from the depth. */
 export function framePrologue(f: Fn): void {
   f.get(L.depth).i32(FRAME_SIZE).op(Op.i32_mul).i32(STACK_WASM).op(Op.i32_add).set(L.frame);
@@ -38,7 +35,8 @@ export function chunkBlocks(insns: readonly RawInsn[], blocks: readonly Block[],
   const pieces: Block[] = [];
   for (const b of blocks) {
     let start = b.start, count = 0;
-    for (let i = b.start; i < b.end; i += insns[i].code === LD_IMM64 ? 2 : 1) {
+    // Blocks lie inside insns and end after an ld_imm64's second slot (analyse).
+    for (let i = b.start; i < b.end; i += insns[i]!.code === LD_IMM64 ? 2 : 1) {
       if (count === max) {
         pieces.push({ start, end: i, count });
         start = i;
@@ -64,7 +62,7 @@ export function chunkBlocks(insns: readonly RawInsn[], blocks: readonly Block[],
 }
 
 const usesMayGoto = (insns: readonly RawInsn[], sp: Subprog): boolean => {
-  for (let j = sp.start; j < sp.end; j++) if (insns[j].code === (Class.JMP | JCOND)) return true;
+  for (let j = sp.start; j < sp.end; j++) if (insns[j]!.code === (Class.JMP | JCOND)) return true;
   return false;
 };
 
@@ -79,7 +77,7 @@ export function emitMain(sp: Subprog, chunkFns: number[], mayGoto: boolean, ctx:
   saveBase(f);
   for (let r = 0; r < 10; r++) {
     f.get(L.t32);
-    if (r >= 1 && r <= 5) f.get(REG[r]);
+    if (r >= 1 && r <= 5) f.reg(r);
     else f.i64(0);
     f.mem(Op.i64_store, SAVE_WASM + 8 * r);
   }
@@ -95,7 +93,7 @@ export function emitMain(sp: Subprog, chunkFns: number[], mayGoto: boolean, ctx:
   for (let k = 0; k < n; k++) {
     f.op(Op.end);
     for (let r = 0; r < 5; r++) f.i64(0);
-    f.get(L.depth).call(chunkFns[k]).tee(L.pc).i32(0).op(Op.i32_ge_s, Op.br_if).w.u32(n - 1 - k);
+    f.get(L.depth).call(chunkFns[k]!).tee(L.pc).i32(0).op(Op.i32_ge_s, Op.br_if).w.u32(n - 1 - k);
     f.op(Op.br).w.u32(n - k);
   }
   f.op(Op.end, Op.end);
@@ -107,13 +105,14 @@ export function emitMain(sp: Subprog, chunkFns: number[], mayGoto: boolean, ctx:
 export function chunkEntries(insns: readonly RawInsn[], chunks: readonly Block[][]): { chunkOf: Map<number, [number, number]>; entries: Array<Map<number, number>> } {
   const chunkOf = new Map<number, [number, number]>(); // block start -> [chunk, index in chunk]
   chunks.forEach((c, k) => c.forEach((b, i) => chunkOf.set(b.start, [k, i])));
-  const entries = chunks.map((c) => new Map([[c[0].start, 0]]));
+  const entries = chunks.map((c) => new Map<number, number>(c[0] ? [[c[0].start, 0]] : []));
   chunks.forEach((c, k) => c.forEach((b, i) => {
-    for (let j = b.start; j < b.end; j += insns[j].code === LD_IMM64 ? 2 : 1) {
+    // Blocks lie inside insns, and every jump target starts a block of some chunk (analyse).
+    for (let j = b.start; j < b.end; j += insns[j]!.code === LD_IMM64 ? 2 : 1) {
       const t = jumpTarget(insns, j);
       if (t === null) continue;
       const [tk, ti] = chunkOf.get(t)!;
-      const e = entries[tk];
+      const e = entries[tk]!;
       if ((tk !== k || ti <= i) && !e.has(t)) e.set(t, e.size);
     }
   }));
@@ -124,11 +123,11 @@ export function chunkEntries(insns: readonly RawInsn[], chunks: readonly Block[]
 export function emitChunk(ctx: Ctx, sp: Subprog, chunks: readonly Block[][], k: number, chunkOf: Map<number, [number, number]>, entries: Array<Map<number, number>>, mayGoto: boolean): Fn {
   const { insns } = ctx;
   const f = new Fn(ctx.callees);
-  const blocks = chunks[k];
+  const blocks = chunks[k], table = entries[k];
+  if (!blocks || !table) throw new RangeError(`chunk ${k} of ${chunks.length} (${entries.length} entry tables)`);
   const n = blocks.length;
-  const table = entries[k];
   saveBase(f);
-  for (let r = 0; r < 10; r++) f.get(L.t32).mem(Op.i64_load, SAVE_WASM + 8 * r).set(REG[r]);
+  for (let r = 0; r < 10; r++) f.get(L.t32).mem(Op.i64_load, SAVE_WASM + 8 * r).setReg(r);
   if (mayGoto) f.get(L.t32).mem(Op.i32_load, SAVE_WASM + 80).set(L.mayGoto);
   framePrologue(f);
   f.op(Op.global_get).w.u32(G_STEPS);
@@ -144,7 +143,7 @@ export function emitChunk(ctx: Ctx, sp: Subprog, chunks: readonly Block[][], k: 
   for (let i = 0; i < n; i++) {
     f.op(Op.end);
     f.nest = 0;
-    const b = blocks[i];
+    const b = blocks[i]!;
     charge(f, b.count, n - i + 1);
     const leave = (next: number, conditional: boolean): void => {
       if (conditional) f.if();
@@ -153,7 +152,7 @@ export function emitChunk(ctx: Ctx, sp: Subprog, chunks: readonly Block[][], k: 
     };
     const jump = (target: number, conditional: boolean): void => {
       const [tk, tb] = chunkOf.get(target)!;
-      if (tk !== k) return leave((tk << ENTRY_BITS) | entries[tk].get(target)!, conditional);
+      if (tk !== k) return leave((tk << ENTRY_BITS) | entries[tk]!.get(target)!, conditional);
       if (tb > i) {
         if (!conditional && tb === i + 1) return;
         f.op(conditional ? Op.br_if : Op.br).w.u32(tb - i - 1 + f.nest);
@@ -166,7 +165,7 @@ export function emitChunk(ctx: Ctx, sp: Subprog, chunks: readonly Block[][], k: 
     for (let pc = b.start, k = 1; pc < b.end; pc++, k++) {
       ctx.blockLeft = b.count - k;
       emitInsn(ctx, f, pc, { jump, exit: () => leave(-1, false) });
-      if (insns[pc].code === LD_IMM64) pc++;
+      if (insns[pc]!.code === LD_IMM64) pc++; // emitInsn checked that pc is a slot
     }
   }
   // Falling off the last block continues in the next chunk's first block.
@@ -174,7 +173,7 @@ export function emitChunk(ctx: Ctx, sp: Subprog, chunks: readonly Block[][], k: 
   else f.op(Op.unreachable);
   f.op(Op.end, Op.end);
   saveBase(f);
-  for (let r = 0; r < 10; r++) f.get(L.t32).get(REG[r]).mem(Op.i64_store, SAVE_WASM + 8 * r);
+  for (let r = 0; r < 10; r++) f.get(L.t32).reg(r).mem(Op.i64_store, SAVE_WASM + 8 * r);
   if (mayGoto) f.get(L.t32).get(L.mayGoto).mem(Op.i32_store, SAVE_WASM + 80);
   f.get(L.steps).op(Op.global_set).w.u32(G_STEPS);
   f.get(L.pc).op(Op.return, Op.end);

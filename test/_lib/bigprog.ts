@@ -65,29 +65,35 @@ export function reference(insns: RawInsn[]): { r0: bigint; steps: number } {
   let steps = 0;
   const frame = (pc: number, args: bigint[], depth: number): bigint => {
     const r = [0n, ...args, 0n, 0n, 0n, 0n, 0n];
+    const reg = (n: number): bigint => {
+      const v = r[n];
+      if (v === undefined) throw new Error(`reference: r${n} is not a register`);
+      return v;
+    };
     const stack = new DataView(new ArrayBuffer(512));
     const DATA = 1n << 40n, FP = 2n << 40n;
-    r[1] = depth === 0 ? DATA : r[1];
+    if (depth === 0) r[1] = DATA;
     r[10] = FP + 512n;
     const load = (a: bigint): bigint => (a >= FP ? stack.getBigUint64(Number(a - FP), true) : data.getBigUint64(Number(a - DATA), true));
     for (;;) {
       const x = insns[pc++];
+      if (x === undefined) throw new Error(`reference: ran off the end of the program (${insns.length} slots)`);
       steps++;
       switch (x.code) {
         case MOV_K: r[x.dst] = BigInt(x.imm) & M; break;
-        case MOV_X: r[x.dst] = r[x.src]; break;
-        case ADD_K: r[x.dst] = (r[x.dst] + BigInt(x.imm)) & M; break;
-        case ADD_X: r[x.dst] = (r[x.dst] + r[x.src]) & M; break;
-        case XOR_K: r[x.dst] ^= BigInt(x.imm) & M; break;
-        case MUL_K: r[x.dst] = (r[x.dst] * BigInt(x.imm)) & M; break;
-        case RSH_K: r[x.dst] >>= BigInt(x.imm); break;
-        case LDX_DW: r[x.dst] = load(r[x.src] + BigInt(x.off)); break;
-        case STX_DW: stack.setBigUint64(Number(r[x.dst] + BigInt(x.off) - FP), r[x.src], true); break;
-        case 0x7a: stack.setBigUint64(Number(r[x.dst] + BigInt(x.off) - FP), BigInt(x.imm) & M, true); break;
-        case JSET_K: if (r[x.dst] & BigInt(x.imm)) pc += x.off; break;
-        case JNE_K: if (r[x.dst] !== (BigInt(x.imm) & M)) pc += x.off; break;
+        case MOV_X: r[x.dst] = reg(x.src); break;
+        case ADD_K: r[x.dst] = (reg(x.dst) + BigInt(x.imm)) & M; break;
+        case ADD_X: r[x.dst] = (reg(x.dst) + reg(x.src)) & M; break;
+        case XOR_K: r[x.dst] = reg(x.dst) ^ (BigInt(x.imm) & M); break;
+        case MUL_K: r[x.dst] = (reg(x.dst) * BigInt(x.imm)) & M; break;
+        case RSH_K: r[x.dst] = reg(x.dst) >> BigInt(x.imm); break;
+        case LDX_DW: r[x.dst] = load(reg(x.src) + BigInt(x.off)); break;
+        case STX_DW: stack.setBigUint64(Number(reg(x.dst) + BigInt(x.off) - FP), reg(x.src), true); break;
+        case 0x7a: stack.setBigUint64(Number(reg(x.dst) + BigInt(x.off) - FP), BigInt(x.imm) & M, true); break;
+        case JSET_K: if (reg(x.dst) & BigInt(x.imm)) pc += x.off; break;
+        case JNE_K: if (reg(x.dst) !== (BigInt(x.imm) & M)) pc += x.off; break;
         case CALL: r[0] = frame(pc + x.imm, r.slice(1, 6), depth + 1); break;
-        case EXIT: return r[0];
+        case EXIT: return reg(0);
         default: throw new Error(`reference: opcode 0x${x.code.toString(16)}`);
       }
     }

@@ -65,7 +65,10 @@ class Gen {
   constructor(readonly r: () => number) {}
 
   int(n: number): number { return Math.floor(this.r() * n); }
-  pick<T>(xs: readonly T[]): T { return xs[this.int(xs.length)]; }
+  pick<T>(xs: readonly T[]): T {
+    if (xs.length === 0) throw new RangeError('pick from an empty list');
+    return xs[this.int(xs.length)]!; // r() is in [0, 1)
+  }
   chance(p: number): boolean { return this.r() < p; }
   label(): string { return `L${this.labels++}`; }
 

@@ -37,9 +37,9 @@ export function assembleCbpf(items: readonly CItem[]): CbpfAssembled {
   items.forEach((item, i) => {
     if (isLabel(item)) return;
     const at = filters.length;
-    const fail = (msg: string, symbol?: string): never => {
+    function fail(msg: string, symbol?: string): never {
       throw new CbpfAsmError(`assembleCbpf: item #${i} (instruction ${at}) \`${item.dsl}\`: ${msg}`, i, symbol);
-    };
+    }
     const skip = (t: CTarget, max: number, field: string): number => {
       let n: number;
       if (typeof t === 'string') {

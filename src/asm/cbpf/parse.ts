@@ -15,9 +15,9 @@ export class CbpfParseError extends Error {
 }
 
 class LineError extends Error {}
-const bad = (msg: string): never => {
+function bad(msg: string): never {
   throw new LineError(msg);
-};
+}
 
 const IDENT = /^[A-Za-z_.$][\w.$]*$/;
 

@@ -7,11 +7,14 @@ import { verifyProgram } from '../../verify/static/index.js';
 import { findTracefs } from '../../loader/index.js';
 import { featuresOf, rawLayout, tracefsLayout, tracerPrograms } from '../../tracer/index.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
-import { parseStrict } from '../options.js';
+import { STACKS_FAILED_ONLY, parseStrict } from '../options.js';
 import type { Command, CommandContext } from './types.js';
 
 const OPTIONS = {
   mode: { type: 'string' },
+  stacks: { type: 'boolean' },
+  'stacks-every': { type: 'string' },
+  'stacks-kernel': { type: 'boolean' },
   json: { type: 'boolean' },
   'count-only': { type: 'boolean' },
   'per-thread': { type: 'boolean' },
@@ -20,7 +23,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const HELP = `Usage: denet-pure prog dump [--mode raw|tracefs] [--json] [--count-only] [--per-thread] [--failed-only] [--filtered]
+const HELP = `Usage: denet-pure prog dump [--mode raw|tracefs] [--json] [--count-only] [--per-thread] [--failed-only] [--filtered] [--stacks [--stacks-every N] [--stacks-kernel]]
 
 Prints the tracer's BPF programs as they would be loaded on this kernel: the disassembly in the kernel
 verifier's syntax (compare with 'bpftool prog dump xlated id N'), our static verifier's verdict, the
@@ -28,6 +31,8 @@ instruction count, and the maps they use.
 
   --mode raw       raw tracepoints; offsets from kernel BTF (default)
   --mode tracefs   tracefs tracepoints; offsets from the tracefs format files (needs tracefs access)
+  --stacks         also the stack-capture program (dp_stacks), as --stacks/--flamegraph load it;
+                   --stacks-every N and --stacks-kernel as in run
   --json           one JSON document instead of text
 
 By default, the programs of --enable-ebpf: sys_enter counts and records each call's entry, sys_exit
@@ -55,13 +60,18 @@ async function run(ctx: CommandContext): Promise<number> {
     throw new CliError(`cannot lay out the ${mode} programs on this kernel: ${(err as Error).message.split('\n')[0]}`);
   }
   if (values['count-only'] && values['failed-only']) throw new UsageError('--failed-only needs the sys_exit program, which --count-only leaves out; give one of them');
+  if (values.stacks && values['failed-only']) throw new UsageError(STACKS_FAILED_ONLY);
+  const every = values['stacks-every'] as string | undefined;
+  if ((every !== undefined || values['stacks-kernel']) && !values.stacks) throw new UsageError('--stacks-every and --stacks-kernel shape the stack program: give --stacks too');
+  if (every !== undefined && !/^[1-9]\d{0,9}$/.test(every)) throw new UsageError(`invalid --stacks-every '${every}': expected a whole number from 1`);
+  const stacks = values.stacks ? { every: every === undefined ? 1 : Number(every), kernel: values['stacks-kernel'] === true } : undefined;
   const features = featuresOf({
     detail: values['count-only'] !== true, perThread: values['per-thread'] === true, failedOnly: values['failed-only'] === true, trace: values.filtered ? [] : undefined,
   });
   let specs;
   try {
     // With the optional scheduler and socket programs where this layout allows them.
-    specs = tracerPrograms(layout, undefined, {}, features);
+    specs = tracerPrograms(layout, undefined, { activity: {}, features, stacks });
   } catch (err) {
     throw new CliError(`cannot build the ${mode} programs on this kernel: ${(err as Error).message.split('\n')[0]}`);
   }

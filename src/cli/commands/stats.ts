@@ -1,20 +1,25 @@
 // `stats FILE`: the summary of a JSON Lines file written by --out/--json. Corrupt lines are reported
 // with their line numbers and skipped; on a complete file the result equals the run's summary record.
 // --syscalls: every syscall's row of the strace -c style table; --by-process, --by-thread: the
-// per-process and per-thread tables.
+// per-process and per-thread tables; --flamegraph/--stacks: the summary's stacks drawn or written again.
 import { readFileSync } from 'node:fs';
 import {
   hasSummary, parseJsonLines, recordsToCsv, summarizeRecords, formatSummaryTable, formatSyscallTable, formatProcessTable,
-  formatThreadTable, sortRows, csvField, SYSCALL_SORTS, describeFilter, type SummaryRecord, type SyscallRow, type SyscallSort,
+  formatThreadTable, sortRows, csvField, SYSCALL_SORTS, describeFilter,
+  type MetadataRecord, type MonitorRecord, type SummaryRecord, type SyscallRow, type SyscallSort,
 } from '../../monitor/index.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { parseStrict } from '../options.js';
-import { useColor } from '../output.js';
+import { useColor, writeOutput } from '../output.js';
+import { checkWritable, type OutputTarget } from '../resolve.js';
+import { flameGraphSvg, foldedText } from '../stacks-output.js';
 import type { Command, CommandContext } from './types.js';
 
 const OPTIONS = {
   json: { type: 'boolean' },
   format: { type: 'string', short: 'f' },
+  flamegraph: { type: 'string' },
+  stacks: { type: 'string' },
   syscalls: { type: 'boolean' },
   sort: { type: 'string' },
   'by-process': { type: 'boolean' },
@@ -35,12 +40,17 @@ async function run(ctx: CommandContext): Promise<number> {
     throw new UsageError(positionals.length === 0 ? 'stats needs a file, e.g. denet-pure stats run.jsonl' : `stats takes one file, got ${positionals.length}`);
   }
   const file = positionals[0]!;
+  const flame = values.flamegraph as string | undefined, folded = values.stacks as string | undefined;
+  const drawing = flame !== undefined || folded !== undefined;
+  if (drawing && values.format !== undefined) throw new UsageError('--format does not apply to --flamegraph/--stacks (they write the stacks, not the summary); give one or the other');
   const views = (['syscalls', 'by-process', 'by-thread'] as const).filter((v) => values[v] === true);
   if (views.length > 1) throw new UsageError(`--${views[0]} and --${views[1]} are separate views; give one of them`);
   const view = views[0];
+  if (drawing && view !== undefined) throw new UsageError(`--${view} prints a table of the summary, --flamegraph/--stacks write its stacks; give one or the other`);
   if (values.sort !== undefined && view !== 'syscalls') throw new UsageError('--sort orders the rows of --syscalls; give --syscalls too');
   const sort = (values.sort ?? 'calls') as SyscallSort;
   if (!SYSCALL_SORTS.includes(sort)) throw new UsageError(`invalid --sort '${values.sort}': expected ${SYSCALL_SORTS.join(', ')}`);
+  const targets = drawing ? stackTargets(flame, folded) : undefined;
 
   let text: string;
   try {
@@ -53,6 +63,7 @@ async function run(ctx: CommandContext): Promise<number> {
   for (const e of errors) process.stderr.write(`denet-pure: ${file}:${e.line}: skipped: ${e.message}\n`);
   if (records.length === 0) throw new CliError(`${file} holds no records; expected JSON Lines written by denet-pure --out`);
 
+  if (targets) return drawStacks(file, records, targets);
   if (format === 'csv' && view === undefined) {
     process.stdout.write(recordsToCsv(records));
     return EXIT.OK;
@@ -66,6 +77,35 @@ async function run(ctx: CommandContext): Promise<number> {
   if (view !== undefined) return printView(view, summary, file, format, sort);
   if (format === 'json') process.stdout.write(JSON.stringify(summary) + '\n');
   else process.stdout.write(formatSummaryTable(summary, { color: useColor(process.stdout) }));
+  return EXIT.OK;
+}
+
+/**
+ * `stats FILE --flamegraph OUT.svg` / `--stacks OUT.folded`: the stacks of a saved run (its summary's
+ * ebpf.stacks) drawn again / written out again.
+ */
+function stackTargets(flame: string | undefined, folded: string | undefined): { flame?: OutputTarget; folded?: OutputTarget } {
+  for (const [name, v] of [['flamegraph', flame], ['stacks', folded]] as const) {
+    if (v === '') throw new UsageError(`--${name} needs a file name, e.g. --${name} ${name === 'flamegraph' ? 'flame.svg' : 'stacks.folded'}`);
+  }
+  if (flame === '-' && folded === '-') throw new UsageError('--flamegraph - and --stacks - would both go to standard output; send one of them to a file');
+  if (flame !== undefined && flame === folded) throw new UsageError('--flamegraph and --stacks name the same file; give them different names');
+  return {
+    flame: flame !== undefined ? checkWritable('flamegraph', flame) : undefined,
+    folded: folded !== undefined ? checkWritable('stacks', folded) : undefined,
+  };
+}
+
+function drawStacks(file: string, records: MonitorRecord[], targets: { flame?: OutputTarget; folded?: OutputTarget }): number {
+  const summary = [...records].reverse().find((r): r is SummaryRecord => r.kind === 'summary');
+  if (!summary) throw new CliError(`${file} has no summary record (the run was cut short?): the stacks are only in the summary`);
+  const stacks = summary.ebpf?.stacks;
+  if (!stacks || !Array.isArray(stacks.folded)) {
+    throw new CliError(`${file} has no stacks: record them with --stacks FILE or --flamegraph FILE.svg (with eBPF)`);
+  }
+  const cmd = records.find((r): r is MetadataRecord => r.kind === 'metadata')?.cmd;
+  if (targets.folded) writeOutput('stacks', targets.folded, foldedText(stacks));
+  if (targets.flame) writeOutput('flamegraph', targets.flame, flameGraphSvg(stacks, cmd));
   return EXIT.OK;
 }
 

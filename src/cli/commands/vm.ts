@@ -61,15 +61,15 @@ interface VmArgs {
   section?: string;
 }
 
-const usage = (msg: string): never => {
+function usage(msg: string): never {
   throw new UsageError(`vm: ${msg}; see denet-pure vm --help`);
-};
+}
 
 function parseArgs(argv: string[]): VmArgs {
   const out: VmArgs = { isa: 'linux', asm: false };
-  const value = (i: number, name: string): string => (i < argv.length ? argv[i] : usage(`${name} needs a value`));
+  const value = (i: number, name: string): string => argv[i] ?? usage(`${name} needs a value`);
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i]!; // i < argv.length
     if (a === '--steps') {
       const v = value(++i, '--steps');
       const n = /^\d+$/.test(v) ? Number(v) : NaN;
@@ -80,7 +80,7 @@ function parseArgs(argv: string[]): VmArgs {
     } else if (a === '--isa') {
       const v = value(++i, '--isa');
       if (v !== 'linux' && v !== 'rfc9669') usage(`--isa is linux or rfc9669, got '${excerpt(v, 20)}'`);
-      out.isa = v as Isa;
+      out.isa = v;
     } else if (a === '--asm') {
       out.asm = true;
     } else if (a === '--elf') {

@@ -85,7 +85,7 @@ export class Charts {
   /** One panel zoomed: the others and the linked views follow. */
   private zoomed(src: uPlot): void {
     if (this.syncing) return;
-    const { min, max } = src.scales.x;
+    const { min, max } = src.scales.x ?? {};
     if (min === undefined || max === undefined || min === null || max === null) return;
     this.syncing = true;
     try {

@@ -110,7 +110,7 @@ export function tableHtml(rows: TableRow[], hasTimes: boolean, limit: number): s
     }
     if (hasTimes) {
       cells.push(`<td class="num">${r.total_us !== null && totalUs > 0 ? ((r.total_us / totalUs) * 100).toFixed(2) : '–'}</td>`);
-      for (const k of ['total_us', 'avg_us', 'max_us'] as const) cells.push(`<td class="num">${r[k] === null ? '–' : fmt.micros(r[k]!)}</td>`);
+      for (const k of ['total_us', 'avg_us', 'max_us'] as const) cells.push(`<td class="num">${r[k] === null ? '–' : fmt.micros(r[k])}</td>`);
       cells.push(`<td>${hist(r.hist_log2_us)}</td>`);
     }
     return `<tr data-name="${esc(r.name)}"${i >= FOLD ? ' class="folded"' : ''}>${cells.join('')}</tr>`;
