@@ -49,6 +49,6 @@ export * as btf from './btf/index.js';
 export * as object from './object/index.js';
 export * as policy from './policy/index.js';
 export * as report from './report/index.js';
-export * as prometheus from './export/index.js';
 export * as symbols from './symbols/index.js';
 export * as flame from './flame/index.js';
+export * as prometheus from './export/index.js';

@@ -41,12 +41,12 @@ export class CliOutputs implements SessionObserver {
   readonly term: Terminal;
   private readonly sink: RecordSink;
   private readonly statsTarget?: OutputTarget;
-  /** The env and metadata records: written again at the top of a reopened --out. */
-  private readonly headers: MonitorRecord[] = [];
-  private reopenError: unknown;
   private readonly foldedTarget?: OutputTarget;
   private readonly flameTarget?: OutputTarget;
   private cmd: string[] | undefined;
+  /** The env and metadata records: written again at the top of a reopened --out. */
+  private readonly headers: MonitorRecord[] = [];
+  private reopenError: unknown;
 
   /** Checks the outputs (creating nothing: --out is opened at the first record). */
   constructor(private readonly opts: GlobalOptions) {

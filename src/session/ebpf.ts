@@ -167,10 +167,10 @@ export class EbpfSampler {
   /** Stack capture, when the tracer does it. */
   readonly stacks: StackCollector | undefined;
   private readonly names = new ProcessNames();
-  /** The processes whose counts have left the kernel's tables (exited), for the summary's by_process. */
-  private readonly exited = new ExitedProcesses();
   /** What the kernel was told to count, for the summary (undefined: everything). */
   private readonly filter: EbpfFilter | undefined;
+  /** The processes whose counts have left the kernel's tables (exited), for the summary's by_process. */
+  private readonly exited = new ExitedProcesses();
 
   constructor(
     private readonly tracer: SyscallTracer,
@@ -224,8 +224,8 @@ export class EbpfSampler {
   sample(cur: SyscallSnapshot, cpuUsagePercent: number, time?: TimeEvidence): EbpfBlock {
     const prev = this.prev;
     this.prev = cur;
-    this.exited.note(prev, cur, this.names);
     this.stacks?.mark(this.stackPeriods.get(cur));
+    this.exited.note(prev, cur, this.names);
     const window = buildWindowBlock(prev?.bySyscall ?? new Map(), cur.bySyscall, cur.atMs - (prev?.atMs ?? this.t0));
     const block = this.block(cur, cpuUsagePercent, time);
     const now = detailTotals(cur);

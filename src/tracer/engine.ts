@@ -101,10 +101,10 @@ function corePrograms(layout: TracerLayout, sizes: DetailSizes, f: TracerFeature
     }
     specs.push(sysExitProgram(layout.sysExit, maps, f));
   }
-  if (sizes.cgroup) specs.push(cgroupJoinProgram(layout.sysEnter.type, maps));
   // Stack capture is a program of its own, loaded only when asked for; it samples what sys_enter
   // counts, so it reads the same --trace filter.
   if (stacks) specs.push(stacksProgram(layout.sysEnter, maps, stacks, { filter: f.filter }));
+  if (sizes.cgroup) specs.push(cgroupJoinProgram(layout.sysEnter.type, maps));
   return specs;
 }
 
