@@ -66,7 +66,7 @@ async function started(out: string): Promise<void> {
 
 for (const mode of ['raw', 'tracefs'] as const) {
   kernelTest(test, `${mode}: a workload that joins a descendant cgroup later is counted exactly as strace -f counts it; a storm outside is not`, async () => {
-    const cgjoin = compileFixture('cgjoin', ['-nostdlib', '-static', '-fno-stack-protector']);
+    const cgjoin = compileFixture('cgjoin', ['-O1', '-nostdlib', '-static', '-fno-stack-protector']);
     const workload = compileFixture('workload');
     const cg = makeCgroup();
     const { child, out, stderr } = startAttach(['--ebpf-attach', mode, 'attach', '--cgroup', cg.dir]);
@@ -115,7 +115,7 @@ for (const mode of ['raw', 'tracefs'] as const) {
 }
 
 kernelTest(test, '100 processes that join and exit within a millisecond or two: each one counted from its first syscall inside, none lost', async () => {
-  const cgjoin = compileFixture('cgjoin', ['-nostdlib', '-static', '-fno-stack-protector']);
+  const cgjoin = compileFixture('cgjoin', ['-O1', '-nostdlib', '-static', '-fno-stack-protector']);
   const cg = makeCgroup();
   const { child, out, stderr } = startAttach(['--enable-ebpf', 'attach', '--cgroup', cg.dir]);
   try {

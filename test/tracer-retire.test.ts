@@ -19,9 +19,13 @@ const BATCH = 10;
  * tracer is read after each batch has run, as a sampling loop would. Returns the last snapshot.
  */
 async function churn(tracer: SyscallTracer) {
-  const sh = spawn('sh', ['-c', 'while read x; do /bin/true; echo; done'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let ran = 0;
+  // The shell says when it is up (past its loader, whose calls would be counted or not depending on
+  // when tracking begins), then runs /bin/true once per line.
+  const sh = spawn('sh', ['-c', 'echo; while read x; do /bin/true; echo; done'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let ran = -1;
   sh.stdout!.on('data', (c: Buffer) => { for (const b of c) if (b === 10) ran++; });
+  const up = Date.now() + 20_000;
+  while (ran < 0 && Date.now() < up) await sleep(5);
   tracer.trackTree(sh.pid!);
   for (let done = 0; done < PROCESSES; done += BATCH) {
     sh.stdin!.write('x\n'.repeat(BATCH));

@@ -144,7 +144,7 @@ export class RetiredDetail {
     this.retiring = [];
     for (const k of this.errnoKeys) {
       retiredNow.add(k.key.readUInt32LE(0));
-      const v = this.maps.errnos.lookupAndDelete(k.key);
+      const v = this.maps.errnos.take(k.key);
       if (v === undefined) continue;
       const taken = Number(v.readBigUInt64LE(0));
       let byErrno = this.errnosByNr.get(k.nr);

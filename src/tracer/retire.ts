@@ -3,10 +3,13 @@
 // live processes only, instead of filling up with every process that ever ran (after which syscalls
 // would go uncounted), and each read costs what the live processes need, not what the past left.
 //
-// A process is retired once it is absent from `tracked` in a read made after its counters were read:
-// it has exited (entries leave `tracked` only at exit), so nothing adds to its keys any more. Each key
-// is taken with lookup-and-delete, so a count added meanwhile (its pid reused at that very moment by a
-// new tracked process) lands in the value taken or in a fresh entry: never lost, never counted twice.
+// `tracked` is read before the counts (so a read that sees a process gone has all its syscalls), so a
+// process forked in between has counts without being in the set read. A process's entries are
+// retired once it is absent from `tracked` at two reads in a row, with counts at the first: it has
+// exited (entries leave `tracked` only at exit) before the second read began, so nothing adds to its
+// keys any more. Each key is taken with lookup-and-delete, so a count added meanwhile (its pid reused
+// at that very moment by a new tracked process) lands in the value taken or in a fresh entry: never
+// lost, never counted twice.
 //
 // Rows (the array counters of the first processes; slots are not reused) cannot be taken atomically, so
 // a row is retired once its owner was absent from `tracked` at the previous read: the process was gone
@@ -19,6 +22,8 @@ export class Retired {
   readonly byNr = new Map<number, number>();
   /** Entries retired so far (for tests and diagnostics). */
   entries = 0;
+  /** Processes with counts that were not tracked at the previous read: their entries are final at this one. */
+  private absent = new Set<number>();
   /** Row slots whose owner was not tracked at the previous read: final at this one. */
   private suspects = new Set<number>();
   private readonly doneSlots = new Set<number>();
@@ -63,23 +68,30 @@ export class Retired {
   }
 
   /**
-   * Takes the `counts` entries of processes not in `tracked` (read after `entries`). Returns the retired
-   * entries' values as taken: the caller has already counted `count` for each and adds any difference.
+   * Takes the `counts` entries of processes not in `tracked` now nor at the previous read (`tracked`
+   * read before `entries`). Returns the retired entries' values as taken: the caller has already
+   * counted `count` for each and adds any difference.
    */
   retire(counts: BpfMap, entries: Iterable<[{ tgid: number; nr: number }, number]>, tracked: ReadonlySet<number>): Array<{ nr: number; extra: number }> {
     const extras: Array<{ nr: number; extra: number }> = [];
     const key = Buffer.alloc(8);
+    const absentNow = new Set<number>();
     for (const [{ tgid, nr }, count] of entries) {
       if (tracked.has(tgid)) continue;
+      if (!this.absent.has(tgid)) {
+        absentNow.add(tgid);
+        continue;
+      }
       key.writeUInt32LE(tgid, 0);
       key.writeUInt32LE(nr, 4);
-      const value = counts.lookupAndDelete(key);
+      const value = counts.take(key);
       if (value === undefined) continue;
       const taken = Number(value.readBigUInt64LE(0));
       this.byNr.set(nr, (this.byNr.get(nr) ?? 0) + taken);
       this.entries++;
       if (taken !== count) extras.push({ nr, extra: taken - count });
     }
+    this.absent = absentNow;
     return extras;
   }
 }

@@ -19,11 +19,14 @@ export function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** Compiles test/fixtures/NAME.c once per run (with `flags` instead of -O1); returns the binary's path. */
+/**
+ * Compiles test/fixtures/NAME.c once per run (with `flags` instead of -O1; -pthread unless -nostdlib)
+ * as `as`; returns the binary's path.
+ */
 export function compileFixture(name: string, flags: string[] = ['-O1'], as = name): string {
   const out = join(scratchDir(), as);
   if (!existsSync(out)) {
-    execFileSync('gcc', [...flags, '-pthread', '-o', out, join(ROOT, 'test/fixtures', `${name}.c`)]);
+    execFileSync('gcc', [...flags, ...(flags.includes('-nostdlib') ? [] : ['-pthread']), '-o', out, join(ROOT, 'test/fixtures', `${name}.c`)]);
   }
   return out;
 }
