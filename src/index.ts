@@ -24,13 +24,13 @@ export {
 
 export {
   ProcessTreeMonitor, SummaryAccumulator, summarizeRecords, hasSummary, parseJsonLines, recordsToCsv,
-  formatLiveLine, formatSummaryTable, formatSyscallTable, formatProcessTable, formatThreadTable, collectEnv, PsiReader,
-  type ProcessTreeMonitorOptions, type ParseError, type LiveEbpf, type LiveLineOptions,
+  formatLiveLine, formatSummaryTable, formatSyscallTable, formatProcessTable, formatThreadTable, collectEnv, PsiReader, resolveCgroup, cgroupPids, CgroupError,
+  type ProcessTreeMonitorOptions, type CgroupTarget, type ParseError, type LiveEbpf, type LiveLineOptions,
 } from './monitor/index.js';
 export type {
   MonitorRecord, EnvRecord, MetadataRecord, TreeRecord, SampleRecord, ProcessRecord, SummaryRecord,
   Metrics, AggregatedMetrics, ChildEntry, EbpfBlock, EbpfSyscalls, EbpfLosses, EbpfCapability, EbpfStacks, StackLosses,
-  EbpfWindow, EbpfFilter, SyscallRow, ProcessSyscalls, ThreadSyscalls,
+  EbpfWindow, EbpfFilter, SyscallRow, ProcessSyscalls, ProcessesRest, ThreadSyscalls,
   ActivityMetrics, Capability, NetByClass, NetDirection, ThreadTimes, PsiBlock, PsiResource, PsiFigures,
 } from './monitor/types.js';
 
@@ -51,3 +51,4 @@ export * as policy from './policy/index.js';
 export * as report from './report/index.js';
 export * as symbols from './symbols/index.js';
 export * as flame from './flame/index.js';
+export * as prometheus from './export/index.js';

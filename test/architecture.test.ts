@@ -9,7 +9,7 @@ const test = suite('architecture');
 
 const LAYER: Record<string, number> = {
   asm: 1, elf: 1, btf: 1, types: 1, flame: 1, object: 2, verify: 2, vm: 2, symbols: 2, loader: 3, syscalls: 3, tracer: 4, monitor: 5, diag: 5,
-  session: 6, policy: 6, report: 6, cli: 7,
+  session: 6, export: 6, policy: 6, report: 6, cli: 7,
 };
 
 function* sources(dir: string): Generator<string> {

@@ -10,7 +10,9 @@ import { mapLookupElem } from '../src/loader/bpf.js';
 import type { BpfMap } from '../src/loader/map.js';
 import type { ProgramSpec } from '../src/asm/spec.js';
 import { MapType, ProgType, Pseudo } from '../src/asm/opcodes.js';
-import { errnoName } from '../src/loader/ffi.js';
+import { blockSignals, errnoName } from '../src/loader/ffi.js';
+import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 
 const t = suite('loader units');
 
@@ -112,6 +114,18 @@ t('map calls on an fd that is not a map fail with the command and errno', () => 
   } catch (e) {
     assert.match((e as Error).message, /^BPF_OBJ_GET_INFO_BY_FD failed: EBADFD? \(.*\): fd 987654 is not open/);
   }
+});
+
+t('blockSignals: the signals are blocked for the thread until restored, the earlier mask comes back', () => {
+  const blocked = () => BigInt('0x' + /^SigBlk:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/thread-self/status', 'utf8'))![1]);
+  const bits = (1n << BigInt(osConstants.signals.SIGPROF - 1)) | (1n << BigInt(osConstants.signals.SIGCHLD - 1));
+  const before = blocked();
+  const restore = blockSignals([osConstants.signals.SIGPROF, osConstants.signals.SIGCHLD]);
+  const during = blocked();
+  restore();
+  assert.is(during & bits, bits);
+  assert.is(during & ~bits, before & ~bits, 'nothing else');
+  assert.is(blocked(), before);
 });
 
 t.run();

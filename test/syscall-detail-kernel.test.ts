@@ -185,6 +185,22 @@ kernelTest(test, 'run --enable-ebpf --per-thread: the table, the sleeps\' time, 
   assert.equal([meta.capabilities.ebpf.detail, meta.capabilities.ebpf.per_thread], [true, true]);
 }, needGcc);
 
+kernelTest(test, 'run: by_process keeps the processes that exited long before the end (their counts have left the kernel\'s tables)', () => {
+  const file = scratch('exited.jsonl');
+  // Five short-lived children whose open fails, then a second of samples: each child's counts are
+  // retired from the kernel's tables after its exit.
+  const r = runCli(['--quiet', '--enable-ebpf', '--out', file, 'run', '--', 'sh', '-c', 'for i in 1 2 3 4 5; do cat /nonexistent-denet-pure/missing 2>/dev/null; done; sleep 1'], { timeout: 60_000 });
+  assert.is(r.code, 0, r.stderr);
+  const ebpf = readRecords(file).at(-1)!.ebpf;
+  const cats = ebpf.by_process.filter((p: Rec) => p.comm === 'cat');
+  assert.is(cats.length, 5, JSON.stringify(ebpf.by_process.map((p: Rec) => p.comm)));
+  for (const c of cats) assert.ok(c.by_syscall.openat >= 1 && c.errors >= 1, JSON.stringify(c));
+  assert.equal(new Set(cats.map((c: Rec) => c.total)).size, 1, 'the five did the same');
+  assert.is(ebpf.by_process_rest, undefined);
+  assert.is(ebpf.by_process.reduce((a: number, p: Rec) => a + p.total, 0), ebpf.syscalls.total);
+  assert.is(ebpf.by_process.reduce((a: number, p: Rec) => a + p.errors, 0), ebpf.syscalls.table.reduce((a: number, row: Rec) => a + row.errors, 0));
+}, () => bpfUnavailableReason());
+
 kernelTest(test, 'run --count-only: the one program, counts as before, no table', () => {
   const { recs, summary } = cliRun(['--count-only']);
   assert.is(summary.ebpf.syscalls.table, undefined);

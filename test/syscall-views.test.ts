@@ -11,7 +11,7 @@ import { ERRNO, errnoName } from '../src/asm/abi.js';
 import { HIST_BUCKETS } from '../src/tracer/detail.js';
 import type { SyscallSnapshot, SyscallTiming, SyscallTracer } from '../src/tracer/index.js';
 import { EbpfSampler } from '../src/session/ebpf.js';
-import { ProcessNames, buildByProcess, buildByThread, buildTable } from '../src/session/ebpf-detail.js';
+import { ExitedProcesses, MAX_EXITED_LISTED, ProcessNames, buildByProcess, buildByThread, buildTable } from '../src/session/ebpf-detail.js';
 import { formatProcessTable, formatSummaryTable, formatSyscallTable, recordsToCsv, sortRows } from '../src/monitor/index.js';
 import type { ProcessRecord, SummaryRecord, SyscallRow } from '../src/monitor/index.js';
 import { runCli } from './_lib/cli.js';
@@ -89,6 +89,51 @@ test('by_process: the kernel\'s exit record names a process, else /proc, else it
   assert.is(buildByThread(snapshot()), undefined);
   const threads = buildByThread(snapshot({ byThread: new Map([[12, { pid: 10, comm: 'w', bySyscall: new Map([['read', 2], ['futex', 0]]) }], [13, { pid: 10, comm: 'w', bySyscall: new Map([['read', 9]]) }]]) }));
   assert.equal(threads, [{ tid: 13, pid: 10, comm: 'w', total: 9, by_syscall: { read: 9 } }, { tid: 12, pid: 10, comm: 'w', total: 2, by_syscall: { read: 2 } }]);
+});
+
+test('by_process keeps the processes whose counts left the kernel (exited, retired), merges a reused pid, sums beyond the bound', () => {
+  const names = new ProcessNames();
+  const exited = new ExitedProcesses();
+  const procs = (entries: [number, Record<string, number>][]) => new Map(entries.map(([pid, c]) => [pid, new Map(Object.entries(c))]));
+  const snap = (byProcess: Map<number, Map<string, number>>, errorsByProcess = new Map<number, number>()) => snapshot({ byProcess, errorsByProcess, exits: [] });
+  names.noteSnapshot(snapshot({ exits: [{ pid: 21, ppid: 20, comm: 'child', dead: true } as SyscallSnapshot['exits'][number]] }));
+  const s1 = snap(procs([[20, { read: 3 }], [21, { openat: 4, exit_group: 1 }]]), new Map([[21, 2]]));
+  // 21 has exited: its counts are gone from the next snapshot, and its cells (errors) already were.
+  const s2 = snap(procs([[20, { read: 5 }]]), new Map());
+  exited.note(undefined, s1, names);
+  exited.note(s1, s2, names);
+  let { list, rest } = exited.byProcess(s2, names);
+  assert.equal(list.map((p) => [p.pid, p.total, p.errors, p.by_syscall]), [[20, 5, 0, { read: 5 }], [21, 5, 2, { openat: 4, exit_group: 1 }]]);
+  assert.is(list[1]!.comm, 'child', 'named by its exit record');
+  assert.is(rest, undefined);
+  // pid 20 exits and a new process gets pid 20 before the next sample: fewer calls under the same pid.
+  const s3 = snap(procs([[20, { getpid: 1 }]]));
+  exited.note(s2, s3, names);
+  ({ list } = exited.byProcess(s3, names));
+  assert.equal(list.find((p) => p.pid === 20)!.by_syscall, { read: 5, getpid: 1 }, 'a reused pid adds to the same entry');
+  assert.is(list.reduce((a, p) => a + p.total, 0), 11);
+
+  // A churn far beyond the bound: the listed ones are those with the most calls, the rest is summed.
+  let prev = s3;
+  const n = MAX_EXITED_LISTED * 3;
+  for (let i = 0; i < n; i++) {
+    const born = snap(procs([[1000 + i, { write: 1 + (i % 7), exit_group: 1 }]]), new Map([[1000 + i, i % 2]]));
+    exited.note(prev, born, names);
+    prev = born;
+  }
+  const end = snap(procs([]));
+  exited.note(prev, end, names);
+  ({ list, rest } = exited.byProcess(end, names));
+  assert.is(list.length, MAX_EXITED_LISTED);
+  assert.ok(rest !== undefined && rest.processes === n + 2 - list.length, `rest: ${rest?.processes}`);
+  const calls = (i: number) => 2 + (i % 7);
+  const allCalls = 5 + 1 + 5 + Array.from({ length: n }, (_, i) => calls(i)).reduce((a, b) => a + b, 0);
+  assert.is(list.reduce((a, p) => a + p.total, 0) + rest!.total, allCalls, 'nothing lost: listed + rest = every call');
+  assert.is(list.reduce((a, p) => a + (p.errors ?? 0), 0) + rest!.errors!, 2 + n / 2);
+  assert.is((rest!.by_syscall.write ?? 0) + list.reduce((a, p) => a + (p.by_syscall.write ?? 0), 0), allCalls - 11 - n);
+  const least = Math.min(...list.filter((p) => p.pid >= 1000).map((p) => p.total));
+  // 2 to 8 calls each, about 430 of each: the top 1000 have 6 or more.
+  assert.is(least, 6, 'the listed ones have the most calls');
 });
 
 test('samples: the window\'s errors and time are the differences of the cumulative figures', () => {

@@ -130,6 +130,39 @@ for (const layout of [RAW, TRACEFS]) {
     assert.equal(sim.counts().get(501), new Map([[NR.read, 2], [NR.write, 1], [NR.close, 1]]), 'calls are counted all the same');
   });
 
+  test(`${m}: cells given back are handed out again first, in ring order, even once the fresh ones are used up`, () => {
+    const sim = new TracerSimulator(layout, { maxProcesses: 8, maxCounts: 64, maxSlots: 1, maxDetails: 3 }, DETAIL);
+    sim.track(500, State.COUNT); // the row
+    sim.track(501, State.COUNT);
+    sim.syscall(501, 501, NR.read, 1, US); // cell 0, through the hash
+    sim.syscall(501, 501, NR.write, 1, US); // cell 1
+    sim.syscall(500, 500, NR.read, -ENOENT, US); // cell 2, through the row: the last fresh one
+    sim.syscall(501, 501, NR.close, 0, US);
+    assert.is(sim.stat(Stat.DROPPED_DETAILS), 1, 'none left');
+    // 501 has exited: its cells are zeroed and given back, 1 then 0.
+    sim.exit(501, 501, true);
+    sim.giveBack([1, 0]);
+    assert.equal(sim.cells().slice(0, 2).map((c) => c.tgid), [0, 0], 'zeroed');
+    sim.track(502, State.COUNT);
+    sim.syscall(502, 502, NR.openat, -ENOENT, 2 * US);
+    sim.syscall(502, 502, NR.openat, -ENOENT, 2 * US);
+    sim.syscall(502, 502, NR.getpid, 502, US);
+    assert.equal(sim.cells().map((c) => [c.tgid, c.nr, c.errors, c.totalNs]), [[502, NR.getpid, 0, US], [502, NR.openat, 2, 4 * US], [500, NR.read, 1, US]]);
+    assert.equal([sim.stat(Stat.FREE_TAKEN), sim.stat(Stat.FREE_GIVEN)], [2, 2]);
+    // The ring is empty again and the fresh cells are used up: counted, never silent.
+    sim.syscall(502, 502, NR.close, 0, US);
+    assert.is(sim.stat(Stat.DROPPED_DETAILS), 2);
+    assert.is(sim.stat(Stat.FREE_TAKEN), 2, 'an empty ring is not taken from');
+    // Positions wrap around the ring (its size is the number of cells).
+    sim.giveBack([2]);
+    sim.giveBack([0, 1]);
+    sim.syscall(502, 502, NR.close, 0, US);
+    assert.equal(sim.cells()[2]!.tgid, 502, 'position 2: cell 2');
+    sim.track(503, State.COUNT);
+    sim.syscall(503, 503, NR.read, 1, US);
+    assert.equal([sim.cells()[0]!.tgid, sim.stat(Stat.FREE_TAKEN)], [503, 4], 'position 3 wraps to ring slot 0: cell 0');
+  });
+
   test(`${m}: a full errno table is counted; errors stay exact in the cell`, () => {
     const sim = new TracerSimulator(layout, { ...SIZES, maxDetails: 2 }, DETAIL);
     sim.track(520, State.COUNT);

@@ -2,6 +2,8 @@
 import { ReportAssetError, ReportInputError } from '../report/errors.js';
 import { EbpfRequiredError, MonitoringFailedError, SpawnError, SyscallFilterError, EbpfOptionsError, TargetError } from '../session/errors.js';
 import { FlameError } from '../flame/errors.js';
+import { ExporterListenError } from '../export/address.js';
+import { CgroupError } from '../monitor/cgroup.js';
 
 /** Exit codes of denet-pure itself (for `run`, the child's own code is passed through otherwise). */
 export const EXIT = {
@@ -10,9 +12,9 @@ export const EXIT = {
   RUNTIME: 1,
   /** Bad invocation: unknown option, bad value, missing subcommand or command. */
   USAGE: 2,
-  /** `attach`: no such process. */
+  /** `attach`: no such process (or cgroup). */
   NO_PROCESS: 3,
-  /** --out / --stats cannot be written. */
+  /** --out / --stats cannot be written, --prometheus cannot be served. */
   OUTPUT: 4,
   /** --require-ebpf (or --stacks/--flamegraph, which need it) was given and eBPF counting cannot run here. */
   EBPF_REQUIRED: 5,
@@ -57,6 +59,11 @@ export function toUserError(err: unknown): UserError {
   }
   if (err instanceof SpawnError) {
     return { line: err.message, exitCode: err.code === 'ENOENT' ? EXIT.NOT_FOUND : EXIT.NOT_EXECUTABLE };
+  }
+  if (err instanceof ExporterListenError) return { line: `--prometheus: ${err.message}`, exitCode: EXIT.OUTPUT };
+  if (err instanceof CgroupError) {
+    const exitCode = err.problem === 'not-found' ? EXIT.NO_PROCESS : err.problem === 'cgroup-v1' || err.problem === 'not-cgroup' ? EXIT.USAGE : EXIT.RUNTIME;
+    return { line: err.message, exitCode };
   }
   if (err instanceof SyscallFilterError || err instanceof EbpfOptionsError) return { line: err.message, exitCode: EXIT.USAGE };
   // A file that cannot be reported on, or an installation without the report viewer.

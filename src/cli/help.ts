@@ -23,6 +23,8 @@ Examples:
   denet-pure --trace file --failed-only run -- ./app   which file syscalls fail, and with which errno
   denet-pure stats --syscalls --sort time run.jsonl   every syscall of the run, slowest total first
   denet-pure -d 30 attach 1234                    watch PID 1234 (and its children) for 30 s
+  denet-pure --enable-ebpf -q --prometheus :9464 attach --cgroup system.slice/nginx.service
+                                                  a service for Prometheus, until interrupted
   denet-pure stats run.jsonl                      the summary again; --format csv for the samples
   denet-pure --stacks s.folded --flamegraph f.svg run -- make -j2
                                                   where in their code the tree's syscalls are made
@@ -81,7 +83,8 @@ Options (before the subcommand, or between run/attach and the command):
   -i, --interval MS       first sampling interval in milliseconds (default 100; 10 to 86400000)
   -m, --max-interval MS   longest interval (default 1000, or -i if larger); the interval grows from
                           -i to -m as the run gets longer, so long runs do not produce huge files
-  -d, --duration S        stop monitoring after S seconds (decimals allowed; 0 = until it exits).
+  -d, --duration S        stop monitoring after S seconds (decimals allowed; 0, the default = until
+                          it exits, or until interrupted for --cgroup).
                           run: the command is NOT killed, it keeps running and denet-pure exits 0
   --kill-on-duration      run: when --duration ends, send the command SIGTERM (SIGKILL after 2 s)
                           and exit with its status
@@ -93,6 +96,14 @@ Options (before the subcommand, or between run/attach and the command):
   --since-process-start   cumulative counters (CPU time, I/O, page faults, network) from each
                           process's start, not from when monitoring began
   --write-env             first record: the machine (CPU, kernel, governor, THP, cgroup, affinity)
+  --prometheus [HOST]:PORT  serve /metrics for Prometheus while monitoring (:9464 = every
+                          interface; port 0 = any free one, printed on stderr): OpenMetrics when
+                          the scraper asks for it, else the text format (docs/prometheus.md)
+  --prometheus-target NAME  the 'target' label of the metrics (default: the command, the
+                          process or the cgroup)
+  --cgroup PATH           attach: every process of this cgroup v2 (and of the cgroups below it),
+                          those that join later included, instead of a PID's tree; ends when the
+                          cgroup is removed
   -h, --help              this text
   -V, --version           the version
 
@@ -101,6 +112,9 @@ Where output goes:
   stderr   the live line (in place on a terminal, plain lines otherwise), the summary table,
            warnings and errors. Colours only on a terminal, never when NO_COLOR is set
   FILE     records with --out; the summary with --stats
+  HTTP     the same figures as metrics with --prometheus
+  Records are written only with --json or --out: with --prometheus alone no JSON Lines are
+  written (and -q leaves only warnings on stderr).
 
 Records (one JSON object per line, each with "kind"):
   env (with --write-env), metadata (pid, cmd, executable, t0_ms, version, arch, capabilities.ebpf),
@@ -123,7 +137,8 @@ Records (one JSON object per line, each with "kind"):
 Signals:
   run      SIGINT/SIGTERM/SIGHUP are passed to the command; monitoring goes on until it and its
            descendants have exited. If denet-pure is killed (even kill -9), the command is killed
-  attach   SIGINT/SIGTERM/SIGHUP stop monitoring (the process is left alone)
+  attach   SIGINT/SIGTERM/SIGHUP stop monitoring (the process is left alone); with --out FILE,
+           SIGHUP reopens FILE instead (log rotation) and monitoring goes on
   Either way the summary is written and the output file ends with a complete line.
 
 Exit codes:
@@ -133,8 +148,8 @@ Exit codes:
   ${String(EXIT.OK).padEnd(8)} success (stats, report, vm, help)
   ${String(EXIT.RUNTIME).padEnd(8)} failure while monitoring or reading input; diff: a --max-increase limit was passed
   ${String(EXIT.USAGE).padEnd(8)} usage error: unknown option, bad value, missing command
-  ${String(EXIT.NO_PROCESS).padEnd(8)} attach: no such process
-  ${String(EXIT.OUTPUT).padEnd(8)} --out, --stats or --report (report: -o) cannot be written
+  ${String(EXIT.NO_PROCESS).padEnd(8)} attach: no such process (or cgroup)
+  ${String(EXIT.OUTPUT).padEnd(8)} --out, --stats or --report (report: -o) cannot be written; --prometheus cannot listen
   ${String(EXIT.EBPF_REQUIRED).padEnd(8)} --require-ebpf (or diag) and eBPF counting is unavailable here
   ${String(EXIT.NOT_EXECUTABLE).padEnd(8)} run: the command cannot be executed
   ${String(EXIT.NOT_FOUND).padEnd(8)} run: the command was not found

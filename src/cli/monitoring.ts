@@ -44,6 +44,9 @@ export class CliOutputs implements SessionObserver {
   private readonly foldedTarget?: OutputTarget;
   private readonly flameTarget?: OutputTarget;
   private cmd: string[] | undefined;
+  /** The env and metadata records: written again at the top of a reopened --out. */
+  private readonly headers: MonitorRecord[] = [];
+  private reopenError: unknown;
 
   /** Checks the outputs (creating nothing: --out is opened at the first record). */
   constructor(private readonly opts: GlobalOptions) {
@@ -72,6 +75,9 @@ export class CliOutputs implements SessionObserver {
   record(rec: MonitorRecord, info: RecordInfo): void {
     const sink = this.sink;
     if (rec.kind === 'env' && !sink.active) return;
+    if (rec.kind === 'env' || rec.kind === 'metadata') this.headers.push(rec);
+    // A failed reopen ends monitoring like any failed write (exit 4), at the next record.
+    if (this.reopenError !== undefined) throw this.reopenError;
     sink.write(rec);
     if (rec.kind === 'metadata') this.cmd = rec.cmd;
     if (rec.kind === 'tree') this.term.sample(rec, info.elapsedMs, liveEbpfOf(rec.aggregated.ebpf), info.waitingFor);
@@ -100,6 +106,23 @@ export class CliOutputs implements SessionObserver {
 
   warn(message: string): void {
     this.term.warn(message);
+  }
+
+  /** Whether --out names a regular file, which SIGHUP reopens (log rotation). */
+  get reopenable(): boolean {
+    return this.sink.reopenable;
+  }
+
+  /**
+   * SIGHUP with --out FILE: the file is reopened by its name (a rotation tool has renamed it), so
+   * records go on in a new file that starts with the env and metadata records. Runs between records.
+   */
+  reopen(): void {
+    try {
+      this.sink.reopen(this.headers);
+    } catch (err) {
+      this.reopenError ??= err;
+    }
   }
 
   /** What the kernel could not record, with the exact figures of the whole run and what to raise. */

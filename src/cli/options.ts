@@ -4,6 +4,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { selectSyscalls } from '../syscalls/index.js';
 import { UsageError } from './errors.js';
+import { parseListenAddress, type ListenAddress } from '../export/address.js';
 
 type OptionTable = NonNullable<ParseArgsConfig['options']>;
 
@@ -39,6 +40,9 @@ export const GLOBAL_OPTIONS = {
   'exclude-children': { type: 'boolean' },
   'since-process-start': { type: 'boolean' },
   'write-env': { type: 'boolean' },
+  prometheus: { type: 'string' },
+  'prometheus-target': { type: 'string' },
+  cgroup: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const satisfies OptionTable;
@@ -82,6 +86,12 @@ export interface GlobalOptions {
   excludeChildren: boolean;
   sinceProcessStart: boolean;
   writeEnv: boolean;
+  /** Serve the records as Prometheus metrics on this address (docs/prometheus.md). */
+  prometheus?: ListenAddress;
+  /** The `target` label of the exported series (default: the command, process or cgroup). */
+  prometheusTarget?: string;
+  /** attach: every process of this cgroup v2 instead of a PID's tree. */
+  cgroup?: string;
   help: boolean;
   version: boolean;
 }
@@ -232,6 +242,14 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     const example = { stacks: 'stacks.folded', flamegraph: 'flame.svg', report: 'report.html' }[k as string] ?? 'run.jsonl';
     if (str(k) === '') throw new UsageError(`--${k} needs a file name, e.g. --${k} ${example}`);
   }
+  const prometheus = str('prometheus') === undefined ? undefined : parseListenAddress(str('prometheus')!);
+  if (str('prometheus') !== undefined && !prometheus) {
+    throw new UsageError(`invalid --prometheus '${str('prometheus')}': expected [HOST]:PORT, e.g. 127.0.0.1:9464, :9464 (every interface) or [::1]:9464`);
+  }
+  const target = str('prometheus-target');
+  if (target !== undefined && !prometheus) throw new UsageError('--prometheus-target names the target in exported metrics: give --prometheus [HOST]:PORT too');
+  if (target !== undefined && (target === '' || target.length > 256)) throw new UsageError('--prometheus-target needs a name of 1 to 256 characters, e.g. --prometheus-target nginx');
+  if (str('cgroup') === '') throw new UsageError('--cgroup needs a cgroup, e.g. --cgroup /sys/fs/cgroup/system.slice/nginx.service');
   return {
     // Asking for eBPF in any way turns it on.
     enableEbpf: ebpf,
@@ -261,6 +279,9 @@ export function toGlobalOptions(values: RawValues): GlobalOptions {
     excludeChildren: flag('exclude-children'),
     sinceProcessStart: flag('since-process-start'),
     writeEnv: flag('write-env'),
+    prometheus: prometheus ?? undefined,
+    prometheusTarget: target,
+    cgroup: str('cgroup'),
     help: flag('help'),
     version: flag('version'),
   };

@@ -1,7 +1,7 @@
 // Where output goes. Records: JSON Lines to stdout (--json) and/or a file (--out), one complete line
 // per write call so that a reader never sees a torn line. Human output: stderr, so that stdout stays
 // for the child's own output and for --json.
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { formatLiveLine, formatSummaryTable, type LiveEbpf } from '../monitor/index.js';
 import type { MonitorRecord, SampleRecord, SummaryRecord, TreeRecord } from '../monitor/types.js';
@@ -25,6 +25,7 @@ export class RecordSink {
   private fd: number | undefined;
   private readonly toStdout: boolean;
   private readonly path?: string;
+  private readonly special: boolean;
 
   /**
    * Records to standard output (--json, or --out -) and/or a file. The file is opened (created or
@@ -34,6 +35,7 @@ export class RecordSink {
   constructor(opts: { json: boolean; out?: OutputTarget }) {
     this.toStdout = opts.json || opts.out?.kind === 'stdout';
     if (opts.out?.kind === 'path') this.path = opts.out.path;
+    this.special = opts.out?.kind === 'path' && Boolean(opts.out.special);
     if (this.toStdout) {
       // A reader that goes away (`| head`) must not crash the monitor or orphan the child.
       process.stdout.on('error', () => { this.stdoutBroken = true; });
@@ -56,6 +58,29 @@ export class RecordSink {
     } catch (err) {
       // Disk full or similar: a clear cause and exit code instead of an internal error.
       throw new CliError(`cannot write --out ${this.path}: ${(err as Error).message}`, EXIT.OUTPUT);
+    }
+  }
+
+  /** Whether --out names a file that reopen() can start anew (not stdout, not a device or FIFO). */
+  get reopenable(): boolean {
+    return this.path !== undefined && !this.special;
+  }
+
+  /**
+   * Log rotation: closes the file and opens its path again (appending, so a file the rotation tool
+   * created empty is not clobbered), then, when it is empty, writes `headers` (env, metadata) to it
+   * alone, so each file describes its own records. Called between records: a line is never split across the two files.
+   */
+  reopen(headers: readonly MonitorRecord[]): void {
+    if (!this.reopenable || this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+    try {
+      this.fd = openSync(this.path!, 'a');
+      // A file that was not rotated away (or was truncated in place) goes on as it is.
+      if (fstatSync(this.fd).size === 0) for (const h of headers) writeFully(this.fd, JSON.stringify(h) + '\n');
+    } catch (err) {
+      throw new CliError(`cannot reopen --out ${this.path}: ${(err as Error).message}`, EXIT.OUTPUT);
     }
   }
 

@@ -2,7 +2,8 @@
 // Thin on purpose: Buffers in, fds and booleans out, BpfError on failure. Everything the kernel
 // reads or writes goes through native scratch memory (ffi.ts); sizes are checked before the call
 // so a short Buffer can never let the kernel write past our memory.
-import { ERRNO, SYS, closeRaw, ioctl, scratch, scratchCString, scratchCopy, syscall } from './ffi.js';
+import { ERRNO, SYS, blockSignals, closeRaw, ioctl, scratch, scratchCString, scratchCopy, syscall } from './ffi.js';
+import { constants as osConstants } from 'node:os';
 import * as L from './layouts.js';
 import { BpfError, VerifierRejectedError, trimVerifierLog } from './errors.js';
 import { track, untrack } from './registry.js';
@@ -308,15 +309,32 @@ const MAX_LOG = 64 << 20;
 /** Loads a program; throws VerifierRejectedError (with the log) when the verifier says no. */
 const MAX_INTERRUPTED_LOADS = 10;
 
+/**
+ * Signals that only ask for attention later: blocked while the kernel verifies, they stay pending
+ * instead of interrupting it (a profiler's SIGPROF comes every millisecond, as long as a large program's
+ * verification takes). SIGINT, SIGTERM and the like still interrupt it.
+ */
+const DEFERRED_SIGNALS = (['SIGPROF', 'SIGCHLD', 'SIGALRM', 'SIGVTALRM', 'SIGWINCH', 'SIGURG'] as const)
+  .map((name) => osConstants.signals[name]).filter((n): n is number => typeof n === 'number');
+
 export function progLoad(o: ProgLoadOptions): number {
+  const restore = blockSignals(DEFERRED_SIGNALS);
+  try {
+    return progLoadInner(o);
+  } finally {
+    restore();
+  }
+}
+
+function progLoadInner(o: ProgLoadOptions): number {
   const name = o.name ?? '';
   if (o.insns.length === 0 || o.insns.length % 8 !== 0) {
     throw new RangeError(`program "${name}": bytecode is ${o.insns.length} bytes; expected a non-empty multiple of 8`);
   }
   let logLevel = o.logLevel ?? 0;
   let logSize = logLevel > 0 ? (o.logSize || 1 << 20) : 0;
-  // The kernel's verifier gives up with EAGAIN when a signal arrives meanwhile (a child's SIGCHLD, a
-  // profiler's SIGPROF): that is no verdict, so try again, as libbpf does.
+  // The kernel's verifier gives up with EAGAIN when a signal arrives meanwhile (one not deferred
+  // above): that is no verdict, so try again, as libbpf does.
   let interrupted = 0;
   for (;;) {
     const insns = scratchCopy('insns', o.insns);

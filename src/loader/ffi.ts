@@ -64,6 +64,25 @@ export function libcInt(funcName: string, ...args: (number | bigint)[]): SysResu
   return { ret, errno: ret < 0 ? r.errnoCode : 0 };
 }
 
+/** glibc's sigset_t: 1024 bits. */
+const SIGSET_BYTES = 128;
+const SIG_BLOCK = 0, SIG_SETMASK = 2;
+
+/**
+ * Blocks `signals` for the calling thread (pthread_sigmask); returns the function that restores the
+ * previous mask. Signals that arrive meanwhile stay pending and are delivered at the restore.
+ */
+export function blockSignals(signals: readonly number[]): () => void {
+  const set = scratch('sigset', SIGSET_BYTES);
+  for (const n of signals) set.buf[(n - 1) >> 3]! |= 1 << ((n - 1) & 7);
+  // Its own slot: the caller may use the others before it restores.
+  const old = scratch('sigset-old', SIGSET_BYTES);
+  if (libcInt('pthread_sigmask', SIG_BLOCK, set.addr, old.addr).ret !== 0) return () => {};
+  return () => {
+    libcInt('pthread_sigmask', SIG_SETMASK, old.addr, 0);
+  };
+}
+
 let page = 0;
 /** The system page size (sysconf(_SC_PAGESIZE)). */
 export function pageSize(): number {

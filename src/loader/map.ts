@@ -93,6 +93,11 @@ export class BpfMap {
   }
   update(key: Buffer, value: Buffer, flags: number = bpf.UpdateFlag.ANY): void { bpf.mapUpdateElem(this.fd, key, value, flags); }
   remove(key: Buffer): boolean { return bpf.mapDeleteElem(this.fd, key); }
+  /** The value, and the entry removed in the same step (hash maps); undefined when absent. */
+  lookupAndDelete(key: Buffer): Buffer | undefined {
+    const out = Buffer.alloc(this.valueBytes);
+    return bpf.mapLookupAndDeleteElem(this.fd, key, out) ? out : undefined;
+  }
 
   /** Every key, by get_next_key. */
   *rawKeys(): Generator<Buffer> {

@@ -30,8 +30,9 @@ export class Discovery {
   /**
    * The new descendants of `members`, parents before their children (so each one's parent has joined
    * before it). Zombies are included: an exited child carries its counters until its parent reaps it.
+   * `joiners`: pids that join whatever their parent (a cgroup's processes), with their descendants.
    */
-  find(members: ReadonlyMap<number, unknown>, now: number, forceRescan = false): ProcStat[] {
+  find(members: ReadonlyMap<number, unknown>, now: number, forceRescan = false, joiners?: ReadonlySet<number>): ProcStat[] {
     const rescan = forceRescan || now - this.lastRescanMs >= this.opts.rescanMs;
     if (rescan) this.lastRescanMs = now;
     let pids: number[];
@@ -46,7 +47,7 @@ export class Discovery {
     const candidates = new Map<number, ProcStat>();
     for (const pid of pids) {
       if (members.has(pid) || exclude?.has(pid)) continue;
-      if (!rescan && outside.has(pid)) continue;
+      if (!rescan && outside.has(pid) && !joiners?.has(pid)) continue;
       const st = readStat(`${this.root}/${pid}/stat`);
       if (st) candidates.set(pid, st);
     }
@@ -60,9 +61,20 @@ export class Discovery {
     const joined: ProcStat[] = [];
     const queue = [...members.keys()];
     if (this.opts.adopter !== undefined) queue.push(this.opts.adopter);
+    // Joiners whose parent does not join with them are roots; the others come with their parent below.
+    if (joiners) {
+      for (const [pid, st] of candidates) {
+        if (!joiners.has(pid) || (joiners.has(st.ppid) && candidates.has(st.ppid))) continue;
+        joined.push(st);
+        queue.push(pid);
+      }
+      for (const st of joined) candidates.delete(st.pid);
+    }
     for (let q = 0; q < queue.length; q++) {
       for (const pid of byParent.get(queue[q]!) ?? []) {
-        joined.push(candidates.get(pid)!);
+        const st = candidates.get(pid);
+        if (!st) continue; // joined already (a joiner whose parent is a member)
+        joined.push(st);
         candidates.delete(pid);
         queue.push(pid);
       }

@@ -3,6 +3,7 @@ export type * from './types.js';
 export { ProcessTreeMonitor, type ProcessTreeMonitorOptions } from './tree.js';
 export { SummaryAccumulator, summarizeRecords, hasSummary, parseJsonLines, recordsToCsv, csvField, type ParseError } from './summary.js';
 export { collectEnv, parseCpuList } from './env.js';
+export { CgroupError, cgroup2Mounts, cgroupPids, resolveCgroup, type CgroupProblem, type CgroupTarget } from './cgroup.js';
 export { adaptiveIntervalMs } from './interval.js';
 export { PsiReader, psiCapability, parsePressure, cgroupOf, cgroup2Mount } from './psi.js';
 export { formatLiveLine, formatSummaryTable, formatBytes, formatDuration, liveEbpfOf, SUMMARY_SYSCALL_ROWS, type LiveEbpf, type LiveLineOptions } from './format.js';

@@ -1,6 +1,7 @@
 // Summaries, JSON Lines parsing and CSV export. A live run and a file read back go through the same
 // SummaryAccumulator, so `stats` on a file reproduces the summary written at the end of the run.
 import { CATEGORIES, buildBySyscall, buildSyscallsBlock } from '../syscalls/index.js';
+import { Concurrency } from './concurrency.js';
 import type { AggregatedMetrics, EbpfBlock, Metrics, MonitorRecord, ProcessRecord, SampleRecord, SummaryRecord, TreeRecord } from './types.js';
 
 function num(v: unknown): number {
@@ -28,13 +29,13 @@ export class SummaryAccumulator {
   private lastCpuTime: number | undefined;
   /** Fallback for denet files without cpu_time_secs: the integral of cpu_usage between samples. */
   private integratedCpu = 0;
-  /** Process records: their lifetimes (start, end) and the largest peak RSS among them. */
-  private readonly lifetimes: [number, number | null][] = [];
+  /** Process records: their lifetimes (in memory bounded however many there are) and the largest peak RSS among them. */
+  private readonly lifetimes = new Concurrency();
   private processPeakRss = 0;
 
   /** A process record: counted once; its lifetime and peak RSS bound max_processes and peak_mem_rss_kb from below. */
   addProcess(p: ProcessRecord): void {
-    this.lifetimes.push([num(p.start_ms), typeof p.exit_ms === 'number' ? p.exit_ms : null]);
+    this.lifetimes.add(num(p.start_ms), typeof p.exit_ms === 'number' ? p.exit_ms : null);
     this.processPeakRss = Math.max(this.processPeakRss, num(p.peak_mem_rss_kb));
     // Each process once, with its final kernel figures: their sum bounds the tree's totals from below
     // (a thread's last switch after its exit can land after the last sample).
@@ -44,20 +45,6 @@ export class SummaryAccumulator {
   private readonly activitySums: Record<(typeof ACTIVITY_SUMS)[number], number> = {
     off_cpu_secs: 0, io_wait_secs: 0, runq_wait_secs: 0, net_tx_bytes: 0, net_rx_bytes: 0,
   };
-
-  /** The most processes alive at one time, from the lifetimes of the process records. */
-  private concurrency(): number {
-    const events: [number, number][] = [];
-    for (const [start, end] of this.lifetimes) {
-      events.push([start, 1]);
-      events.push([end ?? Infinity, -1]);
-    }
-    // At equal times an exit comes first: a process that ends as another starts does not overlap it.
-    events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    let now = 0, max = 0;
-    for (const [, d] of events) max = Math.max(max, (now += d));
-    return max;
-  }
 
   add(record: TreeRecord | SampleRecord): void {
     let m: Partial<AggregatedMetrics>;
@@ -78,6 +65,7 @@ export class SummaryAccumulator {
     if (this.count === 0) this.firstTs = ts;
     else this.integratedCpu += ((cpu / 100) * Math.max(0, ts - this.lastTs)) / 1000;
     this.lastTs = ts;
+    this.lifetimes.observe(ts);
     this.count++;
     this.maxProcesses = Math.max(this.maxProcesses, processes);
     this.maxThreads = Math.max(this.maxThreads, num(m.thread_count));
@@ -95,7 +83,7 @@ export class SummaryAccumulator {
       total_time_secs: (this.lastTs - this.firstTs) / 1000,
       sample_count: this.count,
       // Samples see the processes alive at their instant; process records also those that lived between two.
-      max_processes: Math.max(this.maxProcesses, this.concurrency()),
+      max_processes: Math.max(this.maxProcesses, this.lifetimes.max()),
       max_threads: this.maxThreads,
       peak_mem_rss_kb: Math.max(this.peakRss, this.processPeakRss),
       // Mean over samples (denet's definition), not weighted by interval length.
@@ -108,7 +96,7 @@ export class SummaryAccumulator {
       total_syscall_read_bytes: num(last.syscall_read_bytes),
       total_syscall_write_bytes: num(last.syscall_write_bytes),
     };
-    if (this.lifetimes.length > 0) s.total_processes = this.lifetimes.length;
+    if (this.lifetimes.size > 0) s.total_processes = this.lifetimes.size;
     // Off-CPU time and socket bytes (eBPF) are cumulative too: present when the run recorded them.
     const sum = this.activitySums;
     const most = (k: (typeof ACTIVITY_SUMS)[number]) => Math.round(Math.max(num(last[k]), sum[k]) * 1e6) / 1e6;

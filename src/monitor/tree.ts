@@ -62,6 +62,12 @@ export interface ProcessTreeMonitorOptions {
   exclude?: readonly number[];
   /** Descriptors members may hold open (default: a quarter of RLIMIT_NOFILE); beyond it, files are read by path. */
   fdBudget?: number;
+  /**
+   * Processes that join whatever their parent (`attach --cgroup`: the cgroup's processes), asked at every
+   * sample; null once the source is gone. With it, `pid` may be 0 (no root process): the tree is never
+   * over while the source exists, and ends when it is gone and no member is left.
+   */
+  joiners?: () => ReadonlySet<number> | null;
   /** Pressure stall information in each sample (default true). */
   psi?: boolean;
 }
@@ -135,6 +141,10 @@ export class ProcessTreeMonitor {
   private readonly adopts: boolean;
   /** Processes of the tree settled as exited so far (any source). */
   private exitsSeen = 0;
+  private readonly joiners?: () => ReadonlySet<number> | null;
+  private readonly excluded: ReadonlySet<number>;
+  /** What joiners() gave for this sample (null: the source is gone). */
+  private joining: ReadonlySet<number> | null | undefined;
   /** Samples in a row with no live member while the kernel still tracked some. */
   private emptyButTracked = 0;
   /** Off-CPU time and socket bytes from the kernel (eBPF). */
@@ -160,6 +170,9 @@ export class ProcessTreeMonitor {
     this.reaperBase = this.ownChild && this.includeChildren && !this.exitModel ? reapedTotals(this.root) : null;
     this.t0Ms = Date.now();
     this.prevMs = this.t0Ms;
+    this.joiners = opts.joiners;
+    this.excluded = new Set(opts.exclude ?? []);
+    this.joining = this.joiners?.();
     this.uptimeFd = openProc(`${this.root}/uptime`);
     this.net = new NetnsCounters(this.root, this.sinceStart);
     const st = readStat(`${this.root}/${this.pid}/stat`);
@@ -167,6 +180,8 @@ export class ProcessTreeMonitor {
     if (st && (!isDead(st) || this.ownChild)) {
       this.join(st, true);
       if (this.includeChildren) this.discover(this.t0Ms, true);
+    } else if (this.joining && this.includeChildren) {
+      this.discover(this.t0Ms, true);
     }
     this.updateTotals();
     this.prevReportedCpu = this.reported[CPU]!;
@@ -227,7 +242,9 @@ export class ProcessTreeMonitor {
     // 2. New processes. A process of the tree exited (seen or not): its orphans may now have another
     //    parent (this process, when it adopts them), so pids known outside the tree are read again.
     const someExited = vanished.length > 0 || this.exitsSeen !== exitsBefore;
-    if (this.includeChildren && (anyRan || someExited || (this.adopts && this.liveCount() === 0)) && (hadMembers || this.adopts)) {
+    if (this.joiners) this.joining = this.joiners();
+    const newJoiner = this.joining ? this.hasNewJoiner(this.joining) : false;
+    if (this.includeChildren && (anyRan || someExited || newJoiner || (this.adopts && this.liveCount() === 0)) && (hadMembers || this.adopts || newJoiner)) {
       this.discover(now, false, someExited);
     }
 
@@ -239,7 +256,7 @@ export class ProcessTreeMonitor {
     // must not keep monitoring open forever once /proc, rescanned, shows nothing.
     const kernelSays = (inp.kernelAlive ?? 0) > 0 && live === 0 && this.emptyButTracked++ < 3;
     if (live > 0) this.emptyButTracked = 0;
-    const ending = live === 0 && !awaitingReap && this.awaitingRecord.size === 0 && !kernelSays;
+    const ending = live === 0 && !awaitingReap && this.awaitingRecord.size === 0 && !kernelSays && (!this.joiners || this.joining === null);
     // One last record when it carries final figures the previous one could not have (exit records,
     // or what the kernel credited us for the root); else the previous record stands as the last.
     const finalFigures = this.exitModel || (this.reaperBase !== null && vanished.some((m) => m.pid === this.pid));
@@ -504,12 +521,21 @@ export class ProcessTreeMonitor {
     return m;
   }
 
-  /** Joins the processes whose parent is a member, transitively; `initial` marks the constructor's pass. */
+  private hasNewJoiner(joining: ReadonlySet<number>): boolean {
+    for (const pid of joining) if (!this.members.has(pid) && !this.excluded.has(pid)) return true;
+    return false;
+  }
+
+  /** Joins the processes whose parent is a member (or that are joiners), transitively; `initial` marks the constructor's pass. */
   private discover(now: number, initial: boolean, rescan = false): void {
-    for (const st of this.discovery.find(this.members, now, rescan)) {
+    const joining = this.joining ?? undefined;
+    for (const st of this.discovery.find(this.members, now, rescan, joining)) {
       // In the exit model, a process already settled from its exit record is not a member again.
       if (this.exitModel && this.settled.has(`${st.pid}:${st.starttime}`)) continue;
-      const m = this.join(st, initial);
+      // A process that joined (moved into the cgroup) after running elsewhere: what it did before
+      // is not the target's. One started since the previous sample is all the target's.
+      const history = initial || (joining?.has(st.pid) === true && this.bootMs + (st.starttime / this.hz) * 1000 < this.prevMs);
+      const m = this.join(st, history);
       if (!m.zombie) this.net.track(m.netns, m.pid);
     }
   }

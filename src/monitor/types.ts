@@ -142,6 +142,14 @@ export interface ProcessSyscalls {
   by_syscall: Record<string, number>;
 }
 
+/** Processes summed into one entry: how many, and their calls (and errors, in detail mode). */
+export interface ProcessesRest {
+  processes: number;
+  total: number;
+  errors?: number;
+  by_syscall: Record<string, number>;
+}
+
 /** One thread (--per-thread) and its syscalls. */
 export interface ThreadSyscalls {
   tid: number;
@@ -220,8 +228,13 @@ export interface EbpfStacks {
 export interface EbpfBlock {
   syscalls: EbpfSyscalls;
   losses: EbpfLosses;
-  /** Summary: every process of the tree that made a counted syscall, exited ones included, most calls first. */
+  /**
+   * Summary: every process of the tree that made a counted syscall, most calls first: the live ones,
+   * and up to 1000 of those that exited (the ones with the most calls; the others add up in by_process_rest).
+   */
   by_process?: ProcessSyscalls[];
+  /** Summary: the exited processes not listed in by_process (a long attach with process churn), summed. */
+  by_process_rest?: ProcessesRest;
   /** Summary with --per-thread: every thread, most calls first. */
   by_thread?: ThreadSyscalls[];
   /** Summary: what was filtered in the kernel (absent: nothing). */
@@ -324,6 +337,8 @@ export interface MetadataRecord {
     /** Pressure stall information. */
     psi?: Capability;
   };
+  /** attach --cgroup: the cgroup monitored, as /proc/PID/cgroup shows it (pid is then 0). */
+  cgroup?: string;
 }
 
 export interface TreeRecord {

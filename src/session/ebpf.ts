@@ -1,10 +1,10 @@
 // The session's use of the syscall tracer: open it (or degrade with one warning), and turn its
 // cumulative snapshots into the typed `ebpf` blocks of samples and of the summary.
-import type { Capability, EbpfBlock, EbpfCapability, EbpfFilter, EbpfLosses, ProcessRecord } from '../monitor/index.js';
+import type { Capability, EbpfBlock, EbpfCapability, EbpfFilter, EbpfLosses, ProcessRecord, SyscallRow } from '../monitor/index.js';
 import { buildBySyscall, buildSyscallsBlock, buildWindowBlock, selectSyscalls, type TimeEvidence } from '../syscalls/index.js';
 import type { ActivityLosses, AttachMode, StackOptions, SyscallSnapshot, SyscallTracer, TracerLosses } from '../tracer/index.js';
 import { EbpfOptionsError, EbpfRequiredError, SyscallFilterError, firstLine } from './errors.js';
-import { ProcessNames, buildByProcess, buildByThread, buildTable, detailTotals } from './ebpf-detail.js';
+import { ExitedProcesses, ProcessNames, buildByThread, buildTable, detailTotals } from './ebpf-detail.js';
 import { StackCollector } from './stacks.js';
 
 export interface EbpfOptions {
@@ -18,6 +18,8 @@ export interface EbpfOptions {
   maxProcesses?: number;
   /** Bound of the kernel's (process, syscall) table (default 65536). */
   maxCounts?: number;
+  /** attach --cgroup: the cgroup's directory, so the kernel adds its processes as they come. */
+  cgroup?: string;
   /** Off-CPU and run-queue time of the tree (scheduler programs; default true). */
   sched?: boolean;
   /** The tree's own socket bytes (socket programs; default true). */
@@ -104,6 +106,9 @@ export async function openEbpf(opts: EbpfOptions | undefined, warn: (msg: string
         attach: opts.attach, maxProcesses: opts.maxProcesses, maxCounts: opts.maxCounts, sched: opts.sched, net: opts.net,
         maxDetails: opts.maxDetails, detail: opts.detail, perThread: opts.perThread, trace, failedOnly: opts.failedOnly,
         stacks: opts.stacks,
+        // Exited processes' counters leave the kernel's table as they are read: a long attach with
+        // process churn neither fills it nor reads more each time.
+        cgroup: opts.cgroup, retireExited: true,
       });
       const filter = filterOf(opts);
       return {
@@ -164,6 +169,8 @@ export class EbpfSampler {
   private readonly names = new ProcessNames();
   /** What the kernel was told to count, for the summary (undefined: everything). */
   private readonly filter: EbpfFilter | undefined;
+  /** The processes whose counts have left the kernel's tables (exited), for the summary's by_process. */
+  private readonly exited = new ExitedProcesses();
 
   constructor(
     private readonly tracer: SyscallTracer,
@@ -186,7 +193,9 @@ export class EbpfSampler {
 
   /** A process record of the tree: its parent and command name the per-process table when the kernel has none. */
   noteProcess(p: ProcessRecord): void {
-    this.names.noteRecord(p);
+    // Needed only while its counts are in the kernel: a record that comes after they left (the
+    // process kept in `exited`, named already) would stay for nothing.
+    if (!this.prev || this.prev.byProcess.has(p.pid)) this.names.noteRecord(p);
   }
 
   /** The tracer's cumulative state now, or undefined once reading has failed (warned once). */
@@ -216,6 +225,7 @@ export class EbpfSampler {
     const prev = this.prev;
     this.prev = cur;
     this.stacks?.mark(this.stackPeriods.get(cur));
+    this.exited.note(prev, cur, this.names);
     const window = buildWindowBlock(prev?.bySyscall ?? new Map(), cur.bySyscall, cur.atMs - (prev?.atMs ?? this.t0));
     const block = this.block(cur, cpuUsagePercent, time);
     const now = detailTotals(cur);
@@ -228,6 +238,11 @@ export class EbpfSampler {
     return block;
   }
 
+  /** Detail mode: the strace -c style table of the snapshot `cur` (cumulative); undefined without detail. */
+  table(cur: SyscallSnapshot): SyscallRow[] | undefined {
+    return cur.timing ? buildTable(cur) : undefined;
+  }
+
   /** The summary's block: the whole run, every syscall's count. */
   summary(cpuUsagePercent: number, time?: TimeEvidence): EbpfBlock | undefined {
     // The last sample's counts, as every other figure of the summary: so the samples' windows add up to
@@ -237,7 +252,9 @@ export class EbpfSampler {
     const block = this.block(cur, cpuUsagePercent, time);
     block.syscalls.by_syscall = buildBySyscall(cur.bySyscall);
     if (cur.timing) block.syscalls.table = buildTable(cur);
-    block.by_process = buildByProcess(cur, this.names);
+    const { list, rest } = this.exited.byProcess(cur, this.names);
+    block.by_process = list;
+    if (rest) block.by_process_rest = rest;
     const threads = buildByThread(cur);
     if (threads) block.by_thread = threads;
     if (this.filter) block.filter = this.filter;

@@ -7,8 +7,9 @@ import { machine, constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   adaptiveIntervalMs, collectEnv, ProcessTreeMonitor, SummaryAccumulator, psiCapability,
-  type MetadataRecord, type MonitorRecord, type SampleRecord, type SummaryRecord, type TreeRecord,
+  type MetadataRecord, type MonitorRecord, type SampleRecord, type SummaryRecord, type SyscallRow, type TreeRecord,
 } from '../monitor/index.js';
+import { cgroupPids, type CgroupTarget } from '../monitor/cgroup.js';
 import { EbpfSampler, filterOf, openEbpf, timeEvidenceOf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
 import { DRAIN_MS } from './stacks.js';
 import { MonitoringFailedError, SpawnError, firstLine } from './errors.js';
@@ -48,6 +49,13 @@ export interface SessionObserver {
   record(rec: MonitorRecord, info: RecordInfo): void;
   /** Degradations worth a line on a terminal (eBPF unavailable, counters unreadable). */
   warn?(message: string): void;
+  /**
+   * Detail mode only (not --count-only): after each sample record, the strace -c style table of the
+   * whole run so far (cumulative: calls, errors, errnos, time, log2 histogram per syscall), built from
+   * the kernel read that sample used. `tsMs`: that sample's ts_ms. Defining it costs the table's
+   * building at each sample; the records themselves carry it only in the summary. A throw is as in record().
+   */
+  syscallTable?(rows: readonly SyscallRow[], tsMs: number): void;
 }
 
 export interface RunOptions {
@@ -117,6 +125,8 @@ interface Target {
   followDescendants?: boolean;
   /** Pids that are not part of the tree (this process, the watchdog). */
   exclude: number[];
+  /** attach --cgroup: the cgroup (pid is 0: there is no root process). */
+  cgroup?: CgroupTarget;
 }
 
 export class Session {
@@ -258,6 +268,23 @@ export class Session {
     }
   }
 
+  /**
+   * Monitors every process of a cgroup v2 and of its descendant cgroups, those that join later
+   * included, until durationSec passes, stop() is called or the cgroup is removed (and its last
+   * process has exited). With eBPF, open the session with `ebpf.cgroup` set to the same directory.
+   * No process is signalled. The session is closed afterwards.
+   */
+  async attachCgroup(cgroup: CgroupTarget): Promise<AttachResult> {
+    try {
+      const tracer = this.ebpf.tracer;
+      if (tracer) tracer.trackProcesses(cgroupPids(cgroup.dir) ?? [], { exclude: process.pid });
+      const { summary } = await this.monitor({ pid: 0, cmd: [], executable: '', ownChild: false, exclude: [process.pid], cgroup });
+      return { summary, stopReason: this.stopper.reason ?? 'exited' };
+    } finally {
+      this.close();
+    }
+  }
+
   /** Detaches the programs and releases everything. Idempotent; run() and attach() call it. */
   close(): void {
     if (this.closed) return;
@@ -288,6 +315,7 @@ export class Session {
         arch: machine(),
         capabilities: { ebpf: this.ebpf.capability, ...this.ebpf.activity, psi: psiCapability(target.pid) },
       };
+      if (target.cgroup) metadata.cgroup = target.cgroup.path;
       emit(metadata);
     } catch (err) {
       failure = err;
@@ -303,6 +331,7 @@ export class Session {
       exitAccounting: tracer?.accountsExits ?? false,
       adoptsOrphans: (target.adopts ?? false) && includeChildren,
       exclude: target.exclude,
+      joiners: target.cgroup ? () => cgroupPids(target.cgroup!.dir) : undefined,
     });
     const acc = new SummaryAccumulator();
     const warn = (m: string) => this.observer.warn?.(m);
@@ -341,6 +370,10 @@ export class Session {
         acc.add(rec);
         emit(rec);
         last = rec;
+        if (snap && sampler && this.observer.syscallTable) {
+          const rows = sampler.table(snap);
+          if (rows) this.observer.syscallTable(rows, rec.ts_ms);
+        }
       }
       for (const p of monitor.takeProcessRecords()) {
         acc.addProcess(p);

@@ -8,7 +8,8 @@
 // thread not found in the array looks in the hash only when something was spilled there.
 //
 // Each (process, syscall) that returned has a cell: errors, total and maximum time, and a log2
-// histogram. Cells are handed out from `cells` (mmapable: read in place) by an atomic counter; a
+// histogram. Cells are handed out from `cells` (mmapable: read in place): first those user space has
+// freed (exited processes', retire-detail.ts) from the ring `cell_free`, else by an atomic counter; a
 // process with a row slot finds its cell through `cell_of` (an array parallel to `rows`), others
 // through `cell_hash`. Per errno, failed calls count in `errnos`. Every full table is counted.
 import {
@@ -78,6 +79,8 @@ export function featureMaps(sizes: DetailSizes, f: TracerFeatures): MapSpec[] {
       // {tgid, nr key} -> cell + 1, for processes without a row slot.
       { name: 'cell_hash', type: MapType.HASH, keySize: 8, valueSize: 4, maxEntries: details },
       { name: 'cells', type: MapType.ARRAY, keySize: 4, valueSize: Cell.SIZE, maxEntries: details, flags: BPF_F_MMAPABLE },
+      // A ring of cell ids freed by user space (exited processes' cells, retire-detail.ts), reused first.
+      { name: 'cell_free', type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: details },
       // {tgid, nr key, errno, 0} -> failed calls.
       { name: 'errnos', type: MapType.HASH, keySize: 16, valueSize: 8, maxEntries: details },
     );

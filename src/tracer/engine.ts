@@ -1,7 +1,7 @@
 // The syscall-counting engine: creates the maps, loads and attaches the programs, seeds the
 // tracked set, and reads the counts back. The CLI and embedders use only this class.
 import { performance } from 'node:perf_hooks';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
   BpfMap, LoadedProgram, attachRawTracepoint, attachTracepoint, findTracefs, unmountTracefs, BpfError, codec, UpdateFlag,
@@ -18,6 +18,9 @@ import { rawLayout, tracefsLayout, type TracerLayout } from './layout.js';
 import { decodeExit, type ProcessExit } from './exits.js';
 import { DEFAULT_MAX_COUNTS, DEFAULT_MAX_PROCESSES } from './limits.js';
 import { describeFailure, EbpfUnavailableError } from './errors.js';
+import { cgroupJoinProgram } from './cgroup.js';
+import { Retired } from './retire.js';
+import { RetiredDetail } from './retire-detail.js';
 import type { AttachMode, SyscallSnapshot, TracerOptions } from './types.js';
 import { stacksProgram } from './stacks.js';
 import type { StackOptions } from './stacks-maps.js';
@@ -25,6 +28,12 @@ import type { StackEntry, StackSnapshot } from './stacks-read.js';
 import { StackCapture, type StackTableUse } from './stacks-drain.js';
 import { activityPrograms, groupOf, type ActivityChoice, type ActivityGroup, type GroupAvailability } from './activity-setup.js';
 import { ActivityPart } from './activity-engine.js';
+
+// Entries per batch read: the batch buffers are allocated at every read (several a second for days),
+// and small ones are reused by the allocator where large ones (a 4096-entry exits batch is 550 KiB)
+// fragment native memory; a large table just takes a few more calls.
+const READ_BATCH = 1024;
+const EXITS_BATCH = 128;
 
 // 256 rows of ROW u64 counters: 2 MiB of kernel memory; processes beyond them count in the hash.
 const DEFAULTS = { maxProcesses: DEFAULT_MAX_PROCESSES, maxCounts: DEFAULT_MAX_COUNTS, maxSlots: DEFAULT_SLOTS, maxDetails: DEFAULT_DETAILS };
@@ -46,6 +55,7 @@ export const ATTACH_POINTS: Record<string, { raw: string; tracefs?: [string, str
   dp_fork: { raw: 'sched_process_fork', tracefs: ['task', 'task_newtask'], phase: 0 },
   dp_exit: { raw: 'sched_process_exit', tracefs: ['sched', 'sched_process_exit'], phase: 0 },
   dp_exec: { raw: 'sched_process_exec', phase: 1 },
+  dp_cgroup_join: { raw: 'cgroup_attach_task', tracefs: ['cgroup', 'cgroup_attach_task'], phase: 1 },
   // Before sys_enter: an exit whose entry was not seen is ignored, an entry whose exit was not, is not timed.
   dp_sys_exit: { raw: 'sys_exit', tracefs: ['raw_syscalls', 'sys_exit'], phase: 8 },
   // Just before sys_enter (programs on one tracepoint run in attach order): a PENDING process's
@@ -94,6 +104,7 @@ function corePrograms(layout: TracerLayout, sizes: DetailSizes, f: TracerFeature
   // Stack capture is a program of its own, loaded only when asked for; it samples what sys_enter
   // counts, so it reads the same --trace filter.
   if (stacks) specs.push(stacksProgram(layout.sysEnter, maps, stacks, { filter: f.filter }));
+  if (sizes.cgroup) specs.push(cgroupJoinProgram(layout.sysEnter.type, maps));
   return specs;
 }
 
@@ -111,6 +122,10 @@ export class SyscallTracer {
   /** exits keys (hex) seen dead at the previous read. */
   private deadBefore = new Set<string>();
   private readonly names = new Map<number, string>();
+  /** With retireExited: the counts taken out of the kernel for exited processes. */
+  private retired: Retired | undefined;
+  /** With retireExited in detail mode: exited processes' cells and errno counters, folded in and given back. */
+  private retiredDetail: RetiredDetail | undefined;
   /** The optional scheduler and socket programs. */
   private readonly activity = new ActivityPart();
   private stackCapture: StackCapture | undefined;
@@ -177,6 +192,7 @@ export class SyscallTracer {
       maxProcesses: opts.maxProcesses ?? DEFAULTS.maxProcesses,
       maxCounts: opts.maxCounts ?? DEFAULTS.maxCounts,
       maxSlots: Math.max(1, Math.min(opts.maxRows ?? DEFAULTS.maxSlots, NO_SLOT - 1)),
+      cgroup: opts.cgroup !== undefined,
       maxDetails: opts.maxDetails ?? DEFAULTS.maxDetails,
     };
     this.features = featuresOf(opts);
@@ -187,6 +203,11 @@ export class SyscallTracer {
     if (opts.stacks) this.stackCapture = new StackCapture(this.maps, this.table);
     this.tracked = this.map('tracked').typed(codec.u32, codec.u32);
     this.counts = this.map('counts').typed(codec.structOfU32(['tgid', 'nr']), codec.u64n);
+    if (opts.cgroup !== undefined) this.setCgroup(opts.cgroup);
+    if (opts.retireExited) this.retired = new Retired();
+    if (opts.retireExited && this.features.detail) {
+      this.retiredDetail = new RetiredDetail({ cells: this.map('cells'), cellHash: this.map('cell_hash'), cellFree: this.map('cell_free'), errnos: this.map('errnos'), stats: this.map('stats') });
+    }
     if (opts.trace) this.traced = this.fillTraceSet(opts.trace);
     for (const spec of specs) this.programs.push(LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier }));
     this.programs.push(...this.activity.load((spec) => LoadedProgram.load(spec, this.maps, { verify: !opts.skipVerifier })));
@@ -237,6 +258,45 @@ export class SyscallTracer {
   /** The scheduler (off-CPU, run-queue wait) and socket (bytes) programs: whether each runs, or why not. */
   activityGroups(): Record<ActivityGroup, GroupAvailability> {
     return this.activity.availability();
+  }
+
+  /** Stores the cgroup whose processes are counted: the map holds a reference to it from the descriptor. */
+  private setCgroup(dir: string): void {
+    const fd = openSync(dir, 'r');
+    try {
+      const key = Buffer.alloc(4);
+      const value = Buffer.alloc(4);
+      value.writeUInt32LE(fd);
+      this.map('cgroup').update(key, value);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * `attach --cgroup`: counts these processes (the cgroup's, listed by the caller) and their current
+   * and future descendants, except `exclude` (this process, if it is in the cgroup: it is marked so
+   * the kernel never adds it). Processes that join the cgroup later are added by the kernel.
+   */
+  trackProcesses(pids: Iterable<number>, opts: { exclude?: number } = {}): void {
+    this.live();
+    if (opts.exclude !== undefined) {
+      // Marked as the monitor (ARM): found in `tracked`, so never added as a cgroup member; not counted.
+      for (const pid of pids) if (pid === opts.exclude) this.tracked.set(pid, State.ARM);
+    }
+    for (const pid of pids) {
+      if (pid === opts.exclude) continue;
+      for (const p of [pid, ...descendants(pid, opts.exclude)]) {
+        try {
+          this.tracked.set(p, State.COUNT | CHECK_ABI, UpdateFlag.NOEXIST);
+        } catch (err) {
+          if (err instanceof BpfError && err.code === 'EEXIST') continue;
+          throw err;
+        }
+        if (!isRunning(p)) this.tracked.delete(p);
+      }
+    }
+    this.bumpEpoch();
   }
 
   private setState(pid: number, state: number): void {
@@ -312,6 +372,21 @@ export class SyscallTracer {
     }
   }
 
+  /** Entries of exited processes taken out of the `counts` table so far (retireExited). */
+  get retiredEntries(): number {
+    return this.retired?.entries ?? 0;
+  }
+
+  /** Cells of exited processes given back to the kernel for reuse (retireExited, detail mode). */
+  get recycledCells(): number {
+    return this.retiredDetail?.recycled ?? 0;
+  }
+
+  /** Row slots of exited processes folded into the totals and no longer read (retireExited). */
+  get retiredRows(): number {
+    return this.retired?.retiredRows ?? 0;
+  }
+
   /** Whether exited processes' final figures are taken in the kernel (see exits.ts). */
   get accountsExits(): boolean {
     return this.accounting;
@@ -345,7 +420,7 @@ export class SyscallTracer {
     const capture = opts.drainStacks ? this.stackCapture : undefined;
     const stackEntries = capture && tryOrUndefined(() => capture.prepare({ wait: true }));
     // Batch reads: one bpf() call per map and sample, whatever the number of processes.
-    const trackedKeys = this.tracked.map.rawEntries().map(([k]) => k.readUInt32LE(0));
+    const trackedKeys = this.tracked.map.rawEntries({ batchSize: READ_BATCH }).map(([k]) => k.readUInt32LE(0));
     const exits = this.readExits();
     const period = stackEntries && tryOrUndefined(() => capture!.flip());
     const stacks = period === undefined ? undefined : { entries: stackEntries!, period };
@@ -357,15 +432,37 @@ export class SyscallTracer {
       if (!perProc) byProcess.set(tgid, (perProc = new Map()));
       perProc.set(name, (perProc.get(name) ?? 0) + count);
     };
-    for (const [{ tgid, nr }, count] of this.counts.entries()) add(tgid, nr, count);
+    const counted = this.counts.entries({ batchSize: READ_BATCH });
+    for (const [{ tgid, nr }, count] of counted) add(tgid, nr, count);
     const stats = this.readStats();
-    this.readRows(Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries), add);
+    const used = Math.min(stats[Stat.NEXT_SLOT]!, this.map('slots').spec.maxEntries);
+    this.readRows(used, add);
     const tracked = trackedKeys.length;
-    const activity = this.activity.read(new Set(trackedKeys));
+    const live = new Set(trackedKeys);
+    if (this.retired) {
+      // What earlier reads retired, then this read's exited processes (already added above).
+      for (const [nr, n] of this.retired.byNr) {
+        const name = this.nameOf(nr);
+        total += n;
+        bySyscall.set(name, (bySyscall.get(name) ?? 0) + n);
+      }
+      for (const { nr, extra } of this.retired.retire(this.map('counts'), counted, live)) {
+        const name = this.nameOf(nr);
+        total += extra;
+        bySyscall.set(name, (bySyscall.get(name) ?? 0) + extra);
+      }
+      const owners = used > 0 ? this.map('slots').mmap() : undefined;
+      this.retired.endRows(used, (slot) => owners!.readUInt32LE(slot * 8), live);
+    }
+    const activity = this.activity.read(live);
     const nameOf = (nr: number) => this.nameOf(nr);
-    const detail = this.features.detail
-      ? readTiming(this.map('cells'), Math.min(stats[Stat.NEXT_CELL]!, this.map('cells').spec.maxEntries), this.map('errnos'), nameOf)
-      : undefined;
+    let detail: ReturnType<typeof readTiming> | undefined;
+    if (this.features.detail) {
+      const rd = this.retiredDetail;
+      rd?.begin(live);
+      detail = readTiming(this.map('cells'), Math.min(stats[Stat.NEXT_CELL]!, this.map('cells').spec.maxEntries), this.map('errnos'), nameOf, rd);
+      rd?.finish(detail.timing, nameOf);
+    }
     return {
       ...(detail ? { timing: detail.timing, errorsByProcess: detail.errorsByProcess } : {}),
       ...(this.features.perThread ? { byThread: readThreads(this.map('thread_counts'), this.map('thread_names'), nameOf) } : {}),
@@ -398,7 +495,7 @@ export class SyscallTracer {
     const exits = this.map('exits');
     const out: ProcessExit[] = [];
     const deadNow = new Set<string>();
-    for (const [key, value] of exits.rawEntries()) {
+    for (const [key, value] of exits.rawEntries({ batchSize: EXITS_BATCH })) {
       const id = key.toString('hex');
       const e = decodeExit(key, value, this.deadBefore.has(id));
       if (e.final) exits.remove(key);
@@ -417,7 +514,10 @@ export class SyscallTracer {
     // Slots are 4-byte values in 8-byte elements; counters stay far below 2^53, so the two 32-bit halves
     // are read as numbers instead of BigInts.
     const words = new Uint32Array(rows.buffer, rows.byteOffset, used * ROW * 2);
+    const retired = this.retired;
     for (let slot = 0; slot < used; slot++) {
+      // A retired row (its process long gone) is in the retired totals already.
+      if (retired?.skipsSlot(slot)) continue;
       const tgid = owners.readUInt32LE(slot * 8);
       for (let i = 0, w = slot * ROW * 2; i < ROW; i++, w += 2) {
         if (words[w] === 0 && words[w + 1] === 0) continue;
@@ -425,7 +525,9 @@ export class SyscallTracer {
         let hi = words[w + 1]!, lo = words[w]!;
         if (words[w + 1] !== hi) [hi, lo] = [words[w + 1]!, words[w]!];
         const count = lo + hi * 0x1_0000_0000;
-        add(tgid, i < ROW_COMPAT ? i : ((i - ROW_COMPAT) | COMPAT_BIT) >>> 0, count);
+        const nr = i < ROW_COMPAT ? i : ((i - ROW_COMPAT) | COMPAT_BIT) >>> 0;
+        add(tgid, nr, count);
+        retired?.rowCount(slot, nr, count);
       }
     }
   }

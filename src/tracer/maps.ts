@@ -27,8 +27,10 @@ export const Stat = {
   // Detail mode (detail.ts): the next free cell; returns not recorded (no cell left), entries not
   // recorded (in-flight overflow full), errnos not counted, per-thread counts not recorded.
   NEXT_CELL: 7, DROPPED_DETAILS: 8, DROPPED_INFLIGHT: 9, DROPPED_ERRNOS: 10, DROPPED_THREADS: 11,
+  // The ring of recycled cells (retire-detail.ts): positions taken by the kernel, given by user space.
+  FREE_TAKEN: 12, FREE_GIVEN: 13,
 } as const;
-export const STAT_SLOTS = 12;
+export const STAT_SLOTS = 14;
 
 export const BPF_ANY = 0;
 export const BPF_NOEXIST = 1;
@@ -40,6 +42,8 @@ export interface MapSizes {
   maxCounts: number;
   /** Processes that get an array row (ROW u64 counters each; default 256); the rest count in the hash. */
   maxSlots?: number;
+  /** Count the processes of a cgroup (src/tracer/cgroup.ts): adds the `cgroup` map. */
+  cgroup?: boolean;
 }
 export const DEFAULT_SLOTS = 256;
 
@@ -55,9 +59,17 @@ export function tracerMaps(sizes: MapSizes): MapSpec[] {
     // {u32 tgid, u32 state, u64 epoch}
     { name: 'cache', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 16, maxEntries: 1 },
     exitsMap(sizes.maxProcesses),
+    ...(sizes.cgroup ? [cgroupMap()] : []),
   ];
 }
 
+
+export const CGROUP_MAP = 'cgroup';
+
+/** CGROUP_ARRAY with one slot: the monitored cgroup (user space stores a descriptor of its directory). */
+export function cgroupMap(): MapSpec {
+  return { name: CGROUP_MAP, type: MapType.CGROUP_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 };
+}
 
 /** Byte offsets in an exits value (u64 unless noted). */
 export const ExitValue = {

@@ -2,6 +2,7 @@
 import type { BpfMap } from '../loader/index.js';
 import { errnoName } from '../asm/abi.js';
 import { Cell, HIST_BUCKETS, ThreadValue } from './detail.js';
+import { cellWords, readValues, type CellValues, type RetiredDetail } from './retire-detail.js';
 import type { SyscallTiming, ThreadCounts } from './types.js';
 
 type NameOf = (nrKey: number) => string;
@@ -11,41 +12,43 @@ const emptyTiming = (): SyscallTiming => ({ errors: 0, errnos: new Map(), totalN
 /**
  * The first `used` cells, read in place through the map's mapping, summed per syscall name (a pair
  * may own two cells after a race between sibling threads; the loser stays empty), with the failed
- * calls per process; then the errnos.
+ * calls per process; then the errnos. `retire` (long attach) sees each cell and errno counter, and
+ * skips the cells it has given back.
  */
-export function readTiming(cells: BpfMap, used: number, errnos: BpfMap, nameOf: NameOf): { timing: Map<string, SyscallTiming>; errorsByProcess: Map<number, number> } {
+export function readTiming(cells: BpfMap, used: number, errnos: BpfMap, nameOf: NameOf, retire?: RetiredDetail): { timing: Map<string, SyscallTiming>; errorsByProcess: Map<number, number> } {
   const timing = new Map<string, SyscallTiming>();
   const errorsByProcess = new Map<number, number>();
   if (used > 0) {
-    const buf = cells.mmap();
-    const words = new Uint32Array(buf.buffer, buf.byteOffset, (used * Cell.SIZE) / 4);
-    // A counter may carry into its high half between our two reads: read high, low, high again.
-    const u64 = (w: number): number => {
-      let hi = words[w + 1]!, lo = words[w]!;
-      if (words[w + 1] !== hi) [hi, lo] = [words[w + 1]!, words[w]!];
-      return lo + hi * 0x1_0000_0000;
-    };
+    const words = cellWords(cells.mmap());
+    const v: CellValues = [];
     for (let c = 0; c < used; c++) {
       const w = (c * Cell.SIZE) / 4;
       const tgid = words[w + Cell.TGID / 4]!;
-      if (tgid === 0) continue; // allocated, never published
-      const name = nameOf(words[w + Cell.NR / 4]!);
+      if (tgid === 0 || retire?.skips(c)) continue; // allocated, never published; or given back
+      const nr = words[w + Cell.NR / 4]!;
+      const name = nameOf(nr);
       let t = timing.get(name);
       if (!t) timing.set(name, (t = emptyTiming()));
-      const errors = u64(w + Cell.ERRORS / 4);
+      readValues(words, c, v);
+      const errors = v[0]!;
       t.errors += errors;
-      t.totalNs += u64(w + Cell.TOTAL_NS / 4);
-      t.maxNs = Math.max(t.maxNs, u64(w + Cell.MAX_NS / 4));
-      for (let b = 0; b < HIST_BUCKETS; b++) t.hist[b]! += u64(w + (Cell.HIST + 8 * b) / 4);
+      t.totalNs += v[1]!;
+      t.maxNs = Math.max(t.maxNs, v[2]!);
+      for (let b = 0; b < HIST_BUCKETS; b++) t.hist[b]! += v[3 + b]!;
       if (errors > 0) errorsByProcess.set(tgid, (errorsByProcess.get(tgid) ?? 0) + errors);
+      retire?.seeCell(c, tgid, nr, v);
     }
   }
   for (const [key, value] of errnos.rawEntries()) {
-    const name = nameOf(key.readUInt32LE(4));
+    const nr = key.readUInt32LE(4);
+    const name = nameOf(nr);
     let t = timing.get(name);
     if (!t) timing.set(name, (t = emptyTiming()));
-    const e = errnoName(key.readUInt32LE(8));
-    t.errnos.set(e, (t.errnos.get(e) ?? 0) + Number(value.readBigUInt64LE(0)));
+    const errno = key.readUInt32LE(8);
+    const e = errnoName(errno);
+    const n = Number(value.readBigUInt64LE(0));
+    t.errnos.set(e, (t.errnos.get(e) ?? 0) + n);
+    retire?.seeErrno(key, key.readUInt32LE(0), nr, errno, n);
   }
   return { timing, errorsByProcess };
 }

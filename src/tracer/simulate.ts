@@ -247,6 +247,24 @@ export class TracerSimulator {
   }
 
   /** stats[slot] (drops, forks, exits). */
+  /**
+   * Gives cells back for reuse as user space does for exited processes (retire-detail.ts): each is
+   * zeroed and its id written at the next ring position, then FREE_GIVEN is raised past them.
+   */
+  giveBack(cells: number[]): void {
+    const ring = this.map('cell_free');
+    let given = this.stat(Stat.FREE_GIVEN);
+    for (const c of cells) {
+      this.map('cells').update(u32(c), new Uint8Array(Cell.SIZE));
+      ring.update(u32(given % ring.spec.maxEntries), u32(c));
+      given++;
+    }
+    const v = new Uint8Array(8);
+    new DataView(v.buffer).setBigUint64(0, BigInt(given), true);
+    this.map('stats').update(u32(Stat.FREE_GIVEN), v);
+    this.share(this.vms.sysEnter);
+  }
+
   stat(slot: number): number {
     const v = this.map('stats').lookup(u32(slot));
     return v ? Number(new DataView(v.buffer, v.byteOffset).getBigUint64(0, true)) : 0;

@@ -8,6 +8,7 @@ import type { MapSpec, ProgramSpec } from '../asm/spec.js';
 import { COMPAT_BIT } from '../syscalls/index.js';
 import { BPF_ANY, BPF_NOEXIST, CHECK_ABI, COMPAT, EEXIST, NO_SLOT, ROW_COMPAT, SLOT_SHIFT, STATE_MASK, Stat, State } from './maps.js';
 import { bumpStat, increment, isExec, lookup, probeRead, returnZero, tracepointProgram, uniqueLabel, updateElem } from './blocks.js';
+import { countsByCgroup, joinCgroup } from './cgroup.js';
 import { COUNT_ONLY, S_ID, S_NR, S_ROW, countThread, filterCheck, recordEntry, type TracerFeatures } from './detail.js';
 
 /** r2 = reg & mask: a field of the state word. */
@@ -155,6 +156,8 @@ export function sysEnterProgram(layout: SysEnterLayout, maps: MapSpec[], f: Trac
     stx.w(R10, -8, R7),
     ...lookup('tracked', -8),
     jne.imm(R0, 0, 'tracked'),
+    // attach --cgroup: a process of the cgroup not tracked yet is added here (src/tracer/cgroup.ts).
+    ...(countsByCgroup(maps) ? joinCgroup('tracked') : []),
     mov64.imm(R1, 0),
     ...fillCache(),
     ja('out'),

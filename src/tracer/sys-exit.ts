@@ -1,7 +1,7 @@
 // dp_sys_exit: pairs each return of a counted syscall with its entry (detail.ts) and records, per
 // (process, syscall), whether it failed and how long it took, from entry to exit (wall clock).
 import {
-  R0, R1, R2, R6, R7, R8, R9, R10, add64, sub64, mov64, rsh64, neg64, ldx, ldImm64, st, stx, atomic, ja, jeq, jne, jge, jsgt, jslt, call, label, ldMapFd,
+  R0, R1, R2, R3, R6, R7, R8, R9, R10, add64, sub64, mov64, mod64, rsh64, neg64, ldx, ldImm64, st, stx, atomic, ja, jeq, jne, jge, jsgt, jslt, call, label, ldMapFd,
 } from '../asm/index.js';
 import type { Instruction, Label } from '../asm/index.js';
 import type { MapSpec, ProgramSpec } from '../asm/spec.js';
@@ -20,9 +20,11 @@ export interface SysExitLayout {
   ctxSize: number;
 }
 
-// Stack: -4 array index, -16 {tgid, nr key}, -24 a u64 to insert, -28 stat index, -56 errno key {tgid, nr key, errno, 0},
+// Stack: -4 array index, -16 {tgid, nr key}, -24 a u64 to insert, -28 stat index, -40 FREE_GIVEN, -56 errno key {tgid, nr key, errno, 0},
 // -60 a cell id, -64.. the shared slots of detail.ts (S_ID, S_ROW, S_NR, S_TS, the thread key/value).
 const KEY = -16, SCRATCH = -24, ERRKEY = -56, CELLID = -60;
+/** u64: FREE_GIVEN as allocateCell read it (-40..-33: free between the stat index and the errno key). */
+const GIVEN = -40;
 
 /** The histogram bucket of the duration in r8 (ns): a binary search whose leaves add r1 to their bucket. */
 function bucketSearch(lo: number, hi: number, done: string): (Instruction | Label)[] {
@@ -34,15 +36,64 @@ function bucketSearch(lo: number, hi: number, done: string): (Instruction | Labe
   return [...cmp, ...bucketSearch(lo, mid - 1, done), label(right), ...bucketSearch(mid, hi, done)];
 }
 
-/** A new cell for {r7 tgid, S_NR}: r1 = its id + 1; jumps to `none` when the cells are used up. */
+/**
+ * A new cell for {r7 tgid, S_NR}: r1 = its id + 1; jumps to `none` when the cells are used up.
+ * Cells given back first: user space writes freed ids at ring positions FREE_GIVEN,
+ * FREE_GIVEN + 1, ... (modulo the ring's size, which is the number of cells: no id is in it twice),
+ * then raises FREE_GIVEN; a taker claims position FREE_TAKEN by raising it with compare-and-swap (three
+ * tries against other CPUs, then a fresh cell). Clobbers r0-r5, keeps r6-r9.
+ */
 function allocateCell(maxCells: number, none: string): (Instruction | Label)[] {
-  return [
+  const [fresh, got, claim] = [uniqueLabel('cell_fresh'), uniqueLabel('cell_got'), uniqueLabel('cell_claim')];
+  const freshCell = [
+    label(fresh),
     st.w(R10, -28, Stat.NEXT_CELL),
     ...lookup('stats', -28),
     jeq.imm(R0, 0, none),
     mov64.imm(R1, 1),
     atomic.fetchAdd.dw(R0, 0, R1),
     jge.imm(R1, maxCells, none),
+    label(claim),
+  ];
+  // r3 = &stats[FREE_TAKEN], r0 = its value: a try to take position r0 (r0 = the new value on losing).
+  const attempt = (): Instruction[] => [
+    ldx.dw(R2, R10, GIVEN),
+    jge.reg(R0, R2, fresh),
+    mov64.reg(R1, R0),
+    mov64.reg(R2, R0),
+    add64.imm(R2, 1),
+    atomic.cmpxchg.dw(R3, 0, R2),
+    jeq.reg(R0, R1, got),
+  ];
+  return [
+    st.w(R10, -28, Stat.FREE_GIVEN),
+    ...lookup('stats', -28),
+    jeq.imm(R0, 0, fresh),
+    ldx.dw(R1, R0, 0),
+    stx.dw(R10, GIVEN, R1),
+    st.w(R10, -28, Stat.FREE_TAKEN),
+    ...lookup('stats', -28),
+    jeq.imm(R0, 0, fresh),
+    mov64.reg(R3, R0),
+    ldx.dw(R0, R3, 0),
+    ...attempt(), ...attempt(), ...attempt(),
+    ja(fresh),
+    label(got),
+    mod64.imm(R1, maxCells),
+    stx.w(R10, -4, R1),
+    ...lookup('cell_free', -4),
+    jeq.imm(R0, 0, fresh),
+    ldx.w(R1, R0, 0),
+    jge.imm(R1, maxCells, fresh),
+    ja(claim),
+    ...freshCell,
+    ...publish(none),
+  ];
+}
+
+/** r1 = the cell id claimed: stores it at CELLID, writes its owner; r1 = id + 1. */
+function publish(none: string): (Instruction | Label)[] {
+  return [
     stx.w(R10, CELLID, R1),
     stx.w(R10, -4, R1),
     ...lookup('cells', -4),

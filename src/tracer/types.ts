@@ -22,6 +22,18 @@ export interface TracerOptions {
   stacks?: StackOptions;
   /** Skip our static verifier before loading (default false). */
   skipVerifier?: boolean;
+  /**
+   * Count the processes of this cgroup v2 (its directory; descendant cgroups included) as they make
+   * syscalls, besides those given to trackTree/trackProcesses (src/tracer/cgroup.ts).
+   */
+  cgroup?: string;
+  /**
+   * Take exited processes' entries out of the (process, syscall) table at each read, keeping their
+   * counts in the totals (src/tracer/retire.ts): the table and the reads stay as big as the live
+   * processes need over a long attach. byProcess then lists exited processes only once, at the read
+   * that retires them.
+   */
+  retireExited?: boolean;
   /** Off-CPU and run-queue time of the tree: the sched_switch/sched_wakeup programs (default true; raw mode only). */
   sched?: boolean;
   /** Socket bytes of the tree: the sock_send_length/sock_recv_length programs (default true; raw mode, Linux 6.3+). */

@@ -12,7 +12,7 @@ export interface CommandEntry {
 
 export const COMMANDS: CommandEntry[] = [
   { name: 'run', summary: 'run CMD and monitor it and its children until it exits', usage: ['[OPTIONS] run [--] CMD [ARGS...]'], load: () => import('./run.js') },
-  { name: 'attach', summary: 'monitor an already running process (and its children) until it exits', usage: ['[OPTIONS] attach PID'], load: () => import('./attach.js') },
+  { name: 'attach', summary: 'monitor an already running process (and its children) until it exits, or a cgroup', usage: ['[OPTIONS] attach PID', '[OPTIONS] attach --cgroup PATH'], load: () => import('./attach.js') },
   { name: 'stats', summary: 'summarize a JSON Lines file written by --out/--json', usage: ['stats FILE [--json | --format table|json|csv] [--syscalls [--sort calls|time|errors] | --by-process | --by-thread | --flamegraph OUT.svg | --stacks OUT]'], load: () => import('./stats.js') },
   { name: 'diff', summary: 'compare two runs; --max-increase fails (exit 1) when syscalls or other figures grew', usage: ['diff BASE HEAD [--max-increase LIMITS] [--json]'], load: () => import('./diff.js') },
   { name: 'seccomp', summary: 'write the syscalls seen in runs as a seccomp allow-list (OCI, systemd or BPF)', usage: ['seccomp RUN... --format oci|systemd|bpf -o FILE [--deny errno|kill] [--allow NAMES]'], load: () => import('./seccomp.js') },

@@ -3,7 +3,9 @@
 import { EXIT, UsageError } from '../errors.js';
 import { CliOutputs, sessionOptions } from '../monitoring.js';
 import { parseMonitorArgs } from '../options.js';
+import { observerOf, startExporter } from '../prometheus.js';
 import { resolveCommand } from '../resolve.js';
+import { basename } from 'node:path';
 import { clearAmbientCapabilities } from '../../loader/caps.js';
 import { Session, exitCodeOf, type ExitStatus } from '../../session/index.js';
 import { withRunReport } from '../run-report.js';
@@ -17,17 +19,23 @@ async function run(ctx: CommandContext): Promise<number> {
   if (opts.help) return ctx.printHelp(), EXIT.OK;
   const [name, ...args] = words;
   if (name === undefined) throw new UsageError('run needs a command, e.g. denet-pure run -- sleep 1');
+  if (opts.cgroup !== undefined) throw new UsageError('--cgroup applies to attach only: denet-pure attach --cgroup PATH');
   const executable = resolveCommand(name);
   const out = new CliOutputs(opts);
+  const exporter = await startExporter(opts, basename(name), out);
 
-  // Capabilities granted to us for BPF (setpriv/capsh ambient caps) must not pass on to the command.
-  await clearAmbientCapabilities();
-  const session = await Session.open(sessionOptions(opts), out);
   let result;
   try {
-    result = await session.run({ executable, args, argv0: name, killOnDuration: opts.killOnDuration, waitForDescendants: !opts.stopWithCommand });
+    // Capabilities granted to us for BPF (setpriv/capsh ambient caps) must not pass on to the command.
+    await clearAmbientCapabilities();
+    const session = await Session.open(sessionOptions(opts), observerOf(out, exporter));
+    try {
+      result = await session.run({ executable, args, argv0: name, killOnDuration: opts.killOnDuration, waitForDescendants: !opts.stopWithCommand });
+    } finally {
+      out.close();
+    }
   } finally {
-    out.close();
+    await exporter?.close();
   }
   finalStatus = result.status ?? undefined;
   if (result.descendantsLeft > 0) {
