@@ -2,12 +2,13 @@
 // that forks 10 short-lived children a second, Prometheus-style scrapes come every second, and the
 // monitor's resident memory is read every 5 s. Target: RSS growth under 5 MiB from the end of the
 // warm-up to the end (the mean of the last 30 s against the mean of the first 30 s after warm-up).
-//   node dist/bench/long-attach.js [seconds=600] [forks-per-second=10] [pid|cgroup] [young=default|fixed]
+//   node dist/bench/long-attach.js [seconds=600] [forks-per-second=10] [pid|cgroup] [young=cli|v8|fixed16]
 // cgroup: the churn runs in a cgroup the bench creates (needs root and cgroup v2), attached with
 // --cgroup. Needs the privilege for eBPF (root, or CAP_BPF+CAP_PERFMON).
-// young=fixed: the monitor runs with V8's young generation at its default ceiling from the start
-// (--min-semi-space-size=16): V8 otherwise grows it step by step during the first minutes of any
-// steady allocation, a bounded rise of some 20-30 MiB of RSS that says nothing about what is retained.
+// young: cli (the default) runs the CLI as users do: attach re-executes itself with a fixed young
+// generation (src/cli/heap.ts). v8 keeps V8's growing young generation (DENET_PURE_FIXED_YOUNG=0): V8
+// grows it step by step during the first minutes of any steady allocation, a bounded rise of some
+// 10-30 MiB of RSS that says nothing about what is retained. fixed16 fixes it at V8's own ceiling.
 // Besides the growth, the slope of RSS after the warm-up is printed (a least-squares fit, MiB per hour).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
@@ -17,8 +18,8 @@ import { cgroup2Mounts } from '../src/monitor/cgroup.js';
 const SECONDS = Number(process.argv[2] ?? 600);
 const FORKS = Number(process.argv[3] ?? 10);
 const MODE = process.argv[4] === 'cgroup' ? 'cgroup' : 'pid';
-const YOUNG = process.argv[5] === 'fixed' ? 'fixed' : 'default';
-const NODE_FLAGS = YOUNG === 'fixed' ? ['--min-semi-space-size=16', '--max-semi-space-size=16'] : [];
+const YOUNG = process.argv[5] === 'v8' || process.argv[5] === 'fixed16' ? process.argv[5] : 'cli';
+const NODE_FLAGS = YOUNG === 'fixed16' ? ['--min-semi-space-size=16', '--max-semi-space-size=16'] : [];
 const CLI = new URL('../cli.mjs', import.meta.url).pathname;
 const WARMUP_S = Math.min(60, Math.max(20, SECONDS / 6));
 const TARGET_MIB = 5;
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
   const target = cg ? ['--cgroup', cg] : [String(churn.pid)];
   const denet = spawn(process.execPath, [...NODE_FLAGS, CLI, '--enable-ebpf', '--require-ebpf', '-q', '--prometheus', '127.0.0.1:0', '-d', String(SECONDS), 'attach', ...target], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: YOUNG === 'v8' ? { ...process.env, DENET_PURE_FIXED_YOUNG: '0' } : process.env,
   });
   let stderr = '';
   denet.stderr!.on('data', (c) => (stderr += c));

@@ -3,6 +3,7 @@
 // one line on stderr with their exit code.
 import { COMMANDS, findCommand } from './commands/index.js';
 import { EXIT, UsageError, toUserError } from './errors.js';
+import { fixYoungGeneration } from './heap.js';
 import { printHelp } from './help.js';
 import { GLOBAL_OPTIONS, parseGlobalValues, splitAtPositional } from './options.js';
 import { packageVersion } from '../monitor/package.js';
@@ -23,6 +24,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const entry = findCommand(split.word);
   if (!entry) throw new UsageError(`unknown subcommand '${split.word}' (expected ${names}); see denet-pure --help`);
+  // attach and exporters run for long; a plain `run` does not pay for the re-execution.
+  const beforeCommand = split.rest.includes('--') ? split.rest.slice(0, split.rest.indexOf('--')) : split.rest;
+  const exports = [...split.opts, ...beforeCommand].some((a) => a === '--prometheus' || a.startsWith('--prometheus='));
+  await fixYoungGeneration(entry.name === 'attach' || (entry.name === 'run' && exports));
   const { command } = await entry.load();
   return command.run({ args: split.rest, globalValues, printHelp });
 }

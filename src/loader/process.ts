@@ -42,3 +42,33 @@ export function reapChildren(keep: ReadonlySet<number>, max = 1000): number {
   }
   return reaped;
 }
+
+const F_SETFD = 2;
+
+/**
+ * Replaces this process's image (execve): same pid, same open descriptors without FD_CLOEXEC.
+ * `keepFds` stay open across it. Returns only on failure, with the errno name; argv[0] is passed as given.
+ */
+export function execImage(file: string, argv: readonly string[], env: readonly string[], keepFds: readonly number[]): string {
+  // Node marks every descriptor it inherited close-on-exec at start-up, stdio included.
+  for (const fd of keepFds) libcInt('fcntl', fd, F_SETFD, 0);
+  const strings = [file, ...argv, ...env].map((s) => Buffer.from(s + '\0', 'utf8'));
+  // Two NULL-terminated pointer arrays, then the strings they point to, in one region.
+  const pointerBytes = 8 * (argv.length + 1 + env.length + 1);
+  const mem = scratch('execve', pointerBytes + strings.reduce((n, b) => n + b.length, 0));
+  const addrs: bigint[] = [];
+  let at = pointerBytes;
+  for (const b of strings) {
+    mem.buf.set(b, at);
+    addrs.push(mem.addr + BigInt(at));
+    at += b.length;
+  }
+  const [path, ...rest] = addrs;
+  const argvAddrs = rest.slice(0, argv.length);
+  const envAddrs = rest.slice(argv.length);
+  let slot = 0;
+  for (const a of [...argvAddrs, 0n, ...envAddrs, 0n]) mem.buf.writeBigUInt64LE(a, 8 * slot++);
+  const envp = mem.addr + BigInt(8 * (argv.length + 1));
+  const r = libcInt('execve', path!, mem.addr, envp);
+  return errnoName(r.errno);
+}
