@@ -9,7 +9,8 @@
 // generation (src/cli/heap.ts). v8 keeps V8's growing young generation (DENET_PURE_FIXED_YOUNG=0): V8
 // grows it step by step during the first minutes of any steady allocation, a bounded rise of some
 // 10-30 MiB of RSS that says nothing about what is retained. fixed16 fixes it at V8's own ceiling.
-// Besides the growth, the slope of RSS after the warm-up is printed (a least-squares fit, MiB per hour).
+// Besides the growth: the slope of RSS over the second half (a least-squares fit, MiB per hour), and
+// how RSS changed by kind of mapping (BPF maps, malloc heap, anonymous, files).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +29,24 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function rssKib(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
+}
+
+/** RSS by kind of mapping (KiB): where a change of RSS comes from. */
+function rssByKind(pid: number): Record<string, number> {
+  const out: Record<string, number> = { 'bpf maps': 0, 'brk heap': 0, anonymous: 0, files: 0 };
+  let kind = 'anonymous';
+  try {
+    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) {
+        const name = head[1]!;
+        kind = name.includes('bpf-map') ? 'bpf maps' : name === '[heap]' ? 'brk heap' : name.startsWith('/') ? 'files' : 'anonymous';
+      } else if (line.startsWith('Rss:')) out[kind]! += Number(/(\d+)/.exec(line)![1]);
+    }
+  } catch {
+    // exited meanwhile
+  }
+  return out;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -80,12 +99,16 @@ async function main(): Promise<void> {
   })();
 
   const readings: Array<{ s: number; kib: number }> = [];
+  let kindsAtWarmup: Record<string, number> | undefined;
+  let kindsAtEnd: Record<string, number> | undefined;
   let done = false;
   void exited.then(() => { done = true; });
   while (!done) {
     const s = (Date.now() - t0) / 1000;
     const kib = rssKib(denet.pid!);
     if (!Number.isNaN(kib)) readings.push({ s, kib });
+    if (!kindsAtWarmup && s >= WARMUP_S) kindsAtWarmup = rssByKind(denet.pid!);
+    if (s < SECONDS - 2) kindsAtEnd = rssByKind(denet.pid!);
     if (readings.length % 12 === 0) process.stdout.write(`  ${s.toFixed(0).padStart(5)} s  RSS ${(kib / 1024).toFixed(1)} MiB\n`);
     await Promise.race([sleep(5000), exited]);
   }
@@ -106,14 +129,20 @@ async function main(): Promise<void> {
   const metric = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(last)?.[1] ?? NaN);
   const syscalls = [...last.matchAll(/^denet_syscalls_total\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
   const exits = metric('denet_process_exits_total');
-  // Least-squares slope of RSS over the readings after the warm-up, MiB per hour.
-  const mx = mean(after.map((r) => r.s)), my = mean(after.map((r) => r.kib));
-  const slope = after.reduce((a, r) => a + (r.s - mx) * (r.kib - my), 0) / Math.max(1e-9, after.reduce((a, r) => a + (r.s - mx) ** 2, 0));
+  // Least-squares slope of RSS over the second half of the readings after the warm-up, MiB per hour:
+  // whether it still grows at the end (a step early on says nothing about that).
+  const tail = after.slice(Math.floor(after.length / 2));
+  const mx = mean(tail.map((r) => r.s)), my = mean(tail.map((r) => r.kib));
+  const slope = tail.reduce((a, r) => a + (r.s - mx) * (r.kib - my), 0) / Math.max(1e-9, tail.reduce((a, r) => a + (r.s - mx) ** 2, 0));
   console.log(`long attach (${MODE}, young generation ${YOUNG}), ${SECONDS} s, ${FORKS} forks/s: exit ${code}`);
   console.log(`  processes exited ${exits} (${(exits / SECONDS).toFixed(1)}/s), syscalls ${syscalls}, scrapes ${scrapes} (${failed} failed, slowest ${scrapeMs.toFixed(0)} ms)`);
   console.log(`  losses: uncounted ${metric('denet_ebpf_syscalls_uncounted_total')}, untracked ${metric('denet_ebpf_processes_untracked_total')}, exits unrecorded ${metric('denet_ebpf_exits_unrecorded_total')}, untimed ${metric('denet_ebpf_syscalls_untimed_total')}`);
   console.log(`  RSS after ${WARMUP_S.toFixed(0)} s warm-up: ${(mean(first) / 1024).toFixed(1)} MiB; at the end: ${(mean(lastR) / 1024).toFixed(1)} MiB; min ${(Math.min(...after.map((r) => r.kib)) / 1024).toFixed(1)}, max ${(Math.max(...after.map((r) => r.kib)) / 1024).toFixed(1)} MiB`);
-  console.log(`  growth ${growthMib.toFixed(2)} MiB (target < ${TARGET_MIB} MiB): ${growthMib < TARGET_MIB ? 'ok' : 'OVER'}; slope after the warm-up ${((slope * 3600) / 1024).toFixed(1)} MiB/h`);
+  if (kindsAtWarmup && kindsAtEnd) {
+    const parts = Object.keys(kindsAtEnd).map((k) => `${k} ${((kindsAtEnd![k]! - (kindsAtWarmup![k] ?? 0)) / 1024).toFixed(2)}`);
+    console.log(`  RSS change by mapping kind, warm-up to end (MiB): ${parts.join(', ')}`);
+  }
+  console.log(`  growth ${growthMib.toFixed(2)} MiB (target < ${TARGET_MIB} MiB): ${growthMib < TARGET_MIB ? 'ok' : 'OVER'}; slope over the last ${((tail.at(-1)?.s ?? 0) - (tail[0]?.s ?? 0)).toFixed(0)} s ${((slope * 3600) / 1024).toFixed(1)} MiB/h`);
 }
 
 main().catch((err) => {
