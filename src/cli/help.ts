@@ -159,6 +159,9 @@ Exit codes:
 Environment:
   NO_COLOR=1     no colours
   DENET_DEBUG=1  stack traces on errors
+  DENET_PURE_FIXED_YOUNG=0
+                 attach (and run --prometheus) re-execute once with a fixed 4 MiB young generation,
+                 so that RSS stays flat over a long attach (docs/prometheus.md); 0 keeps V8's default
 `;
 }
 
