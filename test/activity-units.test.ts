@@ -3,7 +3,7 @@
 // files), and the monitor's view of the kernel figures (never decreasing, pid reuse).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSyscallsBlock, classify, timeShares, MIN_THREAD_SECS } from '../src/syscalls/index.js';
@@ -83,14 +83,31 @@ test('PSI: the process\'s own cgroup, deltas since the previous sample; a move r
     assert.equal([b.cgroup, b.cpu!.some.total_us, b.cpu!.some.total_us_delta, b.cpu!.full, b.memory], ['/jobs/b', 50, 0, undefined, undefined]);
     f.write(join(f.cg, 'jobs/b/cpu.pressure'), pressure(80));
     assert.is(psi.read()!.cpu!.some.total_us_delta, 30);
-    // The cgroup is removed (and the process gone): the system's pressure, said so.
+    // The cgroup is removed (and the process gone): the system's pressure, said so. A kept descriptor
+    // on a real /proc/PID/cgroup fails once the process is gone; a deleted regular file would still
+    // read, so the fake empties it instead.
     rmSync(join(f.cg, 'jobs'), { recursive: true });
-    rmSync(join(f.root, '42'), { recursive: true });
+    writeFileSync(join(f.root, '42/cgroup'), '');
     b = psi.read()!;
     assert.equal([b.source, b.cgroup, b.cpu!.some.total_us], ['system', undefined, 9_000_000]);
   } finally {
     rmSync(f.root, { recursive: true, force: true });
   }
+});
+
+test('PSI: pressure files are re-read through descriptors kept open, all released by close()', () => {
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  const psi = new PsiReader(process.pid);
+  if (psi.capability().available) {
+    psi.read();
+    // The process's cgroup file and one file per resource.
+    assert.is(fds() - before, 4);
+    for (let i = 0; i < 50; i++) psi.read();
+    assert.is(fds() - before, 4, 'no descriptor opened per read');
+  }
+  psi.close();
+  assert.is(fds(), before);
 });
 
 test('PSI: the root cgroup is the system; no pressure files at all: no block, and the capability says why', () => {

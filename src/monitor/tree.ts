@@ -363,6 +363,7 @@ export class ProcessTreeMonitor {
     closeProc(this.uptimeFd);
     this.uptimeFd = -1;
     this.net.close();
+    this.psi?.close();
   }
 
   // ------------------------------------------------------------ internals
