@@ -189,32 +189,22 @@ const batchUnsupported = new Set<number>();
 const BATCH_UNSUPPORTED_ERRNOS = UNSUPPORTED_ERRNOS;
 
 /**
- * Reads up to `count` entries. `done` is true when the map has no more entries after these.
- * Tokens from the batch command and from the fallback differ, so a walk started on one continues on it.
+ * One batch command over scratch buffers, its results copied into the caller's. 'unsupported' when
+ * the kernel refused the command itself for a first batch (errno in `unsupported`): nothing was read.
  */
-export function mapLookupBatch(fd: number, a: BatchArgs): { count: number; done: boolean } {
-  const s = shapeOf(fd);
-  const vlen = valueBytes(s.type, s.valueSize);
-  checkLen('keys buffer', fd, a.keys.length, a.count * s.keySize, false);
-  checkLen('values buffer', fd, a.values.length, a.count * vlen, false);
-  checkLen('outBatch token', fd, a.outBatch.length, Math.max(s.keySize, 4), false);
-  if (a.forceFallback || batchUnsupported.has(fd)) return lookupBatchFallback(fd, s, vlen, a);
-
+function batchCall(cmd: number, fd: number, s: MapShape, vlen: number, a: BatchArgs, unsupported: ReadonlySet<number>): { count: number; done: boolean } | 'unsupported' {
   const token = Math.max(s.keySize, 8);
   const inB = a.inBatch ? scratch('batch_in', token) : null;
   if (inB && a.inBatch) inB.buf.set(a.inBatch.subarray(0, token), 0);
   const outB = scratch('batch_out', token);
   const keys = scratch('batch_keys', a.count * s.keySize);
   const values = scratch('batch_values', a.count * vlen);
-  const { ret, errno, attr } = bpf(Cmd.MAP_LOOKUP_BATCH, L.mapBatchAttr, {
+  const { ret, errno, attr } = bpf(cmd, L.mapBatchAttr, {
     inBatch: inB?.addr ?? 0n, outBatch: outB.addr, keys: keys.addr, values: values.addr, count: a.count, mapFd: fd,
   });
   if (ret < 0 && errno !== ERRNO.ENOENT) {
-    if (a.inBatch === null && BATCH_UNSUPPORTED_ERRNOS.has(errno)) {
-      batchUnsupported.add(fd);
-      return lookupBatchFallback(fd, s, vlen, a);
-    }
-    fail(Cmd.MAP_LOOKUP_BATCH, errno, `map fd ${fd}` + (errno === ERRNO.ENOSPC ? ` (a hash bucket holds more than ${a.count} entries: pass a larger count)` : ''));
+    if (a.inBatch === null && unsupported.has(errno)) return 'unsupported';
+    fail(cmd, errno, `map fd ${fd}` + (errno === ERRNO.ENOSPC ? ` (a hash bucket holds more than ${a.count} entries: pass a larger count)` : ''));
   }
   // ENOENT: the walk reached the end; count says how many of this last batch were filled.
   const count = L.mapBatchAttr.decode(attr).count;
@@ -222,6 +212,29 @@ export function mapLookupBatch(fd: number, a: BatchArgs): { count: number; done:
   a.values.set(values.buf.subarray(0, count * vlen), 0);
   a.outBatch.set(outB.buf.subarray(0, Math.min(token, a.outBatch.length)), 0);
   return { count, done: ret < 0 };
+}
+
+/** The map's shape and value length, with the caller's buffers checked against them. */
+function batchShape(fd: number, a: Omit<BatchArgs, 'forceFallback'>): { s: MapShape; vlen: number } {
+  const s = shapeOf(fd);
+  const vlen = valueBytes(s.type, s.valueSize);
+  checkLen('keys buffer', fd, a.keys.length, a.count * s.keySize, false);
+  checkLen('values buffer', fd, a.values.length, a.count * vlen, false);
+  checkLen('outBatch token', fd, a.outBatch.length, Math.max(s.keySize, 4), false);
+  return { s, vlen };
+}
+
+/**
+ * Reads up to `count` entries. `done` is true when the map has no more entries after these.
+ * Tokens from the batch command and from the fallback differ, so a walk started on one continues on it.
+ */
+export function mapLookupBatch(fd: number, a: BatchArgs): { count: number; done: boolean } {
+  const { s, vlen } = batchShape(fd, a);
+  if (a.forceFallback || batchUnsupported.has(fd)) return lookupBatchFallback(fd, s, vlen, a);
+  const r = batchCall(Cmd.MAP_LOOKUP_BATCH, fd, s, vlen, a, BATCH_UNSUPPORTED_ERRNOS);
+  if (r !== 'unsupported') return r;
+  batchUnsupported.add(fd);
+  return lookupBatchFallback(fd, s, vlen, a);
 }
 
 /** Whether batch reads of this map fd went to the fallback because the kernel refused the command. */
@@ -235,29 +248,9 @@ export function usesBatchFallback(fd: number): boolean {
  * mapLookupBatch. Undefined when the kernel has no such command for this map type (nothing taken).
  */
 export function mapLookupAndDeleteBatch(fd: number, a: Omit<BatchArgs, 'forceFallback'>): { count: number; done: boolean } | undefined {
-  const s = shapeOf(fd);
-  const vlen = valueBytes(s.type, s.valueSize);
-  checkLen('keys buffer', fd, a.keys.length, a.count * s.keySize, false);
-  checkLen('values buffer', fd, a.values.length, a.count * vlen, false);
-  checkLen('outBatch token', fd, a.outBatch.length, Math.max(s.keySize, 4), false);
-  const token = Math.max(s.keySize, 8);
-  const inB = a.inBatch ? scratch('batch_in', token) : null;
-  if (inB && a.inBatch) inB.buf.set(a.inBatch.subarray(0, token), 0);
-  const outB = scratch('batch_out', token);
-  const keys = scratch('batch_keys', a.count * s.keySize);
-  const values = scratch('batch_values', a.count * vlen);
-  const { ret, errno, attr } = bpf(Cmd.MAP_LOOKUP_AND_DELETE_BATCH, L.mapBatchAttr, {
-    inBatch: inB?.addr ?? 0n, outBatch: outB.addr, keys: keys.addr, values: values.addr, count: a.count, mapFd: fd,
-  });
-  if (ret < 0 && errno !== ERRNO.ENOENT) {
-    if (a.inBatch === null && UNSUPPORTED_ERRNOS.has(errno)) return undefined;
-    fail(Cmd.MAP_LOOKUP_AND_DELETE_BATCH, errno, `map fd ${fd}` + (errno === ERRNO.ENOSPC ? ` (a hash bucket holds more than ${a.count} entries: pass a larger count)` : ''));
-  }
-  const count = L.mapBatchAttr.decode(attr).count;
-  a.keys.set(keys.buf.subarray(0, count * s.keySize), 0);
-  a.values.set(values.buf.subarray(0, count * vlen), 0);
-  a.outBatch.set(outB.buf.subarray(0, Math.min(token, a.outBatch.length)), 0);
-  return { count, done: ret < 0 };
+  const { s, vlen } = batchShape(fd, a);
+  const r = batchCall(Cmd.MAP_LOOKUP_AND_DELETE_BATCH, fd, s, vlen, a, UNSUPPORTED_ERRNOS);
+  return r === 'unsupported' ? undefined : r;
 }
 
 function lookupBatchFallback(fd: number, s: MapShape, vlen: number, a: BatchArgs): { count: number; done: boolean } {
