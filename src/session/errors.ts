@@ -33,9 +33,11 @@ export class SpawnError extends Error {
 
 /** The process to attach to does not exist, has exited, or is this process. */
 export class TargetError extends Error {
-  constructor(readonly pid: number, readonly why: 'no-such-process' | 'exited' | 'self') {
+  /** `ended`: it was there when asked for, but exited before monitoring began. */
+  constructor(readonly pid: number, readonly why: 'no-such-process' | 'exited' | 'ended' | 'self') {
     super(why === 'self' ? 'cannot attach to denet-pure itself'
       : why === 'exited' ? `process ${pid} has already exited (a zombie waiting for its parent); nothing to monitor`
+        : why === 'ended' ? `process ${pid} exited while monitoring was being set up; nothing to monitor`
         : `no such process: ${pid} (see ps -e for running PIDs)`);
     this.name = 'TargetError';
   }

@@ -6,13 +6,13 @@ import { readFileSync } from 'node:fs';
 import { machine, constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
-  adaptiveIntervalMs, collectEnv, ProcessTreeMonitor, SummaryAccumulator, psiCapability,
+  adaptiveIntervalMs, collectEnv, ProcessTreeMonitor, SummaryAccumulator, psiCapability, readStat,
   type MetadataRecord, type MonitorRecord, type SampleRecord, type SummaryRecord, type SyscallRow, type TreeRecord,
 } from '../monitor/index.js';
 import { cgroupPids, type CgroupTarget } from '../monitor/cgroup.js';
 import { EbpfSampler, filterOf, openEbpf, timeEvidenceOf, type EbpfOptions, type EbpfSetup } from './ebpf.js';
 import { DRAIN_MS } from './stacks.js';
-import { MonitoringFailedError, SpawnError, firstLine } from './errors.js';
+import { MonitoringFailedError, SpawnError, TargetError, firstLine } from './errors.js';
 import { startWatchdog } from './watchdog.js';
 import { Stopper, type StopReason } from './stopper.js';
 import { packageVersion } from '../monitor/package.js';
@@ -261,6 +261,9 @@ export class Session {
       const alone = !(this.opts.includeChildren ?? true);
       // This process is never part of what it monitors (it may be a descendant: `attach $$`).
       this.ebpf.tracer?.trackTree(pid, { alone, exclude: process.pid });
+      // Checked after the kernel tracks it: a process that exits from now on is seen exiting, one that
+      // exited while the tracer was being loaded never will be, and would leave an empty run.
+      if (!alive(pid)) throw new TargetError(pid, 'ended');
       const { summary } = await this.monitor({ pid, ...describe, ownChild: false, exclude: [process.pid] });
       return { summary, stopReason: this.stopper.reason ?? 'exited' };
     } finally {
@@ -455,4 +458,10 @@ function inTerminalForeground(): boolean {
   } catch {
     return false;
   }
+}
+
+/** Whether the process still runs: a zombie leader counts only while other threads of it run (pthread_exit). */
+function alive(pid: number): boolean {
+  const st = readStat(pid);
+  return st !== null && !((st.state === 'Z' || st.state === 'X') && st.numThreads <= 1);
 }
