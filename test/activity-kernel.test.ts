@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bpfUnavailableReason, kernelTest } from './_lib/privilege.js';
-import { runCli, readRecords, type Rec } from './_lib/cli.js';
+import { CLI, CLI_ENV, runCli, readRecords, type Rec } from './_lib/cli.js';
+import { sleep, waitFor } from './_lib/wait.js';
 import { blockBackedDir, compileFixture, exited, hasCommand, scratchDir } from './_lib/workloads.js';
 import { cgroup2Mount, parsePressure } from '../src/monitor/index.js';
 
@@ -57,23 +58,55 @@ kernelTest(test, '--exclude-children: the process alone; its sample records carr
 });
 
 kernelTest(test, 'attach to a process asleep since before: its wait counts from the attach (not from its first wake-up)', async () => {
-  const sleeper = spawn('sleep', ['2.5'], { stdio: 'ignore' });
+  // A sleep that outlives any start-up of the monitor: it ends when told to, a while after the monitor
+  // has attached (a fixed lifetime could run out before a slow start, leaving nothing to watch).
+  const sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
+  const pid = sleeper.pid!;
   try {
-    await new Promise((r) => setTimeout(r, 500));
+    // Asleep before the attach: exec'd (its name is sleep) and blocked in its nanosleep (state S).
+    await waitFor(() => sleepingSleep(pid), 30_000);
     const out = join(scratchDir(), 'activity-attach.jsonl');
-    const r = runCli(['--enable-ebpf', '-q', '--out', out, 'attach', String(sleeper.pid)], { timeout: 60_000 });
-    assert.is(r.code, 0, r.stderr);
+    // Asynchronously: this process must reap the sleeper when it dies, and keep the time meanwhile.
+    const mon = spawn(process.execPath, [CLI, '--enable-ebpf', '-q', '--out', out, 'attach', String(pid)], { env: CLI_ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    mon.stderr.on('data', (d) => (stderr += d));
+    const code = exited(mon);
+    // The metadata line is written once the process is tracked; a sample follows. Then a second of watching.
+    await waitFor(() => mon.exitCode !== null || (existsSync(out) && readFileSync(out, 'utf8').includes('"kind":"tree"')), 60_000);
+    assert.is(mon.exitCode, null, `the monitor ended early: ${stderr}`);
+    assert.ok(sleepingSleep(pid), 'still asleep once attached');
+    await sleep(1000);
+    sleeper.kill('SIGTERM');
+    assert.is(await withDeadline(code, 60_000, 'the monitor did not end after its process'), 0, stderr);
     const recs = readRecords(out);
     const t0 = of(recs, 'metadata')[0]!.t0_ms as number;
     const [p] = of(recs, 'process');
+    assert.ok(p, 'the process record');
     // Asleep the whole time it was watched: from the attach to its exit (its own exit time, from the kernel).
-    const watched = (p!.exit_ms - t0) / 1000;
-    assert.ok(watched > 0.5, `watched ${watched} s`);
-    within(p!.off_cpu_secs, watched, 0.05, 'off-CPU while watched');
+    const watched = (p.exit_ms - t0) / 1000;
+    assert.ok(watched > 0.9, `watched ${watched} s`);
+    within(p.off_cpu_secs, watched, 0.05, 'off-CPU while watched');
   } finally {
+    sleeper.kill('SIGKILL');
     await exited(sleeper);
   }
 });
+
+/** Whether `pid` is the sleep command, blocked (its exec done, in its nanosleep). */
+function sleepingSleep(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^\d+ \(sleep\) S /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`${what} within ${ms} ms`)), ms); });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 kernelTest(test, 'two busy threads pinned to one core: each waits in the run queue for what it did not run (wall − CPU, its own clocks)', () => {
   const bin = compileFixture('spin2');

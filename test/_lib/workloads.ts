@@ -87,7 +87,8 @@ export function parseStraceFf(prefix: string): Map<number, { tgid: number; calls
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  // Killed by a signal, it has no exit code but a signalCode: it has exited all the same.
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((res) => child.once('exit', (code) => res(code)));
 }
 
