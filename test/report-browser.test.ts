@@ -198,6 +198,13 @@ kernelTest(test, 'run --report: the report is written at the end with the exit s
   assert.match(clash.stderr, /same file/);
 }, needBrowserAndBpf);
 
+kernelTest(test, 'a run of two samples (one value per rate, no segment to draw): every panel still shows it', async () => {
+  const { page, data } = await open((await import('../src/report/index.js')).buildReport(synthRun({ samples: 2 })));
+  assert.ok(data.panels.length >= 5, `${data.panels.length} panels`);
+  for (const p of data.panels) assert.ok(p.x.length <= 2, `panel ${p.id}: ${p.x.length} points`);
+  await checkPage(page, data, join(scratchDir(), 'browser-two-samples.png'));
+}, needBrowser);
+
 kernelTest(test, 'every field of newer versions (process records, errors, time, PSI, off-CPU, stacks): all ten panels, the table, the flame graph zooms on click', async () => {
   const { page, data } = await open((await import('../src/report/index.js')).buildReport(synthRun({ samples: 3000 })));
   assert.is(data.panels.length, 10);

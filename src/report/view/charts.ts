@@ -47,7 +47,9 @@ export class Charts {
         width: s.stack ? 1 : 1.5,
         dash: s.dash ? [5, 4] : undefined,
         fill: s.stack && i === stackIdx[0] ? alpha(s.color, 0.55) : undefined,
-        points: { show: false },
+        // Lines only, but a value with no neighbour (a run of two samples, a lone rate between
+        // gaps) has no segment to draw: it gets a dot, so no drawn panel is blank.
+        points: { show: false, size: 11, fill: s.color, filter: isolated },
         value: (_u, _v, _si, idx) => fmt.value(panel.unit, idx === null || idx === undefined ? null : panel.ys[i]![idx]),
       })),
     ];
@@ -134,4 +136,13 @@ function drawPhases(u: uPlot, phases: Phase[]): void {
     }
   });
   ctx.restore();
+}
+
+/** Indices of the values of series `si` with no value on either side (null when there are none). */
+function isolated(u: uPlot, si: number): number[] | null {
+  const ys = u.data[si]!;
+  const at = (k: number) => k >= 0 && k < ys.length && ys[k] !== null && ys[k] !== undefined;
+  const out: number[] = [];
+  for (let k = 0; k < ys.length; k++) if (at(k) && !at(k - 1) && !at(k + 1)) out.push(k);
+  return out.length > 0 ? out : null;
 }
