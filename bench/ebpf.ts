@@ -11,6 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
+import { ProgType, parseAsm, program } from '../src/asm/index.js';
+import { LoadedProgram, attachRawTracepoint } from '../src/loader/index.js';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 const CLI = join(ROOT, 'dist/cli.mjs');
@@ -49,6 +51,29 @@ const variants: { name: string; run: () => number }[] = [
   { name: 'denet-pure --enable-ebpf (tracefs)', run: () => ddSeconds(cli('--ebpf-attach', 'tracefs')) },
   { name: 'denet-pure --enable-ebpf (raw, all programs)', run: () => ddSeconds(cli('--ebpf-attach', 'raw')) },
 ];
+/**
+ * The floor any raw-tracepoint tool pays here: programs that do (next to) nothing, attached in this
+ * process while dd runs. Enabling sys_enter/sys_exit sends every syscall of the machine through the
+ * slow path and runs a program; reading the clock twice per call is what timing each call costs.
+ */
+function floor(points: string[], body: string): () => number {
+  return () => {
+    const items = parseAsm(body);
+    const loaded = points.map((tp) => LoadedProgram.load(program({ name: `floor_${tp}`, type: ProgType.RAW_TRACEPOINT, items, ctxSize: 16 }), {}));
+    const links = loaded.map((p, i) => attachRawTracepoint(p, points[i]!));
+    try {
+      return ddSeconds([]);
+    } finally {
+      for (const l of links) l.close();
+      for (const p of loaded) p.close();
+    }
+  };
+}
+variants.push(
+  { name: 'floor: empty program on sys_enter', run: floor(['sys_enter'], 'r0 = 0\nexit') },
+  { name: 'floor: empty programs on sys_enter+sys_exit', run: floor(['sys_enter', 'sys_exit'], 'r0 = 0\nexit') },
+  { name: 'floor: enter+exit reading pid and clock', run: floor(['sys_enter', 'sys_exit'], 'call bpf_get_current_pid_tgid\ncall bpf_ktime_get_ns\nr0 = 0\nexit') },
+);
 /** bpftrace: calls, errors per errno, and time (sum, count, max, log2 histogram in µs) per (pid, syscall). */
 const BPFTRACE_DETAIL = [
   'tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @calls[pid, args->id] = count(); @start[tid] = nsecs; }',
@@ -110,6 +135,11 @@ const verdict = (name: string, limit: number, rival: string) => {
 };
 verdict('denet-pure --count-only (raw)', 1.25, 'bpftrace tracepoint @[pid, id] count');
 verdict('denet-pure --enable-ebpf (raw)', 1.5, 'bpftrace count+errors+latency');
+// What our programs add above what attaching at all costs on this machine.
+const above = (name: string, floorName: string) =>
+  console.log(`  ${name}: ${(pairedOf.get(name)! / pairedOf.get(floorName)!).toFixed(2)}x its floor (${floorName.replace('floor: ', '')}: ${pairedOf.get(floorName)!.toFixed(2)}x)`);
+above('denet-pure --count-only (raw)', 'floor: empty program on sys_enter');
+above('denet-pure --enable-ebpf (raw)', 'floor: enter+exit reading pid and clock');
 if (has('strace')) {
   const small = Math.max(1000, Math.floor(N / 100));
   const bare = ddSeconds([], small);
