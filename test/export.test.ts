@@ -16,6 +16,7 @@ import { buildWindowBlock } from '../src/syscalls/analysis.js';
 import { hasCommand, scratchDir } from './_lib/workloads.js';
 import { runCli } from './_lib/cli.js';
 import { metrics } from './_lib/records.js';
+import { seriesOf } from './_lib/exposition.js';
 
 const test = suite('prometheus exporter');
 
@@ -36,24 +37,13 @@ function tree(ts: number, cpuSecs: number, win: Record<string, number>, extra: R
   };
 }
 
-/** Series of a classic exposition: name{labels} → value. */
-function series(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
-
 test('the state: windows add up, the summary raises the totals to its exact ones, gauges are the last sample', async () => {
   const e = await PrometheusExporter.create('svc');
   e.record(META);
   e.record(tree(1000, 1.5, { read: 10, write: 2 }));
   e.record(tree(2000, 2.25, { read: 5, openat: 1 }));
   e.record({ kind: 'process', pid: 43, ppid: 42, command: 'x', start_ms: 0, exit_ms: 1500, exit_code: 0, signal: null, cpu_time_secs: 0, peak_mem_rss_kb: 0, disk_read_bytes: 0, disk_write_bytes: 0, syscall_read_bytes: 0, syscall_write_bytes: 0, page_faults_minor: 0, page_faults_major: 0, figures: 'kernel' });
-  let s = series(await e.render('classic'));
+  let s = seriesOf(await e.render('classic'));
   assert.is(s.get('denet_syscalls_total{syscall="read",category="file_io",target="svc"}'), 15);
   assert.is(s.get('denet_syscalls_total{syscall="openat",category="file_io",target="svc"}'), 1);
   assert.is(s.get('denet_cpu_seconds_total{target="svc"}'), 2.25);
@@ -70,7 +60,7 @@ test('the state: windows add up, the summary raises the totals to its exact ones
   // The summary read once more after the last sample: its totals win where larger.
   e.record({ kind: 'summary', total_time_secs: 1, sample_count: 2, max_processes: 3, max_threads: 5, peak_mem_rss_kb: 0, avg_cpu_usage: 0, peak_cpu_usage: 0, total_cpu_time_secs: 2.25, total_disk_read_bytes: 0, total_disk_write_bytes: 0, total_syscall_read_bytes: 0, total_syscall_write_bytes: 0,
     ebpf: { syscalls: { total: 20, by_category: {} as never, top_syscalls: [], analysis: {} as never, by_syscall: { read: 17, write: 2, openat: 1 } }, losses: LOSSES } } as MonitorRecord);
-  s = series(await e.render('classic'));
+  s = seriesOf(await e.render('classic'));
   assert.is(s.get('denet_syscalls_total{syscall="read",category="file_io",target="svc"}'), 17);
   assert.is(s.get('denet_monitoring{target="svc"}'), 0);
   // A counter served never goes back, whatever a record says.
@@ -94,7 +84,7 @@ test('detail mode: errors, seconds and the per-category log2 histogram from the 
   assert.match(text, /^# TYPE denet_syscall_duration_seconds histogram$/m);
   e.record(tree(1000, 1, { openat: 4, read: 2, exit_group: 1 }));
   e.syscallTable([row('openat', 4, 3, 10, [1, 2, 1]), row('read', 2, 0, 1.5, [2]), row('exit_group', 1, 0, 0, [])]);
-  let s = series(await e.render('classic'));
+  let s = seriesOf(await e.render('classic'));
   assert.is(s.get('denet_syscall_errors_total{syscall="openat",category="file_io",target="svc"}'), 3);
   // A syscall that never failed has its series, at 0 (an error ratio is then 0, not absent).
   assert.is(s.get('denet_syscall_errors_total{syscall="read",category="file_io",target="svc"}'), 0);
@@ -120,7 +110,7 @@ test('detail mode: errors, seconds and the per-category log2 histogram from the 
   const open = new Array<number>(HIST_BUCKETS).fill(0);
   open[0] = 1; open[1] = 2; open[2] = 1; open[HIST_BUCKETS - 1] = 5;
   e.syscallTable([row('openat', 9, 4, 400e6, open), row('read', 2, 0, 1.5, [2])]);
-  s = series(await e.render('classic'));
+  s = seriesOf(await e.render('classic'));
   assert.is(s.get('denet_syscall_errors_total{syscall="openat",category="file_io",target="svc"}'), 4);
   assert.is(b('file_io', LE(26)), 6);
   assert.is(b('file_io', '+Inf'), 11);
@@ -129,14 +119,14 @@ test('detail mode: errors, seconds and the per-category log2 histogram from the 
 
   // A table that says less (or garbage) never takes a counter back.
   e.syscallTable([row('openat', 1, 0, 0, [0]), { ...row('read', 2, 0, 1.5, [2]), errors: NaN, total_us: -1 }]);
-  const again = series(await e.render('classic'));
+  const again = seriesOf(await e.render('classic'));
   assert.equal(again, s);
 
   // The summary's table is taken the same way (the last word, when no sample was read).
   e.record({ kind: 'summary', total_time_secs: 1, sample_count: 1, max_processes: 1, max_threads: 1, peak_mem_rss_kb: 0, avg_cpu_usage: 0, peak_cpu_usage: 0, total_cpu_time_secs: 1, total_disk_read_bytes: 0, total_disk_write_bytes: 0, total_syscall_read_bytes: 0, total_syscall_write_bytes: 0,
     ebpf: { syscalls: { total: 12, by_category: {} as never, top_syscalls: [], analysis: {} as never, by_syscall: { openat: 10, read: 2 }, table: [row('openat', 10, 5, 400e6, [...open.slice(0, -1), 6])] }, losses: { ...LOSSES, syscalls_untimed: 2 } } } as MonitorRecord);
   text = await e.render('classic');
-  s = series(text);
+  s = seriesOf(text);
   assert.is(s.get('denet_syscall_errors_total{syscall="openat",category="file_io",target="svc"}'), 5);
   assert.is(b('file_io', '+Inf'), 12);
   assert.is(s.get('denet_ebpf_syscalls_untimed_total{target="svc"}'), 2);

@@ -14,6 +14,7 @@ import { sleep, waitFor } from './_lib/wait.js';
 import { hasCommand } from './_lib/workloads.js';
 import { categoryOf } from '../src/syscalls/index.js';
 import type { SyscallRow } from '../src/monitor/types.js';
+import { seriesOf } from './_lib/exposition.js';
 
 const test = suite('prometheus (real server)');
 
@@ -186,17 +187,6 @@ kernelTest(test, 'Prometheus scrapes run --prometheus every second: syscall coun
     rmSync(dir, { recursive: true, force: true });
   }
 }, needs);
-
-/** Series of a classic exposition: name{labels} → value. */
-function seriesOf(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
 
 kernelTest(test, 'attach: the detail families from the first samples, never going back across scrapes; with --count-only absent', async () => {
   // A churn of processes whose openat fails (cat of a missing file), and a sleep between.
