@@ -286,17 +286,23 @@ export class SyscallTracer {
     }
     for (const pid of pids) {
       if (pid === opts.exclude) continue;
-      for (const p of [pid, ...descendants(pid, opts.exclude)]) {
-        try {
-          this.tracked.set(p, State.COUNT | CHECK_ABI, UpdateFlag.NOEXIST);
-        } catch (err) {
-          if (err instanceof BpfError && err.code === 'EEXIST') continue;
-          throw err;
-        }
-        if (!isRunning(p)) this.tracked.delete(p);
-      }
+      for (const p of [pid, ...descendants(pid, opts.exclude)]) this.trackFound(p);
     }
     this.bumpEpoch();
+  }
+
+  /** Tracks a process found by walking /proc, unless the kernel already added it (forked meanwhile). */
+  private trackFound(pid: number): void {
+    try {
+      // NOEXIST: a child the kernel already added keeps its entry.
+      this.tracked.set(pid, State.COUNT | CHECK_ABI, UpdateFlag.NOEXIST);
+    } catch (err) {
+      if (err instanceof BpfError && err.code === 'EEXIST') return;
+      throw err;
+    }
+    // An exited one (a zombie, or one that died since the walk) will see no exit event any more:
+    // left in the set, its pid, once reused, would make a stranger count.
+    if (!isRunning(pid)) this.tracked.delete(pid);
   }
 
   private setState(pid: number, state: number): void {
@@ -333,18 +339,7 @@ export class SyscallTracer {
     this.setState(pid, State.COUNT | CHECK_ABI | (opts.alone ? NO_CHILDREN : 0));
     if (opts.alone) return this.activity.seedSleeping([pid]);
     const children = descendants(pid, opts.exclude);
-    for (const child of children) {
-      try {
-        // NOEXIST: a child the kernel already added (forked after the root went in) keeps its entry.
-        this.tracked.set(child, State.COUNT | CHECK_ABI, UpdateFlag.NOEXIST);
-      } catch (err) {
-        if (err instanceof BpfError && err.code === 'EEXIST') continue;
-        throw err;
-      }
-      // An exited child (a zombie, or one that died since the walk) will see no exit event any more:
-      // left in the set, its pid, once reused, would make a stranger count.
-      if (!isRunning(child)) this.tracked.delete(child);
-    }
+    for (const child of children) this.trackFound(child);
     this.bumpEpoch();
     this.activity.seedSleeping([pid, ...children]);
   }
