@@ -1,5 +1,5 @@
 // The /proc parsers on fixed text (tricky names, truncation) and on this very process.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -19,6 +19,7 @@ import {
   scanParents,
   systemUptimeSecs,
 } from '../src/monitor/index.js';
+import { netDevTotalsBuf } from '../src/monitor/procfs-parse.js';
 
 const p = suite('monitor procfs');
 
@@ -76,6 +77,20 @@ p('status, io, cmdline, net/dev', () => {
   assert.is(net.rxBytes, 4193);
   assert.is(net.txBytes, 5100);
   assert.equal(net.interfaces.map((i) => i.name), ['lo', 'eth0']);
+});
+
+p('net/dev totals from the raw bytes agree with the text parser, on odd lines too', () => {
+  const texts = [
+    readFileSync('/proc/self/net/dev', 'latin1'),
+    'Inter-|   Receive |  Transmit\n face |bytes|bytes\n  eth0: 1000 1 0 0 0 0 0 0 2000 2 0 0 0 0 0 0\n' +
+      '  short: 5 6 7\n  bad: x 1 2 3 4 5 6 7 8 9\n veth-a:b: 7 0 0 0 0 0 0 0 9 0 0 0 0 0 0 0', // no final newline
+    '',
+  ];
+  for (const t of texts) {
+    const b = Buffer.from(t, 'latin1');
+    const want = parseNetDev(t);
+    assert.equal(netDevTotalsBuf(b, b.length), { rxBytes: want.rxBytes, txBytes: want.txBytes }, JSON.stringify(t.slice(0, 200)));
+  }
 });
 
 p('this process: stat, status and io agree with node', () => {

@@ -1,7 +1,7 @@
 // Network byte counters per network namespace. /proc/PID/net/dev describes the namespace of PID, not
 // the process: every member in one namespace shares its numbers, so each namespace is read once.
 import { SCRATCH, closeProc, openProc, preadProc } from './procfs-fd.js';
-import { parseNetDev, type NetDevTotals } from './procfs-parse.js';
+import { netDevTotalsBuf } from './procfs-parse.js';
 import { readNetDev } from './procfs.js';
 
 interface Ns {
@@ -75,12 +75,12 @@ export class NetnsCounters {
     this.byNs.clear();
   }
 
-  private read(fd: number, pid: number): NetDevTotals | null {
+  private read(fd: number, pid: number): { rxBytes: number; txBytes: number } | null {
     if (fd < 0) return null;
     const n = preadProc(fd);
     if (n <= 0) return null;
     // Hosts with very many interfaces overflow the scratch buffer: read those whole.
     if (n === SCRATCH.length) return readNetDev(pid, this.root);
-    return parseNetDev(SCRATCH.toString('latin1', 0, n));
+    return netDevTotalsBuf(SCRATCH, n);
   }
 }

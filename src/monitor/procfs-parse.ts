@@ -5,6 +5,7 @@
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
 const COLON = 0x3a;
+const BAR = 0x7c;
 const MINUS = 0x2d;
 const OPEN_PAREN = 0x28;
 const CLOSE_PAREN = 0x29;
@@ -218,6 +219,44 @@ export interface NetDevTotals {
   rxBytes: number;
   txBytes: number;
   interfaces: { name: string; rxBytes: number; txBytes: number }[];
+}
+
+/**
+ * The rx and tx byte totals of /proc/PID/net/dev in `buf[0, len)`, without building strings (it is read
+ * at every sample). The same lines count as in parseNetDev: "name: n1 ... n16", rx the 1st, tx the 9th.
+ */
+export function netDevTotalsBuf(buf: Uint8Array, len: number): { rxBytes: number; txBytes: number } {
+  let rxBytes = 0;
+  let txBytes = 0;
+  let i = 0;
+  while (i < len) {
+    let end = i;
+    while (end < len && buf[end] !== NEWLINE) end++;
+    let colon = i;
+    while (colon < end && buf[colon] !== COLON && buf[colon] !== BAR) colon++;
+    if (colon < end && buf[colon] === COLON) {
+      let rx = -1;
+      let tx = -1;
+      let field = 0;
+      let j = colon + 1;
+      while (j < end && field < 9) {
+        while (j < end && buf[j] === SPACE) j++;
+        const c = buf[j];
+        if (j >= end || c === undefined || c < DIGIT_0 || c > DIGIT_9) break;
+        const v = decimalAt(buf, j, end);
+        while (j < end && buf[j] !== SPACE) j++;
+        if (field === 0) rx = v;
+        else if (field === 8) tx = v;
+        field++;
+      }
+      if (rx >= 0 && tx >= 0) {
+        rxBytes += rx;
+        txBytes += tx;
+      }
+    }
+    i = end + 1;
+  }
+  return { rxBytes, txBytes };
 }
 
 /** /proc/PID/net/dev: two header lines, then "iface: rx_bytes rx_packets ... tx_bytes ..." (tx_bytes is the 9th number). */
