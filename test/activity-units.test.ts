@@ -65,7 +65,7 @@ test('PSI: the process\'s own cgroup, deltas since the previous sample; a move r
     f.write(join(f.root, '42/cgroup'), '0::/jobs/a\n');
     for (const r of ['cpu', 'memory', 'io']) f.write(join(f.cg, 'jobs/a', `${r}.pressure`), pressure(1000, 400));
     for (const r of ['cpu', 'memory', 'io']) f.write(join(f.sys, r), pressure(9_000_000, 0));
-    const psi = new PsiReader(42, f.root, f.sys);
+    const psi = new PsiReader(42, f.root, f.sys, 0);
     assert.equal(psi.capability(), { available: true, source: 'cgroup' });
     f.write(join(f.cg, 'jobs/a/cpu.pressure'), pressure(1700, 450, 12.25));
     let b = psi.read()!;
@@ -90,6 +90,22 @@ test('PSI: the process\'s own cgroup, deltas since the previous sample; a move r
     writeFileSync(join(f.root, '42/cgroup'), '');
     b = psi.read()!;
     assert.equal([b.source, b.cgroup, b.cpu!.some.total_us], ['system', undefined, 9_000_000]);
+  } finally {
+    rmSync(f.root, { recursive: true, force: true });
+  }
+});
+
+test('PSI: between cgroup lookups only the pressure files are read; a move is seen at the next lookup', async () => {
+  const f = fakeRoot();
+  try {
+    f.write(join(f.root, '42/cgroup'), '0::/jobs/a\n');
+    for (const g of ['a', 'b']) f.write(join(f.cg, 'jobs', g, 'cpu.pressure'), pressure(g === 'a' ? 1000 : 5));
+    const psi = new PsiReader(42, f.root, f.sys, 150);
+    f.write(join(f.root, '42/cgroup'), '0::/jobs/b\n');
+    assert.is(psi.read()!.cgroup, '/jobs/a', 'looked up again before its time');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.is(psi.read()!.cgroup, '/jobs/b');
+    psi.close();
   } finally {
     rmSync(f.root, { recursive: true, force: true });
   }

@@ -1,9 +1,10 @@
 // Pressure stall information (PSI) for each sample: cpu, memory and io, `some` and `full`, from the
 // monitored process's own cgroup (v2) when it is in one other than the root, else from /proc/pressure
-// (the whole system; the root cgroup's figures are the same). The cgroup is looked up again at every
-// sample: a process can be moved (then the deltas restart from the new cgroup's figures). The files
+// (the whole system; the root cgroup's figures are the same). The cgroup is looked up again every
+// second: a process can be moved (then the deltas restart from the new cgroup's figures). The files
 // are kept open and re-read in place while the cgroup stays the same: five open+read+close per sample
-// cost about a seventh of the whole monitor's budget at 100 processes.
+// cost about a seventh of the whole monitor's budget at 100 processes, and at 10 samples a second
+// looking up the cgroup at each one cost as much as reading all three pressure files.
 import { readFileSync } from 'node:fs';
 import { SCRATCH, closeProc, openProc, preadProc } from './procfs-fd.js';
 import type { Capability, PsiBlock, PsiFigures, PsiResource } from './types.js';
@@ -92,16 +93,24 @@ export class PsiReader {
   private readonly mount: { path: string; root: string } | null;
   /** The pressure files' directory and what it names, as last used. */
   private source: Source | null = null;
-  private prev = new Map<string, number>();
+  /** The previous total_us of each resource's some/full, by RESOURCES index × 2 (+1: full). */
+  private prev: (number | undefined)[] = [];
   private cgroup: string | null = null;
   private readonly cgroupFile: KeptFile;
   /** The source's files (one per resource), open while the process stays in the same cgroup. */
   private files: KeptFile[] | null = null;
+  /** When the process's cgroup was last looked up (ms since the epoch). */
+  private checkedMs = -Infinity;
 
+  /**
+   * `cgroupRecheckMs`: how often the process's cgroup is looked up again (a move is seen this late;
+   * between lookups only the pressure files are read).
+   */
   constructor(
     private readonly pid: number,
     private readonly procRoot = '/proc',
     private readonly systemDir = `${procRoot}/pressure`,
+    private readonly cgroupRecheckMs = 1000,
   ) {
     this.mount = cgroup2Mount(procRoot);
     this.cgroupFile = new KeptFile(`${procRoot}/${pid}/cgroup`);
@@ -117,39 +126,47 @@ export class PsiReader {
 
   /** The block for this sample, or undefined where no pressure file can be read. */
   read(): PsiBlock | undefined {
-    // The process's cgroup now; once it has exited, the last one seen (then the source is checked
-    // by path at every sample, as the cgroup may be removed).
-    const now = v2Entry(this.cgroupFile.read());
-    const steady = now !== null && now === this.cgroup && this.files !== null && this.source !== null;
-    this.cgroup = now ?? this.cgroup;
-    const src = steady ? this.source! : this.pick();
-    if (!src) {
-      this.source = null;
-      this.closeFiles();
-      return undefined;
-    }
-    if (this.source?.dir !== src.dir) this.prev.clear();
+    const nowMs = Date.now();
+    let steady = this.files !== null && this.source !== null && nowMs - this.checkedMs < this.cgroupRecheckMs;
     if (!steady) {
-      this.closeFiles();
-      this.files = RESOURCES.map((res) => new KeptFile(`${src.dir}/${res}${src.suffix}`));
+      this.checkedMs = nowMs;
+      // The process's cgroup now; once it has exited, the last one seen (then the source is checked
+      // by path at every lookup, as the cgroup may be removed).
+      const now = v2Entry(this.cgroupFile.read());
+      steady = now !== null && now === this.cgroup && this.files !== null && this.source !== null;
+      this.cgroup = now ?? this.cgroup;
+      const src = steady ? this.source! : this.pick();
+      if (!src) {
+        this.source = null;
+        this.closeFiles();
+        return undefined;
+      }
+      if (this.source?.dir !== src.dir) this.prev = [];
+      if (!steady) {
+        this.closeFiles();
+        this.files = RESOURCES.map((res) => new KeptFile(`${src.dir}/${res}${src.suffix}`));
+      }
+      this.source = src;
     }
-    this.source = src;
-    const texts = this.files!.map((f) => f.read());
-    // A kept file that fails (its cgroup went away): look for the source again, by path.
-    if (steady && texts[0] === null) {
-      this.closeFiles();
-      return this.read();
-    }
+    const src = this.source!;
+    const files = this.files!;
     const block: PsiBlock = { ...src.block };
     let any = false;
-    for (const [i, res] of RESOURCES.entries()) {
-      const text = texts[i] ?? null;
-      if (text === null) continue;
+    for (let i = 0; i < RESOURCES.length; i++) {
+      const text = files[i]!.read();
+      if (text === null) {
+        // A kept file that fails (its cgroup went away): look for the source again, by path.
+        if (i === 0 && steady) {
+          this.closeFiles();
+          return this.read();
+        }
+        continue;
+      }
       const parsed = parsePressure(text);
       if (!parsed.some) continue;
-      const entry: PsiResource = { some: this.withDelta(res, 'some', parsed.some) };
-      if (parsed.full) entry.full = this.withDelta(res, 'full', parsed.full);
-      block[res] = entry;
+      const entry: PsiResource = { some: this.withDelta(2 * i, parsed.some) };
+      if (parsed.full) entry.full = this.withDelta(2 * i + 1, parsed.full);
+      block[RESOURCES[i]!] = entry;
       any = true;
     }
     return any ? block : undefined;
@@ -166,11 +183,10 @@ export class PsiReader {
     this.files = null;
   }
 
-  private withDelta(res: Resource, kind: 'some' | 'full', f: Omit<PsiFigures, 'total_us_delta'>): PsiFigures {
-    const key = `${res} ${kind}`;
-    const before = this.prev.get(key);
-    this.prev.set(key, f.total_us);
-    return { ...f, total_us_delta: before === undefined ? 0 : Math.max(0, f.total_us - before) };
+  private withDelta(slot: number, f: Omit<PsiFigures, 'total_us_delta'>): PsiFigures {
+    const before = this.prev[slot];
+    this.prev[slot] = f.total_us;
+    return { avg10: f.avg10, avg60: f.avg60, avg300: f.avg300, total_us: f.total_us, total_us_delta: before === undefined ? 0 : Math.max(0, f.total_us - before) };
   }
 
   /** The process's own cgroup when it is not the root and its pressure files are readable; else the system's. */
