@@ -56,6 +56,14 @@ for (const [mode, flags, why] of MODES) {
     }
   }, why);
 
+  kernelTest(test, `${mode}: orphans that sleep, and are read less often, count once when we reap them`, () => {
+    const acc = compileFixture('accounting');
+    // Adopted by us (child subreaper), asleep long enough to be read less often, reaped at different samples.
+    const s = runStats([...flags, '-i', '50', '-m', '50'], [acc, 'orphans', '5']);
+    assert.ok(s.total_cpu_time_secs >= 0.9 && s.total_cpu_time_secs <= 1.15, `total CPU ${s.total_cpu_time_secs} s (5 x 0.2 s burnt)`);
+    assert.is(s.total_processes, 6);
+  }, why);
+
   kernelTest(test, `${mode}: run follows a daemonised grandchild to its end (like strace -f)`, () => {
     const acc = compileFixture('accounting');
     const s = runStats(flags, [acc, 'daemon', '1000']);

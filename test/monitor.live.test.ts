@@ -2,11 +2,14 @@
 // temp dir) spins threads, burns a measured amount of CPU, allocates memory or writes to disk.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ProcessTreeMonitor, SummaryAccumulator, readIo, readStat } from '../src/monitor/index.js';
+import { RCHAR, MINFLT, WCHAR } from '../src/monitor/member.js';
+import { ReapedReader } from '../src/monitor/reaper.js';
 import type { SampleRecord, TreeRecord } from '../src/monitor/types.js';
 import { sleep, waitFor } from './_lib/wait.js';
 import { blockBackedDir } from './_lib/workloads.js';
@@ -15,6 +18,7 @@ const WORKLOAD_C = String.raw`
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +51,11 @@ int main(int argc, char **argv) {
   } else if (!strcmp(argv[1], "alloc")) {    /* alloc MB SECONDS */
     size_t n = (size_t)atol(argv[2]) << 20; char *p = malloc(n); memset(p, 1, n);
     ready(); usleep((useconds_t)(atof(argv[3]) * 1e6)); p[1] = 2;
+  } else if (!strcmp(argv[1], "mapfile")) {  /* mapfile PATH MB SECONDS: its RSS is the file's pages */
+    size_t n = (size_t)atol(argv[3]) << 20; int fd = open(argv[2], O_CREAT | O_TRUNC | O_RDWR, 0644);
+    if (ftruncate(fd, n) != 0) return 1;
+    char *p = mmap(0, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0); if (p == MAP_FAILED) return 1;
+    memset(p, 1, n); ready(); usleep((useconds_t)(atof(argv[4]) * 1e6));
   } else if (!strcmp(argv[1], "write")) {    /* write PATH MB */
     static char buf[1 << 20]; memset(buf, 7, sizeof buf);
     int fd = open(argv[2], O_CREAT | O_TRUNC | O_WRONLY, 0644);
@@ -287,6 +296,82 @@ needsGcc('includeChildren false samples the root alone; sinceProcessStart keeps 
   assert.ok(a.cpu_time_secs! >= 0.25, `since start ${a.cpu_time_secs}`);
   assert.ok(b.cpu_time_secs! <= 0.02, `since monitoring ${b.cpu_time_secs}`);
   assert.ok(b.cpu_usage < 10, `sleeping process cpu ${b.cpu_usage}`);
+});
+
+needsGcc('sleepers read less often are never counted twice when their parent reaps them', async () => {
+  // Five children burn 0.2 s each, then sleep long enough to be read less often (1-2.6 s), and exit at
+  // different samples; their parent (a member, not this process) reaps each one into its cutime. A
+  // child whose stale figures stayed in the sum beside its reaper's new cutime would count twice, and
+  // reported totals never go back down.
+  const script = [0, 1, 2, 3, 4].map((i) => `${prog} burn 0.2 ${(1 + i * 0.4).toFixed(1)} &`).join(' ') + ' wait; sleep 0.3';
+  const root = start('sh', ['-c', script]);
+  const m = new ProcessTreeMonitor({ pid: root.pid! });
+  let last = 0;
+  let peakChildren = 0;
+  for (let i = 0; i < 400; i++) {
+    const r = m.sample();
+    if (!r) break;
+    const t = tree(r);
+    last = t.aggregated.cpu_time_secs;
+    peakChildren = Math.max(peakChildren, t.children.length);
+    await sleep(30);
+  }
+  m.close();
+  assert.ok(peakChildren >= 5, `children seen ${peakChildren}`);
+  // 5 x 0.2 s, each truncated to 10 ms ticks, plus what sh used.
+  assert.ok(last >= 0.9 && last <= 1.15, `tree CPU ${last} s, expected ~1.0 s`);
+});
+
+needsGcc('the RSS of a member that does not run is re-read (a truncated shared mapping shrinks it)', async () => {
+  const file = join(dir, 'mapped.bin');
+  const root = start('sh', ['-c', `"${prog}" mapfile "${file}" 32 6; :`]);
+  const m = new ProcessTreeMonitor({ pid: root.pid! });
+  const child = () => tree(m.sample()).children.find((c) => c.command.includes('mapfile'));
+  let before = 0;
+  for (let i = 0; i < 100 && before < 30 * 1024; i++) {
+    before = child()?.metrics.mem_rss_kb ?? 0;
+    await sleep(50);
+  }
+  assert.ok(before >= 30 * 1024, `RSS before ${before} kB`);
+  const pid = child()!.pid;
+  const runtime = () => readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0];
+  // Asleep well past the point where it is read less often.
+  await sleep(1500);
+  for (let i = 0; i < 10; i++) child();
+  const ran = runtime();
+  // Truncation unmaps the file's pages from every mapping: the sleeper's RSS drops without it running.
+  writeFileSync(file, '');
+  let after = before;
+  for (let i = 0; i < 30 && after > 8 * 1024; i++) {
+    await sleep(100);
+    after = child()?.metrics.mem_rss_kb ?? 0;
+  }
+  assert.is(runtime(), ran, 'the mapping process ran: this test needs it asleep');
+  m.close();
+  assert.ok(after <= 8 * 1024, `RSS after truncation ${after} kB (before ${before} kB)`);
+});
+
+live('what this process reaps is credited to it; its own reads, on any of its threads, are not', async () => {
+  const big = join(dir, 'big.bin');
+  writeFileSync(big, Buffer.alloc(2 << 20, 1));
+  const r = new ReapedReader();
+  try {
+    const a = Float64Array.from(r.read());
+    spawnSync('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=1M', 'count=4'], { stdio: 'ignore' });
+    // Our own reads: on the main thread, and on libuv's pool threads (which may start just now).
+    readFileSync(big);
+    await readFile(big);
+    const b = r.read();
+    const mb4 = 4 << 20;
+    const slack = 256 << 10; // dd's own start-up reads (ld.so, libc)
+    for (const [name, k] of [['rchar', RCHAR], ['wchar', WCHAR]] as const) {
+      const d = b[k]! - a[k]!;
+      assert.ok(d >= mb4 && d <= mb4 + slack, `reaped ${name} grew by ${d}, expected dd's 4 MiB`);
+    }
+    assert.ok(b[MINFLT]! > a[MINFLT]!, 'its page faults');
+  } finally {
+    r.close();
+  }
 });
 
 live('a name with spaces and parentheses parses; sample returns null once the tree is gone', async () => {

@@ -1,7 +1,7 @@
 // One tracked process: how its /proc files are read, the counters the tree totals are built from,
 // and how one read of its stat (and io) updates them.
 //
-// Descriptors are a bounded resource: a member keeps its stat/schedstat/io open (re-read with one
+// Descriptors are a bounded resource: a member keeps its stat/schedstat/io/statm open (re-read with one
 // pread, and failing once the process is gone even if its pid is reused) only while the FdBudget
 // allows; beyond it, files are opened by path for each read, and a pid reused by another process is
 // recognised by its start time. So the number of monitored processes is not limited by RLIMIT_NOFILE.
@@ -29,7 +29,11 @@ interface Fds {
   stat: number;
   sched: number;
   io: number;
+  statm: number;
 }
+
+/** Descriptors a member holds while the budget allows. */
+const FDS_PER_MEMBER = 4;
 
 /** How many descriptors members may hold open at once (a quarter of the soft RLIMIT_NOFILE). */
 export class FdBudget {
@@ -60,6 +64,11 @@ export interface Member {
   fds: Fds | null;
   /** Last run time of the main thread (schedstat, ns); -1 before the first read or when unreadable. */
   runtime: number;
+  /** When its run time was last read (ms since the epoch), and when it last moved (or it joined). */
+  checkedMs: number;
+  ranMs: number;
+  /** The monitor's sample number in which it was last seen running or gone (its children may have been reaped). */
+  ranSeq: number;
   /** Reads left in which to retry an empty command line (set when exec had not yet set up argv). */
   cmdlineRetries: number;
   /** stat's comm when `command` was last refreshed: a change means an exec. */
@@ -103,17 +112,21 @@ function readPath(path: string): number {
 
 export function newMember(st: ProcStat, root: string, budget: FdBudget, nowMs: number): Member {
   let fds: Fds | null = null;
-  if (budget.take(3)) {
+  if (budget.take(FDS_PER_MEMBER)) {
     const stat = openProc(`${root}/${st.pid}/stat`);
     const sched = openProc(`${root}/${st.pid}/schedstat`);
     const io = openProc(`${root}/${st.pid}/io`);
-    fds = { stat, sched, io };
+    const statm = openProc(`${root}/${st.pid}/statm`);
+    fds = { stat, sched, io, statm };
   }
   return {
     pid: st.pid,
     starttime: st.starttime,
     fds,
     runtime: -1,
+    checkedMs: nowMs,
+    ranMs: nowMs,
+    ranSeq: -1,
     cmdlineRetries: 0,
     comm: '', // differs from any name: the first update reads the command line
     command: st.comm,
@@ -149,6 +162,25 @@ export function readMemberStat(m: Member, root: string, out?: ProcStat): ProcSta
   const st = parseStatBuf(SCRATCH, n, out);
   if (st && st.starttime !== m.starttime) return 'gone';
   return st;
+}
+
+/**
+ * Re-reads the memory of a member that has not run (statm: size and resident pages, the same counts
+ * as stat's vsize and rss): reclaim can shrink a sleeper's RSS, nothing else in stat or io moves.
+ * false when the process is gone or the file unreadable.
+ */
+export function readMemberStatm(m: Member, root: string, pageBytes: number): boolean {
+  const n = m.fds && m.fds.statm >= 0 ? preadProc(m.fds.statm) : readPath(`${root}/${m.pid}/statm`);
+  if (n <= 0) return false;
+  const size = decimalAt(SCRATCH, 0, n);
+  let sp = 0;
+  while (sp < n && SCRATCH[sp] !== 0x20) sp++;
+  if (sp >= n) return false;
+  const resident = decimalAt(SCRATCH, sp + 1, n);
+  m.rssPages = resident;
+  if (resident > m.peakRssPages) m.peakRssPages = resident;
+  m.vsize = size * pageBytes;
+  return true;
 }
 
 /**
@@ -234,8 +266,9 @@ export function closeMember(m: Member, budget: FdBudget): void {
   closeProc(m.fds.stat);
   closeProc(m.fds.sched);
   closeProc(m.fds.io);
+  closeProc(m.fds.statm);
   m.fds = null;
-  budget.give(3);
+  budget.give(FDS_PER_MEMBER);
 }
 
 export function ignoresSigchld(pid: number, root: string): boolean {

@@ -4,48 +4,111 @@
 // read /proc/ROOT. Reading our own counters before and after recovers them exactly.
 import { readdirSync } from 'node:fs';
 import { CPU, MAJFLT, MINFLT, NC, RBYTES, RCHAR, WBYTES, WCHAR } from './member.js';
-import { parseIo, parseStat, type ProcIo } from './procfs-parse.js';
-import { PROC_ROOT, readText } from './procfs.js';
+import { READ_GONE, SCRATCH, closeProc, openProc, preadProc } from './procfs-fd.js';
+import { parseIoBuf, parseStatBuf, type ProcIo } from './procfs-parse.js';
+import { PROC_ROOT } from './procfs.js';
 import { clockTicksPerSec } from './sysconf.js';
-
-function ioOf(path: string): ProcIo | null {
-  const text = readText(path);
-  return text === null ? null : parseIo(text);
-}
 
 /**
  * Counters credited to this process for reaped children: CPU seconds (cutime+cstime), cminflt/cmajflt,
- * and the I/O of /proc/self/io beyond what its live threads did themselves.
+ * and the I/O of /proc/self/io beyond what its live threads did themselves. Read at every sample, so
+ * the files stay open. A reap adds to cutime/cstime and cminflt/cmajflt and to the I/O in the same
+ * step: while the former have not moved the I/O is not read (it would take a read per thread of ours),
+ * except at least every `ioRefreshMs` (a child that exits without a single page fault or tick).
  */
-export function reapedTotals(root = PROC_ROOT): Float64Array {
-  const out = new Float64Array(NC);
-  const statText = readText(`${root}/self/stat`);
-  const st = statText === null ? null : parseStat(statText);
-  if (st) {
-    out[CPU] = (st.cutime + st.cstime) / clockTicksPerSec();
-    out[MINFLT] = st.cminflt;
-    out[MAJFLT] = st.cmajflt;
+export class ReapedReader {
+  private readonly stat: number;
+  private readonly io: number;
+  /** Our threads' own io files, by tid (re-listed when the thread count changes). */
+  private threads = new Map<string, number>();
+  private readonly out = new Float64Array(NC);
+  private lastStatKey = -1;
+  /** Whether the last read() found something reaped since the one before (cutime, cstime, cminflt or cmajflt moved). */
+  changed = false;
+  private lastIoMs = -Infinity;
+  private numThreads = -1;
+
+  constructor(
+    private readonly root = PROC_ROOT,
+    private readonly ioRefreshMs = 1000,
+  ) {
+    this.stat = openProc(`${root}/self/stat`);
+    this.io = openProc(`${root}/self/io`);
   }
-  // /proc/self/io = its live threads' I/O + what exited threads and reaped children left behind.
-  const all = ioOf(`${root}/self/io`);
-  if (all) {
+
+  /** The totals now (a view reused by the next call). */
+  read(nowMs = Date.now()): Float64Array {
+    const n = this.stat >= 0 ? preadProc(this.stat) : -1;
+    const st = n > 0 ? parseStatBuf(SCRATCH, n) : null;
+    const prevKey = this.lastStatKey;
+    if (st) {
+      this.out[CPU] = (st.cutime + st.cstime) / clockTicksPerSec();
+      this.out[MINFLT] = st.cminflt;
+      this.out[MAJFLT] = st.cmajflt;
+      // Each only grows: their sum moves whenever one does.
+      this.lastStatKey = st.cutime + st.cstime + st.cminflt + st.cmajflt;
+      if (st.numThreads !== this.numThreads) this.relist(st.numThreads);
+    }
+    this.changed = st === null || this.lastStatKey !== prevKey;
+    if (this.changed || nowMs - this.lastIoMs >= this.ioRefreshMs) {
+      this.lastIoMs = nowMs;
+      this.readIo();
+    }
+    return this.out;
+  }
+
+  close(): void {
+    closeProc(this.stat);
+    closeProc(this.io);
+    for (const fd of this.threads.values()) closeProc(fd);
+    this.threads.clear();
+  }
+
+  /** /proc/self/io = its live threads' I/O + what exited threads and reaped children left behind. */
+  private readIo(): void {
+    const n = this.io >= 0 ? preadProc(this.io) : -1;
+    if (n <= 0) return;
+    const all = parseIoBuf(SCRATCH, n);
     let rchar = all.rchar, wchar = all.wchar, rbytes = all.readBytes, wbytes = all.writeBytes;
-    let tids: string[] = [];
-    try {
-      tids = readdirSync(`${root}/self/task`);
-    } catch { /* no per-thread view: count it all */ }
-    for (const tid of tids) {
-      const t = ioOf(`${root}/self/task/${tid}/io`);
+    for (const [tid, fd] of this.threads) {
+      const t = this.threadIo(fd);
+      if (t === 'gone') {
+        // It exited after the total was read: its I/O is in the total, and stays there.
+        closeProc(fd);
+        this.threads.delete(tid);
+        this.numThreads = -1;
+        continue;
+      }
       if (!t) continue;
       rchar -= t.rchar;
       wchar -= t.wchar;
       rbytes -= t.readBytes;
       wbytes -= t.writeBytes;
     }
-    out[RCHAR] = rchar;
-    out[WCHAR] = wchar;
-    out[RBYTES] = rbytes;
-    out[WBYTES] = wbytes;
+    this.out[RCHAR] = rchar;
+    this.out[WCHAR] = wchar;
+    this.out[RBYTES] = rbytes;
+    this.out[WBYTES] = wbytes;
   }
-  return out;
+
+  private threadIo(fd: number): ProcIo | 'gone' | null {
+    const n = preadProc(fd);
+    if (n === READ_GONE) return 'gone';
+    return n > 0 ? parseIoBuf(SCRATCH, n) : null;
+  }
+
+  private relist(numThreads: number): void {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`${this.root}/self/task`);
+    } catch { /* no per-thread view: count it all */ }
+    const next = new Map<string, number>();
+    for (const tid of tids) {
+      const fd = this.threads.get(tid) ?? openProc(`${this.root}/self/task/${tid}/io`);
+      if (fd >= 0) next.set(tid, fd);
+    }
+    for (const [tid, fd] of this.threads) if (!next.has(tid)) closeProc(fd);
+    this.threads = next;
+    this.numThreads = numThreads;
+  }
 }

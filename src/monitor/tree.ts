@@ -18,13 +18,13 @@ import { availableParallelism } from 'node:os';
 import { Discovery, readStat } from './discovery.js';
 import {
   CPU, FdBudget, IO_SLOTS, MAJFLT, MINFLT, NC, RBYTES, RCHAR, WBYTES, WCHAR,
-  closeMember, ignoresSigchld, isDead, newMember, readMemberStat, readRuntime, updateMember, type Member,
+  closeMember, ignoresSigchld, isDead, newMember, readMemberStat, readMemberStatm, readRuntime, updateMember, type Member,
 } from './member.js';
 import { NetnsCounters } from './netns.js';
 import { SCRATCH, closeProc, openProc, preadProc } from './procfs-fd.js';
 import type { ProcStat } from './procfs-parse.js';
 import { PROC_ROOT, readNetNs } from './procfs.js';
-import { reapedTotals } from './reaper.js';
+import { ReapedReader } from './reaper.js';
 import { bootTimeMs, clockTicksPerSec, pageSize } from './sysconf.js';
 import type { AggregatedMetrics, Capability, ChildEntry, ExitFigures, KernelActivity, Metrics, ProcessRecord, SampleRecord, TreeRecord } from './types.js';
 import { ActivityView } from './activity.js';
@@ -126,11 +126,15 @@ export class ProcessTreeMonitor {
   private uptimeFd: number;
   private readonly fullRefreshMs: number;
   private lastFullMs = -Infinity;
+  /** Samples taken, for Member.ranSeq. */
+  private seq = 0;
+  private readonly pageBytes = pageSize();
   private forceFull = false;
   /** Reused for members' stat reads (updateMember() copies what it keeps). */
   private readonly statScratch = {} as ProcStat;
   private finished = false;
-  /** reapedTotals() at start, when the root is our own child (subtree model). */
+  /** What the kernel credits us for reaping (subtree model, when the root is our own child), and its value at start. */
+  private readonly reaper: ReapedReader | null;
   private readonly reaperBase: Float64Array | null;
   private readonly ownChild: boolean;
   private readonly exitModel: boolean;
@@ -167,7 +171,8 @@ export class ProcessTreeMonitor {
     this.psi = opts.psi === false ? undefined : new PsiReader(opts.pid, this.root);
     this.fullRefreshMs = opts.fullRefreshMs ?? 1000;
     this.ownChild = opts.reapedByThisProcess ?? false;
-    this.reaperBase = this.ownChild && this.includeChildren && !this.exitModel ? reapedTotals(this.root) : null;
+    this.reaper = this.ownChild && this.includeChildren && !this.exitModel ? new ReapedReader(this.root, this.fullRefreshMs) : null;
+    this.reaperBase = this.reaper ? Float64Array.from(this.reaper.read()) : null;
     this.t0Ms = Date.now();
     this.prevMs = this.t0Ms;
     this.joiners = opts.joiners;
@@ -199,39 +204,40 @@ export class ProcessTreeMonitor {
     const uptime = this.uptimeSecs();
     // What the kernel credited to us comes first: a member reaped after this read is still in its reaper's
     // counters or ours at the next one, never in both.
-    const reaped = this.reaperBase ? reapedTotals(this.root) : null;
+    const reaped = this.reaper ? this.reaper.read(now) : null;
 
-    // 1. Re-read members, parents first (insertion order). A single-threaded process whose run time
-    //    (schedstat, ns) has not moved has not run: its counters cannot have changed, so its stat and io
-    //    are skipped, except on a periodic full refresh (RSS can shrink under reclaim while it sleeps).
+    // 1. Re-read members, parents first (insertion order); see refresh() for what each read skips.
     const readAll = this.forceFull || now - this.lastFullMs >= this.fullRefreshMs;
+    // After an exit, orphans have a new ppid without running: their stat is read, not just statm.
+    const statOfAll = this.forceFull;
     if (readAll) {
       this.lastFullMs = now;
       this.forceFull = false;
     }
+    const seq = ++this.seq;
     const vanished: Member[] = [];
+    const deferred: Member[] = [];
     // New children appear only if some member ran (fork takes CPU); otherwise /proc need not be listed.
     let anyRan = false;
-    const io = this.exitModel ? 'own' : 'whole';
     for (const m of this.members.values()) {
       if (this.awaitingRecord.has(m.pid)) continue;
-      if (m.threads === 1 && !m.zombie) {
-        const rt = readRuntime(m, this.root);
-        if (rt === 'gone') {
-          vanished.push(m);
-          continue;
-        }
-        const unchanged = rt === m.runtime;
-        if (rt !== null) m.runtime = rt;
-        if (!unchanged) anyRan = true;
-        if (unchanged && !readAll) continue;
-      } else if (!m.zombie) {
-        // Multi-threaded (the main thread's run time does not cover the others): assume it ran.
-        anyRan = true;
+      if (!readAll && this.mayDefer(m, now)) deferred.push(m);
+      else if (this.refresh(m, seq, now, statOfAll ? 'stat' : readAll ? 'statm' : 'none', vanished)) anyRan = true;
+    }
+    // A deferred member whose parent ran (or exited) may have been reaped by it: its stale figures
+    // must not stay in the sum beside its reaper's new cutime. Its parent has been read: read it now.
+    // Until none is left to read: one read here may be the parent of another deferred before it.
+    // The same for our own children (orphans we adopted) when we have reaped any since the last sample.
+    const weReaped = this.reaper?.changed ?? false;
+    for (let read = true; read && deferred.length > 0; ) {
+      read = false;
+      for (let i = 0; i < deferred.length; i++) {
+        const m = deferred[i]!;
+        if (this.members.get(m.ppid)?.ranSeq !== seq && !(weReaped && m.ppid === process.pid)) continue;
+        deferred.splice(i--, 1);
+        read = true;
+        if (this.refresh(m, seq, now, 'none', vanished)) anyRan = true;
       }
-      const st = readMemberStat(m, this.root, this.statScratch);
-      if (st === 'gone') vanished.push(m);
-      else if (st) updateMember(m, st, this.includeChildren, io, this.root, this.hz);
     }
     const exitsBefore = this.exitsSeen;
     if (this.exitModel) this.applyExits(inp.exits ?? [], vanished, now);
@@ -250,7 +256,8 @@ export class ProcessTreeMonitor {
 
     // 3. The tree has ended when no member runs and none waits for its final figures: the root of `run`
     //    (subtree model) until we have reaped it, an exited member (exit model) until its record came.
-    const live = this.liveCount();
+    const liveMembers = this.liveMembers();
+    const live = liveMembers.length;
     const awaitingReap = this.reaperBase !== null && this.members.has(this.pid);
     // The kernel's count is trusted for a few samples only: an entry it never removed (a missed exit)
     // must not keep monitoring open forever once /proc, rescanned, shows nothing.
@@ -268,7 +275,7 @@ export class ProcessTreeMonitor {
     const cpuDelta = this.reported[CPU]! - this.prevReportedCpu;
     this.prevReportedCpu = this.reported[CPU]!;
     this.prevMs = now;
-    const net = this.net.refresh(this.liveMembers());
+    const net = this.net.refresh(liveMembers);
     const cpuUsage = (secs: number) => (dtSecs > 0 ? round2(Math.min(this.maxCpuPercent, (Math.max(0, secs) / dtSecs) * 100)) : 0);
 
     if (!this.includeChildren) {
@@ -287,7 +294,7 @@ export class ProcessTreeMonitor {
     let vms = 0;
     let threads = 0;
     let maxUptime = 0;
-    for (const m of this.liveMembers()) {
+    for (const m of liveMembers) {
       const metrics = this.metricsOf(m, now, dtSecs, uptime);
       if (m.pid === this.pid) parent = metrics;
       else children.push({ pid: m.pid, command: m.command, metrics });
@@ -364,9 +371,64 @@ export class ProcessTreeMonitor {
     this.uptimeFd = -1;
     this.net.close();
     this.psi?.close();
+    this.reaper?.close();
   }
 
   // ------------------------------------------------------------ internals
+
+  /**
+   * Whether a member may go unread in this sample: single-threaded, not the root, and it has not run
+   * for a while. One that has not run for S is read
+   * again within S/4 (and at every full refresh): a sleeper costs one read a second instead of ten,
+   * and a burst after a long sleep is seen at most a quarter of that sleep late (never more than
+   * fullRefreshMs). Its counters cannot have moved while it slept; whether it woke is all we learn late.
+   */
+  private mayDefer(m: Member, now: number): boolean {
+    if (m.threads !== 1 || m.zombie || m.pid === this.pid) return false;
+    return now - m.checkedMs < (now - m.ranMs) / 4;
+  }
+
+  /**
+   * Reads one member; true if it ran. A single-threaded process whose run time (schedstat, ns) has not
+   * moved has not run: its stat and io cannot have changed. `idle` is what is read of such a one: on a
+   * full refresh its statm (reclaim can shrink a sleeper's RSS) or, after an exit in the tree, its stat
+   * (which has its new ppid).
+   */
+  private refresh(m: Member, seq: number, now: number, idle: 'none' | 'statm' | 'stat', vanished: Member[]): boolean {
+    let ran = true;
+    if (m.threads === 1 && !m.zombie) {
+      const rt = readRuntime(m, this.root);
+      if (rt === 'gone') {
+        m.ranSeq = seq;
+        vanished.push(m);
+        return false;
+      }
+      m.checkedMs = now;
+      ran = rt !== m.runtime;
+      if (rt !== null) m.runtime = rt;
+      if (ran) {
+        m.ranMs = now;
+        m.ranSeq = seq;
+      } else if (idle === 'none') {
+        return false;
+      } else if (idle === 'statm' && readMemberStatm(m, this.root, this.pageBytes)) {
+        return false;
+      } // else stat (statm unreadable: stat tells whether it is gone)
+    } else if (m.zombie) {
+      ran = false;
+    } else {
+      // Multi-threaded (the main thread's run time does not cover the others): assume it ran.
+      m.ranSeq = seq;
+    }
+    const st = readMemberStat(m, this.root, this.statScratch);
+    if (st === 'gone') {
+      m.ranSeq = seq;
+      vanished.push(m);
+    } else if (st) {
+      updateMember(m, st, this.includeChildren, this.exitModel ? 'own' : 'whole', this.root, this.hz);
+    }
+    return ran;
+  }
 
   private liveCount(): number {
     let live = 0;
@@ -474,7 +536,10 @@ export class ProcessTreeMonitor {
       let p = m.ppid;
       for (let hops = 0; gone.has(p) && hops < 10_000; hops++) p = this.members.get(p)!.ppid;
       let lost: boolean;
-      if (this.reaperBase && (p === process.pid || m.pid === this.pid)) lost = false;
+      // As child subreaper we adopt the orphans: one whose parent is no member any more (it exited
+      // in an earlier sample, its ppid here is stale) was re-parented to us, or to a member subreaper.
+      const adopted = this.adopts && !this.members.has(p);
+      if (this.reaperBase && (p === process.pid || m.pid === this.pid || adopted)) lost = false;
       else {
         lost = !this.members.has(p) || gone.has(p);
         if (!lost || this.reaperBase) {
@@ -541,8 +606,10 @@ export class ProcessTreeMonitor {
     }
   }
 
-  private *liveMembers(): Iterable<Member> {
-    for (const m of this.members.values()) if (!m.zombie && !this.awaitingRecord.has(m.pid)) yield m;
+  private liveMembers(): Member[] {
+    const out: Member[] = [];
+    for (const m of this.members.values()) if (!m.zombie && !this.awaitingRecord.has(m.pid)) out.push(m);
+    return out;
   }
 
   private updateTotals(reaped: Float64Array | null = null): void {
@@ -625,7 +692,7 @@ export class ProcessTreeMonitor {
     const n = this.net.of(m.netns);
     const dead = this.deadThreadIo.get(m.pid);
     const io = (k: number) => m.own[k]! + (dead?.[k] ?? 0) - m.base[k]!;
-    return {
+    const metrics: Metrics = {
       ts_ms: now,
       cpu_usage: dtSecs > 0 ? round2(Math.min(this.maxCpuPercent, (Math.max(0, cpuSecs) / dtSecs) * 100)) : 0,
       mem_rss_kb: m.rssPages * this.pageKb,
@@ -641,15 +708,15 @@ export class ProcessTreeMonitor {
       cpu_core: m.processor,
       netns_rx_bytes: n.rx,
       netns_tx_bytes: n.tx,
-      ...this.activity.of(m.pid, (m.starttime / this.hz) * 1e9),
-      ...threadsOf(this.activity, m.pid),
     };
+    // (Every member, every sample: the kernel's figures are merged only when its programs run.)
+    if (this.activity.active) {
+      Object.assign(metrics, this.activity.of(m.pid, (m.starttime / this.hz) * 1e9));
+      const threads = this.activity.threadsOf(m.pid);
+      if (threads) metrics.threads = threads;
+    }
+    return metrics;
   }
-}
-
-function threadsOf(a: ActivityView, pid: number): Pick<Metrics, 'threads'> {
-  const threads = a.threadsOf(pid);
-  return threads ? { threads } : {};
 }
 
 /** The counters of an exit record, by slot (ioOnly: its I/O alone, for a thread of a live process). */
