@@ -64,6 +64,13 @@ for (const [mode, flags, why] of MODES) {
     assert.is(s.total_processes, 6);
   }, why);
 
+  kernelTest(test, `${mode}: a sleeper whose parent is left a zombie counts once when we reap it`, () => {
+    const acc = compileFixture('accounting');
+    // Its parent exits first but stays a zombie (the root never waits): it is re-parented to us unseen.
+    const s = runStats([...flags, '-i', '50', '-m', '50'], [acc, 'zombieparent']);
+    assert.ok(s.total_cpu_time_secs >= 0.18 && s.total_cpu_time_secs <= 0.3, `total CPU ${s.total_cpu_time_secs} s (0.2 s burnt)`);
+  }, why);
+
   kernelTest(test, `${mode}: run follows a daemonised grandchild to its end (like strace -f)`, () => {
     const acc = compileFixture('accounting');
     const s = runStats(flags, [acc, 'daemon', '1000']);

@@ -374,6 +374,31 @@ live('what this process reaps is credited to it; its own reads, on any of its th
   }
 });
 
+live('a tree of sleepers is read about once a second, not at every sample', async () => {
+  const root = start('sh', ['-c', 'i=0; while [ $i -lt 50 ]; do sleep 30 & i=$((i+1)); done; wait']);
+  const m = new ProcessTreeMonitor({ pid: root.pid!, psi: false });
+  try {
+    await waitFor(() => tree(m.sample()).aggregated.process_count >= 51, 10_000);
+    // Asleep long enough (2 s) to be read less often than every 50 ms.
+    for (let i = 0; i < 40; i++) {
+      m.sample();
+      await sleep(50);
+    }
+    const reads = () => readIo(process.pid)!.syscr;
+    const before = reads();
+    const SAMPLES = 40;
+    for (let i = 0; i < SAMPLES; i++) {
+      assert.is(tree(m.sample()).aggregated.process_count, 51);
+      await sleep(50);
+    }
+    const n = reads() - before;
+    // Reading every member at every sample would take at least 51 x 40 = 2040 read calls.
+    assert.ok(n < (51 * SAMPLES) / 2, `${n} read calls in ${SAMPLES} samples of 51 sleepers`);
+  } finally {
+    m.close();
+  }
+});
+
 live('a name with spaces and parentheses parses; sample returns null once the tree is gone', async () => {
   const odd = join(dir, 'a) b (c');
   copyFileSync('/bin/sleep', odd);

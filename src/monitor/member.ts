@@ -67,8 +67,13 @@ export interface Member {
   /** When its run time was last read (ms since the epoch), and when it last moved (or it joined). */
   checkedMs: number;
   ranMs: number;
-  /** The monitor's sample number in which it was last seen running or gone (its children may have been reaped). */
-  ranSeq: number;
+  /**
+   * The monitor's sample number in which its children may have been reaped by it or re-parented: its
+   * counters of reaped children (cutime, cstime, cminflt, cmajflt) moved, or it exited.
+   */
+  reapSeq: number;
+  /** cutime + cstime + cminflt + cmajflt at its last stat read (each only grows). */
+  reapedKey: number;
   /** Reads left in which to retry an empty command line (set when exec had not yet set up argv). */
   cmdlineRetries: number;
   /** stat's comm when `command` was last refreshed: a change means an exec. */
@@ -92,8 +97,6 @@ export interface Member {
   vsize: number;
   threads: number;
   processor: number;
-  /** When it was first seen, ms since the epoch. */
-  firstSeenMs: number;
 }
 
 export function isDead(st: ProcStat): boolean {
@@ -126,7 +129,8 @@ export function newMember(st: ProcStat, root: string, budget: FdBudget, nowMs: n
     runtime: -1,
     checkedMs: nowMs,
     ranMs: nowMs,
-    ranSeq: -1,
+    reapSeq: -1,
+    reapedKey: -1,
     cmdlineRetries: 0,
     comm: '', // differs from any name: the first update reads the command line
     command: st.comm,
@@ -142,7 +146,6 @@ export function newMember(st: ProcStat, root: string, budget: FdBudget, nowMs: n
     vsize: 0,
     threads: 0,
     processor: -1,
-    firstSeenMs: nowMs,
   };
 }
 

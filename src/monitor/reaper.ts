@@ -19,14 +19,13 @@ import { clockTicksPerSec } from './sysconf.js';
 export class ReapedReader {
   private readonly stat: number;
   private readonly io: number;
-  /** Our threads' own io files, by tid (re-listed when the thread count changes). */
+  /** Our threads' own io files, by tid (re-listed at each read of the I/O). */
   private threads = new Map<string, number>();
   private readonly out = new Float64Array(NC);
   private lastStatKey = -1;
   /** Whether the last read() found something reaped since the one before (cutime, cstime, cminflt or cmajflt moved). */
   changed = false;
   private lastIoMs = -Infinity;
-  private numThreads = -1;
 
   constructor(
     private readonly root = PROC_ROOT,
@@ -47,7 +46,6 @@ export class ReapedReader {
       this.out[MAJFLT] = st.cmajflt;
       // Each only grows: their sum moves whenever one does.
       this.lastStatKey = st.cutime + st.cstime + st.cminflt + st.cmajflt;
-      if (st.numThreads !== this.numThreads) this.relist(st.numThreads);
     }
     this.changed = st === null || this.lastStatKey !== prevKey;
     if (this.changed || nowMs - this.lastIoMs >= this.ioRefreshMs) {
@@ -66,6 +64,9 @@ export class ReapedReader {
 
   /** /proc/self/io = its live threads' I/O + what exited threads and reaped children left behind. */
   private readIo(): void {
+    // Threads come and go (libuv's pool starts lazily): one started since the last listing would be
+    // left in the total, as if a child had done its I/O.
+    this.relist();
     const n = this.io >= 0 ? preadProc(this.io) : -1;
     if (n <= 0) return;
     const all = parseIoBuf(SCRATCH, n);
@@ -76,7 +77,6 @@ export class ReapedReader {
         // It exited after the total was read: its I/O is in the total, and stays there.
         closeProc(fd);
         this.threads.delete(tid);
-        this.numThreads = -1;
         continue;
       }
       if (!t) continue;
@@ -97,7 +97,7 @@ export class ReapedReader {
     return n > 0 ? parseIoBuf(SCRATCH, n) : null;
   }
 
-  private relist(numThreads: number): void {
+  private relist(): void {
     let tids: string[] = [];
     try {
       tids = readdirSync(`${this.root}/self/task`);
@@ -109,6 +109,5 @@ export class ReapedReader {
     }
     for (const [tid, fd] of this.threads) if (!next.has(tid)) closeProc(fd);
     this.threads = next;
-    this.numThreads = numThreads;
   }
 }

@@ -11,8 +11,9 @@
 //     total = Σ members' subtree values (own + reaped) − what predates monitoring
 //             + what this process was credited for the processes it reaped (`run`, as subreaper)
 //             + the last seen values of members whose value left the tree otherwise
-//   Members are read parents first, so a reap between two reads can hide a value for one sample but
-//   never count it twice.
+//   Members are read parents first, and a member left unread (asleep) never beside a reaper that
+//   moved (mayDefer), so a reap between two reads can hide a value until its reaper is read again
+//   but never count it twice.
 // Either way reported totals never decrease, and a sample's CPU use never exceeds the online CPUs.
 import { availableParallelism } from 'node:os';
 import { Discovery, readStat } from './discovery.js';
@@ -126,7 +127,7 @@ export class ProcessTreeMonitor {
   private uptimeFd: number;
   private readonly fullRefreshMs: number;
   private lastFullMs = -Infinity;
-  /** Samples taken, for Member.ranSeq. */
+  /** Samples taken, for Member.reapSeq. */
   private seq = 0;
   private readonly pageBytes = pageSize();
   private forceFull = false;
@@ -183,7 +184,7 @@ export class ProcessTreeMonitor {
     const st = readStat(`${this.root}/${this.pid}/stat`);
     // Our own child may already have exited (a zombie until Node reaps it): its counters still count.
     if (st && (!isDead(st) || this.ownChild)) {
-      this.join(st, true);
+      this.join(st, true, this.t0Ms);
       if (this.includeChildren) this.discover(this.t0Ms, true);
     } else if (this.joining && this.includeChildren) {
       this.discover(this.t0Ms, true);
@@ -217,28 +218,16 @@ export class ProcessTreeMonitor {
     const seq = ++this.seq;
     const vanished: Member[] = [];
     const deferred: Member[] = [];
+    const weReaped = this.reaper?.changed ?? false;
     // New children appear only if some member ran (fork takes CPU); otherwise /proc need not be listed.
     let anyRan = false;
+    const idle = statOfAll ? 'stat' : readAll ? 'statm' : 'none';
     for (const m of this.members.values()) {
       if (this.awaitingRecord.has(m.pid)) continue;
-      if (!readAll && this.mayDefer(m, now)) deferred.push(m);
-      else if (this.refresh(m, seq, now, statOfAll ? 'stat' : readAll ? 'statm' : 'none', vanished)) anyRan = true;
+      if (!readAll && this.mayDefer(m, now, weReaped)) deferred.push(m);
+      else if (this.refresh(m, seq, now, idle, vanished)) anyRan = true;
     }
-    // A deferred member whose parent ran (or exited) may have been reaped by it: its stale figures
-    // must not stay in the sum beside its reaper's new cutime. Its parent has been read: read it now.
-    // Until none is left to read: one read here may be the parent of another deferred before it.
-    // The same for our own children (orphans we adopted) when we have reaped any since the last sample.
-    const weReaped = this.reaper?.changed ?? false;
-    for (let read = true; read && deferred.length > 0; ) {
-      read = false;
-      for (let i = 0; i < deferred.length; i++) {
-        const m = deferred[i]!;
-        if (this.members.get(m.ppid)?.ranSeq !== seq && !(weReaped && m.ppid === process.pid)) continue;
-        deferred.splice(i--, 1);
-        read = true;
-        if (this.refresh(m, seq, now, 'none', vanished)) anyRan = true;
-      }
-    }
+    if (!this.exitModel && deferred.length > 0) anyRan = this.readDeferred(deferred, seq, now, vanished) || anyRan;
     const exitsBefore = this.exitsSeen;
     if (this.exitModel) this.applyExits(inp.exits ?? [], vanished, now);
     else if (vanished.length > 0) this.settleVanished(vanished, now);
@@ -378,14 +367,59 @@ export class ProcessTreeMonitor {
 
   /**
    * Whether a member may go unread in this sample: single-threaded, not the root, and it has not run
-   * for a while. One that has not run for S is read
-   * again within S/4 (and at every full refresh): a sleeper costs one read a second instead of ten,
-   * and a burst after a long sleep is seen at most a quarter of that sleep late (never more than
-   * fullRefreshMs). Its counters cannot have moved while it slept; whether it woke is all we learn late.
+   * for a while: one that has not run for S is read again within S/4 (and at every full refresh). A
+   * sleeper then costs one read a second instead of ten, and a burst after a long sleep is seen at
+   * most a quarter of that sleep late (never more than fullRefreshMs): its counters cannot have moved
+   * while it slept, whether it woke is all we learn late.
+   *
+   * Without exit accounting a process's final figures reach the sum through its reaper's counters, so
+   * a member is never left unread beside a reaper that may just have taken it in: its parent (read
+   * first) must not have reaped or exited in this sample, nor, when we are its parent, we. One whose
+   * parent is outside the tree keeps its last read figures when it exits: it is read at every sample.
    */
-  private mayDefer(m: Member, now: number): boolean {
+  private mayDefer(m: Member, now: number, weReaped: boolean): boolean {
     if (m.threads !== 1 || m.zombie || m.pid === this.pid) return false;
-    return now - m.checkedMs < (now - m.ranMs) / 4;
+    if (now - m.checkedMs >= (now - m.ranMs) / 4) return false;
+    if (this.exitModel) return true;
+    const parent = this.members.get(m.ppid);
+    if (parent) return parent.reapSeq !== this.seq;
+    return m.ppid === process.pid && this.reaper !== null && !weReaped;
+  }
+
+  /**
+   * Subtree model: deferred members whose parent was read after them (it joined later) and reaped or
+   * exited. Each is read now, after its parent; and when one of them reaped in turn, its children read
+   * before it are read again after it. Until nothing is left to read.
+   */
+  private readDeferred(deferred: Member[], seq: number, now: number, vanished: Member[]): boolean {
+    let anyRan = false;
+    const waiting = new Set(deferred);
+    const queue: Member[] = [];
+    // Each is read here at most once (stale ppids may even form a cycle).
+    const done = new Set<Member>();
+    const enqueueChildrenOf = (pid: number) => {
+      for (const c of this.members.values()) {
+        if (c.ppid === pid && !done.has(c) && !this.awaitingRecord.has(c.pid) && !vanished.includes(c)) queue.push(c);
+      }
+    };
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (const m of waiting) {
+        if (this.members.get(m.ppid)?.reapSeq !== seq) continue;
+        waiting.delete(m);
+        progress = true;
+        queue.push(m);
+        while (queue.length > 0) {
+          const q = queue.shift()!;
+          if (done.has(q)) continue;
+          done.add(q);
+          waiting.delete(q);
+          if (this.refresh(q, seq, now, 'none', vanished)) anyRan = true;
+          if (q.reapSeq === seq) enqueueChildrenOf(q.pid);
+        }
+      }
+    }
+    return anyRan;
   }
 
   /**
@@ -399,7 +433,7 @@ export class ProcessTreeMonitor {
     if (m.threads === 1 && !m.zombie) {
       const rt = readRuntime(m, this.root);
       if (rt === 'gone') {
-        m.ranSeq = seq;
+        m.reapSeq = seq;
         vanished.push(m);
         return false;
       }
@@ -408,7 +442,6 @@ export class ProcessTreeMonitor {
       if (rt !== null) m.runtime = rt;
       if (ran) {
         m.ranMs = now;
-        m.ranSeq = seq;
       } else if (idle === 'none') {
         return false;
       } else if (idle === 'statm' && readMemberStatm(m, this.root, this.pageBytes)) {
@@ -416,16 +449,27 @@ export class ProcessTreeMonitor {
       } // else stat (statm unreadable: stat tells whether it is gone)
     } else if (m.zombie) {
       ran = false;
-    } else {
-      // Multi-threaded (the main thread's run time does not cover the others): assume it ran.
-      m.ranSeq = seq;
     }
+    // (Multi-threaded: the main thread's run time does not cover the others, so it is read each time.)
+    const wasZombie = m.zombie;
     const st = readMemberStat(m, this.root, this.statScratch);
     if (st === 'gone') {
-      m.ranSeq = seq;
+      m.reapSeq = seq;
       vanished.push(m);
     } else if (st) {
+      const key = st.cutime + st.cstime + st.cminflt + st.cmajflt;
+      if (key !== m.reapedKey) {
+        m.reapedKey = key;
+        m.reapSeq = seq;
+      }
       updateMember(m, st, this.includeChildren, this.exitModel ? 'own' : 'whole', this.root, this.hz);
+      // Exited: its children were re-parented without running; their stat (ppid) is read next time.
+      if (m.zombie && !wasZombie) {
+        m.reapSeq = seq;
+        this.forceFull = true;
+      }
+    } else {
+      m.reapSeq = seq; // unreadable: assume the worst
     }
     return ran;
   }
@@ -559,9 +603,9 @@ export class ProcessTreeMonitor {
     }
   }
 
-  private join(st: ProcStat, initial: boolean): Member {
+  private join(st: ProcStat, initial: boolean, now: number): Member {
     const parent = this.members.get(st.ppid);
-    const m = newMember(st, this.root, this.budget, Date.now());
+    const m = newMember(st, this.root, this.budget, now);
     m.netns = readNetNs(st.pid, this.root) ?? parent?.netns ?? 'unknown';
     // Run time first, then stat again: the counters kept must be at least as new as the run time that
     // gates the next re-read (the discovery read may predate an exec).
@@ -601,7 +645,7 @@ export class ProcessTreeMonitor {
       // A process that joined (moved into the cgroup) after running elsewhere: what it did before
       // is not the target's. One started since the previous sample is all the target's.
       const history = initial || (joining?.has(st.pid) === true && this.bootMs + (st.starttime / this.hz) * 1000 < this.prevMs);
-      const m = this.join(st, history);
+      const m = this.join(st, history, now);
       if (!m.zombie) this.net.track(m.netns, m.pid);
     }
   }
