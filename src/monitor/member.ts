@@ -67,11 +67,6 @@ export interface Member {
   /** When its run time was last read (ms since the epoch), and when it last moved (or it joined). */
   checkedMs: number;
   ranMs: number;
-  /**
-   * The monitor's sample number in which its children may have been reaped by it or re-parented: its
-   * counters of reaped children (cutime, cstime, cminflt, cmajflt) moved, or it exited.
-   */
-  reapSeq: number;
   /** cutime + cstime + cminflt + cmajflt at its last stat read (each only grows). */
   reapedKey: number;
   /** Reads left in which to retry an empty command line (set when exec had not yet set up argv). */
@@ -129,7 +124,6 @@ export function newMember(st: ProcStat, root: string, budget: FdBudget, nowMs: n
     runtime: -1,
     checkedMs: nowMs,
     ranMs: nowMs,
-    reapSeq: -1,
     reapedKey: -1,
     cmdlineRetries: 0,
     comm: '', // differs from any name: the first update reads the command line

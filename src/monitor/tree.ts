@@ -11,9 +11,10 @@
 //     total = Σ members' subtree values (own + reaped) − what predates monitoring
 //             + what this process was credited for the processes it reaped (`run`, as subreaper)
 //             + the last seen values of members whose value left the tree otherwise
-//   Members are read parents first, and a member left unread (asleep) never beside a reaper that
-//   moved (mayDefer), so a reap between two reads can hide a value until its reaper is read again
-//   but never count it twice.
+//   Members are read parents first (in a cgroup, where a parent can join after its child, a child read
+//   before a parent that then reaped is read again), and the members left unread as asleep are read
+//   after all in a sample in which any reaper's counters moved: a reap between two reads can hide a
+//   value until its reaper is read again, but never count it twice.
 // Either way reported totals never decrease, and a sample's CPU use never exceeds the online CPUs.
 import { availableParallelism } from 'node:os';
 import { Discovery, readStat } from './discovery.js';
@@ -127,8 +128,12 @@ export class ProcessTreeMonitor {
   private uptimeFd: number;
   private readonly fullRefreshMs: number;
   private lastFullMs = -Infinity;
-  /** Samples taken, for Member.reapSeq. */
+  /** Samples taken. */
   private seq = 0;
+  /** The last sample in which some member's reaped-children counters moved, or a member exited. */
+  private reapSeen = -1;
+  /** The member whose read last set reapSeen. */
+  private lastReaper: Member | null = null;
   private readonly pageBytes = pageSize();
   private forceFull = false;
   /** Reused for members' stat reads (updateMember() copies what it keeps). */
@@ -222,12 +227,32 @@ export class ProcessTreeMonitor {
     // New children appear only if some member ran (fork takes CPU); otherwise /proc need not be listed.
     let anyRan = false;
     const idle = statOfAll ? 'stat' : readAll ? 'statm' : 'none';
+    // Read in this pass, up to the last member that reaped (cgroups only: see below).
+    const readFirst: Member[] = [];
+    let readBeforeReaper = 0;
     for (const m of this.members.values()) {
       if (this.awaitingRecord.has(m.pid)) continue;
-      if (!readAll && this.mayDefer(m, now, weReaped)) deferred.push(m);
-      else if (this.refresh(m, seq, now, idle, vanished)) anyRan = true;
+      if (!readAll && this.mayDefer(m, now)) deferred.push(m);
+      else {
+        if (this.refresh(m, seq, now, idle, vanished)) anyRan = true;
+        if (this.joiners) {
+          if (this.reapSeen === seq && this.lastReaper === m) readBeforeReaper = readFirst.length;
+          readFirst.push(m);
+        }
+      }
     }
-    if (!this.exitModel && deferred.length > 0) anyRan = this.readDeferred(deferred, seq, now, vanished) || anyRan;
+    // Insertion order is parents first, except in a cgroup, where a parent can join after its child:
+    // a child read before a parent that then reaped it is read again, after it.
+    for (let i = 0; i < readBeforeReaper; i++) {
+      const m = readFirst[i]!;
+      if (!vanished.includes(m) && this.refresh(m, seq, now, 'none', vanished)) anyRan = true;
+    }
+    // Without exit accounting a process's final figures reach the sum through its reaper's counters:
+    // in a sample in which any reaper's moved (or we reaped, or a member exited), a deferred member may
+    // be the one taken in, whatever its last seen ppid says. Read them all, after every reaper.
+    if (!this.exitModel && (weReaped || this.reapSeen === seq)) {
+      for (const m of deferred) if (this.refresh(m, seq, now, 'none', vanished)) anyRan = true;
+    }
     const exitsBefore = this.exitsSeen;
     if (this.exitModel) this.applyExits(inp.exits ?? [], vanished, now);
     else if (vanished.length > 0) this.settleVanished(vanished, now);
@@ -372,54 +397,14 @@ export class ProcessTreeMonitor {
    * most a quarter of that sleep late (never more than fullRefreshMs): its counters cannot have moved
    * while it slept, whether it woke is all we learn late.
    *
-   * Without exit accounting a process's final figures reach the sum through its reaper's counters, so
-   * a member is never left unread beside a reaper that may just have taken it in: its parent (read
-   * first) must not have reaped or exited in this sample, nor, when we are its parent, we. One whose
-   * parent is outside the tree keeps its last read figures when it exits: it is read at every sample.
+   * Without exit accounting, one whose parent is outside the tree keeps its last read figures when it
+   * exits: it is read at every sample. (Deferred members are read after all when a reaper moved: see
+   * sample().)
    */
-  private mayDefer(m: Member, now: number, weReaped: boolean): boolean {
+  private mayDefer(m: Member, now: number): boolean {
     if (m.threads !== 1 || m.zombie || m.pid === this.pid) return false;
     if (now - m.checkedMs >= (now - m.ranMs) / 4) return false;
-    if (this.exitModel) return true;
-    const parent = this.members.get(m.ppid);
-    if (parent) return parent.reapSeq !== this.seq;
-    return m.ppid === process.pid && this.reaper !== null && !weReaped;
-  }
-
-  /**
-   * Subtree model: deferred members whose parent was read after them (it joined later) and reaped or
-   * exited. Each is read now, after its parent; and when one of them reaped in turn, its children read
-   * before it are read again after it. Until nothing is left to read.
-   */
-  private readDeferred(deferred: Member[], seq: number, now: number, vanished: Member[]): boolean {
-    let anyRan = false;
-    const waiting = new Set(deferred);
-    const queue: Member[] = [];
-    // Each is read here at most once (stale ppids may even form a cycle).
-    const done = new Set<Member>();
-    const enqueueChildrenOf = (pid: number) => {
-      for (const c of this.members.values()) {
-        if (c.ppid === pid && !done.has(c) && !this.awaitingRecord.has(c.pid) && !vanished.includes(c)) queue.push(c);
-      }
-    };
-    for (let progress = true; progress; ) {
-      progress = false;
-      for (const m of waiting) {
-        if (this.members.get(m.ppid)?.reapSeq !== seq) continue;
-        waiting.delete(m);
-        progress = true;
-        queue.push(m);
-        while (queue.length > 0) {
-          const q = queue.shift()!;
-          if (done.has(q)) continue;
-          done.add(q);
-          waiting.delete(q);
-          if (this.refresh(q, seq, now, 'none', vanished)) anyRan = true;
-          if (q.reapSeq === seq) enqueueChildrenOf(q.pid);
-        }
-      }
-    }
-    return anyRan;
+    return this.exitModel || this.members.has(m.ppid) || (m.ppid === process.pid && this.reaper !== null);
   }
 
   /**
@@ -433,7 +418,7 @@ export class ProcessTreeMonitor {
     if (m.threads === 1 && !m.zombie) {
       const rt = readRuntime(m, this.root);
       if (rt === 'gone') {
-        m.reapSeq = seq;
+        this.mayHaveReaped(m, seq);
         vanished.push(m);
         return false;
       }
@@ -454,24 +439,30 @@ export class ProcessTreeMonitor {
     const wasZombie = m.zombie;
     const st = readMemberStat(m, this.root, this.statScratch);
     if (st === 'gone') {
-      m.reapSeq = seq;
+      this.mayHaveReaped(m, seq);
       vanished.push(m);
     } else if (st) {
-      const key = st.cutime + st.cstime + st.cminflt + st.cmajflt;
+      const key = reapedKeyOf(st);
       if (key !== m.reapedKey) {
         m.reapedKey = key;
-        m.reapSeq = seq;
+        this.mayHaveReaped(m, seq);
       }
       updateMember(m, st, this.includeChildren, this.exitModel ? 'own' : 'whole', this.root, this.hz);
       // Exited: its children were re-parented without running; their stat (ppid) is read next time.
       if (m.zombie && !wasZombie) {
-        m.reapSeq = seq;
+        this.mayHaveReaped(m, seq);
         this.forceFull = true;
       }
     } else {
-      m.reapSeq = seq; // unreadable: assume the worst
+      this.mayHaveReaped(m, seq); // unreadable: assume the worst
     }
     return ran;
+  }
+
+  /** Its children may have been reaped by it, or re-parented (it exited), in this sample. */
+  private mayHaveReaped(m: Member, seq: number): void {
+    this.reapSeen = seq;
+    this.lastReaper = m;
   }
 
   private liveCount(): number {
@@ -582,10 +573,13 @@ export class ProcessTreeMonitor {
       let lost: boolean;
       // As child subreaper we adopt the orphans: one whose parent is no member any more (it exited
       // in an earlier sample, its ppid here is stale) was re-parented to us, or to a member subreaper.
-      const adopted = this.adopts && !this.members.has(p);
+      // A zombie parent reaps nobody: its children were re-parented when it exited.
+      const reaper = this.members.get(p);
+      const noReaper = !reaper || reaper.zombie;
+      const adopted = this.adopts && noReaper;
       if (this.reaperBase && (p === process.pid || m.pid === this.pid || adopted)) lost = false;
       else {
-        lost = !this.members.has(p) || gone.has(p);
+        lost = noReaper || gone.has(p);
         if (!lost || this.reaperBase) {
           // A parent that ignores SIGCHLD has its children reaped by the kernel without taking their counters.
           let ign = ignoring.get(p);
@@ -614,6 +608,7 @@ export class ProcessTreeMonitor {
     const again = readMemberStat(m, this.root);
     if (again && again !== 'gone') st = again;
     updateMember(m, st, this.includeChildren, this.exitModel ? 'own' : 'whole', this.root, this.hz);
+    m.reapedKey = reapedKeyOf(st);
     // History before monitoring start is excluded for the processes found at start. Anything found
     // later was forked after the initial listing (a process existing then would have been listed),
     // so all of its counters belong to the monitored period.
@@ -761,6 +756,11 @@ export class ProcessTreeMonitor {
     }
     return metrics;
   }
+}
+
+/** cutime + cstime + cminflt + cmajflt: each only grows, so the sum moves whenever a reap adds to one. */
+function reapedKeyOf(st: ProcStat): number {
+  return st.cutime + st.cstime + st.cminflt + st.cmajflt;
 }
 
 /** The counters of an exit record, by slot (ioOnly: its I/O alone, for a thread of a live process). */
