@@ -12,9 +12,9 @@
 //             + what this process was credited for the processes it reaped (`run`, as subreaper)
 //             + the last seen values of members whose value left the tree otherwise
 //   Members are read parents first (in a cgroup, where a parent can join after its child, a child read
-//   before a parent that then reaped is read again), and the members left unread as asleep are read
-//   after all in a sample in which any reaper's counters moved: a reap between two reads can hide a
-//   value until its reaper is read again, but never count it twice.
+//   before a parent that then reaped is read again), and none after a reaper whose counters moved is
+//   left unread as asleep: a reap between two reads can hide a value until its reaper is read again,
+//   but never count it twice.
 // Either way reported totals never decrease, and a sample's CPU use never exceeds the online CPUs.
 import { availableParallelism } from 'node:os';
 import { Discovery, readStat } from './discovery.js';
@@ -222,36 +222,33 @@ export class ProcessTreeMonitor {
     }
     const seq = ++this.seq;
     const vanished: Member[] = [];
-    const deferred: Member[] = [];
-    const weReaped = this.reaper?.changed ?? false;
     // New children appear only if some member ran (fork takes CPU); otherwise /proc need not be listed.
     let anyRan = false;
     const idle = statOfAll ? 'stat' : readAll ? 'statm' : 'none';
+    // Without exit accounting a process's final figures reach the sum through its reaper's counters.
+    // A reaper comes before its descendants in insertion order (parents join first; an orphan goes to
+    // an ancestor, or to us), so once one is seen to have moved in this pass, nothing after it is left
+    // unread: a member it took in is never left in the sum beside it, whatever its ppid still says.
+    // Nor is anything when we reaped (our credit was read first).
+    let mayDefer = !readAll && (this.exitModel || !(this.reaper?.changed ?? false));
     // Read in this pass, up to the last member that reaped (cgroups only: see below).
     const readFirst: Member[] = [];
     let readBeforeReaper = 0;
     for (const m of this.members.values()) {
       if (this.awaitingRecord.has(m.pid)) continue;
-      if (!readAll && this.mayDefer(m, now)) deferred.push(m);
-      else {
-        if (this.refresh(m, seq, now, idle, vanished)) anyRan = true;
-        if (this.joiners) {
-          if (this.reapSeen === seq && this.lastReaper === m) readBeforeReaper = readFirst.length;
-          readFirst.push(m);
-        }
+      if (mayDefer && this.mayDefer(m, now)) continue;
+      if (this.refresh(m, seq, now, idle, vanished)) anyRan = true;
+      if (this.reapSeen === seq && !this.exitModel) mayDefer = false;
+      if (this.joiners) {
+        if (this.reapSeen === seq && this.lastReaper === m) readBeforeReaper = readFirst.length;
+        readFirst.push(m);
       }
     }
-    // Insertion order is parents first, except in a cgroup, where a parent can join after its child:
-    // a child read before a parent that then reaped it is read again, after it.
+    // In a cgroup a parent can join after its child (nothing is deferred there without eBPF, see
+    // mayDefer): a child read before a parent that then reaped it is read again, after it.
     for (let i = 0; i < readBeforeReaper; i++) {
       const m = readFirst[i]!;
       if (!vanished.includes(m) && this.refresh(m, seq, now, 'none', vanished)) anyRan = true;
-    }
-    // Without exit accounting a process's final figures reach the sum through its reaper's counters:
-    // in a sample in which any reaper's moved (or we reaped, or a member exited), a deferred member may
-    // be the one taken in, whatever its last seen ppid says. Read them all, after every reaper.
-    if (!this.exitModel && (weReaped || this.reapSeen === seq)) {
-      for (const m of deferred) if (this.refresh(m, seq, now, 'none', vanished)) anyRan = true;
     }
     const exitsBefore = this.exitsSeen;
     if (this.exitModel) this.applyExits(inp.exits ?? [], vanished, now);
@@ -397,14 +394,15 @@ export class ProcessTreeMonitor {
    * most a quarter of that sleep late (never more than fullRefreshMs): its counters cannot have moved
    * while it slept, whether it woke is all we learn late.
    *
-   * Without exit accounting, one whose parent is outside the tree keeps its last read figures when it
-   * exits: it is read at every sample. (Deferred members are read after all when a reaper moved: see
-   * sample().)
+   * Without exit accounting (see sample() for when nothing is deferred): one whose parent is outside
+   * the tree keeps its last read figures when it exits, so it is read at every sample; and in a cgroup,
+   * where a parent may join after its child, the order that makes deferring safe does not hold.
    */
   private mayDefer(m: Member, now: number): boolean {
     if (m.threads !== 1 || m.zombie || m.pid === this.pid) return false;
     if (now - m.checkedMs >= (now - m.ranMs) / 4) return false;
-    return this.exitModel || this.members.has(m.ppid) || (m.ppid === process.pid && this.reaper !== null);
+    if (this.exitModel) return true;
+    return !this.joiners && (this.members.has(m.ppid) || (m.ppid === process.pid && this.reaper !== null));
   }
 
   /**
@@ -573,13 +571,12 @@ export class ProcessTreeMonitor {
       let lost: boolean;
       // As child subreaper we adopt the orphans: one whose parent is no member any more (it exited
       // in an earlier sample, its ppid here is stale) was re-parented to us, or to a member subreaper.
-      // A zombie parent reaps nobody: its children were re-parented when it exited.
+      // (A zombie parent reaps nobody either: its children were re-parented when it exited.)
       const reaper = this.members.get(p);
-      const noReaper = !reaper || reaper.zombie;
-      const adopted = this.adopts && noReaper;
+      const adopted = this.adopts && (!reaper || reaper.zombie);
       if (this.reaperBase && (p === process.pid || m.pid === this.pid || adopted)) lost = false;
       else {
-        lost = noReaper || gone.has(p);
+        lost = !reaper || gone.has(p);
         if (!lost || this.reaperBase) {
           // A parent that ignores SIGCHLD has its children reaped by the kernel without taking their counters.
           let ign = ignoring.get(p);
@@ -597,7 +594,8 @@ export class ProcessTreeMonitor {
     }
   }
 
-  private join(st: ProcStat, initial: boolean, now: number): Member {
+  /** null: it exited since it was found (not the root), and it is left to its reaper's counters. */
+  private join(st: ProcStat, initial: boolean, now: number): Member | null {
     const parent = this.members.get(st.ppid);
     const m = newMember(st, this.root, this.budget, now);
     m.netns = readNetNs(st.pid, this.root) ?? parent?.netns ?? 'unknown';
@@ -606,6 +604,13 @@ export class ProcessTreeMonitor {
     const rt = readRuntime(m, this.root);
     m.runtime = typeof rt === 'number' ? rt : -1;
     const again = readMemberStat(m, this.root);
+    if (again === 'gone' && !this.exitModel && st.pid !== this.pid) {
+      // Reaped since discovery read it, perhaps by a parent that joined just before with its cutime
+      // (the exit model counts it from its exit record instead).
+      closeMember(m, this.budget);
+      this.processesSeen++;
+      return null;
+    }
     if (again && again !== 'gone') st = again;
     updateMember(m, st, this.includeChildren, this.exitModel ? 'own' : 'whole', this.root, this.hz);
     m.reapedKey = reapedKeyOf(st);
@@ -641,7 +646,7 @@ export class ProcessTreeMonitor {
       // is not the target's. One started since the previous sample is all the target's.
       const history = initial || (joining?.has(st.pid) === true && this.bootMs + (st.starttime / this.hz) * 1000 < this.prevMs);
       const m = this.join(st, history, now);
-      if (!m.zombie) this.net.track(m.netns, m.pid);
+      if (m && !m.zombie) this.net.track(m.netns, m.pid);
     }
   }
 
