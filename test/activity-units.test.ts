@@ -100,12 +100,15 @@ test('PSI: between cgroup lookups only the pressure files are read; a move is se
   try {
     f.write(join(f.root, '42/cgroup'), '0::/jobs/a\n');
     for (const g of ['a', 'b']) f.write(join(f.cg, 'jobs', g, 'cpu.pressure'), pressure(g === 'a' ? 1000 : 5));
-    const psi = new PsiReader(42, f.root, f.sys, 150);
+    // (No timing assumption: one reader's next lookup is far off, the other's is due after 50 ms.)
+    const late = new PsiReader(42, f.root, f.sys, 3_600_000);
+    const soon = new PsiReader(42, f.root, f.sys, 50);
     f.write(join(f.root, '42/cgroup'), '0::/jobs/b\n');
-    assert.is(psi.read()!.cgroup, '/jobs/a', 'looked up again before its time');
-    await new Promise((r) => setTimeout(r, 200));
-    assert.is(psi.read()!.cgroup, '/jobs/b');
-    psi.close();
+    assert.is(late.read()!.cgroup, '/jobs/a', 'looked up again before its time');
+    await new Promise((r) => setTimeout(r, 120));
+    assert.is(soon.read()!.cgroup, '/jobs/b');
+    late.close();
+    soon.close();
   } finally {
     rmSync(f.root, { recursive: true, force: true });
   }
