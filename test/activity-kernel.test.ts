@@ -10,7 +10,7 @@ import { bpfUnavailableReason, kernelTest } from './_lib/privilege.js';
 import { CLI, CLI_ENV, runCli, readRecords, type Rec } from './_lib/cli.js';
 import { sleep, waitFor } from './_lib/wait.js';
 import { blockBackedDir, compileFixture, exited, hasCommand, scratchDir } from './_lib/workloads.js';
-import { cgroup2Mount, parsePressure } from '../src/monitor/index.js';
+import { cgroup2Mount, clockTicksPerSec, parsePressure } from '../src/monitor/index.js';
 
 const test = suite('off-CPU time, socket bytes and PSI (kernel)');
 
@@ -108,14 +108,28 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * cpu0's interrupt and steal time so far (/proc/stat, seconds): time in which the thread on it
+ * neither runs (its CPU clock excludes it) nor waits in the run queue. On a busy VM it is not small.
+ */
+function cpu0Lost(): number {
+  const line = readFileSync('/proc/stat', 'latin1').split('\n').find((l) => l.startsWith('cpu0 ')) ?? '';
+  const f = line.trim().split(/\s+/).map(Number);
+  return ((f[6] ?? 0) + (f[7] ?? 0) + (f[8] ?? 0)) / clockTicksPerSec();
+}
+
 kernelTest(test, 'two busy threads pinned to one core: each waits in the run queue for what it did not run (wall − CPU, its own clocks)', () => {
   const bin = compileFixture('spin2');
+  const lost0 = cpu0Lost();
   const { recs, stdout } = monitored(['taskset', '-c', '0', bin, '300']);
+  const lost = cpu0Lost() - lost0;
   const threads = JSON.parse(stdout) as { tid: number; wall_ns: number; cpu_ns: number }[];
   const expected = threads.reduce((n, t) => n + (t.wall_ns - t.cpu_ns) / 1e9, 0);
   const [p] = of(recs, 'process');
-  // The spinners never block: all their time off the CPU is run-queue wait. The main thread adds a little.
-  assert.ok(p!.runq_wait_secs >= expected * 0.95, `runq_wait_secs ${p!.runq_wait_secs} < 95 % of the threads' wall − CPU ${expected}`);
+  // The spinners never block: all their time off the CPU is run-queue wait, less what interrupts and
+  // the hypervisor took from core 0 meanwhile (ticks: up to 10 ms more). The main thread adds a little.
+  const floor = (expected - lost - 0.02) * 0.95;
+  assert.ok(p!.runq_wait_secs >= floor, `runq_wait_secs ${p!.runq_wait_secs} < 95 % of the threads' wall − CPU ${expected} less core 0's interrupt and steal time ${lost}`);
   assert.ok(p!.runq_wait_secs <= expected * 1.05 + 0.05, `runq_wait_secs ${p!.runq_wait_secs} > the threads' wall − CPU ${expected} + 5 %`);
   // Sharing one core, each spinner waited at least about half its wall time (more if others use that core).
   for (const t of threads) assert.ok(t.wall_ns - t.cpu_ns >= 0.4 * t.wall_ns, `thread ${t.tid} ran ${t.cpu_ns} of ${t.wall_ns} ns`);

@@ -1,10 +1,10 @@
 // Pressure stall information (PSI) for each sample: cpu, memory and io, `some` and `full`, from the
 // monitored process's own cgroup (v2) when it is in one other than the root, else from /proc/pressure
-// (the whole system; the root cgroup's figures are the same). The cgroup is looked up again every
-// second: a process can be moved (then the deltas restart from the new cgroup's figures). The files
-// are kept open and re-read in place while the cgroup stays the same: five open+read+close per sample
-// cost about a seventh of the whole monitor's budget at 100 processes, and at 10 samples a second
-// looking up the cgroup at each one cost as much as reading all three pressure files.
+// (the whole system; the root cgroup's figures are the same). The cgroup is looked up again at every
+// sample: a process can be moved (then the deltas restart from the new cgroup's figures), often right
+// after it starts (a command that puts itself in a cgroup). The files are kept open and re-read in
+// place while the cgroup stays the same: five open+read+close per sample cost about a seventh of the
+// whole monitor's budget at 100 processes.
 import { readFileSync } from 'node:fs';
 import { SCRATCH, closeProc, openProc, preadProc } from './procfs-fd.js';
 import type { Capability, PsiBlock, PsiFigures, PsiResource } from './types.js';
@@ -103,14 +103,14 @@ export class PsiReader {
   private checkedMs = -Infinity;
 
   /**
-   * `cgroupRecheckMs`: how often the process's cgroup is looked up again (a move is seen this late;
-   * between lookups only the pressure files are read).
+   * `cgroupRecheckMs`: how often the process's cgroup is looked up again (default: at every read; a
+   * move is seen this late, and between lookups only the pressure files are read).
    */
   constructor(
     private readonly pid: number,
     private readonly procRoot = '/proc',
     private readonly systemDir = `${procRoot}/pressure`,
-    private readonly cgroupRecheckMs = 1000,
+    private readonly cgroupRecheckMs = 0,
   ) {
     this.mount = cgroup2Mount(procRoot);
     this.cgroupFile = new KeptFile(`${procRoot}/${pid}/cgroup`);
