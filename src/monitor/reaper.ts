@@ -5,9 +5,14 @@
 import { readdirSync } from 'node:fs';
 import { CPU, MAJFLT, MINFLT, NC, RBYTES, RCHAR, WBYTES, WCHAR } from './member.js';
 import { READ_GONE, SCRATCH, closeProc, openProc, preadProc } from './procfs-fd.js';
-import { parseIoBuf, parseStatBuf, type ProcIo } from './procfs-parse.js';
+import { parseIoBuf, parseStatBuf, type ProcIo, type ProcStat } from './procfs-parse.js';
 import { PROC_ROOT } from './procfs.js';
 import { clockTicksPerSec } from './sysconf.js';
+
+/** cutime + cstime + cminflt + cmajflt: each only grows, so the sum moves whenever a reap adds to one. */
+export function reapedKeyOf(st: ProcStat): number {
+  return st.cutime + st.cstime + st.cminflt + st.cmajflt;
+}
 
 /**
  * Counters credited to this process for reaped children: CPU seconds (cutime+cstime), cminflt/cmajflt,
@@ -44,8 +49,7 @@ export class ReapedReader {
       this.out[CPU] = (st.cutime + st.cstime) / clockTicksPerSec();
       this.out[MINFLT] = st.cminflt;
       this.out[MAJFLT] = st.cmajflt;
-      // Each only grows: their sum moves whenever one does.
-      this.lastStatKey = st.cutime + st.cstime + st.cminflt + st.cmajflt;
+      this.lastStatKey = reapedKeyOf(st);
     }
     this.changed = st === null || this.lastStatKey !== prevKey;
     if (this.changed || nowMs - this.lastIoMs >= this.ioRefreshMs) {

@@ -26,7 +26,7 @@ import { NetnsCounters } from './netns.js';
 import { SCRATCH, closeProc, openProc, preadProc } from './procfs-fd.js';
 import type { ProcStat } from './procfs-parse.js';
 import { PROC_ROOT, readNetNs } from './procfs.js';
-import { ReapedReader } from './reaper.js';
+import { ReapedReader, reapedKeyOf } from './reaper.js';
 import { bootTimeMs, clockTicksPerSec, pageSize } from './sysconf.js';
 import type { AggregatedMetrics, Capability, ChildEntry, ExitFigures, KernelActivity, Metrics, ProcessRecord, SampleRecord, TreeRecord } from './types.js';
 import { ActivityView } from './activity.js';
@@ -230,15 +230,15 @@ export class ProcessTreeMonitor {
     // an ancestor, or to us), so once one is seen to have moved in this pass, nothing after it is left
     // unread: a member it took in is never left in the sum beside it, whatever its ppid still says.
     // Nor is anything when we reaped (our credit was read first).
-    let mayDefer = !readAll && (this.exitModel || !(this.reaper?.changed ?? false));
+    let deferring = !readAll && (this.exitModel || !(this.reaper?.changed ?? false));
     // Read in this pass, up to the last member that reaped (cgroups only: see below).
     const readFirst: Member[] = [];
     let readBeforeReaper = 0;
     for (const m of this.members.values()) {
       if (this.awaitingRecord.has(m.pid)) continue;
-      if (mayDefer && this.mayDefer(m, now)) continue;
+      if (deferring && this.mayDefer(m, now)) continue;
       if (this.refresh(m, seq, now, idle, vanished)) anyRan = true;
-      if (this.reapSeen === seq && !this.exitModel) mayDefer = false;
+      if (this.reapSeen === seq && !this.exitModel) deferring = false;
       if (this.joiners) {
         if (this.reapSeen === seq && this.lastReaper === m) readBeforeReaper = readFirst.length;
         readFirst.push(m);
@@ -761,11 +761,6 @@ export class ProcessTreeMonitor {
     }
     return metrics;
   }
-}
-
-/** cutime + cstime + cminflt + cmajflt: each only grows, so the sum moves whenever a reap adds to one. */
-function reapedKeyOf(st: ProcStat): number {
-  return st.cutime + st.cstime + st.cminflt + st.cmajflt;
 }
 
 /** The counters of an exit record, by slot (ioOnly: its I/O alone, for a thread of a live process). */
